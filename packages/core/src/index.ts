@@ -1,0 +1,18 @@
+/**
+ * `@ebm/core`: interfaces, base classes, kernel registry, schedulers, counter-based RNG, diagnostics and
+ * errors for energy-based models on TensorFlow.js. Importing it registers tfjs-core's gradients and chained
+ * ops and the cpu backend (see `@ebm/core/register`).
+ * @module
+ */
+import './register.js';
+
+export * from './backend.js';
+export * from './diagnostics.js';
+export * from './energy.js';
+export * from './errors.js';
+export * from './kernels.js';
+export type * from './loss.js';
+export * from './rng.js';
+export * from './sampler.js';
+export * from './schedulers.js';
+export * from './validation.js';

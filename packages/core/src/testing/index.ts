@@ -1,0 +1,10 @@
+/**
+ * `@ebm/core/testing`: the shared test kit of `@ebm/*` packages and backend plugins — leak checks,
+ * Monte-Carlo standard-error tests, KS/DKWM tests, the seed policy and the one-step target-conservation test.
+ * Framework-agnostic: assertions throw `EbmError` with code `TEST_FAILURE`.
+ * @module
+ */
+export * from './conservation.js';
+export * from './leaks.js';
+export * from './seed.js';
+export * from './stats.js';
