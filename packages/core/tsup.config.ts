@@ -3,7 +3,11 @@ import { defineConfig } from 'tsup';
 export default defineConfig({
   entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', register: 'src/register.ts' },
   format: ['esm'],
-  dts: true,
+  dts: {
+    // Consumers see the chained-op types (x.add(y)) that register.js installs at run time.
+    banner:
+      "import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';",
+  },
   clean: true,
   sourcemap: true,
   target: 'es2022',
@@ -11,7 +15,6 @@ export default defineConfig({
   splitting: true,
   treeshake: true,
   // register.js is its own side-effect entry: keep the import, never inline it.
-  esbuildPlugins: [],
   external: ['./register.js'],
   noExternal: [/_generated/],
 });

@@ -57,14 +57,14 @@ export interface EbmErrorDetails {
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  const cut = (s: string) => (s.length > 120 ? `${s.slice(0, 117)}...` : s);
+  if (typeof value === 'string') return cut(JSON.stringify(value));
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
     return String(value);
   }
   if (typeof value === 'bigint') return `${value}n`;
   try {
-    const s = JSON.stringify(value);
-    return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+    return cut(JSON.stringify(value) ?? String(value));
   } catch {
     return Object.prototype.toString.call(value);
   }

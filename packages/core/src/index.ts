@@ -5,6 +5,8 @@
  * @module
  */
 import './register.js';
+// Types of the chained ops (x.add(y), ...) that register.js installs at run time.
+import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 
 export * from './backend.js';
 export * from './diagnostics.js';

@@ -75,8 +75,8 @@ export interface SampleOptions {
   readonly trajectory?: boolean | { readonly fields: readonly string[] };
   /**
    * Per kept step: `mean [nKept, D]`, `var [nKept, D]` (biased, over chains), `energy [nKept]` (chain mean) and
-   * the chain mean of every info field (e.g. `acceptanceRate [nKept]`). `{ convergence: true }` also computes
-   * bulk/tail ESS and split-R̂ per dimension from the kept states (needs ≥ 2 chains and ≥ 4 kept states).
+   * the chain mean of every info field (e.g. `acceptanceRate [nKept]`; an info field `[B, K]` gives `[nKept, K]`). `{ convergence: true }` also computes
+   * bulk/tail ESS and split-R̂ per dimension from the kept states (needs ≥ 8 kept states: the split halves need 4).
    */
   readonly diagnostics?: boolean | { readonly convergence?: boolean };
   /** Called with progress every `progressEvery` steps and at the end. */
@@ -87,6 +87,12 @@ export interface SampleOptions {
   readonly signal?: AbortSignal;
   /** Return the final state too (`finalState`), for resuming; the caller then owns it. */
   readonly keepState?: boolean;
+  /**
+   * Resume from a state (a `finalState` of an earlier run, or `loadState(saved)`) instead of `x0`: the run
+   * continues at `state.step` with keys `foldIn(runKey, step)`, so with the same `seed` a run resumed after k
+   * steps is bit-identical to an uninterrupted one. The given state is copied, never disposed.
+   */
+  readonly resumeFrom?: SamplerState;
 }
 
 /** Convergence diagnostics per dimension, computed on the host from the kept states. */
@@ -224,6 +230,15 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState> impleme
   /** Builds the state from a copy of x0 that the state owns. */
   protected abstract initState(x: tf.Tensor2D, step: number): S;
 
+  /**
+   * Optional fast path for a whole run (e.g. a backend's `chain.<kind>` kernel): return the state after
+   * `nSteps` steps from `state` (a new state; do not dispose the input), or `undefined` to use the step loop.
+   * Called only when no trajectory and no diagnostics are requested.
+   */
+  protected runWholeChain(_state: S, _nSteps: number, _runKey: RngKey): S | undefined {
+    return undefined;
+  }
+
   abstract step(state: S, key: RngKey): StepResult<S>;
 
   init(x0: tf.Tensor2D, step = 0): S {
@@ -307,6 +322,32 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState> impleme
   }
 
   private initialState(options: SampleOptions, runKey: RngKey): S {
+    if (options.resumeFrom !== undefined) {
+      const from = options.resumeFrom;
+      if (from === null || typeof from !== 'object' || !(from.x instanceof tf.Tensor)) {
+        throw new EbmError('INVALID_PARAM', 'resumeFrom must be a sampler state.', {
+          argument: 'resumeFrom',
+          value: from === null ? null : typeof from,
+          fix: 'pass result.finalState (run with keepState: true) or sampler.loadState(saved).',
+        });
+      }
+      assertBatch('resumeFrom.x', from.x, this.energy.dim);
+      assertInteger('resumeFrom.step', from.step, 0);
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(from)) {
+        if (v instanceof tf.Tensor) {
+          if (v.isDisposed) {
+            throw new EbmError('STATE_ERROR', `resumeFrom.${k} has been disposed.`, {
+              argument: `resumeFrom.${k}`,
+              fix: 'keep the state alive until the resumed run has started.',
+            });
+          }
+          out[k] = tf.clone(v);
+        } else if (Array.isArray(v)) out[k] = v.map((w) => (w instanceof tf.Tensor ? tf.clone(w) : w));
+        else out[k] = v;
+      }
+      return out as unknown as S;
+    }
     if (options.x0 !== undefined) return this.init(options.x0);
     const n = assertInteger('nSamples', options.nSamples ?? 1, 1);
     const dim = options.dim ?? this.energy.dim;
@@ -361,6 +402,13 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState> impleme
     const wantDiag = options.diagnostics !== undefined && options.diagnostics !== false;
     const wantConv = typeof options.diagnostics === 'object' && options.diagnostics.convergence === true;
     const recordX = trajFields.includes('x') || wantConv;
+    if (wantConv && Math.floor(nSteps / thin) < 8) {
+      throw new EbmError('INVALID_PARAM', 'Convergence diagnostics need at least 8 kept states.', {
+        argument: 'diagnostics.convergence',
+        value: Math.floor(nSteps / thin),
+        fix: 'raise nSteps (or lower thin) so that floor(nSteps / thin) >= 8, or drop convergence.',
+      });
+    }
     const signal = options.signal;
     const checkAbort = () => {
       if (signal?.aborted) {
@@ -400,7 +448,17 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState> impleme
     try {
       state = this.initialState(options, runKey);
       let lastYield = Date.now();
-      for (let i = 1; i <= total; i++) {
+      let first = 1;
+      if (trajFields.length === 0 && !wantDiag) {
+        const whole = this.runWholeChain(state, total, runKey);
+        if (whole !== undefined) {
+          disposeStateExcept(state, whole);
+          state = whole;
+          first = total + 1;
+          report(total);
+        }
+      }
+      for (let i = first; i <= total; i++) {
         checkAbort();
         const { state: next, info } = this.step(state, foldIn(runKey, state.step));
         disposeStateExcept(state, next);
@@ -430,7 +488,9 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState> impleme
               push(diag, 'mean', tf.keep(mean));
               push(diag, 'var', tf.keep(tf.clipByValue(variance, 1e-10, 1e10)));
               push(diag, 'energy', tf.keep(tf.mean(energy)));
-              for (const [k, v] of Object.entries(info)) push(diag, k, tf.keep(tf.mean(v)));
+              // [B] info → chain mean (scalar); [B, ...] info → mean over the chain axis.
+              for (const [k, v] of Object.entries(info))
+                push(diag, k, tf.keep(v.rank >= 2 ? tf.mean(v, 0) : tf.mean(v)));
             });
             if (owned) energy.dispose();
           }

@@ -35,7 +35,7 @@ export function testSeed(name = ''): number {
   const base =
     raw !== undefined && raw !== '' && Number.isSafeInteger(Number(raw)) ? Number(raw) : DEFAULT_TEST_SEED;
   if (raw !== undefined && raw !== '') return base; // an explicit seed is used as is, to replay a failure
-  return (base ^ hashString(name)) >>> 0;
+  return name === '' ? base : (base ^ hashString(name)) >>> 0;
 }
 
 /** True when the suite runs with varying seeds. */

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BaseScheduler,
+  ConstantScheduler,
+  CosineScheduler,
+  ExponentialDecayScheduler,
+  LinearScheduler,
+  MultiStepScheduler,
+  registerSchedulerType,
+  schedulerFromJSON,
+  TemperatureScheduler,
+  toScheduler,
+  WarmupScheduler,
+} from './schedulers.js';
+
+function run(s: BaseScheduler, n: number): number[] {
+  s.reset();
+  const out = [s.value];
+  for (let i = 0; i < n; i++) out.push(s.step());
+  return out;
+}
+
+describe('schedulers (TorchEBM semantics)', () => {
+  it('constant', () => {
+    expect(run(new ConstantScheduler(0.1), 3)).toEqual([0.1, 0.1, 0.1, 0.1]);
+  });
+  it('exponential decay: max(min, v0 r^n)', () => {
+    const v = run(new ExponentialDecayScheduler(1, 0.5, 0.2), 4);
+    expect(v).toEqual([1, 0.5, 0.25, 0.2, 0.2]);
+  });
+  it('linear: v0 + n (v_end - v0)/N, then v_end', () => {
+    const v = run(new LinearScheduler(1, 0, 4), 6);
+    expect(v).toEqual([1, 0.75, 0.5, 0.25, 0, 0, 0]);
+  });
+  it('cosine: v_end + (v0 - v_end)(1 + cos(pi n/N))/2', () => {
+    const v = run(new CosineScheduler(1, 0, 4), 5);
+    expect(v[0]).toBeCloseTo(1, 12);
+    expect(v[1]).toBeCloseTo(0.5 * (1 + Math.cos(Math.PI / 4)), 12);
+    expect(v[2]).toBeCloseTo(0.5, 12);
+    expect(v[4]).toBe(0);
+    expect(v[5]).toBe(0);
+  });
+  it('multistep: v0 gamma^(#milestones <= n)', () => {
+    const v = run(new MultiStepScheduler(1, [2, 4], 0.1), 5);
+    expect(v[0]).toBe(1);
+    expect(v[1]).toBe(1);
+    expect(v[2]).toBeCloseTo(0.1, 12);
+    expect(v[3]).toBeCloseTo(0.1, 12);
+    expect(v[4]).toBeCloseTo(0.01, 12);
+  });
+  it('warmup: linear from v0*factor to v0 over W steps, then the main schedule in lockstep', () => {
+    const main = new LinearScheduler(1, 0, 2);
+    const w = new WarmupScheduler(main, 4, 0.2);
+    const v = run(w, 7);
+    expect(v.slice(0, 5).map((x) => +x.toFixed(10))).toEqual([0.2, 0.4, 0.6, 0.8, 1]);
+    expect(v[5]).toBeCloseTo(0.5, 12); // main after 1 step
+    expect(v[6]).toBe(0);
+    expect(main.n).toBe(3);
+    w.reset();
+    expect(main.n).toBe(0);
+    expect(new WarmupScheduler(new ConstantScheduler(3), 0).value).toBe(3);
+  });
+  it('temperature: ramps from tau* to 1, sqrt by default', () => {
+    const s = new TemperatureScheduler(4, { tauStar: 0.5, nSteps: 10 });
+    expect(s.valueAt(0)).toBe(0);
+    expect(s.valueAt(5)).toBe(0);
+    expect(s.valueAt(7)).toBeCloseTo(Math.sqrt((4 * 0.2) / 0.5), 12);
+    expect(s.valueAt(10)).toBe(2);
+    expect(s.valueAt(50)).toBe(2);
+    expect(new TemperatureScheduler(4, { tauStar: 0.5, nSteps: 10, sqrt: false }).valueAt(10)).toBe(4);
+  });
+  it('round-trips through JSON with its step count, nested schedulers included', () => {
+    const all: BaseScheduler[] = [
+      new ConstantScheduler(2),
+      new ExponentialDecayScheduler(1, 0.9, 0.1),
+      new LinearScheduler(1, 3, 5),
+      new CosineScheduler(1, 0, 9),
+      new MultiStepScheduler(1, [1, 3], 0.5),
+      new WarmupScheduler(new CosineScheduler(1, 0.1, 5), 3, 0.1),
+      new TemperatureScheduler(2, { tauStar: 0.2, nSteps: 7, tStart: 0.1, tEnd: 1.2 }),
+    ];
+    for (const s of all) {
+      s.reset();
+      s.step();
+      s.step();
+      s.step();
+      s.step();
+      const r = schedulerFromJSON(JSON.parse(JSON.stringify(s.toJSON())));
+      expect(r.constructor).toBe(s.constructor);
+      expect(r.n).toBe(4);
+      expect(r.value).toBe(s.value);
+      expect(r.step()).toBe(s.step());
+    }
+  });
+  it('rejects bad arguments with EbmError INVALID_PARAM', () => {
+    expect(() => new ConstantScheduler(Number.NaN)).toThrowError(/NON_FINITE.*startValue/);
+    expect(() => new ExponentialDecayScheduler(1, 0)).toThrowError(/decayRate/);
+    expect(() => new ExponentialDecayScheduler(1, 1.5)).toThrowError(/decayRate/);
+    expect(() => new LinearScheduler(1, 0, 0)).toThrowError(/nSteps/);
+    expect(() => new CosineScheduler(1, 0, 2.5)).toThrowError(/nSteps/);
+    expect(() => new MultiStepScheduler(1, [3, 2])).toThrowError(/strictly increasing/);
+    expect(() => new MultiStepScheduler(1, [])).toThrowError(/milestones/);
+    expect(() => new MultiStepScheduler(1, [0])).toThrowError(/milestones\[0\]/);
+    expect(() => new WarmupScheduler({} as never, 2)).toThrowError(/main must be a scheduler/);
+    expect(() => new TemperatureScheduler(1, { tauStar: 1 })).toThrowError(/tauStar/);
+    expect(() => new TemperatureScheduler(-1)).toThrowError(/epsilonMax/);
+    expect(() => schedulerFromJSON({ type: 'nope', config: {}, n: 0 })).toThrowError(
+      /Unknown scheduler type/,
+    );
+    expect(() => schedulerFromJSON(null as never)).toThrowError(/type/);
+    expect(() => toScheduler('stepSize', 0)).toThrowError(/stepSize must be > 0/);
+    expect(toScheduler('noiseScale', 0, { allowZero: true }).value).toBe(0);
+    expect(() => toScheduler('stepSize', 'x' as never)).toThrowError(/number or a Scheduler/);
+  });
+  it('accepts plugin scheduler types', () => {
+    class Twice extends BaseScheduler {
+      readonly type = 'twice-test';
+      valueAt(n: number) {
+        return 2 * n;
+      }
+      protected config() {
+        return {};
+      }
+    }
+    registerSchedulerType('twice-test', () => new Twice());
+    expect(() => registerSchedulerType('twice-test', () => new Twice())).toThrowError(/already registered/);
+    const s = new Twice();
+    s.step();
+    expect(schedulerFromJSON(s.toJSON()).value).toBe(2);
+  });
+});

@@ -1,0 +1,65 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const chromium = '/usr/bin/chromium';
+const have = existsSync(chromium);
+const required = process.env.EBM_TEST_BROWSER === '1';
+if (!have) console.warn('[ebm] browser test skipped: no /usr/bin/chromium (apt-get install chromium).');
+
+describe('@ebm/core in a browser bundle (headless Chromium)', () => {
+  it('Chromium is present when EBM_TEST_BROWSER=1', () => {
+    if (required) expect(have).toBe(true);
+  });
+  it.skipIf(!have)(
+    'bundles for the browser and computes gradients, chained ops and the same random numbers',
+    async () => {
+      const entry = fileURLToPath(new URL('./fixtures/browser-entry.ts', import.meta.url));
+      const out = await build({
+        entryPoints: [entry],
+        bundle: true,
+        format: 'iife',
+        platform: 'browser',
+        write: false,
+        logLevel: 'error',
+      });
+      const code = out.outputFiles[0]!.text;
+      const { chromium: pw } = await import('playwright-core');
+      const dir = mkdtempSync(join(tmpdir(), 'ebm-chromium-'));
+      const ctx = await pw.launchPersistentContext(dir, {
+        executablePath: chromium,
+        headless: true,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+          '--disable-quic',
+        ],
+      });
+      try {
+        const page = await ctx.newPage();
+        await page.setContent('<!doctype html><html><body></body></html>');
+        await page.addScriptTag({ content: code });
+        const r = (await page.evaluate('runEbm()')) as {
+          backend: string;
+          grad: number[];
+          chained: number;
+          rngMatches: boolean;
+        };
+        expect(r.backend).toBe('cpu');
+        expect(r.grad).toEqual([2, -2]);
+        expect(r.chained).toBe(4);
+        expect(r.rngMatches).toBe(true);
+      } finally {
+        await ctx.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
