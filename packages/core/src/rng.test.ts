@@ -82,12 +82,15 @@ describe('keys', () => {
 });
 
 describe('streams', () => {
-  it('uses the documented counter layout: element (r, c) = lane c%4 of block (c/4, r)', () => {
+  it('uses the documented counter layout: flat element i = lane i%4 of block [i/4, 0, 0, 0]', () => {
     const key = rngKey(11);
     const bits = randomBits(key, [3, 6]);
-    const blk = philox4x32([1, 2, 0, 0], key);
-    expect(bits[2 * 6 + 4]).toBe(blk[0]);
-    expect(bits[2 * 6 + 5]).toBe(blk[1]);
+    const blk = philox4x32([4, 0, 0, 0], key);
+    expect(bits[16]).toBe(blk[0]);
+    expect(bits[17]).toBe(blk[1]);
+    const tail = philox4x32([3, 0, 0, 0], key);
+    expect(randomBits(key, [14])[13]).toBe(tail[1]);
+    expect(randomBits(key, []).length).toBe(1);
   });
   it('gives a chain the same numbers whatever the number of chains', () => {
     const key = rngKey(3);

@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { EbmError } from './errors.js';
+import { lowerNormalQuantile } from './normal-quantile.js';
 
 /**
  * Counter-based random numbers: Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3",
  * SC 2011), keyed by a 64-bit key and a 128-bit counter.
  *
  * ## Streams
- * A {@link RngKey} is two uint32 words. Random tensors are a pure function of (key, shape): for a tensor of
- * shape `[rows, ...rest]` viewed as `[rows, cols]` (a scalar is `[1, 1]`, a vector `[n]` is `[n, 1]`), element
- * `(r, c)` comes from lane `c mod 4` of `philox4x32_10(counter = [⌊c/4⌋, r, 0, 0], key)`. So row `r` (a chain)
- * gets the same numbers whatever the number of rows: adding chains never changes existing ones.
+ * A {@link RngKey} is two uint32 words. Random tensors are a pure function of (key, shape): element `i` of the
+ * row-major flattening is lane `i mod 4` of `philox4x32_10(counter = [b mod 2³², ⌊b/2³²⌋, 0, 0], key)` with
+ * `b = ⌊i/4⌋`. Every word is used, and for a fixed dimension D, chain (row) r gets the same numbers whatever the
+ * number of rows: adding chains never changes existing ones. A GPU kernel computes block b in thread b.
  *
  * ## Keys per step and per chain
  * - `foldIn(key, n)` derives an independent key from a key and an integer (use the step index: `foldIn(runKey, step)`).
@@ -18,9 +19,10 @@ import { EbmError } from './errors.js';
  *
  * ## Conversions
  * - uniform: `(u >>> 8 + 0.5) · 2⁻²⁴`, in the open interval (0, 1), exact in float32.
- * - normal: Box–Muller on lane pairs (0,1) and (2,3): `√(−2 ln u₀)·cos(2πu₁)`, `√(−2 ln u₀)·sin(2πu₁)`.
- * Uniform bits are identical on every backend; normals are identical on the host path and equal to float32
- * rounding of the transcendental functions on GPU kernels.
+ * - normal: inversion of each word, `bitsToNormal(u)` (Acklam's Φ⁻¹, relative error < 1.2e-9), symmetric
+ *   around 2³¹ so both tails keep 32-bit resolution. One normal per word: no lane is wasted.
+ * Uniform bits are identical on every backend; normals are identical on the host path and equal up to float32
+ * rounding on GPU kernels.
  * @module
  */
 
@@ -35,15 +37,38 @@ const TAG_SPLIT = 0x5bd1e995;
 const TAG_FOLD = 0x27d4eb2f;
 const TWO_POW_32 = 4294967296;
 
-/** High 32 bits of the 64-bit product of two uint32 values (exact in doubles). */
-function mulhi(a: number, b: number): number {
-  const aH = a >>> 16;
-  const aL = a & 0xffff;
-  const bH = b >>> 16;
-  const bL = b & 0xffff;
-  const mid = aH * bL + aL * bH; // < 2^33
-  const x = mid * 65536 + aL * bL; // < 2^50, exact
-  return (aH * bH + Math.floor(x / TWO_POW_32)) >>> 0;
+const INV_2_32 = 1 / TWO_POW_32;
+
+/**
+ * One Philox4x32-10 block into `out[i..i+3]`. The high word of the 32×32-bit products is exact: the double
+ * product M·c has absolute error ≤ 2¹¹, and M·c − lo is a multiple of 2³², so rounding recovers it.
+ */
+function philoxBlock(
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+  k0: number,
+  k1: number,
+  out: Uint32Array,
+  i: number,
+): void {
+  for (let round = 0; round < 10; round++) {
+    const lo0 = Math.imul(M0, c0) >>> 0;
+    const hi0 = Math.round((M0 * c0 - lo0) * INV_2_32);
+    const lo1 = Math.imul(M1, c2) >>> 0;
+    const hi1 = Math.round((M1 * c2 - lo1) * INV_2_32);
+    c0 = (hi1 ^ c1 ^ k0) >>> 0;
+    c1 = lo1;
+    c2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c3 = lo0;
+    k0 = (k0 + W0) >>> 0;
+    k1 = (k1 + W1) >>> 0;
+  }
+  out[i] = c0;
+  out[i + 1] = c1;
+  out[i + 2] = c2;
+  out[i + 3] = c3;
 }
 
 /**
@@ -56,28 +81,16 @@ export function philox4x32(
   out: Uint32Array = new Uint32Array(4),
   offset = 0,
 ): Uint32Array {
-  let c0 = counter[0] >>> 0;
-  let c1 = counter[1] >>> 0;
-  let c2 = counter[2] >>> 0;
-  let c3 = counter[3] >>> 0;
-  let k0 = key[0] >>> 0;
-  let k1 = key[1] >>> 0;
-  for (let round = 0; round < 10; round++) {
-    const hi0 = mulhi(M0, c0);
-    const lo0 = Math.imul(M0, c0) >>> 0;
-    const hi1 = mulhi(M1, c2);
-    const lo1 = Math.imul(M1, c2) >>> 0;
-    c0 = (hi1 ^ c1 ^ k0) >>> 0;
-    c1 = lo1;
-    c2 = (hi0 ^ c3 ^ k1) >>> 0;
-    c3 = lo0;
-    k0 = (k0 + W0) >>> 0;
-    k1 = (k1 + W1) >>> 0;
-  }
-  out[offset] = c0;
-  out[offset + 1] = c1;
-  out[offset + 2] = c2;
-  out[offset + 3] = c3;
+  philoxBlock(
+    counter[0] >>> 0,
+    counter[1] >>> 0,
+    counter[2] >>> 0,
+    counter[3] >>> 0,
+    key[0] >>> 0,
+    key[1] >>> 0,
+    out,
+    offset,
+  );
   return out;
 }
 
@@ -167,7 +180,8 @@ export function splitKey(key: RngKey, n = 2): RngKey[] {
   return keys;
 }
 
-function rowsCols(shape: readonly number[]): [number, number] {
+function sizeOf(shape: readonly number[]): number {
+  let n = 1;
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       throw new EbmError('INVALID_PARAM', 'shape must hold non-negative integers.', {
@@ -176,12 +190,9 @@ function rowsCols(shape: readonly number[]): [number, number] {
         fix: 'pass a shape such as [nChains, dim].',
       });
     }
+    n *= d;
   }
-  if (shape.length === 0) return [1, 1];
-  const rows = shape[0]!;
-  let cols = 1;
-  for (let i = 1; i < shape.length; i++) cols *= shape[i]!;
-  return [rows, cols];
+  return n;
 }
 
 /**
@@ -189,23 +200,36 @@ function rowsCols(shape: readonly number[]): [number, number] {
  */
 export function randomBits(key: RngKey, shape: readonly number[]): Uint32Array {
   assertKey(key);
-  const [rows, cols] = rowsCols(shape);
-  const out = new Uint32Array(rows * cols);
-  const blocks = Math.ceil(cols / 4);
-  const buf = new Uint32Array(4);
-  const ctr: [number, number, number, number] = [0, 0, 0, 0];
-  for (let r = 0; r < rows; r++) {
-    ctr[1] = r;
-    const base = r * cols;
-    for (let b = 0; b < blocks; b++) {
-      ctr[0] = b;
-      philox4x32(ctr, key, buf);
-      const c = b * 4;
-      const n = Math.min(4, cols - c);
-      for (let l = 0; l < n; l++) out[base + c + l] = buf[l]!;
+  return fillBits(key, new Uint32Array(sizeOf(shape)));
+}
+
+/**
+ * Writes `map(word i)` into `out[i]` for the documented stream: word i is lane i mod 4 of block ⌊i/4⌋.
+ * `map` is a compile-time constant per call site in practice (`makeFiller` builds one monomorphic copy each),
+ * so V8 inlines it.
+ */
+function makeFiller(map: (u: number) => number) {
+  return <A extends Uint32Array | Float32Array>(key: RngKey, out: A): A => {
+    const k0 = key[0] >>> 0;
+    const k1 = key[1] >>> 0;
+    const n = out.length;
+    const full = n >>> 2;
+    const w = new Uint32Array(4);
+    for (let b = 0; b < full; b++) {
+      philoxBlock(b >>> 0, Math.floor(b / TWO_POW_32), 0, 0, k0, k1, w, 0);
+      const i = 4 * b;
+      out[i] = map(w[0]!);
+      out[i + 1] = map(w[1]!);
+      out[i + 2] = map(w[2]!);
+      out[i + 3] = map(w[3]!);
     }
-  }
-  return out;
+    const rest = n & 3;
+    if (rest > 0) {
+      philoxBlock(full >>> 0, Math.floor(full / TWO_POW_32), 0, 0, k0, k1, w, 0);
+      for (let l = 0; l < rest; l++) out[4 * full + l] = map(w[l]!);
+    }
+    return out;
+  };
 }
 
 /** Maps a uint32 to a float32-exact uniform in the open interval (0, 1). */
@@ -215,44 +239,33 @@ export function bitsToUniform(u: number): number {
 
 /** Uniform numbers in (lo, hi) for `shape`, on the host. */
 export function uniformArray(key: RngKey, shape: readonly number[], lo = 0, hi = 1): Float32Array {
-  const bits = randomBits(key, shape);
-  const out = new Float32Array(bits.length);
-  const span = hi - lo;
-  for (let i = 0; i < bits.length; i++) out[i] = lo + span * bitsToUniform(bits[i]!);
+  assertKey(key);
+  const out = fillUniform(key, new Float32Array(sizeOf(shape)));
+  if (lo !== 0 || hi !== 1) for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * out[i]!;
   return out;
 }
 
-const TWO_PI = 2 * Math.PI;
+/**
+ * Maps a uint32 to a standard normal by inversion, symmetric around 2³¹: u < 2³¹ gives
+ * −|Φ⁻¹(q)| with q = (u + ½)·2⁻³², otherwise +|Φ⁻¹(q)| with q = (2³² − 1 − u + ½)·2⁻³²; |z| ≤ 6.23.
+ */
+export function bitsToNormal(u: number): number {
+  return u < 0x80000000
+    ? lowerNormalQuantile((u + 0.5) * INV_2_32)
+    : -lowerNormalQuantile((0xffffffff - u + 0.5) * INV_2_32);
+}
 
-/** Standard-normal numbers (times `stddev`, plus `mean`) for `shape`, on the host. */
+/** Standard-normal numbers (times `stddev`, plus `mean`) for `shape`, on the host: `bitsToNormal` of the stream. */
 export function normalArray(key: RngKey, shape: readonly number[], mean = 0, stddev = 1): Float32Array {
   assertKey(key);
-  const [rows, cols] = rowsCols(shape);
-  const out = new Float32Array(rows * cols);
-  const blocks = Math.ceil(cols / 4);
-  const buf = new Uint32Array(4);
-  const ctr: [number, number, number, number] = [0, 0, 0, 0];
-  for (let r = 0; r < rows; r++) {
-    ctr[1] = r;
-    const base = r * cols;
-    for (let b = 0; b < blocks; b++) {
-      ctr[0] = b;
-      philox4x32(ctr, key, buf);
-      const c = b * 4;
-      const ra = Math.sqrt(-2 * Math.log(bitsToUniform(buf[0]!)));
-      const ta = TWO_PI * bitsToUniform(buf[1]!);
-      const rb = Math.sqrt(-2 * Math.log(bitsToUniform(buf[2]!)));
-      const tb = TWO_PI * bitsToUniform(buf[3]!);
-      const n = Math.min(4, cols - c);
-      const i = base + c;
-      out[i] = mean + stddev * ra * Math.cos(ta);
-      if (n > 1) out[i + 1] = mean + stddev * ra * Math.sin(ta);
-      if (n > 2) out[i + 2] = mean + stddev * rb * Math.cos(tb);
-      if (n > 3) out[i + 3] = mean + stddev * rb * Math.sin(tb);
-    }
-  }
+  const out = fillNormal(key, new Float32Array(sizeOf(shape)));
+  if (mean !== 0 || stddev !== 1) for (let i = 0; i < out.length; i++) out[i] = mean + stddev * out[i]!;
   return out;
 }
+
+const fillBits = makeFiller((u) => u);
+const fillUniform = makeFiller(bitsToUniform);
+const fillNormal = makeFiller(bitsToNormal);
 
 /**
  * A serialisable key sequence for long runs: `next()` returns `foldIn(key, counter++)`.

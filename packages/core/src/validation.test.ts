@@ -31,7 +31,10 @@ describe('argument checks', () => {
   });
   it('name the argument, the value and the fix', () => {
     const cases: [() => unknown, RegExp][] = [
-      [() => assertFiniteNumber('stepSize', 'a'), /INVALID_PARAM.*stepSize must be a finite number.*Received: "a".*Fix/],
+      [
+        () => assertFiniteNumber('stepSize', 'a'),
+        /INVALID_PARAM.*stepSize must be a finite number.*Received: "a".*Fix/,
+      ],
       [() => assertFiniteNumber('stepSize', Number.NaN), /NON_FINITE.*stepSize/],
       [() => assertPositive('stepSize', 0), /stepSize must be > 0.*Received: 0/],
       [() => assertNonNegative('noiseScale', -1), /noiseScale must be >= 0/],
@@ -58,7 +61,9 @@ describe('useBackend', () => {
     expect(activeBackend()).toBe('cpu');
   });
   it('fails clearly for unregistered or bad names', async () => {
-    await expect(useBackend('webgl')).rejects.toThrowError(/BACKEND_UNAVAILABLE.*"webgl" is not registered.*tfjs-backend-webgl/);
+    await expect(useBackend('webgl')).rejects.toThrowError(
+      /BACKEND_UNAVAILABLE.*"webgl" is not registered.*tfjs-backend-webgl/,
+    );
     await expect(useBackend('')).rejects.toThrowError(/INVALID_PARAM/);
     expect(activeBackend()).toBe('cpu');
   });
