@@ -1,0 +1,51 @@
+import { EbmError } from '@ebm/core';
+import type { NeuralEnergy } from './base.js';
+import { ConvEnergy, type ConvEnergyConfig } from './conv.js';
+import { MLPEnergy, type MLPEnergyConfig } from './mlp.js';
+import { artifactFromJSON, assertManifest, type WeightsArtifact, type WeightsJSON } from './serialize.js';
+
+/**
+ * Rebuilds a neural energy from a saved artifact (binary or JSON): constructs the architecture named in the
+ * manifest's config and loads its weights bit-exactly.
+ */
+export function restoreEnergy(source: WeightsArtifact | WeightsJSON | string): NeuralEnergy {
+  const art =
+    typeof source === 'string' || typeof (source as WeightsJSON).data === 'string'
+      ? artifactFromJSON(source as WeightsJSON | string)
+      : (source as WeightsArtifact);
+  const config = assertManifest(art.manifest).config;
+  let energy: NeuralEnergy;
+  if (config.type === 'mlp') {
+    const c = config as unknown as MLPEnergyConfig;
+    energy = new MLPEnergy({
+      inputDim: c.inputDim,
+      widths: c.widths,
+      activation: c.activation,
+      leakySlope: c.leakySlope,
+      spectralNorm: c.spectralNormIterations > 0 ? { iterations: c.spectralNormIterations } : false,
+    });
+  } else if (config.type === 'conv') {
+    const c = config as unknown as ConvEnergyConfig;
+    energy = new ConvEnergy({
+      inputShape: c.inputShape,
+      channels: c.channels,
+      kernelSize: c.kernelSize,
+      activation: c.activation,
+      leakySlope: c.leakySlope,
+      spectralNorm: c.spectralNormIterations > 0 ? { iterations: c.spectralNormIterations } : false,
+    });
+  } else {
+    throw new EbmError('INVALID_PARAM', `unknown neural energy type "${config.type}".`, {
+      argument: 'config.type',
+      value: config.type,
+      fix: "restoreEnergy knows 'mlp' and 'conv'; load other energies with energy.loadWeights().",
+    });
+  }
+  try {
+    energy.loadWeights(art);
+  } catch (e) {
+    energy.dispose();
+    throw e;
+  }
+  return energy;
+}
