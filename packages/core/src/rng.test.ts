@@ -102,6 +102,9 @@ describe('streams', () => {
     expect(bitsToUniform(0)).toBeGreaterThan(0);
     expect(bitsToUniform(0xffffffff)).toBeLessThan(1);
     expect(Math.fround(bitsToUniform(0x12345678))).toBe(bitsToUniform(0x12345678));
+    // exact in float32 at both ends: stored values never round to 0 or 1
+    expect(Math.fround(bitsToUniform(0xffffffff))).toBe(1 - 2 ** -24);
+    expect(Math.fround(bitsToUniform(0))).toBe(2 ** -24);
     const u = uniformArray(rngKey(1), [1000, 3], -2, 2);
     expect(Math.min(...u)).toBeGreaterThan(-2);
     expect(Math.max(...u)).toBeLessThan(2);

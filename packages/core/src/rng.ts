@@ -18,7 +18,7 @@ import { lowerNormalQuantile } from './normal-quantile.js';
  * Both hash through Philox itself with a counter tag distinct from the data counters.
  *
  * ## Conversions
- * - uniform: `(u >>> 8 + 0.5) · 2⁻²⁴`, in the open interval (0, 1), exact in float32.
+ * - uniform: `((u >>> 9) + ½)·2⁻²³ = (2⌊u/2⁹⌋ + 1)·2⁻²⁴`, in [2⁻²⁴, 1 − 2⁻²⁴] ⊂ (0, 1), exact in float32.
  * - normal: inversion of each word, `bitsToNormal(u)` (Acklam's Φ⁻¹, relative error < 1.2e-9), symmetric
  *   around 2³¹ so both tails keep 32-bit resolution. One normal per word: no lane is wasted.
  * Uniform bits are identical on every backend; normals are identical on the host path and equal up to float32
@@ -234,7 +234,7 @@ function makeFiller(map: (u: number) => number) {
 
 /** Maps a uint32 to a float32-exact uniform in the open interval (0, 1). */
 export function bitsToUniform(u: number): number {
-  return ((u >>> 8) + 0.5) * 5.9604644775390625e-8; // 2^-24
+  return ((u >>> 9) + 0.5) * 1.1920928955078125e-7; // (2·(u >>> 9) + 1)·2⁻²⁴: exact in float32, in [2⁻²⁴, 1 − 2⁻²⁴]
 }
 
 /** Uniform numbers in (lo, hi) for `shape`, on the host. */

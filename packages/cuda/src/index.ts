@@ -1,12 +1,27 @@
 /**
  * `@ebm/cuda`: GPU back ends for `@ebm/*`. This first release sets up tfjs's WebGPU backend in Node through
- * Dawn (the `webgpu` npm package) and in browsers, and detects `@tensorflow/tfjs-node-gpu` with a clear error
- * where it cannot load. Fused WGSL kernels registered in core's kernel registry come next.
+ * Dawn (the `webgpu` npm package) and in browsers, detects `@tensorflow/tfjs-node-gpu` with a clear error
+ * where it cannot load, and registers fused WGSL kernels (GPU Philox noise, a fused Langevin step, whole-chain
+ * Langevin kernels) in `@ebm/core`'s kernel registry: {@link registerWebGpuKernels}, or import
+ * `@ebm/cuda/register` for the side effect.
  * @module
  */
 
 import { EbmError } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
+
+export {
+  chainStepKeys,
+  langevinStepWebGpu,
+  MAX_STEPS_PER_DISPATCH,
+  makeSeparableChainKernel,
+  randomNormalWebGpu,
+  randomUniformWebGpu,
+  registerWebGpuKernels,
+  SEPARABLE_CHAIN_KINDS,
+  WEBGPU_BACKEND,
+  WEBGPU_KERNEL_NAMES,
+} from './webgpu-kernels.js';
 
 /** What {@link setupWebGpu} found. */
 export interface WebGpuInfo {
