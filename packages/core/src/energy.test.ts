@@ -73,6 +73,13 @@ describe('BaseEnergy', () => {
     Array.from(both.gradient.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expectedGrad[i]!, 5));
     tf.dispose([both.energy, both.gradient]);
   });
+  it('energyAndGradient inside a caller tf.tidy releases everything not returned', () => {
+    const e = new Quadratic(mu, prec);
+    const before = tf.memory().numTensors;
+    const g = tf.tidy(() => e.energyAndGradient(xs).gradient);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    g.dispose();
+  });
   it('leaks no tensors in energy, gradient and energyAndGradient', async () => {
     for (const e of [new Quadratic(mu, prec), new QuadraticAnalytic(mu, prec)]) {
       await expectNoLeaks(() => e.energy(xs));

@@ -113,13 +113,17 @@ export abstract class BaseEnergy implements EnergyFunction {
     if (this.computeGradient !== BaseEnergy.prototype.computeGradient) {
       return { energy: this.computeEnergy(x), gradient: this.computeGradient(x) };
     }
-    let energy: tf.Tensor1D | undefined;
-    const { grad } = tf.valueAndGrad((v: tf.Tensor) => {
+    let kept: tf.Tensor1D | undefined;
+    const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => {
       const e = this.computeEnergy(v as tf.Tensor2D);
-      energy = tf.keep(e);
+      kept = tf.keep(e); // survives the gradient scope...
       return tf.sum(e);
     })(x);
-    return { energy: energy!, gradient: grad as tf.Tensor2D };
+    value.dispose();
+    // ...then becomes an ordinary tensor of the caller's scope, so an enclosing tf.tidy still releases it.
+    const energy = tf.clone(kept!) as tf.Tensor1D;
+    kept!.dispose();
+    return { energy, gradient: grad as tf.Tensor2D };
   }
 
   /** Validates `x` (shape, dtype, dimension, and finiteness per `options.checkFinite`). */

@@ -1,0 +1,88 @@
+import { EbmError, type EnergyFunction, type RngKey, RngStream, toKey } from '@ebm/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Runs `fn` with tfjs's gradient tape switched off, so nothing it computes is recorded by an enclosing
+ * `tf.grad` / `tf.variableGrads` / `optimizer.minimize`: its outputs are constants for the outer gradient
+ * (a `stop_gradient` of the whole computation). Gradients taken *inside* `fn` (a sampler's ∇ₓE) still work:
+ * they start a fresh tape. Used for the negative samples of contrastive losses.
+ */
+export function withoutTape<T>(fn: () => T): T {
+  const state = tf.engine().state as unknown as { gradientDepth: number; activeTape: unknown };
+  const depth = state.gradientDepth;
+  const tape = state.activeTape;
+  if (depth === 0) return fn();
+  state.gradientDepth = 0;
+  state.activeTape = null;
+  try {
+    return fn();
+  } finally {
+    state.gradientDepth = depth;
+    state.activeTape = tape;
+  }
+}
+
+/**
+ * Detaches a tensor from the enclosing gradient tape: returns a copy that no gradient flows through
+ * (like `stop_gradient`). The input is not disposed.
+ */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  return withoutTape(() => tf.clone(x));
+}
+
+/** Reads scalars to host numbers in one pass (synchronous read; cheap for a handful of scalars). */
+export function readScalars(values: Record<string, tf.Tensor>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(values)) out[k] = v.dataSync()[0]!;
+  return out;
+}
+
+/** Seed or key option shared by the losses. */
+export type SeedLike = number | bigint | RngKey;
+
+/**
+ * The trainable variables of an energy (or any object), found by duck typing: a `trainableVariables`
+ * array or getter, a `variables` array, or a `getVariables()` / `getWeights()` method.
+ */
+export function variablesOf(obj: unknown): tf.Variable[] {
+  if (obj === null || typeof obj !== 'object') return [];
+  const o = obj as Record<string, unknown>;
+  const pick = (v: unknown): tf.Variable[] | undefined =>
+    Array.isArray(v) && v.every((t) => t instanceof tf.Variable) ? (v as tf.Variable[]) : undefined;
+  for (const name of ['trainableVariables', 'variables']) {
+    const v = o[name];
+    const r = pick(typeof v === 'function' ? (v as () => unknown).call(obj) : v);
+    if (r !== undefined) return r.filter((x) => x.trainable);
+  }
+  for (const name of ['getVariables', 'getWeights', 'getTrainableVariables']) {
+    const f = o[name];
+    if (typeof f === 'function') {
+      const r = pick((f as () => unknown).call(obj));
+      if (r !== undefined) return r.filter((x) => x.trainable);
+    }
+  }
+  return [];
+}
+
+/** Validates that `energy` looks like an {@link EnergyFunction}. */
+export function assertEnergy(energy: unknown, owner: string): EnergyFunction {
+  const e = energy as EnergyFunction | null;
+  if (
+    e === null ||
+    typeof e !== 'object' ||
+    typeof e.energy !== 'function' ||
+    typeof e.gradient !== 'function'
+  ) {
+    throw new EbmError('INVALID_PARAM', `${owner} needs an EnergyFunction.`, {
+      argument: 'energy',
+      value: e === null ? null : typeof e,
+      fix: 'pass an energy such as an MLP energy from @ebm/models, or a BaseEnergy subclass.',
+    });
+  }
+  return e;
+}
+
+/** A stream of keys for calls that receive no `context.key`. */
+export function makeStream(seed: SeedLike | undefined): RngStream {
+  return new RngStream(toKey(seed ?? 0, 'seed'));
+}
