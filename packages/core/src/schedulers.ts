@@ -119,9 +119,8 @@ export class ExponentialDecayScheduler extends BaseScheduler {
   }
 }
 
-/** v(n) = v₀ + n(v_end − v₀)/N for n < N, else v_end. */
-export class LinearScheduler extends BaseScheduler {
-  readonly type = 'linear';
+/** Shared part of schedules that run from a start value to an end value over N steps. */
+abstract class RampScheduler extends BaseScheduler {
   readonly startValue: number;
   readonly endValue: number;
   readonly nSteps: number;
@@ -130,37 +129,30 @@ export class LinearScheduler extends BaseScheduler {
     this.startValue = assertFiniteNumber('startValue', startValue);
     this.endValue = assertFiniteNumber('endValue', endValue);
     this.nSteps = assertInteger('nSteps', nSteps, 1);
-  }
-  valueAt(n: number): number {
-    return n < this.nSteps
-      ? this.startValue + (n * (this.endValue - this.startValue)) / this.nSteps
-      : this.endValue;
   }
   protected config() {
     return { startValue: this.startValue, endValue: this.endValue, nSteps: this.nSteps };
   }
 }
 
-/** v(n) = v_end + (v₀ − v_end)·½(1 + cos(πn/N)) for n < N, else v_end. */
-export class CosineScheduler extends BaseScheduler {
-  readonly type = 'cosine';
-  readonly startValue: number;
-  readonly endValue: number;
-  readonly nSteps: number;
-  constructor(startValue: number, endValue: number, nSteps: number) {
-    super();
-    this.startValue = assertFiniteNumber('startValue', startValue);
-    this.endValue = assertFiniteNumber('endValue', endValue);
-    this.nSteps = assertInteger('nSteps', nSteps, 1);
+/** v(n) = v₀ + n(v_end − v₀)/N for n < N, else v_end. */
+export class LinearScheduler extends RampScheduler {
+  readonly type = 'linear';
+  valueAt(n: number): number {
+    return n < this.nSteps
+      ? this.startValue + (n * (this.endValue - this.startValue)) / this.nSteps
+      : this.endValue;
   }
+}
+
+/** v(n) = v_end + (v₀ − v_end)·½(1 + cos(πn/N)) for n < N, else v_end. */
+export class CosineScheduler extends RampScheduler {
+  readonly type = 'cosine';
   valueAt(n: number): number {
     if (n >= this.nSteps) return this.endValue;
     return (
       this.endValue + (this.startValue - this.endValue) * 0.5 * (1 + Math.cos((Math.PI * n) / this.nSteps))
     );
-  }
-  protected config() {
-    return { startValue: this.startValue, endValue: this.endValue, nSteps: this.nSteps };
   }
 }
 

@@ -24,20 +24,8 @@ export interface NoLeakOptions {
   readonly label?: string;
 }
 
-/**
- * Runs `fn` and asserts that `tf.memory().numTensors` is unchanged, outputs aside: tensors reachable from
- * the return value (arrays and plain objects included) are not counted, then disposed unless `keepOutputs`.
- * Works with sync and async functions. Throws `TEST_FAILURE` naming the number of leaked tensors.
- * @returns the value returned by the measured call.
- */
-export async function expectNoLeaks<T>(fn: () => T | Promise<T>, options: NoLeakOptions = {}): Promise<T> {
-  const warmup = options.warmup ?? 1;
-  for (let i = 0; i < warmup; i++) {
-    const r = await fn();
-    for (const t of collectTensors(r)) t.dispose();
-  }
-  const before = tf.memory().numTensors;
-  const result = await fn();
+/** Measures one call: the leak count, outputs aside; disposes the outputs unless `keepOutputs`. */
+function measure<T>(before: number, result: T, options: NoLeakOptions): T {
   const outputs = collectTensors(result);
   const after = tf.memory().numTensors;
   const leaked = after - before - outputs.size;
@@ -52,22 +40,21 @@ export async function expectNoLeaks<T>(fn: () => T | Promise<T>, options: NoLeak
   return result;
 }
 
+/**
+ * Runs `fn` and asserts that `tf.memory().numTensors` is unchanged, outputs aside: tensors reachable from
+ * the return value (arrays and plain objects included) are not counted, then disposed unless `keepOutputs`.
+ * Works with sync and async functions. Throws `TEST_FAILURE` naming the number of leaked tensors.
+ * @returns the value returned by the measured call.
+ */
+export async function expectNoLeaks<T>(fn: () => T | Promise<T>, options: NoLeakOptions = {}): Promise<T> {
+  for (let i = 0; i < (options.warmup ?? 1); i++) for (const t of collectTensors(await fn())) t.dispose();
+  const before = tf.memory().numTensors;
+  return measure(before, await fn(), options);
+}
+
 /** Synchronous {@link expectNoLeaks} (for code that must not await). */
 export function expectNoLeaksSync<T>(fn: () => T, options: NoLeakOptions = {}): T {
-  const warmup = options.warmup ?? 1;
-  for (let i = 0; i < warmup; i++) for (const t of collectTensors(fn())) t.dispose();
+  for (let i = 0; i < (options.warmup ?? 1); i++) for (const t of collectTensors(fn())) t.dispose();
   const before = tf.memory().numTensors;
-  const result = fn();
-  const outputs = collectTensors(result);
-  const after = tf.memory().numTensors;
-  const leaked = after - before - outputs.size;
-  if (!options.keepOutputs) for (const t of outputs) t.dispose();
-  if (leaked !== 0) {
-    throw new EbmError(
-      'TEST_FAILURE',
-      `${options.label ? `${options.label}: ` : ''}leaked ${leaked} tensor(s) (numTensors ${before} → ${after}, ${outputs.size} returned).`,
-      { value: { before, after, outputs: outputs.size } },
-    );
-  }
-  return result;
+  return measure(before, fn(), options);
 }
