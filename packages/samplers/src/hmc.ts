@@ -1,0 +1,56 @@
+import { assertInteger, type EnergyFunction, type RngKey } from '@ebm/core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { type MHOptions, type MHParams, MHSampler, type MHState, massFromInverse } from './mh-base.js';
+import { hmcTransition, type TransitionResult } from './transitions.js';
+import { parseOptions } from './util.js';
+
+/** Options of {@link HamiltonianMonteCarlo}. */
+export interface HMCOptions extends MHOptions {
+  /** Leapfrog steps per MH step (default 10). */
+  readonly nLeapfrogSteps?: number;
+}
+
+/**
+ * Hamiltonian Monte Carlo (TorchEBM's `HamiltonianMonteCarlo`): momentum p ~ N(0, M) with scalar or
+ * diagonal mass M, `nLeapfrogSteps` leapfrog steps of size ε through the `leapfrogStep` kernel, reusing the
+ * force between steps (L gradient evaluations per MH step instead of TorchEBM's 2L, since the state carries ∇E),
+ * then MH with α = min(1, exp(H(x,p) − H(x',p'))), H = E + ½pᵀM⁻¹p. Non-finite proposals are rejected
+ * (no clamping). Per-step info: `acceptanceRate` (0/1 per chain) and `acceptProb` (min(1, α)).
+ *
+ * @example
+ * ```ts
+ * const hmc = new HamiltonianMonteCarlo(energy, { stepSize: 0.1, nLeapfrogSteps: 10, mass: [1, 2] });
+ * const r = hmc.sampleSync({ nSamples: 64, dim: 2, nSteps: 200, burnIn: 100 });
+ * ```
+ */
+export class HamiltonianMonteCarlo extends MHSampler {
+  readonly nLeapfrogSteps: number;
+  protected readonly method = 'hmc';
+
+  constructor(energy: EnergyFunction, options?: HMCOptions) {
+    const o = parseOptions('HamiltonianMonteCarlo', options);
+    super(energy, 'HamiltonianMonteCarlo', o, 1e-3);
+    this.nLeapfrogSteps = assertInteger('nLeapfrogSteps', o.nLeapfrogSteps ?? 10, 1);
+  }
+
+  withParams(params: MHParams): HamiltonianMonteCarlo {
+    return new HamiltonianMonteCarlo(this.energy, {
+      stepSize: params.stepSize,
+      mass: massFromInverse(params.invMass),
+      nLeapfrogSteps: this.nLeapfrogSteps,
+    });
+  }
+
+  protected transition(
+    state: MHState,
+    key: RngKey,
+    stepSize: number,
+    invMass: number | tf.Tensor,
+  ): TransitionResult {
+    return hmcTransition(this.energy, state, key, { stepSize, invMass, nLeapfrog: this.nLeapfrogSteps });
+  }
+
+  protected override chainSettings(): Record<string, number> {
+    return { nLeapfrogSteps: this.nLeapfrogSteps };
+  }
+}

@@ -1,0 +1,42 @@
+import type { EnergyFunction, RngKey } from '@ebm/core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { type MHOptions, type MHParams, MHSampler, type MHState, massFromInverse } from './mh-base.js';
+import { malaTransition, type TransitionResult } from './transitions.js';
+import { parseOptions } from './util.js';
+
+/** Options of {@link MALA}. */
+export interface MALAOptions extends MHOptions {}
+
+/**
+ * Metropolis-adjusted Langevin algorithm: propose y = x − h·M⁻¹∇E(x) + √(2h)·M^{−1/2}ξ (a `langevinStep`
+ * kernel call), accept with the MH ratio exp(−E(y) + E(x))·q(x|y)/q(y|x), q(y|x) = N(y; x − hM⁻¹∇E(x), 2hM⁻¹)
+ * (`metropolisAccept` kernel; non-finite proposals are rejected). Targets exactly ∝ exp(−E).
+ * Default step size 0.01 and unit mass; `mass` is a diagonal preconditioner.
+ *
+ * @example
+ * ```ts
+ * const mala = new MALA(energy, { stepSize: 0.1 });
+ * const r = await mala.sample({ nSamples: 32, dim: 2, nSteps: 1000, diagnostics: true });
+ * // r.diagnostics.acceptanceRate: [nKept] fraction of chains accepted per kept step
+ * ```
+ */
+export class MALA extends MHSampler {
+  protected readonly method = 'mala';
+
+  constructor(energy: EnergyFunction, options?: MALAOptions) {
+    super(energy, 'MALA', parseOptions('MALA', options), 0.01);
+  }
+
+  withParams(params: MHParams): MALA {
+    return new MALA(this.energy, { stepSize: params.stepSize, mass: massFromInverse(params.invMass) });
+  }
+
+  protected transition(
+    state: MHState,
+    key: RngKey,
+    stepSize: number,
+    invMass: number | tf.Tensor,
+  ): TransitionResult {
+    return malaTransition(this.energy, state, key, { stepSize, invMass });
+  }
+}

@@ -1,0 +1,127 @@
+import {
+  assertPositive,
+  BaseSampler,
+  ConstantScheduler,
+  type EnergyFunction,
+  foldIn,
+  type RngKey,
+  type SamplerState,
+  type Schedulable,
+  type Scheduler,
+  type StepResult,
+} from '@ebm/core';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { TransitionResult } from './transitions.js';
+import { checkMassDim, invMassTensor, type Mass, parseMass, tryWholeChain } from './util.js';
+
+/** State of the Metropolis–Hastings samplers (MALA, HMC): positions with their energies and gradients. */
+export interface MHState extends SamplerState {
+  readonly x: tf.Tensor2D;
+  /** E(x) `[B]`. */
+  readonly energy: tf.Tensor1D;
+  /** ∇E(x) `[B, D]` (reused by the next step). */
+  readonly grad: tf.Tensor2D;
+}
+
+/** The `mass` option that gives inverse mass `invMass`. */
+export function massFromInverse(invMass: number | Float32Array): number | number[] {
+  return typeof invMass === 'number' ? 1 / invMass : Array.from(invMass, (v) => 1 / v);
+}
+
+/** Tunable parameters of an MH sampler, as used by {@link windowAdaptation}. */
+export interface MHParams {
+  /** Step size. */
+  readonly stepSize: number;
+  /** Inverse mass: a number or one entry per dimension. */
+  readonly invMass: number | Float32Array;
+}
+
+/** Options common to MALA and HMC. */
+export interface MHOptions {
+  /** Step size > 0, a number or a scheduler. */
+  readonly stepSize?: Schedulable;
+  /** Mass: a number (scalar) or one positive number per dimension (diagonal). Default 1. */
+  readonly mass?: Mass;
+}
+
+/**
+ * Base of the gradient-based MH samplers: state `{x, energy, grad}`, step info `acceptanceRate` (1 if the
+ * chain's proposal was accepted, else 0; its chain mean is TorchEBM's `acceptance_rate`) and `acceptProb`
+ * (min(1, α), 0 for non-finite proposals), and the whole-chain fast path.
+ */
+export abstract class MHSampler extends BaseSampler<MHState> {
+  /** Inverse mass (1/m), a number or one entry per dimension. */
+  readonly invMass: number | Float32Array;
+  protected readonly stepSizeScheduler: Scheduler;
+  /** Method name passed to `chain.<kind>` kernels. */
+  protected abstract readonly method: string;
+
+  constructor(energy: EnergyFunction, name: string, options: MHOptions, defaultStepSize: number) {
+    super(energy, name);
+    this.stepSizeScheduler = this.schedule('stepSize', options.stepSize ?? defaultStepSize);
+    this.invMass = parseMass('mass', options.mass, energy.dim).invMass;
+  }
+
+  protected initState(x: tf.Tensor2D, step: number): MHState {
+    checkMassDim('mass', this.invMass, x.shape[1]);
+    const { energy, gradient } = this.energy.energyAndGradient(x, { checkFinite: false });
+    return { x, energy, grad: gradient, step };
+  }
+
+  /** One transition with explicit parameters (used by adaptation). */
+  protected abstract transition(
+    state: MHState,
+    key: RngKey,
+    stepSize: number,
+    invMass: number | tf.Tensor,
+  ): TransitionResult;
+
+  /** Extra settings for `chain.<kind>` kernels. */
+  protected chainSettings(): Record<string, number> {
+    return {};
+  }
+
+  /** One step with the given parameters instead of the sampler's own (pure, like {@link MHSampler.step}). */
+  stepWith(state: MHState, key: RngKey, params: MHParams): StepResult<MHState> {
+    const h = assertPositive('stepSize', params.stepSize);
+    checkMassDim('invMass', params.invMass, state.x.shape[1]);
+    const inv = invMassTensor(params.invMass);
+    try {
+      const r = this.transition(state, key, h, inv);
+      return {
+        state: { x: r.x, energy: r.energy, grad: r.grad, step: state.step + 1 },
+        info: { acceptanceRate: r.accepted, acceptProb: r.acceptProb, ...(r.extra ?? {}) },
+      };
+    } finally {
+      if (typeof inv !== 'number') inv.dispose();
+    }
+  }
+
+  step(state: MHState, key: RngKey): StepResult<MHState> {
+    return this.stepWith(state, key, {
+      stepSize: this.scheduled('stepSize', state.step),
+      invMass: this.invMass,
+    });
+  }
+
+  /** A sampler of the same kind and settings with another step size and inverse mass (e.g. after adaptation). */
+  abstract withParams(params: MHParams): MHSampler;
+
+  /** Current parameters at step `t`. */
+  params(t = 0): MHParams {
+    return { stepSize: this.scheduled('stepSize', t), invMass: this.invMass };
+  }
+
+  protected override runWholeChain(state: MHState, nSteps: number, runKey: RngKey): MHState | undefined {
+    if (typeof this.invMass !== 'number' || !(this.stepSizeScheduler instanceof ConstantScheduler))
+      return undefined;
+    const x = tryWholeChain(this.energy, this.method, state.x, nSteps, foldIn(runKey, state.step), {
+      stepSize: this.stepSizeScheduler.value,
+      invMass: this.invMass,
+      ...this.chainSettings(),
+    });
+    if (x === undefined) return undefined;
+    const { energy, gradient } = this.energy.energyAndGradient(x, { checkFinite: false });
+    return { x, energy, grad: gradient, step: state.step + nSteps };
+  }
+}

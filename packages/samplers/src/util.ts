@@ -1,0 +1,156 @@
+import {
+  chainKernelName,
+  EbmError,
+  type EnergyFunction,
+  isEbmError,
+  kernelSource,
+  type RngKey,
+  runKernel,
+} from '@ebm/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** A mass: a positive number (scalar mass) or one positive number per dimension (diagonal mass). */
+export type Mass = number | readonly number[] | Float32Array;
+
+/** Parsed mass: the inverse mass as a number, or as host numbers for a diagonal. */
+export interface ParsedMass {
+  /** 1/m as a number (scalar mass) or per dimension. */
+  readonly invMass: number | Float32Array;
+}
+
+/** Validates a mass option and returns its inverse. */
+export function parseMass(name: string, mass: Mass | undefined, dim: number | undefined): ParsedMass {
+  if (mass === undefined) return { invMass: 1 };
+  if (typeof mass === 'number') {
+    if (!Number.isFinite(mass) || !(mass > 0)) {
+      throw new EbmError('INVALID_PARAM', `${name} must be a positive finite number or array.`, {
+        argument: name,
+        value: mass,
+        fix: `pass e.g. ${name}: 1 or ${name}: [1, 2] (one positive entry per dimension).`,
+      });
+    }
+    return { invMass: 1 / mass };
+  }
+  if (!(Array.isArray(mass) || mass instanceof Float32Array) || mass.length === 0) {
+    throw new EbmError('INVALID_PARAM', `${name} must be a positive number or an array of them.`, {
+      argument: name,
+      value: mass,
+      fix: `pass e.g. ${name}: 1 or ${name}: [1, 2].`,
+    });
+  }
+  if (dim !== undefined && mass.length !== dim) {
+    throw new EbmError('SHAPE_MISMATCH', `${name} must have one entry per dimension (${dim}).`, {
+      argument: name,
+      value: mass.length,
+      fix: `pass ${dim} positive numbers.`,
+    });
+  }
+  const inv = new Float32Array(mass.length);
+  for (let i = 0; i < mass.length; i++) {
+    const m = mass[i]!;
+    if (!Number.isFinite(m) || !(m > 0)) {
+      throw new EbmError('INVALID_PARAM', `${name}[${i}] must be a positive finite number.`, {
+        argument: name,
+        value: m,
+        fix: 'every diagonal mass entry must be > 0.',
+      });
+    }
+    inv[i] = 1 / m;
+  }
+  return { invMass: inv };
+}
+
+/** Checks the inverse mass against the state's dimension. */
+export function checkMassDim(name: string, invMass: number | Float32Array, d: number): void {
+  if (typeof invMass !== 'number' && invMass.length !== d) {
+    throw new EbmError('SHAPE_MISMATCH', `${name} has ${invMass.length} entries but the states have ${d}.`, {
+      argument: name,
+      value: invMass.length,
+      fix: `pass ${d} mass entries, or a scalar mass.`,
+    });
+  }
+}
+
+/** Inverse mass as a number or a `[D]` tensor (caller disposes the tensor). */
+export function invMassTensor(invMass: number | Float32Array): number | tf.Tensor1D {
+  return typeof invMass === 'number' ? invMass : tf.tensor1d(invMass);
+}
+
+/** Validates an optional clamp range `[min, max]` with min < max. */
+export function parseClamp(clamp: unknown): readonly [number, number] | undefined {
+  if (clamp === undefined) return undefined;
+  if (
+    !Array.isArray(clamp) ||
+    clamp.length !== 2 ||
+    typeof clamp[0] !== 'number' ||
+    typeof clamp[1] !== 'number' ||
+    Number.isNaN(clamp[0]) ||
+    Number.isNaN(clamp[1]) ||
+    !(clamp[0] < clamp[1])
+  ) {
+    throw new EbmError('INVALID_PARAM', 'clamp must be [min, max] with min < max.', {
+      argument: 'clamp',
+      value: clamp,
+      fix: 'pass e.g. clamp: [-5, 5], or leave it out.',
+    });
+  }
+  return [clamp[0], clamp[1]] as const;
+}
+
+/** Validates an option bag (undefined or a plain object). */
+export function parseOptions<T extends object>(name: string, options: T | undefined): T {
+  if (options === undefined) return {} as T;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new EbmError('INVALID_PARAM', `${name} options must be an object.`, {
+      argument: 'options',
+      value: options,
+      fix: 'pass e.g. { stepSize: 0.01 }.',
+    });
+  }
+  return options;
+}
+
+/**
+ * Runs the whole chain through the backend's `chain.<kind>` kernel when the active backend registered one
+ * (never the composite: there is none). Returns `undefined` when unavailable or when the kernel reports
+ * `NOT_IMPLEMENTED` for this method.
+ */
+export function tryWholeChain(
+  energy: EnergyFunction,
+  method: string,
+  x0: tf.Tensor2D,
+  nSteps: number,
+  key: RngKey,
+  settings: Record<string, number>,
+): tf.Tensor2D | undefined {
+  const hint = energy.kernelHint;
+  if (hint === undefined || hint === null || typeof hint.kind !== 'string') return undefined;
+  const name = chainKernelName(hint.kind);
+  if (kernelSource(name) !== 'backend') return undefined;
+  try {
+    return runKernel(name, { method, x0, nSteps, key, params: hint.params, settings }) as tf.Tensor2D;
+  } catch (e) {
+    if (isEbmError(e, 'NOT_IMPLEMENTED')) return undefined;
+    throw e;
+  }
+}
+
+/** `a · c` that skips the multiply when `c === 1`. */
+export function scale(a: tf.Tensor, c: number | tf.Tensor): tf.Tensor {
+  return typeof c === 'number' && c === 1 ? a : tf.mul(a, c);
+}
+
+/** Row-wise sum over the feature axis: `[N, D] → [N]`. */
+export function rowSum(a: tf.Tensor): tf.Tensor1D {
+  return tf.sum(a, 1) as tf.Tensor1D;
+}
+
+/** min(1, exp(logα)) with non-finite log-ratios mapped to 0. */
+export function acceptProbability(logAccept: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const finite = tf.logicalNot(tf.logicalOr(tf.isNaN(logAccept), tf.isInf(logAccept)));
+    const p = tf.exp(tf.minimum(logAccept, 0));
+    // +Infinity (energy dropped to -inf) is rejected by metropolisAccept too, so report 0 there.
+    return tf.where(finite, p, tf.zerosLike(p)) as tf.Tensor1D;
+  });
+}

@@ -1,0 +1,86 @@
+import { type RngKey, rngKey } from '@ebm/core';
+import { expectNoLeaks, expectTargetConservation, testSeed } from '@ebm/core/testing';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { leafCheckpoints, NUTS } from '../src/index.js';
+import { torchEbmGaussian } from './helpers.js';
+import { expectMomentsWithinMcse } from './mcse.js';
+
+const g = torchEbmGaussian();
+
+function oneStep(s: NUTS) {
+  return (x: tf.Tensor2D, key: RngKey): tf.Tensor2D => {
+    const st = s.init(x);
+    const { state, info } = s.step(st, key);
+    const out = tf.clone(state.x);
+    s.disposeState(st);
+    s.disposeState(state);
+    tf.dispose(Object.values(info));
+    return out;
+  };
+}
+
+describe('NUTS', () => {
+  it('leaf checkpoints follow NumPyro (6 → [3, 2]: no check, 7 → [0, 2], 13 → [2, 2])', () => {
+    expect(leafCheckpoints(0)).toEqual([1, 0]);
+    expect(leafCheckpoints(1)).toEqual([0, 0]);
+    expect(leafCheckpoints(6)).toEqual([3, 2]);
+    expect(leafCheckpoints(7)).toEqual([0, 2]);
+    expect(leafCheckpoints(13)).toEqual([2, 2]);
+  });
+
+  it('leaves the correlated Gaussian invariant (one-step conservation, false-fail rate 1e-4)', () => {
+    const seed = testSeed('nuts-conservation');
+    const rep = expectTargetConservation({
+      sampleTarget: (n, k) => g.sample(n, k),
+      step: oneStep(new NUTS(g, { stepSize: 0.5 })),
+      key: rngKey(seed),
+      n: 10_000,
+      minMovedFraction: 0.5,
+      label: 'NUTS',
+      seed,
+    });
+    expect(rep.movedFraction).toBeGreaterThan(0.5);
+  });
+
+  it('with a diagonal mass and a large step also conserves the target', () => {
+    const seed = testSeed('nuts-conservation-mass');
+    expectTargetConservation({
+      sampleTarget: (n, k) => g.sample(n, k),
+      step: oneStep(new NUTS(g, { stepSize: 1.1, mass: [1, 0.5], maxTreeDepth: 4 })),
+      key: rngKey(seed),
+      n: 10_000,
+      minMovedFraction: 0.5,
+      label: 'NUTS diag mass',
+      seed,
+    });
+  });
+
+  it('matches mean and covariance within Monte-Carlo standard errors (ESS-based)', () => {
+    expectMomentsWithinMcse(new NUTS(g, { stepSize: 0.5 }), g, 'NUTS', testSeed('nuts-mcse'), {
+      nSteps: 200,
+      burnIn: 30,
+    });
+  });
+
+  it('reports tree statistics and does not leak', async () => {
+    const s = new NUTS(g, { stepSize: 0.4 });
+    const r = await expectNoLeaks(() =>
+      s.sampleSync({
+        nSamples: 8,
+        nSteps: 10,
+        seed: 1,
+        diagnostics: true,
+        trajectory: { fields: ['treeDepth'] },
+      }),
+    );
+    void r;
+    const r2 = s.sampleSync({ nSamples: 8, nSteps: 10, seed: 1, diagnostics: true });
+    const depth = r2.diagnostics!.treeDepth!.dataSync();
+    expect(depth.every((d) => d >= 1 && d <= 10)).toBe(true);
+    expect(r2.diagnostics!.divergent!.dataSync().every((v) => v === 0)).toBe(true);
+    const acc = r2.diagnostics!.acceptProb!.dataSync();
+    expect(acc.every((v) => v > 0 && v <= 1)).toBe(true);
+    tf.dispose([r2.samples, ...Object.values(r2.diagnostics!)]);
+  });
+});
