@@ -370,7 +370,8 @@ export function leapfrogStepComposite({
   const [pHalf, qNew] = tf.tidy(() => {
     const half = typeof eps === 'number' ? eps / 2 : tf.div(eps, 2);
     const ph = tf.sub(p, tf.mul(grad, half));
-    const qn = tf.add(q, tf.mul(tf.mul(ph, invMass), eps));
+    const velocity = invMass === 1 ? ph : tf.mul(ph, invMass); // skip the op for unit mass
+    const qn = tf.add(q, tf.mul(velocity, eps));
     return [ph, qn] as [tf.Tensor2D, tf.Tensor2D];
   });
   const gNew = gradient(qNew);
