@@ -1,0 +1,71 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const chromium = '/usr/bin/chromium';
+const have = existsSync(chromium);
+const required = process.env.EBM_TEST_BROWSER === '1';
+if (!have) console.warn('[ebm] viz browser test skipped: no /usr/bin/chromium (apt-get install chromium).');
+
+describe('@ebm/viz in headless Chromium (real DOM and canvas)', () => {
+  it('Chromium is present when EBM_TEST_BROWSER=1', () => {
+    if (required) expect(have).toBe(true);
+  });
+  it.skipIf(!have)(
+    'renders landscapes (tfjs in the page), raster sample clouds and traces to SVG',
+    async () => {
+      const out = await build({
+        entryPoints: [join(import.meta.dirname, 'fixtures', 'browser-entry.ts')],
+        bundle: true,
+        format: 'iife',
+        platform: 'browser',
+        write: false,
+        logLevel: 'error',
+      });
+      const { chromium: pw } = await import('playwright-core');
+      const dir = mkdtempSync(join(tmpdir(), 'ebm-viz-chromium-'));
+      const ctx = await pw.launchPersistentContext(dir, {
+        executablePath: chromium,
+        headless: true,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+          '--disable-quic',
+        ],
+      });
+      try {
+        const page = await ctx.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        await page.setContent('<!doctype html><html><body></body></html>');
+        await page.addScriptTag({ content: out.outputFiles[0]!.text });
+        const r = (await page.evaluate('runViz()')) as {
+          backend: string;
+          numTensors: number;
+          landscape: { svg: boolean; title: boolean; images: number };
+          cloud: { elements: number; images: number; dataUrl: boolean };
+          trace: { paths: number; title: boolean };
+        };
+        expect(errors).toEqual([]);
+        expect(r.backend).toBe('cpu');
+        expect(r.numTensors).toBe(0); // no leaks in the page
+        expect(r.landscape).toMatchObject({ svg: true, title: true });
+        expect(r.landscape.images).toBeGreaterThanOrEqual(1); // the heatmap raster
+        // 20 000 points drawn as one raster image through the browser's canvas, not one node per point
+        expect(r.cloud.images).toBeGreaterThanOrEqual(1);
+        expect(r.cloud.dataUrl).toBe(true);
+        expect(r.cloud.elements).toBeLessThan(500);
+        expect(r.trace.paths).toBeGreaterThanOrEqual(2);
+      } finally {
+        await ctx.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});
