@@ -275,7 +275,7 @@ export function registerKernelImpl<N extends KernelName>(
 /** Removes the implementation of `name` for `backend`; returns whether one was registered. */
 export function unregisterKernelImpl(name: KernelName, backend: string): boolean {
   const e = registry().get(name);
-  return e !== undefined && e.impls.delete(backend);
+  return e?.impls.delete(backend) ?? false;
 }
 
 /** The implementation registered for `name` on `backend` (default: the active backend), if any. */
