@@ -22,7 +22,7 @@ import {
   type Sampler,
   uniformArray,
 } from '@ebm/core';
-import { DATASET_NAMES, type DatasetName, makeDataset } from '@ebm/datasets';
+import { DATASET_NAMES, type DatasetName, makeDataset, permutation } from '@ebm/datasets';
 import {
   ContrastiveDivergence,
   DenoisingScoreMatching,
@@ -182,7 +182,15 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const held = makeDataset(dataset, { nSamples: nHeld, seed: settings.seed + 1_000_003 });
   const mom = moments(train.data);
   const trainData = standardise(train.data, mom.mean, mom.std);
-  const heldData = standardise(held.data, mom.mean, mom.std);
+  // generators emit points grouped by component (e.g. the outer moon first): shuffle the held-out rows so that
+  // any prefix used as the MMD reference covers the whole distribution
+  const heldSorted = standardise(held.data, mom.mean, mom.std);
+  const order = permutation(nHeld, rngKey(settings.seed + 13));
+  const heldData = new Float32Array(heldSorted.length);
+  order.forEach((src, dst) => {
+    heldData[2 * dst] = heldSorted[2 * src]!;
+    heldData[2 * dst + 1] = heldSorted[2 * src + 1]!;
+  });
   const box = 3; // the data box for noise, chains and plots: [-3, 3]²
 
   // 2. model, sampler, loss

@@ -1,0 +1,143 @@
+/**
+ * The curriculum: every example's name, tier, title and one-line summary, in reading order, with a loader.
+ * Each example lives in `src/examples/<name>.ts` and exports `run({ smoke, outDir, seed })`.
+ */
+import type { ExampleOptions } from './_shared.js';
+
+/** One entry of the curriculum. */
+export interface ExampleEntry {
+  readonly name: string;
+  readonly tier: 'foundations' | 'sampling' | 'training' | 'practice';
+  readonly title: string;
+  readonly summary: string;
+  readonly load: () => Promise<{
+    run: (o: ExampleOptions) => Promise<Record<string, unknown> & { files: string[] }>;
+  }>;
+}
+
+/** Every example, in reading order. */
+export const EXAMPLES: readonly ExampleEntry[] = [
+  {
+    name: 'energy-landscapes',
+    tier: 'foundations',
+    title: 'Energy landscapes',
+    summary:
+      'Gaussian, double well, Rosenbrock and a mixture on a grid: E range, mean force, gradient check.',
+    load: () => import('./energy-landscapes.js'),
+  },
+  {
+    name: 'custom-energy',
+    tier: 'foundations',
+    title: 'Custom energies',
+    summary:
+      'A ring energy from a tfjs function (autograd gradient) and an MLP energy; Langevin on the ring.',
+    load: () => import('./custom-energy.js'),
+  },
+  {
+    name: 'dataset-gallery',
+    tier: 'foundations',
+    title: 'Dataset gallery',
+    summary: 'Every 2-D dataset at N = 2048, seed 0: shape, mean, std, extent.',
+    load: () => import('./dataset-gallery.js'),
+  },
+  {
+    name: 'scheduler-anatomy',
+    tier: 'foundations',
+    title: 'Scheduler anatomy',
+    summary: 'Linear, cosine and exponential schedules; Langevin with a cosine step 0.05 → 0.005.',
+    load: () => import('./scheduler-anatomy.js'),
+  },
+  {
+    name: 'langevin-101',
+    tier: 'sampling',
+    title: 'Langevin dynamics 101',
+    summary:
+      'Correlated Gaussian (ρ = 0.8), h = 0.02, 2000 chains: the covariance, and ULA’s predicted bias.',
+    load: () => import('./langevin-101.js'),
+  },
+  {
+    name: 'hmc-101',
+    tier: 'sampling',
+    title: 'HMC 101',
+    summary: 'Gaussian with ρ = 0.95, ε = 0.1, L ∈ {2, 10, 50}: acceptance and recovered covariance.',
+    load: () => import('./hmc-101.js'),
+  },
+  {
+    name: 'parallel-chains',
+    tier: 'sampling',
+    title: 'Parallel chains',
+    summary: '10,000 Langevin chains on the double well: basin occupancy near 50/50.',
+    load: () => import('./parallel-chains.js'),
+  },
+  {
+    name: 'integrator-comparison',
+    tier: 'sampling',
+    title: 'Integrator comparison',
+    summary: 'Euler–Maruyama vs Heun: order 1 vs 2 on the gradient flow, and their stationary variances.',
+    load: () => import('./integrator-comparison.js'),
+  },
+  {
+    name: 'mala-vs-ula',
+    tier: 'sampling',
+    title: 'MALA vs ULA',
+    summary: 'The same large step on N(0, I): ULA’s variance is 1/(1 − h/2), MALA’s is exactly 1.',
+    load: () => import('./mala-vs-ula.js'),
+  },
+  {
+    name: 'nuts',
+    tier: 'sampling',
+    title: 'NUTS',
+    summary: 'The No-U-Turn sampler on ρ = 0.95: tree depth, covariance, ESS per gradient vs HMC.',
+    load: () => import('./nuts.js'),
+  },
+  {
+    name: 'replica-exchange',
+    tier: 'sampling',
+    title: 'Replica exchange',
+    summary: 'Parallel tempering recovers 0.3/0.7 mixture weights that plain HMC never finds.',
+    load: () => import('./replica-exchange.js'),
+  },
+  {
+    name: 'diagnostics',
+    tier: 'sampling',
+    title: 'Diagnostics (R̂, ESS)',
+    summary: 'Split-R̂ and bulk/tail ESS of good, stuck and slow chains.',
+    load: () => import('./diagnostics.js'),
+  },
+  {
+    name: 'cd-two-moons',
+    tier: 'training',
+    title: 'CD-k on two moons',
+    summary: 'An MLP energy trained with CD-k and Langevin negatives; MMD² of samples vs noise.',
+    load: () => import('./cd-two-moons.js'),
+  },
+  {
+    name: 'persistent-cd',
+    tier: 'training',
+    title: 'Persistent CD',
+    summary: 'CD with a replay buffer of persistent chains; E(neg) − E(data) and MMD².',
+    load: () => import('./persistent-cd.js'),
+  },
+  {
+    name: 'denoising-score-matching',
+    tier: 'training',
+    title: 'Denoising score matching',
+    summary: 'DSM (σ = 0.1, correct sign) on two moons, then Langevin sampling; MMD².',
+    load: () => import('./denoising-score-matching.js'),
+  },
+  {
+    name: 'choosing-a-backend',
+    tier: 'practice',
+    title: 'Choosing a backend',
+    summary: 'The same Langevin run on cpu, wasm and webgpu: wall time and agreement.',
+    load: () => import('./choosing-a-backend.js'),
+  },
+];
+
+/** Names of every example. */
+export const EXAMPLE_NAMES: readonly string[] = EXAMPLES.map((e) => e.name);
+
+/** The entry of `name`, or undefined. */
+export function findExample(name: string): ExampleEntry | undefined {
+  return EXAMPLES.find((e) => e.name === name);
+}

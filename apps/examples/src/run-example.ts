@@ -1,0 +1,108 @@
+/**
+ * `pnpm example`: lists and runs the curriculum's examples.
+ *
+ *   pnpm example --list
+ *   pnpm example langevin-101 --smoke
+ *   pnpm example all --smoke --out out/examples
+ */
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { EXAMPLE_NAMES, EXAMPLES, findExample } from './examples/index.js';
+import { BACKENDS, type BackendName, selectBackend } from './lib/backend.js';
+
+function closest(name: string): string | undefined {
+  const d = (a: string, b: string) => {
+    const m = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) m[0]![j] = j;
+    for (let i = 1; i <= a.length; i++) {
+      for (let j = 1; j <= b.length; j++) {
+        m[i]![j] = Math.min(
+          m[i - 1]![j]! + 1,
+          m[i]![j - 1]! + 1,
+          m[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+        );
+      }
+    }
+    return m[a.length]![b.length]!;
+  };
+  const best = EXAMPLE_NAMES.map((n) => [n, d(name, n)] as const).sort((a, b) => a[1] - b[1])[0];
+  return best !== undefined && best[1] <= Math.max(3, name.length / 3) ? best[0] : undefined;
+}
+
+const program = new Command('pnpm example')
+  .description(
+    'Run an example of the @ebm curriculum (TorchEBM’s, plus MALA vs ULA, NUTS, replica exchange, diagnostics, backends).',
+  )
+  .argument('[names...]', `examples to run (or "all"); see --list`)
+  .option('-l, --list', 'list the examples and exit', false)
+  .option('--smoke', 'tiny sizes: a few seconds each', false)
+  .option('-o, --out <dir>', 'output root: each example writes <dir>/<name>/', 'out')
+  .option(
+    '--seed <n>',
+    'random seed',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('seed must be an integer >= 0.');
+      return n;
+    },
+    0,
+  )
+  .option(
+    '-b, --backend <name>',
+    `tfjs backend (${BACKENDS.join(', ')})`,
+    (v) => {
+      if (!(BACKENDS as readonly string[]).includes(v))
+        throw new InvalidArgumentError(`unknown backend; use one of ${BACKENDS.join(', ')}.`);
+      return v;
+    },
+    'cpu',
+  )
+  .showHelpAfterError('(run with --help for usage, --list for the examples)')
+  .addHelpText('after', `\nExamples:\n  ${EXAMPLE_NAMES.join('\n  ')}`)
+  .action(
+    async (
+      names: string[],
+      o: { list: boolean; smoke: boolean; out: string; seed: number; backend: BackendName },
+    ) => {
+      if (o.list || names.length === 0) {
+        let tier = '';
+        for (const e of EXAMPLES) {
+          if (e.tier !== tier) {
+            tier = e.tier;
+            console.log(`\n${tier}`);
+          }
+          console.log(`  ${e.name.padEnd(26)} ${e.summary}`);
+        }
+        if (!o.list) console.log('\nRun one with: pnpm example <name> [--smoke]');
+        return;
+      }
+      const chosen = names.includes('all') ? [...EXAMPLE_NAMES] : names;
+      for (const name of chosen) {
+        if (findExample(name) === undefined) {
+          const hint = closest(name);
+          program.error(
+            `error: unknown example "${name}".${hint !== undefined ? ` Did you mean "${hint}"?` : ''} Run with --list to see them all.`,
+          );
+        }
+      }
+      await selectBackend(o.backend);
+      for (const name of chosen) {
+        const entry = findExample(name)!;
+        const outDir = join(o.out, name);
+        console.log(`\n▶ ${entry.title} (${name})${o.smoke ? ' [smoke]' : ''}`);
+        const t0 = performance.now();
+        const { run } = await entry.load();
+        const result = await run({ smoke: o.smoke, outDir, seed: o.seed });
+        const { files, ...numbers } = result;
+        console.log(JSON.stringify(numbers, null, 2));
+        console.log(
+          `✓ ${name}: ${files.length} files in ${outDir} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+        );
+      }
+    },
+  );
+
+program.parseAsync().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exitCode = 1;
+});

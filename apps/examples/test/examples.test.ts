@@ -1,0 +1,271 @@
+/**
+ * Runs every example of the curriculum in smoke mode (a few seconds each, cpu backend) and checks its RESULTS:
+ * recovered moments against the target (or against the sampler's known biased law) within a stated number of
+ * Monte-Carlo standard errors, basin and mixture weights within binomial / across-chain errors, trained models'
+ * MMD² below the noise baseline, R̂ of good and bad chains, convergence orders, and the files written.
+ *
+ * Seeds are fixed per example by `testSeed(name)` (EBM_VARY_SEED=1 varies them, EBM_SEED=n replays one). Every
+ * statistical bound is about 4 standard errors (two-sided false-fail rate ≈ 6e-5 per bound, ~40 bounds: ≈ 3e-3
+ * for the whole file under EBM_VARY_SEED=1).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testSeed } from '@ebm/core/testing';
+import { DATASET_NAMES } from '@ebm/datasets';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_NAMES, EXAMPLES, findExample } from '../src/examples/index.js';
+import { selectBackend } from '../src/lib/backend.js';
+
+const Z = 4; // standard errors per bound
+let root = '';
+
+// biome-ignore lint/suspicious/noExplicitAny: results are plain JSON-like objects; each test reads its own fields
+type R = Record<string, any> & { files: string[] };
+
+async function runExample(name: string, extra: Record<string, unknown> = {}): Promise<R> {
+  const entry = findExample(name);
+  if (entry === undefined) throw new Error(`no example ${name}`);
+  const { run } = await entry.load();
+  const outDir = join(root, name);
+  const r = (await (run as (o: unknown) => Promise<R>)({
+    smoke: true,
+    outDir,
+    seed: testSeed(name),
+    ...extra,
+  })) as R;
+  // every example writes its figures (PNG + SVG) and result.json, and reports them
+  expect(r.files.length).toBeGreaterThanOrEqual(3);
+  for (const f of r.files) expect(existsSync(f), f).toBe(true);
+  const pngs = r.files.filter((f) => f.endsWith('.png'));
+  expect(pngs.length).toBeGreaterThanOrEqual(1);
+  for (const f of pngs) expect(readFileSync(f).subarray(1, 4).toString()).toBe('PNG');
+  for (const f of r.files.filter((f) => f.endsWith('.svg')))
+    expect(readFileSync(f, 'utf8')).toContain('<svg');
+  const json = JSON.parse(readFileSync(join(outDir, 'result.json'), 'utf8'));
+  expect(json).toEqual(
+    JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'files')))),
+  );
+  return r;
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'ebm-examples-'));
+  await selectBackend('cpu');
+});
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('the curriculum (smoke mode)', () => {
+  it('lists 16 examples with unique names and loaders', () => {
+    expect(EXAMPLES.length).toBe(16);
+    expect(new Set(EXAMPLE_NAMES).size).toBe(EXAMPLES.length);
+  });
+
+  it('energy-landscapes: minima where the formulas put them, gradients match finite differences', async () => {
+    const r = await runExample('energy-landscapes');
+    const e = r.energies;
+    expect(e.gaussian.argmin).toEqual([0.5, -0.5]);
+    expect(e.gaussian.min).toBeCloseTo(0, 6);
+    expect(e.doubleWell.min).toBeCloseTo(0, 6);
+    expect(e.doubleWell.argmin.map(Math.abs)).toEqual([1, 1]);
+    expect(e.rosenbrock.argmin).toEqual([1, 1]);
+    expect(e.mixture.argmin).toEqual([1.5, 1]); // the heavier component (0.7)
+    expect(e.doubleWell.max).toBeCloseTo(2 * 2 * 64, 3); // 2·Σ(9 − 1)² at the corners
+    for (const s of Object.values(e) as { gradError: number; meanForce: number }[]) {
+      expect(s.gradError).toBeLessThan(5e-3);
+      expect(s.meanForce).toBeGreaterThan(0);
+    }
+  });
+
+  it('custom-energy: autograd = analytic gradient; Langevin concentrates on the ring', async () => {
+    const r = await runExample('custom-energy');
+    expect(r.gradError).toBeLessThan(1e-4);
+    // radial density ∝ ρ·exp(−(ρ − r)²/2w²): mean ≈ r + w²/r, sd ≈ w; SE of the mean w/√n
+    const expected = r.radius + (r.width * r.width) / r.radius;
+    expect(Math.abs(r.meanRadius - expected)).toBeLessThan(Z * (r.width / Math.sqrt(r.nChains)) + 0.02);
+    expect(r.sdRadius).toBeGreaterThan(0.8 * r.width);
+    expect(r.sdRadius).toBeLessThan(1.2 * r.width);
+    expect(r.mlpMeanGradNorm).toBeGreaterThan(0);
+  });
+
+  it('dataset-gallery: every dataset, deterministic, finite, sensible moments', async () => {
+    const r = await runExample('dataset-gallery');
+    expect(Object.keys(r.datasets).sort()).toEqual([...DATASET_NAMES].sort());
+    expect(r.deterministic).toBe(true);
+    for (const [name, s] of Object.entries(r.datasets) as [
+      string,
+      { n: number; finite: boolean; std: number[] },
+    ][]) {
+      expect(s.finite).toBe(true);
+      expect(s.n).toBe(name === 'grid' ? 22 * 22 : r.nRequested);
+      expect(Math.min(...s.std)).toBeGreaterThan(0.1);
+    }
+    expect(r.datasets.twoMoons.mean[0]).toBeCloseTo(0.5, 1);
+    expect(r.datasets.eightGaussians.std[0]).toBeCloseTo(Math.SQRT2, 1);
+    expect(r.datasets.checkerboard.extent[1]).toBeLessThanOrEqual(4);
+  });
+
+  it('scheduler-anatomy: schedule values follow their formulas; scheduled Langevin reaches N(0, I)', async () => {
+    const r = await runExample('scheduler-anatomy');
+    expect(r.linear).toEqual({ start: 0.05, middle: 0.0275, end: 0.005 });
+    expect(r.cosine).toEqual({ start: 0.05, middle: 0.0275, end: 0.005 });
+    expect(r.exponential.start).toBe(0.05);
+    expect(r.exponential.end).toBeCloseTo(0.005, 6);
+    expect(r.statefulMatches).toBe(true);
+    const { nChains, mean, variance, predictedVariance } = r.langevin;
+    for (const m of mean) expect(Math.abs(m)).toBeLessThan(Z / Math.sqrt(nChains));
+    for (const v of variance)
+      expect(Math.abs(v - predictedVariance)).toBeLessThan(Z * Math.sqrt(2 / nChains));
+  });
+
+  it("langevin-101: recovers ULA's predicted covariance (ρ = 0.8) within 4 standard errors", async () => {
+    const r = await runExample('langevin-101');
+    const n = r.nChains;
+    const P = r.predictedUla;
+    for (let i = 0; i < 2; i++) {
+      expect(Math.abs(r.mean[i])).toBeLessThan(Z * Math.sqrt(P[i][i] / n));
+      expect(Math.abs(r.covariance[i][i] - P[i][i])).toBeLessThan(Z * P[i][i] * Math.sqrt(2 / n));
+    }
+    const se01 = Math.sqrt((P[0][0] * P[1][1] + P[0][1] ** 2) / n);
+    expect(Math.abs(r.covariance[0][1] - P[0][1])).toBeLessThan(Z * se01);
+    expect(Math.abs(r.covariance[0][1] - 0.8)).toBeLessThan(Z * se01 + 0.01);
+  });
+
+  it('hmc-101: high acceptance; L = 10 and 50 recover cov₀₁ = 0.95; L = 2 lags behind', async () => {
+    const r = await runExample('hmc-101');
+    const se = Math.sqrt((1 + 0.95 ** 2) / r.nChains);
+    for (const k of ['L2', 'L10', 'L50']) expect(r.runs[k].acceptance).toBeGreaterThan(0.8);
+    expect(Math.abs(r.runs.L10.cov01 - 0.95)).toBeLessThan(Z * se);
+    expect(Math.abs(r.runs.L50.cov01 - 0.95)).toBeLessThan(Z * se);
+    expect(r.runs.L2.cov01).toBeLessThan(r.runs.L50.cov01);
+  });
+
+  it('parallel-chains: the double-well basin split is 50/50 within the binomial bound', async () => {
+    const r = await runExample('parallel-chains');
+    const n = r.nChains;
+    expect(Math.abs(r.fractionRight - 0.5)).toBeLessThan(Z * Math.sqrt(0.25 / n));
+    for (const w of r.wells) expect(Math.abs(w - 0.25)).toBeLessThan(Z * Math.sqrt(0.1875 / n));
+  });
+
+  it('integrator-comparison: Euler is order 1, Heun order 2; stationary variances match their formulas', async () => {
+    const r = await runExample('integrator-comparison');
+    for (const q of r.ratios.euler) {
+      expect(q).toBeGreaterThan(1.9);
+      expect(q).toBeLessThan(2.15);
+    }
+    for (const q of r.ratios.heun) {
+      expect(q).toBeGreaterThan(3.8);
+      expect(q).toBeLessThan(4.6);
+    }
+    for (let i = 0; i < r.errors.heun.length; i++) expect(r.errors.heun[i]).toBeLessThan(r.errors.euler[i]);
+    const s = r.stationary;
+    for (const k of ['euler', 'heun']) {
+      expect(Math.abs(s.variance[k] - s.predicted[k])).toBeLessThan(
+        Z * s.predicted[k] * Math.sqrt(2 / s.nDraws),
+      );
+      expect(s.variance[k]).toBeGreaterThan(s.target); // both unadjusted schemes are biased upwards
+    }
+  });
+
+  it("mala-vs-ula: ULA's variance is 1/(1 − h/2) > 1; MALA's is 1", async () => {
+    const r = await runExample('mala-vs-ula');
+    const se = r.standardError;
+    expect(r.ulaVariance).toBeGreaterThan(1 + Z * se * r.ulaPredicted);
+    expect(Math.abs(r.ulaVariance - r.ulaPredicted)).toBeLessThan(Z * se * r.ulaPredicted);
+    expect(Math.abs(r.malaVariance - 1)).toBeLessThan(Z * se);
+    expect(r.malaAcceptance).toBeGreaterThan(0.5);
+  });
+
+  it('nuts: no divergences, adaptive tree depth, covariance recovered within ESS-based error', async () => {
+    const r = await runExample('nuts');
+    expect(r.divergentFraction).toBe(0);
+    expect(r.meanTreeDepth).toBeGreaterThan(1);
+    expect(r.meanTreeDepth).toBeLessThan(8);
+    expect(r.meanAcceptProb).toBeGreaterThan(0.6);
+    expect(r.essNuts).toBeGreaterThan(100);
+    const se = Math.sqrt((1 + 0.95 ** 2) / r.essNuts);
+    expect(Math.abs(r.covariance[0][1] - 0.95)).toBeLessThan(Z * se);
+    expect(Math.abs(r.covariance[0][0] - 1)).toBeLessThan(Z * Math.sqrt(2 / r.essNuts) + 0.02);
+  });
+
+  it('replica-exchange: recovers the 0.3 mixture weight; plain HMC never leaves its mode', async () => {
+    const r = await runExample('replica-exchange');
+    expect(Math.abs(r.leftWeight - 0.3)).toBeLessThan(Z * r.standardError);
+    expect(r.standardError).toBeLessThan(0.05);
+    expect(r.hmcLeftWeight).toBe(0);
+    for (const s of r.swapRates) expect(s).toBeGreaterThan(0.2);
+  });
+
+  it('diagnostics: R̂ ≈ 1 for good chains, > 1.1 for stuck and slow ones', async () => {
+    const r = await runExample('diagnostics');
+    expect(r.good.rhat).toBeLessThan(1.02);
+    expect(r.good.essBulk).toBeGreaterThan(400);
+    expect(r.stuck.rhat).toBeGreaterThan(1.1);
+    expect(r.slow.rhat).toBeGreaterThan(1.1);
+    expect(r.slow.essBulk).toBeLessThan(50);
+  });
+
+  for (const name of ['cd-two-moons', 'persistent-cd', 'denoising-score-matching']) {
+    it(`${name}: trained samples beat the noise baseline (MMD²) and data get lower energy than noise`, async () => {
+      const r = await runExample(name);
+      expect(r.mmdSamples).toBeLessThan(0.5 * r.mmdNoise);
+      expect(r.energyData).toBeLessThan(r.energyNoise - 1);
+      expect(Number.isFinite(r.finalLoss)).toBe(true);
+      if (name === 'denoising-score-matching') expect(r.heldLossAfter).toBeLessThan(r.heldLossBefore - 1);
+      if (name === 'persistent-cd') expect(Number.isFinite(r.energyGapEnd)).toBe(true);
+    });
+  }
+
+  it('choosing-a-backend: every available backend samples the same distribution; cpu is restored', async () => {
+    const r = await runExample('choosing-a-backend');
+    const cpu = r.backends.cpu;
+    expect(cpu.available).toBe(true);
+    expect(cpu.ms).toBeGreaterThan(0);
+    for (const [name, b] of Object.entries(r.backends) as [
+      string,
+      Record<string, number | string | boolean>,
+    ][]) {
+      if (!b.available) {
+        expect(name).not.toBe('cpu');
+        expect(String(b.reason).length).toBeGreaterThan(0);
+        continue;
+      }
+      const se = Math.hypot(Number(b.standardError), cpu.standardError);
+      expect(Math.abs(Number(b.meanEnergy) - cpu.meanEnergy), name).toBeLessThan(Z * se);
+    }
+    const tf = await import('@tensorflow/tfjs-core');
+    expect(tf.getBackend()).toBe('cpu');
+  });
+});
+
+describe('pnpm example (CLI)', () => {
+  const cli = join(import.meta.dirname, '..', 'src', 'run-example.ts');
+  const tsx = join(import.meta.dirname, '..', 'node_modules', '.bin', 'tsx');
+  const fail = (args: string[]) => {
+    try {
+      execFileSync(tsx, [cli, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      return String((e as { stderr?: string }).stderr);
+    }
+    throw new Error('expected a failure');
+  };
+
+  it('lists every example, prints help, and explains unknown names and bad flags', () => {
+    const list = execFileSync(tsx, [cli, '--list'], { encoding: 'utf8' });
+    for (const name of EXAMPLE_NAMES) expect(list).toContain(name);
+    expect(execFileSync(tsx, [cli, '--help'], { encoding: 'utf8' })).toMatch(/--smoke/);
+    expect(fail(['lanvegin-101'])).toMatch(/unknown example "lanvegin-101". Did you mean "langevin-101"\?/);
+    expect(fail(['nope-nothing-close-at-all'])).toMatch(/unknown example .*--list/);
+    expect(fail(['dataset-gallery', '--seed', '-1'])).toMatch(/seed must be an integer >= 0/);
+  });
+
+  it('runs an example by name into --out', () => {
+    const out = join(root, 'cli');
+    const stdout = execFileSync(tsx, [cli, 'dataset-gallery', '--smoke', '--out', out], { encoding: 'utf8' });
+    expect(stdout).toMatch(/✓ dataset-gallery/);
+    expect(existsSync(join(out, 'dataset-gallery', 'gallery.png'))).toBe(true);
+  });
+});
