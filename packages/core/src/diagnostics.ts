@@ -277,13 +277,12 @@ export function rhatBasic(chains: Chains): number {
 
 /** Rank-normalised split-R̂: max(R̂ of rank-normalised split chains, R̂ of rank-normalised folded split chains). */
 export function splitRhat(chains: Chains): number {
-  const { n } = validateChains('chains', chains, 4);
+  validateChains('chains', chains, 4);
   const split = splitChains(chains);
   const bulk = rhatBasic(rankNormalize(split));
   const med = quantileLinear(pooledSorted(chains), 0.5);
   const folded = chains.map((ch) => Array.from(ch, (v) => Math.abs(v - med)));
   const tail = rhatBasic(rankNormalize(splitChains(folded)));
-  void n;
   return Math.max(bulk, tail);
 }
 
@@ -360,7 +359,7 @@ export function splitRhatEss(chains: Chains): { rhat: number; essBulk: number; e
   return { rhat: splitRhat(chains), essBulk: essBulk(chains), essTail: essTail(chains) };
 }
 
-/** Monte-Carlo standard error of the mean: sd / √ESS_bulk... using the basic ESS of the split chains. */
+/** Monte-Carlo standard error of the mean: sd / √ESS, with the (non-rank-normalised) ESS of the split chains. */
 export function mcseMean(chains: Chains): number {
   const { m, n } = validateChains('chains', chains, 4);
   let s = 0;

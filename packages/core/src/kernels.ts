@@ -338,10 +338,6 @@ export function listKernels(): KernelInfo[] {
 // ---------------------------------------------------------------------------------------------------------
 // Core kernels and their composite fallbacks.
 
-function scalarOrTensor(v: number | tf.Tensor): tf.Tensor | number {
-  return v;
-}
-
 /** Composite `langevinStep`: `x − h·grad + σ√(2h)·noise`. */
 export function langevinStepComposite({
   x,
@@ -366,7 +362,7 @@ export function leapfrogStepComposite({
   invMass,
   gradient,
 }: LeapfrogStepInputs): LeapfrogStepOutput {
-  const eps = scalarOrTensor(stepSize);
+  const eps = stepSize;
   const [pHalf, qNew] = tf.tidy(() => {
     const half = typeof eps === 'number' ? eps / 2 : tf.div(eps, 2);
     const ph = tf.sub(p, tf.mul(grad, half));

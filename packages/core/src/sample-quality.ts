@@ -1,4 +1,5 @@
 import { EbmError } from './errors.js';
+import { assertFiniteArray } from './validation.js';
 
 /**
  * Two-sample discrepancies on host arrays (row-major `[n, dim]` point sets): how close model samples are to
@@ -25,16 +26,22 @@ function checkPoints(name: string, x: ArrayLike<number>, dim: number): number {
       },
     );
   }
-  for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) {
-      throw new EbmError('NON_FINITE', `${name}[${i}] is not finite.`, {
-        argument: name,
-        value: x[i],
-        fix: 'remove NaN/Infinity.',
-      });
-    }
-  }
+  assertFiniteArray(name, x);
   return x.length / dim;
+}
+
+/** Checks two point sets for a two-sample discrepancy: each needs at least 2 points. */
+function checkPair(what: string, x: ArrayLike<number>, y: ArrayLike<number>, dim: number): [number, number] {
+  const n = checkPoints('x', x, dim);
+  const m = checkPoints('y', y, dim);
+  if (n < 2 || m < 2) {
+    throw new EbmError('INVALID_PARAM', `${what} needs at least 2 points in each set.`, {
+      argument: n < 2 ? 'x' : 'y',
+      value: Math.min(n, m),
+      fix: 'pass larger samples.',
+    });
+  }
+  return [n, m];
 }
 
 function sqDist(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, dim: number): number {
@@ -85,15 +92,7 @@ export function mmdRbf(
   dim: number,
   options: { bandwidth?: number } = {},
 ): number {
-  const n = checkPoints('x', x, dim);
-  const m = checkPoints('y', y, dim);
-  if (n < 2 || m < 2) {
-    throw new EbmError('INVALID_PARAM', 'MMD needs at least 2 points in each set.', {
-      argument: n < 2 ? 'x' : 'y',
-      value: Math.min(n, m),
-      fix: 'pass larger samples.',
-    });
-  }
+  const [n, m] = checkPair('MMD', x, y, dim);
   const ell = options.bandwidth ?? medianDistance(x, y, dim);
   if (!(ell > 0) || !Number.isFinite(ell)) {
     throw new EbmError('INVALID_PARAM', 'bandwidth must be a positive number.', {
@@ -117,15 +116,7 @@ export function mmdRbf(
  * Non-negative in expectation, 0 iff the distributions agree.
  */
 export function energyDistance(x: ArrayLike<number>, y: ArrayLike<number>, dim: number): number {
-  const n = checkPoints('x', x, dim);
-  const m = checkPoints('y', y, dim);
-  if (n < 2 || m < 2) {
-    throw new EbmError('INVALID_PARAM', 'energy distance needs at least 2 points in each set.', {
-      argument: n < 2 ? 'x' : 'y',
-      value: Math.min(n, m),
-      fix: 'pass larger samples.',
-    });
-  }
+  const [n, m] = checkPair('energy distance', x, y, dim);
   let xy = 0;
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) xy += Math.sqrt(sqDist(x, i, y, j, dim));
   let xx = 0;

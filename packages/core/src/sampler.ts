@@ -311,12 +311,7 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState> impleme
     let r = gen.next();
     while (!r.done) {
       await new Promise<void>((resolve) => setTimeout(resolve, 0));
-      try {
-        r = gen.next();
-      } catch (e) {
-        gen.return(undefined as never);
-        throw e;
-      }
+      r = gen.next(); // a throw ends the generator, which has already released its tensors
     }
     return r.value;
   }
@@ -441,8 +436,14 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState> impleme
       }
       a.push(t);
     };
-    const cleanup = () => {
+    const disposeRecords = () => {
       for (const a of [...traj.values(), ...diag.values(), xs]) for (const t of a) t.dispose();
+      traj.clear();
+      diag.clear();
+      xs.length = 0;
+    };
+    const cleanup = () => {
+      disposeRecords();
       if (state !== undefined) this.disposeState(state);
     };
     try {
@@ -495,7 +496,8 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState> impleme
             if (owned) energy.dispose();
           }
         }
-        for (const t of Object.values(info)) if (!stateTensors(state).includes(t)) t.dispose();
+        const held = new Set(stateTensors(state));
+        for (const t of Object.values(info)) if (!held.has(t)) t.dispose();
         if (i % progressEvery === 0 || i === total) report(i);
         if (Date.now() - lastYield > 50) {
           yield;
@@ -531,10 +533,7 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState> impleme
         }
         convergence = { essBulk, essTail, rhat };
       }
-      for (const a of [...traj.values(), ...diag.values(), xs]) for (const t of a) t.dispose();
-      traj.clear();
-      diag.clear();
-      xs.length = 0;
+      disposeRecords();
       const finalState = state;
       state = undefined;
       const samples = options.keepState ? (tf.clone(finalState.x) as tf.Tensor2D) : finalState.x;

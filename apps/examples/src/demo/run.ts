@@ -195,7 +195,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
 
   // 2. model, sampler, loss
   const energy = new MLPEnergy({ inputDim: 2, widths: [64, 64], activation: 'silu', seed: settings.seed });
-  const makeSampler = (): Sampler =>
+  const sampler: Sampler =
     samplerName === 'langevin'
       ? new LangevinDynamics(energy, {
           stepSize: settings.stepSize,
@@ -205,7 +205,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       : samplerName === 'mala'
         ? new MALA(energy, { stepSize: settings.stepSize })
         : new HamiltonianMonteCarlo(energy, { stepSize: settings.stepSize, nLeapfrogSteps: 5 });
-  const sampler = makeSampler();
   const buffer = { capacity: 10_000, reinitProbability: 0.05, init: 'uniform' as const, initScale: box };
   const loss: Loss & { dispose?: () => void } =
     lossName === 'pcd'
@@ -260,8 +259,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   phase('sample', `${settings.nChains} chains × ${settings.sampleSteps} steps`);
   const noise = uniformArray(rngKey(settings.seed + 7), [settings.nChains, 2], -box, box);
   const x0 = tf.tensor2d(noise, [settings.nChains, 2]);
-  const finalSampler = samplerName === 'langevin' ? sampler : makeSampler();
-  const run = await finalSampler.sample({ x0, nSteps: settings.sampleSteps, seed: settings.seed + 11 });
+  const run = await sampler.sample({ x0, nSteps: settings.sampleSteps, seed: settings.seed + 11 });
   const samples = (await run.samples.data()) as Float32Array;
   x0.dispose();
   const eData = energy.energy(tf.tensor2d(heldData, [nHeld, 2]));

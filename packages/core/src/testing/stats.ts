@@ -1,5 +1,6 @@
 import { normalQuantile } from '../diagnostics.js';
 import { EbmError } from '../errors.js';
+import { assertFiniteArray } from '../validation.js';
 
 /**
  * Statistical tests with a stated false-fail rate, for samplers, losses and backends.
@@ -38,16 +39,8 @@ function sortedCopy(name: string, a: ArrayLike<number>): Float64Array {
       fix: 'pass samples.',
     });
   }
+  assertFiniteArray(name, a);
   const s = Float64Array.from(a as ArrayLike<number>);
-  for (let i = 0; i < s.length; i++) {
-    if (!Number.isFinite(s[i])) {
-      throw new EbmError('NON_FINITE', `${name}[${i}] is not finite.`, {
-        argument: name,
-        value: s[i],
-        fix: 'the sampler produced NaN/Infinity: check its step size.',
-      });
-    }
-  }
   return s.sort();
 }
 
