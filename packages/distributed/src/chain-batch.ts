@@ -10,7 +10,7 @@ import {
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { withChainOffset, x0Rows } from './chain-offset.js';
-import { decodeFloat32, encodeFloats } from './encode.js';
+import { decodeFloat32, decodeFloat64, encodeFloats } from './encode.js';
 import { buildChainComponents, type Registry } from './registry.js';
 import type { ChainBatchJob } from './specs.js';
 import { type ChainSummaries, summarizeDraws } from './summaries.js';
@@ -29,13 +29,26 @@ import { assertInt, assertObject, invalidJob } from './validate.js';
  * @module
  */
 
+/** A state field in a checkpoint: a tensor as float64 base64 (exact for float32 and int32, NaN-safe), or a plain value. */
+export type CheckpointField =
+  | {
+      readonly tensor: true;
+      readonly shape: number[];
+      readonly dtype: 'float32' | 'int32' | 'bool';
+      readonly data: string;
+    }
+  | number
+  | string
+  | boolean
+  | null;
+
 /** A resumable snapshot of a chain batch (plain JSON). */
 export interface ChainCheckpoint {
   readonly version: 1;
   /** Steps done (absolute step of the state). */
   readonly step: number;
-  /** The sampler state (`serializeState`). */
-  readonly state: SerializedState;
+  /** The sampler state (`serializeState`, tensors base64-encoded). */
+  readonly state: Readonly<Record<string, CheckpointField>>;
   /** Kept draws so far. */
   readonly kept: number;
   /** Kept draws so far, time-major `[kept, chains, dim]` float32, base64. */
@@ -100,7 +113,57 @@ export function parseChainCheckpoint(data: unknown, job: ChainBatchJob): ChainCh
   decodeFloat32('checkpoint.draws', o.draws, kept * b * job.dim);
   if (o.state === null || typeof o.state !== 'object')
     throw invalidJob('checkpoint.state', 'must be an object.');
-  return { version: 1, step, kept, draws: o.draws as string, state: o.state as SerializedState };
+  const state = o.state as Record<string, CheckpointField>;
+  decodeState(state); // validates every field
+  return { version: 1, step, kept, draws: o.draws as string, state };
+}
+
+/** Tensors of a serialised state as float64 base64 (JSON cannot hold NaN or ±∞). */
+function encodeState(s: SerializedState): Record<string, CheckpointField> {
+  const out: Record<string, CheckpointField> = {};
+  for (const [k, v] of Object.entries(s)) {
+    out[k] =
+      v !== null && typeof v === 'object'
+        ? {
+            tensor: true,
+            shape: v.shape,
+            dtype: v.dtype as 'float32' | 'int32' | 'bool',
+            data: encodeFloats(Float64Array.from(v.data)),
+          }
+        : v;
+  }
+  return out;
+}
+
+/** The inverse of {@link encodeState}, validating sizes (core's `deserializeState` checks the rest). */
+function decodeState(s: Readonly<Record<string, CheckpointField>>): SerializedState {
+  const out: Record<string, SerializedState[string]> = {};
+  for (const [k, v] of Object.entries(s)) {
+    let value: SerializedState[string] = v as number | string | boolean | null;
+    if (v !== null && typeof v === 'object') {
+      const f = assertObject(
+        `checkpoint.state.${k}`,
+        v,
+        ['tensor', 'shape', 'dtype', 'data'],
+        ['tensor', 'shape', 'dtype', 'data'],
+      );
+      const shape = f.shape;
+      if (
+        f.tensor !== true ||
+        !Array.isArray(shape) ||
+        shape.length > 8 ||
+        !shape.every((d) => Number.isInteger(d) && d >= 0)
+      ) {
+        throw invalidJob(`checkpoint.state.${k}`, 'is not a tensor record.');
+      }
+      const n = (shape as number[]).reduce((a, d) => a * d, 1);
+      const data = Array.from(decodeFloat64(`checkpoint.state.${k}.data`, f.data, n));
+      value = { tensor: true, shape: shape as number[], dtype: f.dtype as tf.DataType, data };
+    }
+    // own properties only: a "__proto__" key cannot replace the prototype
+    Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
 }
 
 /** Runs one chain batch (see the module docs). The caller has set the tfjs backend. */
@@ -124,7 +187,7 @@ export async function runChainBatch(
       let state: SamplerState;
       const resume = hooks.resumeFrom;
       if (resume !== undefined) {
-        state = deserializeState(resume.state) as SamplerState;
+        state = deserializeState(decodeState(resume.state)) as SamplerState;
         const x = state.x as unknown;
         if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.shape[0] !== b || x.shape[1] !== dim) {
           for (const t of stateTensors(state)) t.dispose();
@@ -192,7 +255,7 @@ export async function runChainBatch(
             await hooks.onCheckpoint({
               version: 1,
               step,
-              state: await serializeState(state),
+              state: encodeState(await serializeState(state)),
               kept,
               draws: encodeFloats(all),
             });

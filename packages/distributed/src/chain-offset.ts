@@ -110,6 +110,7 @@ export async function withChainOffset<T>(
       fix: 'run one chain batch at a time per process (worker concurrency 1).',
     });
   }
+  await tf.ready();
   const backend = tf.getBackend();
   const prev = new Map<string, KernelImpl | undefined>();
   for (const n of NAMES) prev.set(n, getKernelImpl(n, backend) as KernelImpl | undefined);

@@ -311,8 +311,8 @@ export class DistributedClient {
       const failed = await this.queue.getJobs(['failed'], 0, 1000);
       for (const j of failed) {
         if (!j.id?.startsWith(`${runId}_`)) continue;
-        const finalFail = j.attemptsMade >= (j.opts.attempts ?? 1) || j.failedReason?.includes('Invalid job');
-        if (finalFail && !(await this.store.hasResult(runId, Number(j.id.slice(runId.length + 1))))) {
+        // A job in BullMQ's failed set is final (a job to be retried waits in 'delayed' or 'wait').
+        if (!(await this.store.hasResult(runId, Number(j.id.slice(runId.length + 1))))) {
           throw new EbmError('INVALID_PARAM', `Job ${j.id} failed: ${j.failedReason}`, {
             argument: 'job',
             value: j.id,

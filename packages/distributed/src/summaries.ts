@@ -135,8 +135,10 @@ export function summarizeDraws(
         halfVar[at] = hq / (half - 1);
         halfMin[at] = lo;
         halfMax[at] = hi;
-        const g = autocovariance(h);
-        halfAcov.set(g.subarray(0, L + 1), at * (L + 1));
+        // A diverged chain (NaN/∞) has no autocovariance: NaN, so the merged R̂/ESS say so instead of failing.
+        if (Number.isFinite(hm) && Number.isFinite(hq))
+          halfAcov.set(autocovariance(h).subarray(0, L + 1), at * (L + 1));
+        else halfAcov.fill(Number.NaN, at * (L + 1), (at + 1) * (L + 1));
       }
     }
   }
@@ -212,6 +214,7 @@ function essFrom(
     return s / m;
   };
   const meanVar = (meanAcov(0) * n) / (n - 1);
+  if (!Number.isFinite(meanVar)) return { ess: Number.NaN, truncated: false }; // a diverged chain
   let varPlus = (meanVar * (n - 1)) / n;
   if (m > 1) {
     const g = means.reduce((a, b) => a + b, 0) / m;

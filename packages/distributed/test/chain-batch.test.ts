@@ -136,6 +136,14 @@ describe('runChainBatch', () => {
     expect(stats.essTruncated[0]).toBe(false);
   });
 
+  it('a diverged chain gives NaN statistics instead of failing', () => {
+    const draws = new Float64Array(2 * 8).map((_, i) => Math.sin(i));
+    draws[3] = Number.NaN;
+    const stats = mergedStats(summarizeDraws(draws, 2, 8, 1));
+    expect(stats.mean[0]).toBeNaN();
+    expect(stats.ess[0]).toBeNaN();
+  });
+
   it('restores the random kernels after a batch, also when it throws', async () => {
     const before = tf.tidy(() => tf.randomNormal([2]).shape);
     await expect(
@@ -154,7 +162,9 @@ describe('runChainBatch', () => {
     await runChainBatch(registry, job(SAMPLERS[0], 0, 2), { onCheckpoint: async (c) => void saved.push(c) });
     const { parseChainCheckpoint } = await import('../src/index.js');
     expect(() => parseChainCheckpoint({ ...saved[1], kept: 5 }, job(SAMPLERS[0], 0, 2))).toThrow(/kept/);
-    expect(() => parseChainCheckpoint({ ...saved[1], draws: 'AAAA' }, job(SAMPLERS[0], 0, 2))).toThrow(/floats/);
+    expect(() => parseChainCheckpoint({ ...saved[1], draws: 'AAAA' }, job(SAMPLERS[0], 0, 2))).toThrow(
+      /floats/,
+    );
     await expect(
       runChainBatch(registry, job(SAMPLERS[0], 0, 3), { resumeFrom: saved[1]! as ChainCheckpoint }),
     ).rejects.toThrow(/\[3, 2\]/);
