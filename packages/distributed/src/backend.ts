@@ -5,7 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
  * # Which backend a worker runs on
  *
  * `auto` (the default) tries, in order: WebGPU through Dawn (the optional peers `webgpu` and
- * `@tensorflow/tfjs-backend-webgpu`, when a GPU adapter is found), then `@tensorflow/tfjs-backend-wasm`, then
+ * `@tensorflow/tfjs-backend-webgpu`, when a hardware GPU adapter is found — a CPU Vulkan such as Mesa's
+ * lavapipe is skipped, `webgpu` asked by name still uses it), then `@tensorflow/tfjs-backend-wasm`, then
  * tfjs's `cpu` backend (registered by `@ebm/core`). A named backend fails with `BACKEND_UNAVAILABLE` when it
  * cannot start. An application with its own set-up (e.g. `@ebm/cuda`) passes `registry.setupBackend` instead.
  *
@@ -33,7 +34,9 @@ const importOptional = async (name: string): Promise<Record<string, unknown> | u
   }
 };
 
-async function tryWebgpu(gpuAdapter: string | undefined): Promise<string | undefined> {
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader/i;
+
+async function tryWebgpu(gpuAdapter: string | undefined, hardwareOnly: boolean): Promise<string | undefined> {
   const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
   if (g.navigator?.gpu === undefined) {
     const dawn = await importOptional('webgpu');
@@ -47,7 +50,14 @@ async function tryWebgpu(gpuAdapter: string | undefined): Promise<string | undef
   }
   const gpu = g.navigator?.gpu as { requestAdapter?: () => Promise<unknown> } | undefined;
   try {
-    if (!gpu?.requestAdapter || (await gpu.requestAdapter()) == null) return undefined;
+    const adapter = (await gpu?.requestAdapter?.()) as
+      | { info?: { device?: string; description?: string }; isFallbackAdapter?: boolean }
+      | null
+      | undefined;
+    if (adapter == null) return undefined;
+    // `auto` wants a GPU: a CPU Vulkan (Mesa lavapipe) or SwiftShader adapter is slower than wasm.
+    const name = `${adapter.info?.device ?? ''} ${adapter.info?.description ?? ''}`;
+    if (hardwareOnly && (adapter.isFallbackAdapter === true || SOFTWARE_ADAPTER.test(name))) return undefined;
   } catch {
     return undefined;
   }
@@ -69,9 +79,9 @@ export async function selectBackend(options: BackendOptions = {}): Promise<strin
   const pref = options.preference ?? 'auto';
   let got: string | undefined;
   if (pref === 'auto') {
-    got = (await tryWebgpu(options.gpuAdapter)) ?? (await tryWasm());
+    got = (await tryWebgpu(options.gpuAdapter, true)) ?? (await tryWasm());
     if (got === undefined && (await tf.setBackend('cpu'))) got = 'cpu';
-  } else if (pref === 'webgpu') got = await tryWebgpu(options.gpuAdapter);
+  } else if (pref === 'webgpu') got = await tryWebgpu(options.gpuAdapter, false);
   else if (pref === 'wasm') got = await tryWasm();
   else {
     try {
