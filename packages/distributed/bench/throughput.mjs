@@ -66,7 +66,8 @@ const job = {
 // One process, the same chains: as jobs in sequence (what one worker does) and as one batch.
 await runChainBatch(reg, { ...job, chainEnd: per }); // warm-up
 let t0 = performance.now();
-for (let i = 0; i < nJobs; i++) await runChainBatch(reg, { ...job, chainStart: i * per, chainEnd: (i + 1) * per });
+for (let i = 0; i < nJobs; i++)
+  await runChainBatch(reg, { ...job, chainStart: i * per, chainEnd: (i + 1) * per });
 const seqMs = performance.now() - t0;
 t0 = performance.now();
 await runChainBatch(reg, job);
