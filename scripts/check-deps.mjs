@@ -39,7 +39,9 @@ for (const dir of readdirSync(join(root, 'packages'))) {
   if (pj.name in ENGINES) {
     for (const d of deps) {
       if (d !== '@ebm/core' && !ENGINES[pj.name].includes(d))
-        problems.push(`${pj.name}: run-time dependency ${d} is outside its engine (${ENGINES[pj.name].join(', ')})`);
+        problems.push(
+          `${pj.name}: run-time dependency ${d} is outside its engine (${ENGINES[pj.name].join(', ')})`,
+        );
     }
   }
   for (const p of peers)
