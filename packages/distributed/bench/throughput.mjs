@@ -73,6 +73,12 @@ t0 = performance.now();
 await runChainBatch(reg, job);
 const oneBatchMs = performance.now() - t0;
 
+const countBy = (keys) => {
+  const m = new Map();
+  for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);
+  return [...m.values()];
+};
+
 const redis = await startLocalRedis();
 const client = new DistributedClient({ connection: { url: redis.url } });
 const rows = [];
@@ -98,9 +104,7 @@ try {
       chainStepsPerS: Math.round((spec.nChains * nSteps) / (ms / 1000)),
       ratioToOneProcessJobs: +(seqMs / ms).toFixed(2),
       ratioToOneProcessOneBatch: +(oneBatchMs / ms).toFixed(2),
-      jobsPerWorker: Object.values(
-        r.jobs.reduce((a, j) => ({ ...a, [j.worker]: (a[j.worker] ?? 0) + 1 }), {}),
-      ),
+      jobsPerWorker: countBy(r.jobs.map((j) => j.worker)),
     });
     await client.deleteRun(runId);
     await client.deleteRun(warm);

@@ -69,10 +69,43 @@ export interface ChainBatchResult {
   readonly resumedFrom: number;
 }
 
+/**
+ * What {@link runChainBatch} hands to `onCheckpoint`: the state and only the draws kept since the previous
+ * checkpoint (append them; {@link applyCheckpointDelta} rebuilds the full {@link ChainCheckpoint}).
+ */
+export interface ChainCheckpointDelta {
+  readonly version: 1;
+  readonly step: number;
+  readonly state: Readonly<Record<string, CheckpointField>>;
+  /** Kept draws in total. */
+  readonly kept: number;
+  /** Kept draws in this segment. */
+  readonly segmentKept: number;
+  /** This segment's draws, time-major `[segmentKept, chains, dim]` float32, base64. */
+  readonly segmentDraws: string;
+}
+
+/** The full checkpoint after `delta` (draws appended to those of `previous`). */
+export function applyCheckpointDelta(
+  previous: ChainCheckpoint | undefined,
+  delta: ChainCheckpointDelta,
+): ChainCheckpoint {
+  const before = previous === undefined ? '' : previous.draws;
+  const a = Buffer.from(before, 'base64');
+  const b = Buffer.from(delta.segmentDraws, 'base64');
+  return {
+    version: 1,
+    step: delta.step,
+    state: delta.state,
+    kept: delta.kept,
+    draws: Buffer.concat([a, b]).toString('base64'),
+  };
+}
+
 /** Hooks of {@link runChainBatch}. */
 export interface ChainBatchHooks {
   readonly resumeFrom?: ChainCheckpoint;
-  readonly onCheckpoint?: (checkpoint: ChainCheckpoint) => Promise<void>;
+  readonly onCheckpoint?: (checkpoint: ChainCheckpointDelta) => Promise<void>;
   readonly onProgress?: (stepsDone: number, totalSteps: number) => void;
   readonly signal?: AbortSignal;
 }
@@ -183,6 +216,8 @@ export async function runChainBatch(
     return await withChainOffset(chainStart, b, async () => {
       const blocks: Float32Array[] = [];
       let kept = 0;
+      let checkpointed = 0; // blocks already in a checkpoint
+      let keptAtCheckpoint = 0;
       let step = 0;
       let state: SamplerState;
       const resume = hooks.resumeFrom;
@@ -204,6 +239,8 @@ export async function runChainBatch(
         step = resume.step;
         kept = resume.kept;
         if (kept > 0) blocks.push(decodeFloat32('checkpoint.draws', resume.draws, kept * b * dim));
+        checkpointed = blocks.length;
+        keptAtCheckpoint = kept;
       } else {
         const x0 = x0Rows(seed, chainStart, chainEnd, dim);
         try {
@@ -249,15 +286,18 @@ export async function runChainBatch(
             );
           }
           if (hooks.onCheckpoint !== undefined && step < total) {
-            const all = concat(blocks, kept * b * dim);
-            blocks.length = 0;
-            if (kept > 0) blocks.push(all);
+            // Only the draws kept since the last checkpoint travel: checkpoints cost O(run), not O(run²).
+            const fresh = blocks.slice(checkpointed);
+            checkpointed = blocks.length;
+            const segmentKept = kept - keptAtCheckpoint;
+            keptAtCheckpoint = kept;
             await hooks.onCheckpoint({
               version: 1,
               step,
               state: encodeState(await serializeState(state)),
               kept,
-              draws: encodeFloats(all),
+              segmentKept,
+              segmentDraws: encodeFloats(concat(fresh, segmentKept * b * dim)),
             });
           }
         }

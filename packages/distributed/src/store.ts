@@ -42,12 +42,38 @@ export class RunStore {
     await this.redis.set(this.k(runId, `ckpt:${index}`), json, 'EX', CHECKPOINT_TTL_S);
   }
 
+  /**
+   * An incremental checkpoint: appends `segment` to the job's segment list and replaces its head (`json`, which
+   * records how many segments it covers) in one transaction, so a crash leaves either the old or the new one.
+   */
+  async appendCheckpoint(
+    runId: string,
+    index: number,
+    json: string,
+    segment: string | undefined,
+  ): Promise<void> {
+    const head = this.k(runId, `ckpt:${index}`);
+    const segs = this.k(runId, `ckpt:${index}:segments`);
+    const m = this.redis.multi();
+    if (segment !== undefined) m.rpush(segs, segment);
+    m.set(head, json, 'EX', CHECKPOINT_TTL_S).expire(segs, CHECKPOINT_TTL_S);
+    const r = await m.exec();
+    const failed = r?.find(([e]) => e !== null);
+    if (failed) throw failed[0];
+  }
+
+  /** The head and the first `count` segments of an incremental checkpoint. */
+  async getSegments(runId: string, index: number, count: number): Promise<string[]> {
+    if (count <= 0) return [];
+    return this.redis.lrange(this.k(runId, `ckpt:${index}:segments`), 0, count - 1);
+  }
+
   async getCheckpoint(runId: string, index: number): Promise<string | null> {
     return this.redis.get(this.k(runId, `ckpt:${index}`));
   }
 
   async deleteCheckpoint(runId: string, index: number): Promise<void> {
-    await this.redis.del(this.k(runId, `ckpt:${index}`));
+    await this.redis.del(this.k(runId, `ckpt:${index}`), this.k(runId, `ckpt:${index}:segments`));
   }
 
   /** Counts a delivery of a job; returns the count so far. */

@@ -4,11 +4,11 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { selectBackend } from './backend.js';
 import { type ChainBatchResult, parseChainCheckpoint, runChainBatch } from './chain-batch.js';
 import { connectRedis, keyPrefix, type RedisConnectionOptions } from './connection.js';
-import { encodeFloats } from './encode.js';
+import { decodeFloat32, encodeFloats } from './encode.js';
 import { defineRegistry, lookup, type Registry, type Trainer } from './registry.js';
 import { type ChainBatchJob, DEFAULT_JOB_LIMITS, type JobLimits, parseJob, type TrainJob } from './specs.js';
 import { RunStore } from './store.js';
-import { type JsonValue, parseJson } from './validate.js';
+import { assertInt, assertObject, invalidJob, type JsonValue, parseJson } from './validate.js';
 
 /**
  * # A worker: a plain Node process that runs jobs
@@ -131,24 +131,25 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   };
 
   const runChains = async (spec: ChainBatchJob, progress: (s: number, t: number, c: number) => void) => {
-    const saved = await store.getCheckpoint(spec.runId, spec.index);
-    const resumeFrom =
-      saved === null
-        ? undefined
-        : parseChainCheckpoint(
-            parseJson('checkpoint', saved, maxBytes, {
-              maxDepth: 8,
-              maxString: maxBytes,
-              maxEntries: 1 << 26,
-            }),
-            spec,
-          );
+    const resumeFrom = await loadChainCheckpoint(spec);
+    let segments = resumeFrom?.segments ?? 0;
     if (resumeFrom)
-      log(`[ebm-worker ${name}] job ${spec.runId}#${spec.index} resumes at step ${resumeFrom.step}`);
+      log(
+        `[ebm-worker ${name}] job ${spec.runId}#${spec.index} resumes at step ${resumeFrom.checkpoint.step}`,
+      );
     const b = spec.chainEnd - spec.chainStart;
     const r: ChainBatchResult = await runChainBatch(registry, spec, {
-      ...(resumeFrom === undefined ? {} : { resumeFrom }),
-      onCheckpoint: (c) => store.putCheckpoint(spec.runId, spec.index, JSON.stringify(c)),
+      ...(resumeFrom === undefined ? {} : { resumeFrom: resumeFrom.checkpoint }),
+      onCheckpoint: async (c) => {
+        segments += c.segmentKept > 0 ? 1 : 0;
+        const head = { version: 1, step: c.step, state: c.state, kept: c.kept, segments };
+        await store.appendCheckpoint(
+          spec.runId,
+          spec.index,
+          JSON.stringify(head),
+          c.segmentKept > 0 ? c.segmentDraws : undefined,
+        );
+      },
       onProgress: (s, t) => progress(s, t, (b * s) / t),
       signal: abort.signal,
     });
@@ -173,6 +174,36 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       },
       ...(r.draws === undefined ? {} : { draws: encodeFloats(r.draws) }),
     };
+  };
+
+  /** The job's incremental checkpoint (head + segments), validated, or `undefined`. */
+  const loadChainCheckpoint = async (spec: ChainBatchJob) => {
+    const raw = await store.getCheckpoint(spec.runId, spec.index);
+    if (raw === null) return undefined;
+    const head = assertObject(
+      'checkpoint',
+      parseJson('checkpoint', raw, maxBytes),
+      ['version', 'step', 'state', 'kept', 'segments'],
+      ['version', 'step', 'state', 'kept', 'segments'],
+    );
+    const segments = assertInt('checkpoint.segments', head.segments, 0, 1 << 20);
+    const segs = await store.getSegments(spec.runId, spec.index, segments);
+    if (segs.length !== segments)
+      throw invalidJob('checkpoint.segments', `lists ${segments}, found ${segs.length}.`);
+    const draws = Buffer.concat(
+      segs.map((x, i) => Buffer.from(decodeFloat32(`checkpoint.segments[${i}]`, x).buffer)),
+    );
+    const checkpoint = parseChainCheckpoint(
+      {
+        version: head.version,
+        step: head.step,
+        state: head.state,
+        kept: head.kept,
+        draws: draws.toString('base64'),
+      },
+      spec,
+    );
+    return { checkpoint, segments };
   };
 
   const runTrain = async (spec: TrainJob, progress: (s: number, t: number) => void) => {

@@ -5,6 +5,7 @@ import { HamiltonianMonteCarlo, LangevinDynamics, MALA } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
+  applyCheckpointDelta,
   type ChainBatchJob,
   type ChainCheckpoint,
   concatSummaries,
@@ -106,7 +107,9 @@ describe('runChainBatch', () => {
       }
       // resume from a mid-run checkpoint (inside the sampling phase) of the middle range
       const saved: ChainCheckpoint[] = [];
-      await runChainBatch(registry, job(sampler, 3, 7), { onCheckpoint: async (c) => void saved.push(c) });
+      await runChainBatch(registry, job(sampler, 3, 7), {
+        onCheckpoint: async (c) => void saved.push(applyCheckpointDelta(saved.at(-1), c)),
+      });
       expect(saved.map((c) => c.step)).toEqual([3, 9, 15]); // burn-in, then multiples of thin (checkpointEvery 5 → 6)
       const resumed = await expectNoLeaks(() =>
         runChainBatch(registry, job(sampler, 3, 7), { resumeFrom: JSON.parse(JSON.stringify(saved[1])) }),
@@ -159,7 +162,9 @@ describe('runChainBatch', () => {
 
   it('rejects a checkpoint that does not fit its job', async () => {
     const saved: ChainCheckpoint[] = [];
-    await runChainBatch(registry, job(SAMPLERS[0], 0, 2), { onCheckpoint: async (c) => void saved.push(c) });
+    await runChainBatch(registry, job(SAMPLERS[0], 0, 2), {
+      onCheckpoint: async (c) => void saved.push(applyCheckpointDelta(saved.at(-1), c)),
+    });
     const { parseChainCheckpoint } = await import('../src/index.js');
     expect(() => parseChainCheckpoint({ ...saved[1], kept: 5 }, job(SAMPLERS[0], 0, 2))).toThrow(/kept/);
     expect(() => parseChainCheckpoint({ ...saved[1], draws: 'AAAA' }, job(SAMPLERS[0], 0, 2))).toThrow(
