@@ -27,7 +27,7 @@ export interface FitCallOptions<C> {
   readonly seed?: number;
   readonly checkpointEvery?: number;
   readonly onCheckpoint?: (checkpoint: C) => Promise<void>;
-  readonly onStep?: (metrics: { readonly step: number; readonly loss: number }) => void;
+  readonly onStep?: (metrics: { readonly step: number; readonly loss: number }) => void | Promise<void>;
   readonly onProgress?: (progress: { readonly step: number; readonly total: number }) => void;
   readonly resumeFrom?: C;
   readonly signal?: AbortSignal;
@@ -144,6 +144,11 @@ export function fitTrainer<C>(deps: FitTrainerDeps<C>): Trainer {
       loss = lossF({ energy, sampler, params: spec.loss.params ?? {} });
       optimizer = OPTIMIZERS[spec.optimizer.kind](spec.optimizer.learningRate);
       const losses: number[] = resume ? [...resume.losses] : [];
+      let pending: { c: C; step: number } | undefined;
+      const save = async (c: C, n: number) => {
+        pending = undefined;
+        await ctx.checkpoint({ fit: c as JsonValue, losses: losses.slice(0, n).map((x) => finiteOrNull(x)) });
+      };
       await deps.fit({
         loss,
         optimizer,
@@ -153,17 +158,18 @@ export function fitTrainer<C>(deps: FitTrainerDeps<C>): Trainer {
         checkpointEvery: spec.checkpointEvery ?? 25,
         ...(spec.batchSize === undefined ? {} : { batchSize: spec.batchSize }),
         ...(resume === undefined ? {} : { resumeFrom: resume.fit as C }),
-        onStep: (m) => {
+        // `fit` may hand over a checkpoint before reporting the step it ends: save it once that step's loss is
+        // known, so the history stored with it is complete (and a resumed run's result equals an uninterrupted one).
+        onStep: async (m) => {
           losses[m.step] = m.loss;
+          if (pending !== undefined && losses.length >= pending.step) await save(pending.c, pending.step);
         },
         onProgress: (p) => ctx.progress(p.step, p.total),
         onCheckpoint: async (c: C) => {
           const step = (c as { step?: unknown }).step;
           const n = typeof step === 'number' ? step : losses.length;
-          await ctx.checkpoint({
-            fit: c as JsonValue,
-            losses: losses.slice(0, n).map((x) => finiteOrNull(x)),
-          });
+          if (losses.length >= n) await save(c, n);
+          else pending = { c, step: n };
         },
         signal: ctx.signal,
       });
