@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { EbmError } from '@ebm/core';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { connectRedis, keyPrefix, type RedisConnectionOptions } from './connection.js';
+import {
+  assertReachable,
+  connectRedis,
+  keyPrefix,
+  type RedisConnectionOptions,
+  redisOptions,
+} from './connection.js';
 import { decodeFloat32, decodeFloat64 } from './encode.js';
 import {
   assertRunId,
@@ -137,12 +143,14 @@ export interface ClientOptions {
 /** Submits runs and collects their results (see the module docs). */
 export class DistributedClient {
   private readonly redis: Redis;
+  private readonly url: string;
   private readonly queueConn: Redis;
   private readonly queue: Queue;
   private readonly store: RunStore;
 
   constructor(options: ClientOptions = {}) {
     const prefix = keyPrefix(options.connection);
+    this.url = redisOptions(options.connection).url;
     this.redis = connectRedis(options.connection);
     this.queueConn = connectRedis(options.connection);
     this.queue = new Queue(options.queue ?? 'ebm-jobs', {
@@ -150,6 +158,11 @@ export class DistributedClient {
       prefix: `${prefix}:bull`,
     });
     this.store = new RunStore(this.redis, prefix);
+  }
+
+  /** Throws a clear `BACKEND_UNAVAILABLE` error when Redis does not answer or refuses the credentials. */
+  async ping(timeoutMs = 10_000): Promise<void> {
+    await assertReachable(this.redis, this.url, timeoutMs);
   }
 
   /** Splits a sampling run into chain-batch jobs and queues them; returns the run id. */

@@ -81,6 +81,40 @@ export function connectRedis(options: RedisConnectionOptions = {}): Redis {
   return new Redis(url, o as never);
 }
 
+/**
+ * Checks that `redis` answers (and accepted the credentials) within `timeoutMs`; otherwise throws
+ * `BACKEND_UNAVAILABLE` with the server's last error (e.g. `NOAUTH`, `WRONGPASS`, a TLS or DNS failure).
+ */
+export async function assertReachable(redis: Redis, url: string, timeoutMs = 10_000): Promise<void> {
+  let last: Error | undefined;
+  const onError = (e: Error) => {
+    last = e;
+  };
+  redis.on('error', onError);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(last ?? new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (e) {
+    throw new EbmError(
+      'BACKEND_UNAVAILABLE',
+      `Cannot use Redis at ${url.replace(/\/\/[^@]*@/, '//***@')}: ${(last ?? (e as Error)).message}`,
+      {
+        argument: 'connection',
+        value: url.replace(/\/\/[^@]*@/, '//***@'),
+        fix: 'check the URL, the password (REDIS_PASSWORD or --redis-password-file), the ACL user and the TLS files.',
+        cause: e,
+      },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The key prefix (validated: it becomes part of every key). */
 export function keyPrefix(options: RedisConnectionOptions = {}): string {
   const p = options.prefix ?? 'ebm';

@@ -3,7 +3,13 @@ import { EbmError, isEbmError } from '@ebm/core';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import { selectBackend } from './backend.js';
 import { type ChainBatchResult, parseChainCheckpoint, runChainBatch } from './chain-batch.js';
-import { connectRedis, keyPrefix, type RedisConnectionOptions } from './connection.js';
+import {
+  assertReachable,
+  connectRedis,
+  keyPrefix,
+  type RedisConnectionOptions,
+  redisOptions,
+} from './connection.js';
 import { decodeFloat32, encodeFloats } from './encode.js';
 import { defineRegistry, lookup, type Registry, type Trainer } from './registry.js';
 import { type ChainBatchJob, DEFAULT_JOB_LIMITS, type JobLimits, parseJob, type TrainJob } from './specs.js';
@@ -87,6 +93,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       });
   const prefix = keyPrefix(options.connection);
   const redis = connectRedis(options.connection);
+  try {
+    await assertReachable(redis, redisOptions(options.connection).url);
+  } catch (e) {
+    redis.disconnect();
+    throw e;
+  }
   const store = new RunStore(redis, prefix);
   const abort = new AbortController();
   log(`[ebm-worker ${name}] backend ${backend}, queue ${options.queue ?? 'ebm-jobs'}`);

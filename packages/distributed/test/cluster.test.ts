@@ -56,11 +56,17 @@ describe.runIf(run)('@ebm/distributed on Redis with worker processes', () => {
     await redis?.stop();
   });
 
-  it('refuses a connection without the password', async () => {
-    const r = connectRedis({ url: redis.url, password: 'wrong' });
-    r.on('error', () => {});
-    await expect(r.ping()).rejects.toThrow(/WRONGPASS|invalid|NOAUTH/i);
-    r.disconnect();
+  it('refuses a connection without the right password, with a clear error', async () => {
+    for (const password of ['wrong', undefined]) {
+      const c = new DistributedClient({
+        connection: { url: redis.url, prefix: 'ebmtest', ...(password ? { password } : {}) },
+      });
+      await expect(c.ping(5000)).rejects.toThrow(
+        /Cannot use Redis at redis:\/\/127\.0\.0\.1.*(WRONGPASS|NOAUTH|invalid)/,
+      );
+      await c.close();
+    }
+    await client.ping();
   });
 
   it('runs a 64-job chain run whose merged statistics equal one process', async () => {

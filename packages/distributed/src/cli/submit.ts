@@ -47,6 +47,12 @@ async function main(): Promise<void> {
     connection: connectionFrom(values),
     ...(values.queue ? { queue: values.queue } : {}),
   });
+  try {
+    await client.ping();
+  } catch (e) {
+    await client.close();
+    throw e;
+  }
   const write = (obj: unknown) => {
     const text = `${JSON.stringify(obj, null, 2)}\n`;
     if (values.out) writeFileSync(values.out, text);
