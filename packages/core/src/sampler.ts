@@ -110,8 +110,9 @@ export interface SampleOptions<I extends StepInfo = StepInfo> {
   /**
    * What to do when chains end with (or pass through) NaN/±Infinity: `'warn'` (default: one console warning
    * with the count and the first step seen), `'throw'` (an `EbmError` `NON_FINITE`, every tensor released) or
-   * `'ignore'`. Either way the result's `nonFinite` reports it. Checked on the device at each progress point
-   * (about 100 per run) and at the end, so `firstStep` is the first checked step at which a chain was bad.
+   * `'ignore'`. Either way the result's `nonFinite` reports it. Checked on the device every ⌈total/16⌉ steps
+   * and at the end, so `firstStep` is the first checked step at which a chain was bad (a bound: the chain
+   * went bad after the previous check).
    */
   readonly onNonFinite?: 'warn' | 'throw' | 'ignore';
 }
