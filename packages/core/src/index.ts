@@ -19,3 +19,4 @@ export * from './sample-quality.js';
 export * from './sampler.js';
 export * from './schedulers.js';
 export * from './validation.js';
+export * from './integrators/index.js';
