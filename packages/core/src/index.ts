@@ -20,3 +20,4 @@ export * from './sampler.js';
 export * from './schedulers.js';
 export * from './validation.js';
 export * from './integrators/index.js';
+export * from './interpolants/index.js';

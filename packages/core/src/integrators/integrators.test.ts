@@ -231,7 +231,9 @@ describe('integrators: registry and SDE step', () => {
     expect(getIntegrator('rk438').name).toBe('rk38');
     expect(getIntegrator('euler_maruyama').name).toBe('eulerMaruyama');
     expect(resolveIntegrator(undefined, { default: 'heun', family: 'rungeKutta' }).name).toBe('heun');
-    const custom = resolveIntegrator((_f, x) => ({ x: tf.clone(x), nfe: 0 }), { family: 'rungeKutta' });
+    const custom = resolveIntegrator((_f: Drift, x: tf.Tensor2D) => ({ x: tf.clone(x), nfe: 0 }), {
+      family: 'rungeKutta',
+    });
     expect(custom.family).toBe('rungeKutta');
     const bad = (f: () => unknown) => {
       try {
@@ -245,7 +247,7 @@ describe('integrators: registry and SDE step', () => {
     bad(() => resolveIntegrator('leapfrog', { family: 'rungeKutta' }));
     bad(() => resolveIntegrator('dopri5', { family: 'rungeKutta', adaptive: 'forbid' }));
     bad(() => resolveIntegrator('rk4', { family: 'rungeKutta', allowed: ['euler', 'heun'] }));
-    bad(() => resolveIntegrator(() => 0));
+    bad(() => resolveIntegrator((() => 0) as never));
     bad(() => integrateSync('rk4', (x) => x, tf.zeros([1, 1]) as tf.Tensor2D, { nsteps: 3 } as never));
     bad(() => integrateSync('rk4', (x) => x, tf.zeros([1, 1]) as tf.Tensor2D, {}));
   });
