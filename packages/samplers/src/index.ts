@@ -17,3 +17,4 @@ export * from './replica-exchange.js';
 export type { PointSet, TransitionResult, TransitionSettings } from './transitions.js';
 export { hmcTransition, malaTransition } from './transitions.js';
 export type { Mass } from './util.js';
+export * from './flow.js';

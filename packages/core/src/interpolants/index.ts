@@ -3,4 +3,6 @@
  * and the velocity ↔ score ↔ noise converters, shared by flow-matching losses and the flow sampler.
  * @module
  */
+
+export * from './field.js';
 export * from './interpolant.js';
