@@ -22,8 +22,13 @@ function exactVelocity(x: tf.Tensor2D, t: tf.Tensor1D): tf.Tensor2D {
 
 describe('FlowMatchingLoss', () => {
   it('the marginal velocity minimises it (perturbed fields score higher); no leaks', () => {
-    const data = tf.tidy(() => tf.add(tf.mul(tf.randomNormal([4096, 2], 0, 1, 'float32', 3), Math.sqrt(S2)), tf.tensor2d([MU]))) as tf.Tensor2D;
-    const value = (f: (x: tf.Tensor2D, t: tf.Tensor1D) => tf.Tensor2D, timeSampler: 'uniform' | 'logitNormal') => {
+    const data = tf.tidy(() =>
+      tf.add(tf.mul(tf.randomNormal([4096, 2], 0, 1, 'float32', 3), Math.sqrt(S2)), tf.tensor2d([MU])),
+    ) as tf.Tensor2D;
+    const value = (
+      f: (x: tf.Tensor2D, t: tf.Tensor1D) => tf.Tensor2D,
+      timeSampler: 'uniform' | 'logitNormal',
+    ) => {
       const loss = new FlowMatchingLoss(f, { timeSampler, trainEps: 0.01 });
       const out = loss.compute(data, { key: rngKey(7) });
       const v = out.loss.dataSync()[0]!;
@@ -80,7 +85,14 @@ describe('FlowMatchingLoss', () => {
     const heldOut = make(400, 2);
     const model = new TimeConditionedMLP({ dim: 2, widths: [64, 64], seed: 3 });
     const loss = new FlowMatchingLoss(model);
-    const res = await fit({ loss, optimizer: tf.train.adam(3e-3), data: train, batchSize: 256, steps: 400, seed: 5 });
+    const res = await fit({
+      loss,
+      optimizer: tf.train.adam(3e-3),
+      data: train,
+      batchSize: 256,
+      steps: 400,
+      seed: 5,
+    });
     expect(res.history.at(-1)!.loss).toBeLessThan(res.history[0]!.loss);
     const sampler = new FlowSampler(model, { integrator: 'rk4', nSteps: 32 });
     const r = await sampler.sample({ nSamples: 400, seed: 9 });
@@ -91,7 +103,9 @@ describe('FlowMatchingLoss', () => {
     const mmdModel = mmdRbf(samples, heldOut.data, 2, { bandwidth });
     const mmdNoise = mmdRbf(noiseData, heldOut.data, 2, { bandwidth });
     const floor = mmdRbf(make(400, 7).data, heldOut.data, 2, { bandwidth });
-    console.log(`[flow-matching ${_n}] MMD² model ${mmdModel.toFixed(5)} noise ${mmdNoise.toFixed(5)} data-vs-data ${floor.toFixed(5)}`);
+    console.log(
+      `[flow-matching ${_n}] MMD² model ${mmdModel.toFixed(5)} noise ${mmdNoise.toFixed(5)} data-vs-data ${floor.toFixed(5)}`,
+    );
     expect(mmdModel).toBeLessThan(0.2 * mmdNoise);
     tf.dispose([train, r.samples, noise]);
     model.dispose();
