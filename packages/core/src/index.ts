@@ -12,6 +12,8 @@ export * from './backend.js';
 export * from './diagnostics.js';
 export * from './energy.js';
 export * from './errors.js';
+export * from './integrators/index.js';
+export * from './interpolants/index.js';
 export * from './kernels.js';
 export * from './loop.js';
 export type * from './loss.js';
