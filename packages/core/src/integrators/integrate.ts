@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { EbmError } from '../errors.js';
+import { assertKnownOptions } from '../options.js';
 import { assertBatch, assertFiniteNumber, assertInteger } from '../validation.js';
 import {
   ADAPTIVE_OPTION_KEYS,
@@ -10,7 +11,6 @@ import {
   type HostReads,
   parseAdaptiveOptions,
 } from './adaptive.js';
-import { assertKnownOptions } from './options.js';
 import { type IntegratorSpec, resolveIntegrator } from './registry.js';
 import type { Drift } from './types.js';
 
