@@ -16,7 +16,7 @@ import type { RngKey } from './rng.js';
  * }
  * ```
  * `@ebm/models` augments {@link EnergyKinds} for every analytic energy with a kernel hint; a backend plugin
- * that imports those types (`import type {} from '@ebm/models'`) then gets `ChainKernelInputs<'doubleWell'>`
+ * that imports those types (a type-only import of `@ebm/models`) then gets `ChainKernelInputs<'doubleWell'>`
  * with typed `params`. Declare params with object *type literals* (not interfaces) so they stay assignable
  * to {@link KernelParams}.
  *

@@ -2,7 +2,7 @@
  * The energy kinds of `@ebm/models` with their kernel-hint params, declared in `@ebm/core`'s `EnergyKinds`
  * (declaration merging), so `kernelHint` of each analytic energy and the inputs of a backend's
  * `chain.<kind>` kernel are typed end to end: `ChainKernelInputs<'doubleWell'>['params']` is
- * {@link DoubleWellParams}. A backend plugin gets these types with `import type {} from '@ebm/models'`.
+ * {@link DoubleWellParams}. A backend plugin gets these types with a type-only import of `@ebm/models`.
  *
  * The names and values here are a contract with the backend kernels (e.g. `@ebm/cuda`'s WGSL reads
  * `barrierHeight` and `b` of `doubleWell`, `k` of `harmonic`): change them only together.
