@@ -8,9 +8,10 @@ import {
   runKernel,
   type SamplerState,
   type Schedulable,
+  type StepResult,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { type EmptyInfo, parseOptions, type SamplerParams, type TypedStepResult } from './util.js';
+import { type EmptyInfo, parseOptions, type SamplerParams } from './util.js';
 
 /** Step info of {@link GradientDescentSampler} and {@link NesterovSampler}: nothing per step. */
 export type GradientDescentInfo = EmptyInfo;
@@ -41,7 +42,7 @@ export interface GradientDescentState extends SamplerState {
  * Deterministic energy descent (TorchEBM's `GradientDescentSampler`): x ← x − η·∇E(x), through the
  * `gradientDescentStep` kernel; the key is unused.
  */
-export class GradientDescentSampler extends BaseSampler<GradientDescentState> {
+export class GradientDescentSampler extends BaseSampler<GradientDescentState, GradientDescentInfo> {
   private readonly options: GradientDescentOptions;
 
   constructor(energy: EnergyFunction, options?: GradientDescentOptions) {
@@ -69,10 +70,7 @@ export class GradientDescentSampler extends BaseSampler<GradientDescentState> {
     });
   }
 
-  step(
-    state: GradientDescentState,
-    _key: RngKey,
-  ): TypedStepResult<GradientDescentState, GradientDescentInfo> {
+  step(state: GradientDescentState, _key: RngKey): StepResult<GradientDescentState, GradientDescentInfo> {
     const eta = assertPositive('stepSize', this.scheduled('stepSize', state.step));
     const g = this.energy.gradient(state.x, { checkFinite: false });
     try {
@@ -104,7 +102,7 @@ export interface NesterovState extends SamplerState {
  * from v₀ = 0. The gradient is taken at the look-ahead point x + μ·v; the update runs through the
  * `nesterovStep` kernel.
  */
-export class NesterovSampler extends BaseSampler<NesterovState> {
+export class NesterovSampler extends BaseSampler<NesterovState, GradientDescentInfo> {
   readonly momentum: number;
   private readonly options: NesterovOptions;
 
@@ -134,7 +132,7 @@ export class NesterovSampler extends BaseSampler<NesterovState> {
     });
   }
 
-  step(state: NesterovState, _key: RngKey): TypedStepResult<NesterovState, GradientDescentInfo> {
+  step(state: NesterovState, _key: RngKey): StepResult<NesterovState, GradientDescentInfo> {
     const eta = assertPositive('stepSize', this.scheduled('stepSize', state.step));
     const mu = this.momentum;
     const look = tf.tidy(() => tf.add(state.x, tf.mul(state.v, mu)) as tf.Tensor2D);

@@ -1,6 +1,6 @@
 import { assertInteger, type EnergyFunction, type HMCChainSettings, type RngKey } from '@ebm/core';
 import type * as tf from '@tensorflow/tfjs-core';
-import { type MHOptions, MHSampler, type MHState, massFromInverse } from './mh-base.js';
+import { type MHInfo, type MHOptions, MHSampler, type MHState, massFromInverse } from './mh-base.js';
 import { hmcTransition, type TransitionResult } from './transitions.js';
 import { parseOptions, type SamplerParams } from './util.js';
 
@@ -24,7 +24,7 @@ export interface HMCOptions extends MHOptions {
  * const r = hmc.sampleSync({ nSamples: 64, dim: 2, nSteps: 200, burnIn: 100 });
  * ```
  */
-export class HamiltonianMonteCarlo extends MHSampler {
+export class HamiltonianMonteCarlo extends MHSampler<MHInfo> {
   readonly nLeapfrogSteps: number;
   protected readonly method = 'hmc';
 

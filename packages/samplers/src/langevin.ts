@@ -11,6 +11,7 @@ import {
   type SamplerState,
   type Schedulable,
   type Scheduler,
+  type StepResult,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { massFromInverse } from './mh-base.js';
@@ -23,7 +24,6 @@ import {
   parseMass,
   parseOptions,
   type SamplerParams,
-  type TypedStepResult,
   tryWholeChain,
 } from './util.js';
 
@@ -72,7 +72,7 @@ export interface LangevinState extends SamplerState {
  * const { samples } = await sampler.sample({ nSamples: 100, dim: 2, nSteps: 500, seed: 1 });
  * ```
  */
-export class LangevinDynamics extends BaseSampler<LangevinState> {
+export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
   readonly integrator: 'euler' | 'heun';
   readonly clamp: readonly [number, number] | undefined;
   /** Inverse mass (1/m), a number or one entry per dimension. */
@@ -113,7 +113,7 @@ export class LangevinDynamics extends BaseSampler<LangevinState> {
     });
   }
 
-  step(state: LangevinState, key: RngKey): TypedStepResult<LangevinState, LangevinInfo> {
+  step(state: LangevinState, key: RngKey): StepResult<LangevinState, LangevinInfo> {
     const h = assertPositive('stepSize', this.scheduled('stepSize', state.step));
     return this.update(state, key, h, this.invMass);
   }
@@ -123,7 +123,7 @@ export class LangevinDynamics extends BaseSampler<LangevinState> {
     state: LangevinState,
     key: RngKey,
     params: SamplerParams,
-  ): TypedStepResult<LangevinState, LangevinInfo> {
+  ): StepResult<LangevinState, LangevinInfo> {
     const h = assertPositive('stepSize', params.stepSize);
     const invMass = params.invMass ?? this.invMass;
     checkMassDim('invMass', invMass, state.x.shape[1]);
@@ -135,7 +135,7 @@ export class LangevinDynamics extends BaseSampler<LangevinState> {
     key: RngKey,
     h: number,
     invMass: number | Float32Array,
-  ): TypedStepResult<LangevinState, LangevinInfo> {
+  ): StepResult<LangevinState, LangevinInfo> {
     const sigma = assertPositive('noiseScale', this.scheduled('noiseScale', state.step));
     const { x } = state;
     const inv = invMassTensor(invMass);

@@ -1,6 +1,6 @@
 import type { EnergyFunction, RngKey } from '@ebm/core';
 import type * as tf from '@tensorflow/tfjs-core';
-import { type MHOptions, MHSampler, type MHState, massFromInverse } from './mh-base.js';
+import { type MHInfo, type MHOptions, MHSampler, type MHState, massFromInverse } from './mh-base.js';
 import { malaTransition, type TransitionResult } from './transitions.js';
 import { parseOptions, type SamplerParams } from './util.js';
 
@@ -22,7 +22,7 @@ export interface MALAOptions extends MHOptions {}
  * // r.diagnostics.isAccepted: [nKept] fraction of chains that accepted per kept step
  * ```
  */
-export class MALA extends MHSampler {
+export class MALA extends MHSampler<MHInfo> {
   protected readonly method = 'mala';
 
   constructor(energy: EnergyFunction, options?: MALAOptions) {

@@ -10,6 +10,8 @@ import {
   type SamplerState,
   type Schedulable,
   type Scheduler,
+  type StepInfo,
+  type StepResult,
 } from '@ebm/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TransitionResult } from './transitions.js';
@@ -19,7 +21,6 @@ import {
   type Mass,
   parseMass,
   type SamplerParams,
-  type TypedStepResult,
   tryWholeChain,
 } from './util.js';
 
@@ -76,9 +77,10 @@ export interface MHOptions {
  * Base of the gradient-based MH samplers: state `{x, energy, grad}`, typed step info {@link MHInfo}
  * (`isAccepted`: 1 if the chain's proposal was accepted, else 0 — its chain mean is TorchEBM's
  * `acceptance_rate`; `acceptanceRate`: min(1, α), 0 for non-finite proposals, whose chain mean BlackJAX and
- * Stan report), and the whole-chain fast path. `I` is the info type of a subclass with extra fields.
+ * Stan report), and the whole-chain fast path. `I` is the info type of a subclass: MALA and HMC use exactly
+ * `MHInfo`; the default leaves room for the extra fields of a subclass that does not declare them.
  */
-export abstract class MHSampler<I extends MHInfo = MHInfo> extends BaseSampler<MHState> {
+export abstract class MHSampler<I extends MHInfo = MHInfo & StepInfo> extends BaseSampler<MHState, I> {
   /** Inverse mass (1/m), a number or one entry per dimension. */
   readonly invMass: number | Float32Array;
   protected readonly stepSizeScheduler: Scheduler;
@@ -114,7 +116,7 @@ export abstract class MHSampler<I extends MHInfo = MHInfo> extends BaseSampler<M
    * One step with the given parameters instead of the sampler's own (pure, like {@link MHSampler.step});
    * `invMass` defaults to the sampler's own.
    */
-  stepWith(state: MHState, key: RngKey, params: SamplerParams): TypedStepResult<MHState, I> {
+  stepWith(state: MHState, key: RngKey, params: SamplerParams): StepResult<MHState, I> {
     const h = assertPositive('stepSize', params.stepSize);
     const invMass = params.invMass ?? this.invMass;
     checkMassDim('invMass', invMass, state.x.shape[1]);
@@ -131,7 +133,7 @@ export abstract class MHSampler<I extends MHInfo = MHInfo> extends BaseSampler<M
     }
   }
 
-  step(state: MHState, key: RngKey): TypedStepResult<MHState, I> {
+  step(state: MHState, key: RngKey): StepResult<MHState, I> {
     return this.stepWith(state, key, {
       stepSize: this.scheduled('stepSize', state.step),
       invMass: this.invMass,

@@ -8,6 +8,7 @@ import {
   type RngKey,
   runKernel,
   type SamplerState,
+  type StepResult,
   splitKey,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,7 +21,6 @@ import {
   parseMass,
   parseOptions,
   type SamplerParams,
-  type TypedStepResult,
 } from './util.js';
 
 /**
@@ -84,7 +84,7 @@ export interface ReplicaExchangeState extends SamplerState {
  * // r.diagnostics.swapRate: [500, 4]
  * ```
  */
-export class ReplicaExchange extends BaseSampler<ReplicaExchangeState> {
+export class ReplicaExchange extends BaseSampler<ReplicaExchangeState, ReplicaExchangeInfo> {
   readonly temperatures: readonly number[];
   readonly kernel: 'hmc' | 'mala';
   readonly stepSize: number;
@@ -159,7 +159,7 @@ export class ReplicaExchange extends BaseSampler<ReplicaExchangeState> {
     ) as tf.Tensor2D;
   }
 
-  step(state: ReplicaExchangeState, key: RngKey): TypedStepResult<ReplicaExchangeState, ReplicaExchangeInfo> {
+  step(state: ReplicaExchangeState, key: RngKey): StepResult<ReplicaExchangeState, ReplicaExchangeInfo> {
     const K = this.nReplicas;
     const [b, d] = state.x.shape;
     const T0 = this.temperatures[0]!;

@@ -8,9 +8,6 @@ import {
   kernelSource,
   type RngKey,
   runKernel,
-  type SamplerState,
-  type StepInfo,
-  type StepResult,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -176,10 +173,5 @@ export interface SamplerParams {
   readonly invMass?: number | Float32Array;
 }
 
-/** A step result whose info has the type `I` (a sampler's own info type). */
-export type TypedStepResult<S extends SamplerState, I extends StepInfo> = StepResult<S> & {
-  readonly info: I;
-};
-
 /** Step info of a sampler that reports nothing per step (Langevin, gradient descent, Nesterov). */
-export type EmptyInfo = Record<string, never>;
+export type EmptyInfo = Readonly<Record<never, tf.Tensor>>;

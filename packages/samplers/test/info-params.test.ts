@@ -26,7 +26,7 @@ describe('typed step info', () => {
     const hmc = new HamiltonianMonteCarlo(g, { stepSize: 0.3, nLeapfrogSteps: 3 });
     const st = hmc.init(x0);
     const { state, info } = hmc.step(st, rngKey(1));
-    expectTypeOf(info).toExtend<MHInfo>();
+    expectTypeOf(info).toEqualTypeOf<MHInfo>();
     expectTypeOf(info.isAccepted).toEqualTypeOf<tf.Tensor1D>();
     expect(info.isAccepted.shape).toEqual([2]);
     expect(info.acceptanceRate.shape).toEqual([2]);
@@ -34,11 +34,24 @@ describe('typed step info', () => {
     hmc.disposeState(st);
     hmc.disposeState(state);
     tf.dispose([info.isAccepted, info.acceptanceRate]);
+    // Trajectory fields and diagnostics series are typed by the info too.
+    const r = hmc.sampleSync({
+      x0,
+      nSteps: 2,
+      diagnostics: true,
+      trajectory: { fields: ['x', 'isAccepted'] },
+    });
+    expect(r.diagnostics?.acceptanceRate.shape).toEqual([2]);
+    expect(r.trajectory?.isAccepted?.shape).toEqual([2, 2]);
+    tf.dispose([r.samples, ...Object.values(r.diagnostics ?? {}), ...Object.values(r.trajectory ?? {})]);
+    // @ts-expect-error HMC has no treeDepth info
+    const fields: Parameters<typeof hmc.sampleSync>[0]['trajectory'] = { fields: ['treeDepth'] };
+    void fields;
 
     const lan = new LangevinDynamics(g);
     const ls = lan.init(x0);
     const lr = lan.step(ls, rngKey(1));
-    expectTypeOf(lr.info).toExtend<LangevinInfo>();
+    expectTypeOf(lr.info).toEqualTypeOf<LangevinInfo>();
     expect(Object.keys(lr.info)).toEqual([]);
     lan.disposeState(ls);
     lan.disposeState(lr.state);
@@ -46,7 +59,7 @@ describe('typed step info', () => {
     const pt = new ReplicaExchange(g, { temperatures: [1, 2, 4] });
     const ps = pt.init(x0);
     const pr = pt.step(ps, rngKey(2));
-    expectTypeOf(pr.info).toExtend<ReplicaExchangeInfo>();
+    expectTypeOf(pr.info).toEqualTypeOf<ReplicaExchangeInfo>();
     expectTypeOf(pr.info.swapRate).toEqualTypeOf<tf.Tensor2D>();
     expect(pr.info.swapRate.shape).toEqual([2, 2]);
     expect(pr.info.isAccepted.shape).toEqual([2]);
