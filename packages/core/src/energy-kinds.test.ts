@@ -53,15 +53,10 @@ describe('typed energy kinds', () => {
     });
     expectTypeOf(out).toEqualTypeOf<tf.Tensor2D>();
     expect(seen).toEqual([2, 3, 0.5]);
-    // @ts-expect-error settings of the wrong method do not compile
-    const wrong: ChainKernelInputs<'testKindWell', 'hmc'> = {
-      method: 'hmc',
-      x0,
-      nSteps: 1,
-      key: rngKey(1),
-      params: hint.params,
-      settings: { stepSize: 0.1, noiseScale: 1 },
-    };
+    const base = { method: 'hmc', x0, nSteps: 1, key: rngKey(1), params: hint.params } as const;
+    const langevinSettings = { stepSize: 0.1, noiseScale: 1 };
+    // @ts-expect-error Langevin settings are not HMC settings (invMass, nLeapfrogSteps missing)
+    const wrong: ChainKernelInputs<'testKindWell', 'hmc'> = { ...base, settings: langevinSettings };
     void wrong;
     tf.dispose([x0, out]);
   });
