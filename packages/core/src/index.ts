@@ -12,6 +12,7 @@ export * from './backend.js';
 export * from './diagnostics.js';
 export * from './energy.js';
 export * from './errors.js';
+export * from './host-read.js';
 export * from './kernels.js';
 export type * from './loss.js';
 export * from './rng.js';

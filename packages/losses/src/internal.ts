@@ -30,13 +30,6 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
   return withoutTape(() => tf.clone(x));
 }
 
-/** Reads scalars to host numbers in one pass (synchronous read; cheap for a handful of scalars). */
-export function readScalars(values: Record<string, tf.Tensor>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(values)) out[k] = v.dataSync()[0]!;
-  return out;
-}
-
 /** Seed or key option shared by the losses. */
 export type SeedLike = number | bigint | RngKey;
 
