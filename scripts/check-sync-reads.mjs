@@ -12,10 +12,12 @@ const ALLOW = {
   // The one sanctioned sync read: guarded by canReadSync, used only by synchronous APIs (sampleSync,
   // windowAdaptationSync, GaussianNoise.fit, NUTS's sync step).
   'packages/core/src/host-read.ts': 'readSync: the guarded sync read behind the synchronous APIs',
-  // TODO(lead, issue 10): checkFinite reads a flag synchronously; to become async or device-side.
-  'packages/core/src/energy.ts': 'checkFinite flag read (lead: issue 10 core seams)',
-  // TODO(lead, issue 10): convergence diagnostics of the run loop; made async with the new loop.
-  'packages/core/src/sampler.ts': 'convergence diagnostics read in the run loop (lead: issue 10 loop)',
+  // assertFiniteTensor: the synchronous finite check, guarded by canReadSync (BACKEND_UNAVAILABLE elsewhere).
+  'packages/core/src/energy.ts': 'checkFinite flag read of the sync API, guarded by canReadSync',
+  // sampleChainSync: non-finite step report and convergence data of the synchronous loop, guarded.
+  'packages/core/src/loop.ts': 'sampleChainSync reads (sync API), guarded by canReadSync',
+  // driveSync of adaptive integrators (step-size decisions), guarded; driveAsync is the async twin.
+  'packages/core/src/integrators/adaptive.ts': 'driveSync of adaptive integrators (sync API), guarded',
   // Test helpers shipped as @ebm/core/testing: cpu-only statistical checks, never in a library path.
   'packages/core/src/testing/conservation.ts': 'test helper (@ebm/core/testing), cpu only',
   // TODO(kernels helper, issue 10): constructor arguments given as tensors are read once at construction.

@@ -1,19 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { EbmError } from './errors.js';
+import { canReadSync } from './tfjs-internals.js';
 
 /**
  * Host reads. Library code reads tensors with `await t.data()` in async APIs; the synchronous APIs that remain
  * (`sampleSync`, a loss's sync helpers, …) read through {@link readSync}, which fails with a clear
- * `BACKEND_UNAVAILABLE` {@link EbmError} on a backend that cannot read synchronously (tfjs's `webgpu` in
- * Node: its `dataSync` needs `OffscreenCanvas`).
+ * `BACKEND_UNAVAILABLE` {@link EbmError} on a backend that cannot read synchronously (`canReadSync` of
+ * `@ebm/core/internal`: only the host backends cpu, wasm and tensorflow read synchronously).
  */
-
-/** True when the active (or named) backend can read a tensor synchronously (`dataSync`). */
-export function canReadSync(backend: string = tf.getBackend()): boolean {
-  if (backend === 'webgpu')
-    return typeof (globalThis as { OffscreenCanvas?: unknown }).OffscreenCanvas !== 'undefined';
-  return true;
-}
 
 /**
  * Throws `BACKEND_UNAVAILABLE` when the active backend cannot read synchronously. `api` names the synchronous

@@ -2,7 +2,6 @@ import {
   assertInteger,
   assertPositive,
   assertSyncReadable,
-  canReadSync,
   type EnergyFunction,
   foldIn,
   type RngKey,
@@ -10,13 +9,10 @@ import {
   randomUniform,
   readSync,
   runKernel,
-  type SampleOptions,
-  type SampleResult,
   type StepResult,
   splitKey,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { runAsync } from './async-run.js';
 import { type MHOptions, type MHParams, MHSampler, type MHState, massFromInverse } from './mh-base.js';
 import type { PointSet, TransitionResult } from './transitions.js';
 import { checkMassDim, invMassTensor, parseOptions, rowSum } from './util.js';
@@ -453,20 +449,11 @@ export class NUTS extends MHSampler {
     }
   }
 
-  /** One step with the sampler's own parameters, host reads awaited (used by `sample()`). */
+  /** One step with the sampler's own parameters, host reads awaited (core's async loop uses it in `sample()`). */
   stepAsync(state: MHState, key: RngKey): Promise<StepResult<MHState>> {
     return this.stepWithAsync(state, key, {
       stepSize: this.scheduled('stepSize', state.step),
       invMass: this.invMass,
     });
-  }
-
-  /**
-   * The run with the async step where the backend cannot read synchronously (WebGPU in Node); elsewhere
-   * core's loop with the sync step (identical draws). `sampleSync` needs a backend with synchronous reads.
-   */
-  override async sample(options: SampleOptions): Promise<SampleResult<MHState>> {
-    if (canReadSync()) return super.sample(options);
-    return runAsync(this, options);
   }
 }

@@ -2,7 +2,6 @@ import { disposeSampleResult, type RngKey, rngKey } from '@ebm/core';
 import { expectNoLeaks, expectTargetConservation, testSeed } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { runAsync } from '../src/async-run.js';
 import { leafCheckpoints, NUTS } from '../src/index.js';
 import { torchEbmGaussian } from './helpers.js';
 import { expectMomentsWithinMcse } from './mcse.js';
@@ -115,7 +114,7 @@ describe('NUTS', () => {
       trajectory: { fields: ['x', 'treeDepth'] },
     } as const;
     const sync = s.sampleSync(opts);
-    const viaAsync = await expectNoLeaks(() => runAsync(s, opts), { keepOutputs: true });
+    const viaAsync = await expectNoLeaks(() => s.sample(opts), { keepOutputs: true });
     expect(Array.from(viaAsync.samples.dataSync())).toEqual(Array.from(sync.samples.dataSync()));
     expect(Array.from(viaAsync.trajectory!.treeDepth!.dataSync())).toEqual(
       Array.from(sync.trajectory!.treeDepth!.dataSync()),
