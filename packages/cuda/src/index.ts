@@ -11,14 +11,22 @@ import { EbmError } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 export {
-  chainStepKeys,
-  langevinStepWebGpu,
+  CHAIN_KINDS,
+  type ChainTraceInputs,
+  type ChainTraceOutput,
+  chainTraceKernelName,
   MAX_STEPS_PER_DISPATCH,
-  makeSeparableChainKernel,
+  makeChainKernel,
+  makeChainTraceKernel,
+  SEPARABLE_CHAIN_KINDS,
+  type WebGpuChainInputs,
+} from './chain-kernels.js';
+export { WGSL_ENERGY_KINDS, type WgslEnergy, wgslEnergy } from './energy-kinds.js';
+export {
+  langevinStepWebGpu,
   randomNormalWebGpu,
   randomUniformWebGpu,
   registerWebGpuKernels,
-  SEPARABLE_CHAIN_KINDS,
   WEBGPU_BACKEND,
   WEBGPU_KERNEL_NAMES,
 } from './webgpu-kernels.js';
