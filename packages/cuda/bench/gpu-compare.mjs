@@ -24,7 +24,7 @@ import {
   unregisterKernelImpl,
   useBackend,
 } from '@ebm/core';
-import { chainTraceKernelName, registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
+import { chainTraceKernelName, mlpKernelHint, registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
 import * as M from '@ebm/models';
 import { DoubleWell, MLPEnergy } from '@ebm/models';
 import { HamiltonianMonteCarlo, LangevinDynamics, MALA, NUTS } from '@ebm/samplers';
@@ -391,6 +391,22 @@ async function sectionMlp() {
   };
   const sampler = new LangevinDynamics(energy, { stepSize: 0.01, noiseScale: 1 });
   const run = (seed, warm) => sampler.sample({ nSamples: B, dim: D, nSteps: warm ? 5 : N, seed });
+  // The fused MLP program (chain.mlp), reached through sample() once the energy carries the 'mlp' kernelHint that
+  // MLPEnergy should expose (mlpKernelHint); then the autograd step loop without it.
+  Object.defineProperty(energy, 'kernelHint', { get: () => mlpKernelHint(energy), configurable: true });
+  await measure(
+    'webgpu MLP Langevin, fused chain.mlp whole chain (kernelHint = mlpKernelHint(energy))',
+    meta,
+    run,
+    {
+      warm: 1,
+      reps: repsArg ?? 7,
+      budgetMs: 30_000,
+      B,
+      D,
+    },
+  );
+  Object.defineProperty(energy, 'kernelHint', { value: undefined, configurable: true });
   await measure('webgpu MLP Langevin, kernels registered (autograd)', meta, run, {
     warm: 1,
     reps: repsArg ?? 5,

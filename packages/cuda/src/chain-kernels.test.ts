@@ -1,5 +1,6 @@
 import {
   chainKernelName,
+  type EbmErrorCode,
   type EnergyFunction,
   foldIn,
   isEbmError,
@@ -17,6 +18,7 @@ import {
   CHAIN_KINDS,
   type ChainTraceOutput,
   chainTraceKernelName,
+  mlpKernelHint,
   registerWebGpuKernels,
   setupWebGpu,
 } from './index.js';
@@ -85,7 +87,8 @@ async function stepLoop(method: Method, energy: EnergyFunction, x0: tf.Tensor2D,
   let st = s.init(x0);
   for (let t = 0; t < n; t++) {
     const r = s.step(st as never, foldIn(runKey, t));
-    for (const v of Object.values(r.info)) if (!Object.values(r.state).includes(v)) v.dispose();
+    const held = Object.values(r.state as object);
+    for (const v of Object.values(r.info as Record<string, tf.Tensor>)) if (!held.includes(v)) v.dispose();
     s.disposeState(st as never);
     st = r.state as typeof st;
   }
@@ -107,7 +110,7 @@ describe.skipIf(!gpuOk)('whole-chain WebGPU kernels for every energy kind and me
 
   it('covers every analytic kernelHint kind of @ebm/models', () => {
     const kinds = Object.values(energies()).map((e) => e.kernelHint?.kind);
-    expect([...kinds].sort()).toEqual([...CHAIN_KINDS].sort());
+    expect([...kinds, 'mlp'].sort()).toEqual([...CHAIN_KINDS].sort());
   });
 
   it("chain.<kind> draws the step loop's stream and matches the composite step loop to float32 rounding", async () => {
@@ -217,6 +220,62 @@ describe.skipIf(!gpuOk)('whole-chain WebGPU kernels for every energy kind and me
     energy.dispose();
   });
 
+  it('chain.mlp: the fused MLP forward + input gradient matches autograd in the step loop (silu, tanh, leakyRelu)', async () => {
+    const [B, D, N] = [8, 3, 6];
+    const x0Data = normalArray(foldIn(key, 8), [B, D]);
+    const x0 = tf.tensor2d(x0Data, [B, D]);
+    for (const activation of ['silu', 'tanh', 'leakyRelu'] as const) {
+      const energy = new M.MLPEnergy({ inputDim: D, widths: [16, 8], activation, seed: 3 });
+      const hint = mlpKernelHint(energy)!;
+      expect(hint.kind).toBe('mlp');
+      for (const method of ['langevin', 'hmc'] as const) {
+        const runKey = foldIn(key, 9);
+        // Reference: the composite step loop with autograd on the cpu backend (same host stream as the GPU's).
+        await tf.setBackend('cpu');
+        const xc = tf.tensor2d(x0Data, [B, D]);
+        let want: Float32Array;
+        try {
+          want = (await stepLoop(method, energy, xc, runKey, N)) as Float32Array;
+        } finally {
+          xc.dispose();
+          await tf.setBackend('webgpu');
+        }
+        const out = runKernel(chainKernelName('mlp'), {
+          method,
+          x0,
+          nSteps: N,
+          key: runKey,
+          params: hint.params as never,
+          settings: SETTINGS[method],
+        }) as tf.Tensor2D;
+        const got = await out.data();
+        out.dispose();
+        let worst = 0;
+        for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+        expect(worst, `${activation} ${method}`).toBeLessThan(1e-3);
+      }
+      // Energies: the traced energy series equals the network's energy at the kept states.
+      const r = runKernel(chainTraceKernelName('mlp'), {
+        method: 'langevin',
+        x0,
+        nSteps: 2,
+        key,
+        params: hint.params as never,
+        settings: SETTINGS.langevin,
+        trajectory: true,
+      } as never) as ChainTraceOutput;
+      const last = tf.tidy(() =>
+        tf.squeeze(tf.slice(r.trajectory!, [0, 1, 0], [-1, 1, -1]), [1]),
+      ) as tf.Tensor2D;
+      const e = energy.energy(last);
+      const eHost = (await tf.mean(e).data())[0]!;
+      expect(Math.abs((await r.energy!.data())[1]! - eHost)).toBeLessThan(1e-4 * (1 + Math.abs(eHost)));
+      tf.dispose([last, e, r.x, r.mean!, r.var!, r.energy!, r.trajectory!]);
+      energy.dispose();
+    }
+    x0.dispose();
+  });
+
   it('MALA and HMC whole chains sample the target: KS against exact draws of a correlated Gaussian', async () => {
     const energy = new M.Gaussian({
       mean: [1, -1],
@@ -272,7 +331,7 @@ describe.skipIf(!gpuOk)('whole-chain WebGPU kernels for every energy kind and me
       }
       return undefined;
     };
-    const cases: [string, string, () => unknown][] = [
+    const cases: [string, EbmErrorCode, () => unknown][] = [
       [
         'nuts',
         'NOT_IMPLEMENTED',

@@ -241,12 +241,12 @@ function runChain(
   const e = wgslEnergy(kind, p.params, d);
   return tf.tidy(() => {
     const keys = stepKeys(p.key, p.startStep, nSteps, mh);
-    const params = tf.tensor1d(e.params, 'float32');
+    const params = typeof e.params === 'function' ? e.params() : tf.tensor1d(e.params, 'float32');
     let x: tf.Tensor2D = x0;
     for (let offset = 0; offset < nSteps; offset += MAX_STEPS_PER_DISPATCH) {
       const steps = Math.min(MAX_STEPS_PER_DISPATCH, nSteps - offset);
       if (useSeparable) {
-        const [c0, c1] = sep.constants(e.params);
+        const [c0, c1] = sep.constants(e.params as Float32Array);
         x = run(separableLangevinProgram(kind, sep.gradient, [b, d]), [x, keys], 'float32', [
           { type: 'int32', data: [offset] },
           { type: 'int32', data: [steps] },

@@ -1,4 +1,6 @@
 import { EbmError } from '@ebm/core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { mlpEnergy } from './mlp-energy.js';
 
 /**
  * WGSL energies for the fused kernels: for each analytic energy kind of `@ebm/models` (its `kernelHint.kind`), a
@@ -18,8 +20,11 @@ import { EbmError } from '@ebm/core';
 export interface WgslEnergy {
   /** Kind plus the structural sizes the code depends on (part of the shader cache key). */
   readonly key: string;
-  /** Packed constants (bound as `P`). Never empty (WebGPU buffers must not be). */
-  readonly params: Float32Array;
+  /**
+   * Packed constants (bound as `P`; never empty: WebGPU buffers must not be), or a function that builds them on
+   * the device for each kernel call (network weights: current values, no host copy).
+   */
+  readonly params: Float32Array | (() => tf.Tensor1D);
   /** WGSL defining `ebmEnergyGrad` (may define helpers prefixed `ebmE`). */
   readonly code: string;
 }
@@ -406,12 +411,12 @@ fn ebmEnergyGrad(x : ptr<function, array<f32, D>>, g : ptr<function, array<f32, 
   },
 };
 
-/** Kinds with a fused WGSL energy. */
-export const WGSL_ENERGY_KINDS: readonly string[] = Object.keys(WGSL_ENERGIES);
+/** Kinds with a fused WGSL energy, the MLP included (see `mlp-energy.ts`). */
+export const WGSL_ENERGY_KINDS: readonly string[] = [...Object.keys(WGSL_ENERGIES), 'mlp'];
 
 /** The WGSL energy of `kind` for dimension `dim`; throws `NOT_IMPLEMENTED` for other kinds. */
 export function wgslEnergy(kind: string, params: Params, dim: number): WgslEnergy {
-  const b = WGSL_ENERGIES[kind];
+  const b = kind === 'mlp' ? mlpEnergy : WGSL_ENERGIES[kind];
   if (b === undefined) {
     throw new EbmError('NOT_IMPLEMENTED', `No fused WGSL energy for kind "${kind}".`, {
       argument: 'kind',
