@@ -196,7 +196,7 @@ export async function setupWebGpu(options: SetupWebGpuOptions = {}): Promise<Web
           ? await (given as () => Promise<unknown>)()
           : given
     ) as TfjsWebGpuModule;
-    if (typeof mod?.WebGPUBackend !== 'function') throw new Error('no WebGPUBackend export');
+    if (typeof mod?.WebGPUBackend !== 'function') throw new Error('the module has no WebGPUBackend class');
   } catch (cause) {
     throw new EbmError('BACKEND_UNAVAILABLE', 'The tfjs WebGPU backend package is missing.', {
       argument: 'options.backend',
