@@ -88,3 +88,22 @@ export function sizeOf(shape: readonly number[], argument: string): number {
   }
   return n;
 }
+
+/** The active webgpu device's workgroup-memory limit in bytes (16384, WebGPU's default, when unknown). */
+export function workgroupStorageLimit(): number {
+  const dev = (
+    tf.backend() as unknown as { device?: { limits?: { maxComputeWorkgroupStorageSize?: number } } }
+  ).device;
+  const v = dev?.limits?.maxComputeWorkgroupStorageSize;
+  return typeof v === 'number' && v > 0 ? v : 16384;
+}
+
+/** True when the active webgpu adapter is a CPU implementation (lavapipe, SwiftShader, WARP). */
+export function softwareAdapter(): boolean {
+  const info = (tf.backend() as unknown as { adapterInfo?: Record<string, unknown> }).adapterInfo ?? {};
+  return [info.vendor, info.architecture, info.device, info.description].some(
+    (f) =>
+      typeof f === 'string' &&
+      /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|microsoft basic render|software/i.test(f),
+  );
+}

@@ -1,6 +1,6 @@
 import { type ChainKernelInputs, EbmError } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkKey, run } from './backend.js';
+import { checkKey, run, softwareAdapter, workgroupStorageLimit } from './backend.js';
 import {
   type ChainMethod,
   rowChainProgram,
@@ -11,6 +11,8 @@ import {
   traceSizes,
 } from './chain-programs.js';
 import { WGSL_ENERGY_KINDS, wgslEnergy } from './energy-kinds.js';
+import { coopChains, mlpLangevinProgram } from './mlp-coop.js';
+import { mlpLayout } from './mlp-energy.js';
 
 /**
  * Whole-chain kernels on WebGPU: `chain.<kind>` (final states) and `chainTrace.<kind>` (final states plus
@@ -138,6 +140,7 @@ function setting(
 
 interface Parsed {
   method: ChainMethod;
+  settings: Readonly<Record<string, number>>;
   params: Readonly<Record<string, unknown>>;
   x0: tf.Tensor2D;
   b: number;
@@ -189,6 +192,7 @@ function parse(kind: string, inputs: WebGpuChainInputs): Parsed {
   }
   return {
     method,
+    settings: settings ?? {},
     params: inputs.params,
     x0,
     b: x0.shape[0],
@@ -239,12 +243,30 @@ function runChain(
   const sep = SEPARABLE_CHAIN_KINDS[kind];
   const useSeparable = method === 'langevin' && sep !== undefined && trace === undefined;
   const e = wgslEnergy(kind, p.params, d);
+  // MLP Langevin without trace: the cooperative program (a workgroup per C chains), when its memory fits.
+  const mlp =
+    kind === 'mlp' && method === 'langevin' && trace === undefined ? mlpLayout(p.params, d) : undefined;
+  // settings.mlpCooperative: 1 forces it, 0 turns it off; by default it runs on hardware adapters only (its
+  // shader takes lavapipe's LLVM up to a minute to compile).
+  const force = p.settings.mlpCooperative;
+  const useCoop = force === undefined ? !softwareAdapter() : force === 1;
+  const coop = mlp === undefined || !useCoop ? undefined : coopChains(mlp, workgroupStorageLimit());
   return tf.tidy(() => {
     const keys = stepKeys(p.key, p.startStep, nSteps, mh);
     const params = typeof e.params === 'function' ? e.params() : tf.tensor1d(e.params, 'float32');
     let x: tf.Tensor2D = x0;
     for (let offset = 0; offset < nSteps; offset += MAX_STEPS_PER_DISPATCH) {
       const steps = Math.min(MAX_STEPS_PER_DISPATCH, nSteps - offset);
+      if (mlp !== undefined && coop !== undefined) {
+        x = run(mlpLangevinProgram(mlp, b, d, coop), [x, keys, params], 'float32', [
+          { type: 'int32', data: [b] },
+          { type: 'int32', data: [offset] },
+          { type: 'int32', data: [steps] },
+          { type: 'float32', data: [p.h] },
+          { type: 'float32', data: [p.amp] },
+        ]) as tf.Tensor2D;
+        continue;
+      }
       if (useSeparable) {
         const [c0, c1] = sep.constants(e.params as Float32Array);
         x = run(separableLangevinProgram(kind, sep.gradient, [b, d]), [x, keys], 'float32', [

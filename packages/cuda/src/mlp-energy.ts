@@ -54,12 +54,28 @@ function badMlp(what: string, value: unknown, fix: string): never {
   });
 }
 
+/** Shapes and buffer offsets of an MLP's weights (flat buffer: kernel₀, bias₀, kernel₁, bias₁, …). */
+export interface MlpLayout {
+  /** [D, n₁, …, n_L, 1]. */
+  readonly widths: readonly number[];
+  /** Offsets of dense layer j's kernel `[widths[j], widths[j+1]]` (row-major) and bias. */
+  readonly wOff: readonly number[];
+  readonly bOff: readonly number[];
+  readonly activation: MlpActivation;
+  /** WGSL `ebmAct(z)` and `ebmActGrad(z)`. */
+  readonly actCode: string;
+  /** Shader-cache key part. */
+  readonly key: string;
+  /** The flat weight buffer, built on the device from the live variables. */
+  readonly params: () => tf.Tensor1D;
+}
+
 /**
- * Builds the fused WGSL energy of an MLP for dimension `dim` from its `kernelHint.params`
- * ({@link MlpKernelParams}). Throws `INVALID_PARAM` for inconsistent layers and `NOT_IMPLEMENTED` for an unknown
- * activation or a width over {@link MLP_MAX_WIDTH}.
+ * Validates an MLP's `kernelHint.params` ({@link MlpKernelParams}) for dimension `dim` and lays its weights out
+ * in one flat buffer. Throws `INVALID_PARAM` for inconsistent layers, `NOT_IMPLEMENTED` for an unknown activation
+ * or a width over {@link MLP_MAX_WIDTH}.
  */
-export function mlpEnergy(p: Readonly<Record<string, unknown>>, dim: number): WgslEnergy {
+export function mlpLayout(p: Readonly<Record<string, unknown>>, dim: number): MlpLayout {
   const params = p as unknown as MlpKernelParams;
   const layers = params?.layers;
   if (!Array.isArray(layers) || layers.length < 2) {
@@ -130,6 +146,26 @@ export function mlpEnergy(p: Readonly<Record<string, unknown>>, dim: number): Wg
     bOff.push(off);
     off += widths[l + 1]!;
   }
+  const tensors = layers.flatMap((l) => [l.kernel, l.bias]);
+  return {
+    widths,
+    wOff,
+    bOff,
+    activation,
+    actCode: activationWgsl(activation, slope),
+    key: `mlp_${widths.join('x')}_${activation}${activation === 'leakyRelu' ? `_${slope}` : ''}`,
+    params: () => tf.concat(tensors.map((t) => tf.reshape(t, [-1]))) as tf.Tensor1D,
+  };
+}
+
+/**
+ * Builds the fused WGSL energy of an MLP for dimension `dim` from its `kernelHint.params`
+ * ({@link MlpKernelParams}). Throws `INVALID_PARAM` for inconsistent layers and `NOT_IMPLEMENTED` for an unknown
+ * activation or a width over {@link MLP_MAX_WIDTH}.
+ */
+export function mlpEnergy(p: Readonly<Record<string, unknown>>, dim: number): WgslEnergy {
+  const { widths, wOff, bOff, actCode, key, params } = mlpLayout(p, dim);
+  const hidden = widths.slice(1, -1);
   const L = hidden.length; // hidden layers; layer index L is the output
   const decl = hidden.map((n, l) => `  var z${l} : array<f32, ${n}>;`).join('\n');
   const forward: string[] = [];
@@ -177,12 +213,11 @@ export function mlpEnergy(p: Readonly<Record<string, unknown>>, dim: number): Wg
     }
     (*g)[k] = s;
   }`;
-  const tensors = layers.flatMap((l) => [l.kernel, l.bias]);
   return {
-    key: `mlp_${widths.join('x')}_${activation}${activation === 'leakyRelu' ? `_${slope}` : ''}`,
-    params: () => tf.concat(tensors.map((t) => tf.reshape(t, [-1]))) as tf.Tensor1D,
+    key,
+    params,
     code: /* wgsl */ `
-${activationWgsl(activation, slope)}
+${actCode}
 fn ebmEnergyGrad(x : ptr<function, array<f32, D>>, g : ptr<function, array<f32, D>>) -> f32 {
 ${decl}
 ${forward.join('\n')}
