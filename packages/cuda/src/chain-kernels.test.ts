@@ -248,7 +248,7 @@ describe.skipIf(!gpuOk)('whole-chain WebGPU kernels for every energy kind and me
           params: hint.params as never,
           // The cooperative Langevin program (a workgroup per 16 chains), forced on lavapipe for SiLU only: its
           // shader is slow for lavapipe's LLVM to compile.
-          settings: { ...SETTINGS[method], mlpCooperative: activation === 'silu' ? 1 : 0 },
+          settings: { ...SETTINGS[method], mlpCooperative: activation === 'silu' ? 1 : 0 } as never,
         }) as tf.Tensor2D;
         const got = await out.data();
         out.dispose();
@@ -300,7 +300,7 @@ describe.skipIf(!gpuOk)('whole-chain WebGPU kernels for every energy kind and me
           method === 'mala'
             ? { stepSize: 0.3, invMass: 1 }
             : { stepSize: 0.3, invMass: 1, nLeapfrogSteps: 5 },
-      }) as tf.Tensor2D;
+      } as never) as tf.Tensor2D;
       const got = await out.data();
       for (const j of [0, 1]) {
         const a = Array.from({ length: 2048 }, (_, i) => got[2 * i + j]!);
@@ -337,7 +337,7 @@ describe.skipIf(!gpuOk)('whole-chain WebGPU kernels for every energy kind and me
       [
         'nuts',
         'NOT_IMPLEMENTED',
-        () => runKernel(chainKernelName('doubleWell'), { ...base, method: 'nuts' }),
+        () => runKernel(chainKernelName('doubleWell'), { ...base, method: 'nuts' } as never),
       ],
       [
         'diagonal mass',
@@ -351,12 +351,16 @@ describe.skipIf(!gpuOk)('whole-chain WebGPU kernels for every energy kind and me
       [
         'gaussian params',
         'INVALID_PARAM',
-        () => runKernel(chainKernelName('gaussian'), { ...base, params: { mean: [0, 0, 0], precision: [] } }),
+        () =>
+          runKernel(chainKernelName('gaussian'), {
+            ...base,
+            params: { mean: [0, 0, 0], precision: [] },
+          } as never),
       ],
       [
         'manyWell odd dim',
         'SHAPE_MISMATCH',
-        () => runKernel(chainKernelName('manyWell'), { ...base, x0: odd, params: {} }),
+        () => runKernel(chainKernelName('manyWell'), { ...base, x0: odd, params: {} } as never),
       ],
       [
         'thin 0',

@@ -61,8 +61,8 @@ export function chainTraceKernelName(kind: string): string {
   return `chainTrace.${kind}`;
 }
 
-/** Inputs of `chain.<kind>` on WebGPU: core's {@link ChainKernelInputs} plus the first step index. */
-export interface WebGpuChainInputs extends ChainKernelInputs {
+/** What `chain.<kind>` on WebGPU takes besides core's {@link ChainKernelInputs}. */
+export interface WebGpuChainExtras {
   /**
    * Index of the first step (default 0): step t draws with `foldIn(key, startStep + t)`. Pass the run key and
    * the state's step to reproduce the step loop's stream.
@@ -70,8 +70,11 @@ export interface WebGpuChainInputs extends ChainKernelInputs {
   readonly startStep?: number;
 }
 
-/** Inputs of `chainTrace.<kind>`. */
-export interface ChainTraceInputs extends WebGpuChainInputs {
+/** Inputs of `chain.<kind>` on WebGPU: core's {@link ChainKernelInputs} plus the first step index. */
+export type WebGpuChainInputs<K extends string = string> = ChainKernelInputs<K> & WebGpuChainExtras;
+
+/** What `chainTrace.<kind>` takes besides {@link WebGpuChainInputs}. */
+export interface ChainTraceExtras extends WebGpuChainExtras {
   /** Steps at the start that are not kept (default 0). */
   readonly burnIn?: number;
   /** Keep step i (1-based) when i > burnIn and (i − burnIn) mod thin = 0 (default 1). */
@@ -80,6 +83,19 @@ export interface ChainTraceInputs extends WebGpuChainInputs {
   readonly diagnostics?: boolean;
   /** Kept positions (default false). */
   readonly trajectory?: boolean;
+}
+
+/** Inputs of `chainTrace.<kind>`. */
+export type ChainTraceInputs<K extends string = string> = ChainKernelInputs<K> & ChainTraceExtras;
+
+/** The inputs as the kernels read them (any method; validated at run time). */
+interface LooseInputs extends ChainTraceExtras {
+  readonly method: string;
+  readonly x0: tf.Tensor2D;
+  readonly nSteps: number;
+  readonly key: unknown;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly settings: Readonly<Record<string, unknown>>;
 }
 
 /** Output of `chainTrace.<kind>` (every tensor new; the caller owns them). */
@@ -121,7 +137,7 @@ function intArg(name: string, v: unknown, min: number, dflt?: number): number {
 }
 
 function setting(
-  settings: Readonly<Record<string, number>>,
+  settings: Readonly<Record<string, unknown>>,
   name: string,
   dflt: number,
   check: (v: number) => boolean,
@@ -140,7 +156,7 @@ function setting(
 
 interface Parsed {
   method: ChainMethod;
-  settings: Readonly<Record<string, number>>;
+  settings: Readonly<Record<string, unknown>>;
   params: Readonly<Record<string, unknown>>;
   x0: tf.Tensor2D;
   b: number;
@@ -154,7 +170,7 @@ interface Parsed {
   nLeapfrog: number;
 }
 
-function parse(kind: string, inputs: WebGpuChainInputs): Parsed {
+function parse(kind: string, inputs: LooseInputs): Parsed {
   if (inputs === null || typeof inputs !== 'object') {
     throw new EbmError('INVALID_PARAM', 'A chain kernel needs an inputs object.', {
       argument: 'inputs',
@@ -317,6 +333,11 @@ function runChain(
  * masses throw `NOT_IMPLEMENTED` (samplers then use their step loop).
  */
 export function makeChainKernel(kind: string): (inputs: WebGpuChainInputs) => tf.Tensor2D {
+  const fn = makeChainKernelLoose(kind);
+  return (inputs) => fn(inputs as unknown as LooseInputs);
+}
+
+function makeChainKernelLoose(kind: string): (inputs: LooseInputs) => tf.Tensor2D {
   if (!CHAIN_KINDS.includes(kind)) notImplemented(kind, 'this energy kind', kind);
   return (inputs) => {
     const p = parse(kind, inputs);
@@ -335,6 +356,11 @@ export function makeChainKernel(kind: string): (inputs: WebGpuChainInputs) => tf
  * tensor ops at the end, and optionally the kept positions `[B, nKept, D]`. Nothing is read back.
  */
 export function makeChainTraceKernel(kind: string): (inputs: ChainTraceInputs) => ChainTraceOutput {
+  const fn = makeChainTraceKernelLoose(kind);
+  return (inputs) => fn(inputs as unknown as LooseInputs);
+}
+
+function makeChainTraceKernelLoose(kind: string): (inputs: LooseInputs) => ChainTraceOutput {
   if (!CHAIN_KINDS.includes(kind)) notImplemented(kind, 'this energy kind', kind);
   return (inputs) => {
     const p = parse(kind, inputs);
