@@ -27,6 +27,12 @@ describe('@ebm/core in a browser bundle (headless Chromium)', () => {
         logLevel: 'error',
       });
       const code = out.outputFiles[0]!.text;
+      // One copy of tfjs-core's gradient code: tfjs's own modules, not the Node build's generated bundle
+      // (a second copy shows up as absGradConfig2, addGradConfig2, ... in esbuild's unminified output).
+      expect(code).not.toContain('GENERATED_FROM_TFJS_CORE');
+      expect(code).toMatch(/tfjs-core\/dist\/register_all_gradients\.js/);
+      expect(code.match(/\bvar absGradConfig\d* =/g)).toHaveLength(1);
+      expect(code.match(/\bvar addGradConfig\d* =/g)).toHaveLength(1);
       const { chromium: pw } = await import('playwright-core');
       const dir = mkdtempSync(join(tmpdir(), 'ebm-chromium-'));
       const ctx = await pw.launchPersistentContext(dir, {
