@@ -49,6 +49,10 @@ function parse(file) {
     const line = text.slice(0, m.index).split('\n').length + 1;
     if (info[0] === 'ts' || info[0] === 'typescript')
       blocks.push({ code: m[2], run: info.includes('run'), line });
+    if ((info[0] === 'js' || info[0] === 'javascript') && /@ebm\//.test(m[2]))
+      problems.push(
+        `${relative(root, file)}:${line}: a \`\`\`js block using @ebm is never checked: make it \`\`\`ts`,
+      );
     if (info[0] === 'bash' || info[0] === 'sh')
       for (const l of m[2].split('\n')) {
         const im = /^\s*(?:npm (?:i|install)|pnpm add|yarn add)\s+(.*)$/.exec(l);
