@@ -1,3 +1,2 @@
 // Side-effect module generated at build time (scripts/gen-tf-registrations.mjs); not tracked by git.
-// Its version lives in ./tfjs-version.js.
 export {};
