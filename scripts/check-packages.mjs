@@ -63,7 +63,9 @@ for (const dir of readdirSync(join(root, 'packages')).sort()) {
   // Third-party code bundled into dist/ needs a NOTICE shipped beside it.
   const dist = join(base, 'dist');
   if (existsSync(dist)) {
-    const apache = [...walk(dist)].filter((f) => /\bgradFunc\s*:/.test(readFileSync(f, 'utf8')));
+    const apache = [...walk(dist)].filter((f) =>
+      /\b[a-z]\w*GradConfig\s*=\s*\{/.test(readFileSync(f, 'utf8')),
+    );
     if (apache.length > 0) {
       const notice = existsSync(join(base, 'NOTICE')) ? readFileSync(join(base, 'NOTICE'), 'utf8') : '';
       if (!pj.files?.includes('NOTICE') || !/Apache License/.test(notice) || !/tfjs-core/.test(notice))
