@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * A new user's Node app bundled with esbuild (platform node, ESM, `webgpu` external as a native addon):
- * the cpu backend that `@ebm/core` registers must survive, and `setupWebGpu()` must find the bundled
+ * the cpu backend that `@ebm/core` registers must survive (it is an optional peer, loaded at run time with
+ * `require` from the app's node_modules, so esbuild cannot drop it), and `setupWebGpu()` must find the bundled
  * `@tensorflow/tfjs-backend-webgpu` without any shim.
  */
 const here = dirname(fileURLToPath(import.meta.url));
@@ -52,7 +53,6 @@ describe('esbuild Node bundle of @ebm/core + @ebm/cuda', () => {
     // No "ignored bare import" warning for tfjs-backend-cpu.
     expect(result.warnings.map((w) => w.text).join('\n')).not.toMatch(/tfjs-backend-cpu/);
     const code = readFileSync(outfile, 'utf8');
-    expect(code).toMatch(/MathBackendCPU/);
     expect(code).toMatch(/WebGPUBackend/);
     const { stdout } = await run(process.execPath, [outfile], {
       env: { ...process.env, XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
