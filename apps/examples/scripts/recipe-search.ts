@@ -54,6 +54,8 @@ for (let i = shard; i < lines.length && Date.now() < deadline; i += nShards) {
     sampleSteps?: number[];
     /** Final-run noise scales to score (default: the recipe's). */
     noiseScales?: number[];
+    /** Annealed final runs (one per final noise scale, over the last sampleSteps). */
+    anneals?: number[];
   };
   const seed = spec.seed ?? 0;
   const { base, ...over } = spec.recipe;
@@ -68,11 +70,20 @@ for (let i = shard; i < lines.length && Date.now() < deadline; i += nShards) {
       trainCpu += await trainMore(p, seg - p.stepsDone);
       const h = p.history;
       const tail = h.slice(-Math.max(1, Math.floor(h.length / 10)));
-      for (const ns of spec.noiseScales ?? [recipe.sampleNoiseScale ?? recipe.noiseScale]) {
-        const scores = await sampleAndScore(p, {
+      const variants: { ns: number; anneal: number | null; steps: number[] }[] = [
+        ...(spec.noiseScales ?? [recipe.sampleNoiseScale ?? recipe.noiseScale]).map((ns) => ({
+          ns,
+          anneal: spec.anneals ? null : (recipe.sampleNoiseFinal ?? null),
           steps: spec.sampleSteps ?? [recipe.sampleSteps],
-          noiseScale: ns,
-        });
+        })),
+        ...(spec.anneals ?? []).map((a) => ({
+          ns: recipe.sampleNoiseScale ?? recipe.noiseScale,
+          anneal: a,
+          steps: [(spec.sampleSteps ?? [recipe.sampleSteps]).at(-1)!],
+        })),
+      ];
+      for (const { ns, anneal, steps } of variants) {
+        const scores = await sampleAndScore(p, { steps, noiseScale: ns, noiseFinal: anneal });
         for (const sc of scores) {
           console.log(
             JSON.stringify({
@@ -83,6 +94,7 @@ for (let i = shard; i < lines.length && Date.now() < deadline; i += nShards) {
               trained: p.stepsDone,
               sampleSteps: sc.steps,
               sampleNoise: ns,
+              anneal,
               score: roundScore(sc.score),
               cpuMs: { train: Math.round(trainCpu), sample: Math.round(sc.cpuMs) },
               lossEnd: tail.reduce((a, m) => a + m.loss, 0) / tail.length,

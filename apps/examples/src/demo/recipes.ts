@@ -8,9 +8,11 @@ import {
   BaseScheduler,
   disposeSampleResult,
   type EnergyFunction,
+  ExponentialDecayScheduler,
   type Loss,
   rngKey,
   type Sampler,
+  type Schedulable,
 } from '@ebm/core';
 import { type DatasetName, makeDataset, permutation } from '@ebm/datasets';
 import {
@@ -66,6 +68,11 @@ export interface Recipe {
   readonly sampleSteps: number;
   readonly sampleStepSize?: number;
   readonly sampleNoiseScale?: number;
+  /**
+   * Annealing of the final run: the noise scale decays geometrically from `sampleNoiseScale` to this value
+   * over the run (temperature σ² from σ₀² to σ_f²), which concentrates samples in the learned wells.
+   */
+  readonly sampleNoiseFinal?: number;
   /** Gradient-norm clip (default 10). */
   readonly clipNorm?: number;
 }
@@ -299,12 +306,23 @@ export async function trainMore(
   return cpuNow() - c0;
 }
 
+/**
+ * The final run's noise scale: constant σ₀, or annealed geometrically σ_t = σ₀·r^t from σ₀ to σ_f over n steps
+ * (r = (σ_f/σ₀)^(1/(n−1))).
+ */
+export function noiseSchedule(start: number, final: number | undefined, n: number): Schedulable {
+  if (final === undefined || final === start || n < 2) return start;
+  return new ExponentialDecayScheduler(start, (final / start) ** (1 / (n - 1)), Math.min(start, final));
+}
+
 /** Options of {@link sampleAndScore}. */
 export interface SampleScoreOptions {
   /** Langevin steps (default `recipe.sampleSteps`); with several, the chains are scored at each. */
   readonly steps?: readonly number[];
   readonly stepSize?: number;
   readonly noiseScale?: number;
+  /** Final noise scale of a geometric annealing (default `recipe.sampleNoiseFinal`; `null`: no annealing). */
+  readonly noiseFinal?: number | null;
   readonly seed?: number;
 }
 
@@ -332,7 +350,11 @@ export async function sampleAndScore(
   p.energy.training = false;
   const sampler = new LangevinDynamics(p.energy, {
     stepSize: options.stepSize ?? p.recipe.sampleStepSize ?? p.recipe.stepSize,
-    noiseScale: options.noiseScale ?? p.recipe.sampleNoiseScale ?? p.recipe.noiseScale,
+    noiseScale: noiseSchedule(
+      options.noiseScale ?? p.recipe.sampleNoiseScale ?? p.recipe.noiseScale,
+      options.noiseFinal === undefined ? p.recipe.sampleNoiseFinal : (options.noiseFinal ?? undefined),
+      steps.at(-1)!,
+    ),
     clamp: [-p.clampAbs, p.clampAbs],
   });
   const noise = p.reference.noise;
