@@ -109,6 +109,14 @@ export interface TrainRecipeOptions {
   readonly onStep?: (m: StepMetrics) => void;
   /** A precomputed score reference (held-out sets, box, baseline) for this dataset and seed. */
   readonly reference?: ScoreReference;
+  /**
+   * The sampler of the negatives and of the final run (default: Langevin with the recipe's step size and
+   * noise scale, clamped to the data box plus a margin). `clamp` is that box (standardised coordinates).
+   */
+  readonly sampler?: (
+    energy: MLPEnergy,
+    settings: { stepSize: number; noiseScale: Schedulable; clamp: [number, number] },
+  ) => Sampler;
 }
 
 function moments(data: Float32Array | Float64Array): { mean: [number, number]; std: [number, number] } {
@@ -201,6 +209,8 @@ export interface PreparedRecipe {
   readonly std: [number, number];
   /** Chains are clamped to [−clampAbs, clampAbs] (standardised coordinates): the data box plus a margin. */
   readonly clampAbs: number;
+  /** Builds a sampler on the energy (see {@link TrainRecipeOptions.sampler}). */
+  readonly makeSampler: (settings: { stepSize: number; noiseScale: Schedulable }) => Sampler;
   /** Updates applied so far. */
   stepsDone: number;
   readonly history: StepMetrics[];
@@ -229,12 +239,14 @@ export function prepareRecipe(
     seed,
     ...(recipe.spectralNorm ? { spectralNorm: true } : {}),
   });
-  const sampler = new LangevinDynamics(energy, {
-    stepSize: recipe.stepSize,
-    noiseScale: recipe.noiseScale,
-    clamp: [-clampAbs, clampAbs],
-  });
+  const clamp: [number, number] = [-clampAbs, clampAbs];
+  const makeSampler = (settings: { stepSize: number; noiseScale: Schedulable }) =>
+    options.sampler
+      ? options.sampler(energy, { ...settings, clamp })
+      : new LangevinDynamics(energy, { ...settings, clamp });
+  const sampler = makeSampler({ stepSize: recipe.stepSize, noiseScale: recipe.noiseScale });
   return {
+    makeSampler,
     dataset,
     recipe,
     seed,
@@ -329,7 +341,9 @@ export interface SampleScoreOptions {
 /** One scored sampling of a trained energy. */
 export interface SampleScore {
   readonly steps: number;
+  /** Samples in generator coordinates, and in the standardised coordinates the model sees. */
   readonly samples: Float32Array;
+  readonly samplesStandardised: Float32Array;
   readonly score: QualityScore;
   readonly cpuMs: number;
 }
@@ -348,14 +362,13 @@ export async function sampleAndScore(
   const steps = [...(options.steps ?? [p.recipe.sampleSteps])].sort((a, b) => a - b);
   const training = p.energy.training;
   p.energy.training = false;
-  const sampler = new LangevinDynamics(p.energy, {
+  const sampler = p.makeSampler({
     stepSize: options.stepSize ?? p.recipe.sampleStepSize ?? p.recipe.stepSize,
     noiseScale: noiseSchedule(
       options.noiseScale ?? p.recipe.sampleNoiseScale ?? p.recipe.noiseScale,
       options.noiseFinal === undefined ? p.recipe.sampleNoiseFinal : (options.noiseFinal ?? undefined),
       steps.at(-1)!,
     ),
-    clamp: [-p.clampAbs, p.clampAbs],
   });
   const noise = p.reference.noise;
   let x = tf.tensor2d(
@@ -377,7 +390,13 @@ export async function sampleAndScore(
         const g = v * std[i % 2]! + mean[i % 2]!;
         return Number.isFinite(g) ? g : 1e6;
       });
-      out.push({ steps: s, samples, score: scoreSamples(p.reference, samples), cpuMs: cpuNow() - c0 });
+      out.push({
+        steps: s,
+        samples,
+        samplesStandardised: z,
+        score: scoreSamples(p.reference, samples),
+        cpuMs: cpuNow() - c0,
+      });
     }
   } finally {
     x.dispose();
