@@ -60,7 +60,7 @@ afterAll(() => {
 
 describe('the curriculum (smoke mode)', () => {
   it('lists 19 examples with unique names and loaders', () => {
-    expect(EXAMPLES.length).toBe(19);
+    expect(EXAMPLES.length).toBe(20);
     expect(new Set(EXAMPLE_NAMES).size).toBe(EXAMPLES.length);
   });
 
@@ -247,6 +247,18 @@ describe('the curriculum (smoke mode)', () => {
       if (name === 'persistent-cd') expect(Number.isFinite(r.energyGapEnd)).toBe(true);
     });
   }
+
+  it('torchebm-recipe: TorchEBM’s documented recipe separates data from negatives (loss → −1/(2λ)), finite, unguarded', async () => {
+    const r = await runExample('torchebm-recipe');
+    // the regularised CD loss sits near its separated-classes optimum −1/(2λ) = −500 …
+    expect(r.separatedOptimum).toBe(-500);
+    expect(r.lossEnd).toBeLessThan(0.5 * r.separatedOptimum);
+    expect(r.energyNegEnd - r.energyPosEnd).toBeGreaterThan(400);
+    // … with every number finite, so the divergence guard (non-finite values) never rolls back
+    expect(r.guardRollbacks).toBe(0);
+    // and the samples are worse than the uniform noise they started from
+    expect(r.mmdSamples).toBeGreaterThan(r.mmdNoise);
+  });
 
   it('choosing-a-backend: every available backend samples the same distribution; cpu is restored', async () => {
     const r = await runExample('choosing-a-backend');

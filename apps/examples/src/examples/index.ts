@@ -141,6 +141,14 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     load: () => import('./denoising-score-matching.js'),
   },
   {
+    name: 'torchebm-recipe',
+    tier: 'training',
+    title: 'TorchEBM’s documented recipe, and why it diverges',
+    summary:
+      'CD-10, Langevin h = 0.1, noise 1, λ = 0.001 on raw two moons: loss → −1/(2λ), samples thrown off; the guard sees only finite numbers.',
+    load: () => import('./torchebm-recipe.js'),
+  },
+  {
     name: 'flow-matching-2d',
     tier: 'training',
     title: 'Flow matching in 2-D',
