@@ -13,7 +13,7 @@ describe('pnpm demo (smoke mode)', () => {
       console.log(`[demo smoke] ${JSON.stringify({ score: s.score, meanEnergy: s.meanEnergy })}`);
       // the issue-17 score with its baseline and floor, pinned on this seed (60 updates: not yet sharp)
       expect(s.score.mmd.baseline).toBeGreaterThan(0.06);
-      expect(Math.abs(s.score.mmd.floor)).toBeLessThan(0.01);
+      expect(Math.abs(s.score.mmd.floor)).toBeLessThan(0.03); // 300 points: noisier than at 2000
       expect(s.mmd.samples).toBeLessThan(DEMO_SMOKE_MMD * 1.1 + 1e-4);
       expect(s.mmd.samples).toBeGreaterThan(DEMO_SMOKE_MMD * 0.9 - 1e-4);
       expect(s.mmd.samples).toBeLessThan(s.mmd.initialNoise);
@@ -108,4 +108,4 @@ describe('pnpm demo (smoke mode)', () => {
 });
 
 /** Multi-bandwidth MMD² of the demo's smoke run on seed 3 (wasm). */
-const DEMO_SMOKE_MMD = 0;
+const DEMO_SMOKE_MMD = 0.03637;
