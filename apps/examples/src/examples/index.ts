@@ -130,7 +130,8 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     name: 'persistent-cd',
     tier: 'training',
     title: 'Persistent CD',
-    summary: 'CD with a replay buffer of persistent chains; E(neg) − E(data) and MMD².',
+    summary:
+      'The measured two-moons PCD recipe (replay buffer, h = 1e-3, λ = 0.1): E(neg) − E(data) and the issue-17 score.',
     load: () => import('./persistent-cd.js'),
   },
   {
