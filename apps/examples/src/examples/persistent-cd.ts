@@ -20,20 +20,8 @@ export async function run(options: ExampleOptions = {}) {
   const recipe = recipeFor('twoMoons', 'pcd');
   const p = prepareRecipe('twoMoons', recipe, {
     seed: ctx.seed,
-    ...(ctx.smoke
-      ? {
-          nScore: 300,
-          // smoke: the earlier curriculum sizes (64-wide, batch 128, PCD-5, h = 0.01, 100 updates)
-          override: {
-            steps: 100,
-            k: 5,
-            batchSize: 128,
-            stepSize: 0.01,
-            sampleSteps: 200,
-            learningRate: 5e-3,
-          },
-        }
-      : {}),
+    // smoke: the demo's smoke sizes
+    ...(ctx.smoke ? { nScore: 300, override: { steps: 60, k: 5, sampleSteps: 150 } } : {}),
   });
   try {
     await trainMore(p);
