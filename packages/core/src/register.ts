@@ -10,8 +10,13 @@
  * @module
  */
 import './_generated/tf-registrations.js';
-import '@tensorflow/tfjs-backend-cpu';
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import { checkTfjsCoreVersion } from './register-version.js';
+
+// A bare `import '@tensorflow/tfjs-backend-cpu'` is dropped by esbuild in Node bundles: that package's
+// `sideEffects` list names its browser build only, not `dist/tf-backend-cpu.node.js` (its Node `main`). Using a
+// binding in a statement with an effect keeps the module, so it registers the cpu backend as it does unbundled.
+(globalThis as Record<symbol, unknown>)[Symbol.for('@ebm/core/tfjs-backend-cpu')] = version_cpu;
 
 const WARNED = Symbol.for('@ebm/core/tfjs-version-warned');
 const g = globalThis as unknown as Record<symbol, boolean | undefined>;
