@@ -13,7 +13,9 @@
  * than the moons (noise 0.05) — and as soon as the energy is steep, the drift h·∇E overshoots the wells
  * (Langevin is unstable once h times the curvature exceeds 2), so the chains are thrown off the data, the
  * classifier gets easier, the slopes get steeper: a feedback loop that ends at the regulariser's bound.
- * Samples drawn afterwards from uniform noise with the same sampler fly far from the data.
+ * Samples drawn afterwards from uniform noise with the same sampler fly far from the data. In @ebm (1000
+ * updates, seed 0): loss −456, E(data) −481, E(neg) +406, MMD²_multi 2.49 against 0.071 for noise, 95 % of the
+ * samples beyond radius 3 (the farthest at 89), and 0 roll-backs.
  *
  * Does the divergence guard catch it? No: `fit`'s guard rolls back on non-finite values (NaN/∞ loss, energies
  * or gradients), and here every number stays finite — the run diverges *silently* in value space. What
