@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { EbmError } from '../errors.js';
+
+/**
+ * Host access to tensors for the fused CPU kernels. Internal module.
+ * @module
+ */
+
+/** tfjs backends whose tensors live in host memory (the fused CPU kernels register for these). */
+export const HOST_BACKENDS: readonly string[] = ['cpu', 'wasm'];
+
+/**
+ * The values of `t` on a host backend, read synchronously.
+ *
+ * Sync-read allow-list (scripts/check-sync-reads.mjs): this is a *kernel* running on the cpu or wasm backend,
+ * whose data already lives in host memory — `backend.readSync` copies nothing across a device boundary (cpu:
+ * returns the backing array; wasm: a view of the wasm heap, copied here). Never called on GPU backends: the
+ * kernels are registered only for {@link HOST_BACKENDS}. The returned array is a fresh copy the caller owns.
+ */
+export function readHost(t: tf.Tensor, argument: string): Float32Array {
+  if (!(t instanceof tf.Tensor) || t.isDisposed) {
+    throw new EbmError('INVALID_PARAM', `${argument} must be a live tensor.`, {
+      argument,
+      value: t instanceof tf.Tensor ? 'disposed' : typeof t,
+      fix: 'pass a tensor that has not been disposed.',
+    });
+  }
+  if (t.dtype !== 'float32') {
+    throw new EbmError('INVALID_DTYPE', `${argument} must be float32.`, {
+      argument,
+      value: t.dtype,
+      fix: `cast it first: tf.cast(${argument}, 'float32').`,
+    });
+  }
+  const backend = tf.backend() as unknown as { readSync(dataId: object): ArrayLike<number> };
+  const vals = backend.readSync(t.dataId);
+  return vals instanceof Float32Array ? vals.slice() : Float32Array.from(vals);
+}
+
+/** Checks that `x` is a float32 `[B, D]` tensor; returns `[B, D]`. */
+export function assertRank2(x: unknown, argument: string): [number, number] {
+  if (!(x instanceof tf.Tensor) || x.rank !== 2 || x.dtype !== 'float32') {
+    throw new EbmError('SHAPE_MISMATCH', `${argument} must be a float32 [B, D] tensor.`, {
+      argument,
+      value: x instanceof tf.Tensor ? { shape: x.shape, dtype: x.dtype } : typeof x,
+      fix: 'pass the chains as a 2-D float32 tensor, one row per chain.',
+    });
+  }
+  return [x.shape[0], x.shape[1]] as [number, number];
+}

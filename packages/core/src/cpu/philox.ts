@@ -1,0 +1,103 @@
+import { lowerNormalQuantile } from '../normal-quantile.js';
+
+/**
+ * Philox4x32-10 over a range of the flat counter layout of `@ebm/core`'s rng (element `i` of a random tensor is
+ * lane `i mod 4` of the block with counter `[⌊i/4⌋ mod 2³², ⌊i/4⌋ / 2³², 0, 0]`), for the fused CPU kernels:
+ * any contiguous range of a tensor's stream can be drawn on its own, so a worker that owns rows `r0 … r1` of a
+ * `[B, D]` noise tensor draws exactly the numbers `normalArray(key, [B, D])` holds there. No imports of tfjs:
+ * this module also runs inside worker threads. Internal module.
+ * @module
+ */
+
+const M0 = 0xd2511f53;
+const M1 = 0xcd9e8d57;
+const W0 = 0x9e3779b9;
+const W1 = 0xbb67ae85;
+const TAG_FOLD = 0x27d4eb2f;
+const INV_2_32 = 1 / 4294967296;
+
+/** Scratch output of {@link philox}: the 4 words of the last block. */
+const block = new Uint32Array(4);
+
+/**
+ * One Philox4x32-10 block into {@link block}; the same arithmetic as `rng.ts` (exact high words through the
+ * double product, see there).
+ */
+function philox(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): void {
+  for (let round = 0; round < 10; round++) {
+    const lo0 = Math.imul(M0, c0) >>> 0;
+    const hi0 = Math.round((M0 * c0 - lo0) * INV_2_32);
+    const lo1 = Math.imul(M1, c2) >>> 0;
+    const hi1 = Math.round((M1 * c2 - lo1) * INV_2_32);
+    c0 = (hi1 ^ c1 ^ k0) >>> 0;
+    c1 = lo1;
+    c2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c3 = lo0;
+    k0 = (k0 + W0) >>> 0;
+    k1 = (k1 + W1) >>> 0;
+  }
+  block[0] = c0;
+  block[1] = c1;
+  block[2] = c2;
+  block[3] = c3;
+}
+
+/** `foldIn(key, data)` of `rng.ts` without validation, into `out[o]`, `out[o + 1]`. */
+export function foldInRaw(k0: number, k1: number, data: number, out: Uint32Array, o: number): void {
+  philox(data >>> 0, Math.floor(data / 4294967296) >>> 0, TAG_FOLD, 0, k0 >>> 0, k1 >>> 0);
+  out[o] = block[0]!;
+  out[o + 1] = block[1]!;
+}
+
+/** `splitKey(key, 2)` of `rng.ts` without validation: writes the two keys as 4 words into `out[o …]`. */
+export function split2Raw(k0: number, k1: number, out: Uint32Array, o: number): void {
+  philox(0, 0, 0x5bd1e995, 0, k0 >>> 0, k1 >>> 0);
+  out[o] = block[0]!;
+  out[o + 1] = block[1]!;
+  philox(1, 0, 0x5bd1e995, 0, k0 >>> 0, k1 >>> 0);
+  out[o + 2] = block[0]!;
+  out[o + 3] = block[1]!;
+}
+
+/** `bitsToNormal` of `rng.ts`: inversion symmetric around 2³¹. */
+function bitsToNormal(u: number): number {
+  return u < 0x80000000
+    ? lowerNormalQuantile((u + 0.5) * INV_2_32)
+    : -lowerNormalQuantile((0xffffffff - u + 0.5) * INV_2_32);
+}
+
+/** `bitsToUniform` of `rng.ts`. */
+export function bitsToUniform(u: number): number {
+  return ((u >>> 9) + 0.5) * 1.1920928955078125e-7;
+}
+
+/**
+ * Writes elements `start … start + count − 1` of the standard-normal stream of key `(k0, k1)` into
+ * `out[o …]` (Float32Array, so rounded to float32 exactly like `normalArray`). `start + count < 2⁵³`.
+ */
+export function normalRange(
+  k0: number,
+  k1: number,
+  start: number,
+  count: number,
+  out: Float32Array,
+  o: number,
+): void {
+  let i = start;
+  const end = start + count;
+  while (i < end) {
+    const b = Math.floor(i / 4);
+    philox(b >>> 0, Math.floor(b / 4294967296) >>> 0, 0, 0, k0, k1);
+    const lane0 = i - 4 * b;
+    const lanes = Math.min(4, lane0 + (end - i));
+    for (let l = lane0; l < lanes; l++) out[o++] = bitsToNormal(block[l]!);
+    i += lanes - lane0;
+  }
+}
+
+/** Element `index` of the uniform (0, 1) stream of key `(k0, k1)` (float32-exact, as `uniformArray`). */
+export function uniformAt(k0: number, k1: number, index: number): number {
+  const b = Math.floor(index / 4);
+  philox(b >>> 0, Math.floor(b / 4294967296) >>> 0, 0, 0, k0, k1);
+  return bitsToUniform(block[index - 4 * b]!);
+}
