@@ -1,6 +1,6 @@
 import './webgpu-setup.js';
 import { describe, expect, it } from 'vitest';
-import { runBackendSuite } from './backend-suite.js';
+import { runBackendConformance } from '../src/testing/index.js';
 
 const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<unknown> } } })
   .navigator.gpu;
@@ -18,6 +18,6 @@ describe('core on webgpu (Dawn; lavapipe on CPU-only machines)', () => {
   });
   it.skipIf(adapter === null)('runs the backend suite', async () => {
     await import('@tensorflow/tfjs-backend-webgpu');
-    await runBackendSuite('webgpu');
+    await runBackendConformance('webgpu');
   });
 });
