@@ -19,16 +19,38 @@ const INV_2_32 = 1 / 4294967296;
 /** Scratch output of {@link philox}: the 4 words of the last block. */
 const block = new Uint32Array(4);
 
-/**
- * One Philox4x32-10 block into {@link block}; the same arithmetic as `rng.ts` (exact high words through the
- * double product, see there).
- */
+// 16-bit halves of the multipliers: the high word of M·c is formed from four 16×16-bit products, all exact
+// in int32/double arithmetic (faster in V8 than the double-product rounding of rng.ts; same result).
+const M0L = M0 & 0xffff;
+const M0H = M0 >>> 16;
+const M1L = M1 & 0xffff;
+const M1H = M1 >>> 16;
+
+/** ⌊M0·c / 2³²⌋ for a uint32 c. */
+function mulhi0(c: number): number {
+  const cl = c & 0xffff;
+  const ch = c >>> 16;
+  const t = M0H * cl + ((M0L * cl) >>> 16);
+  const w = (t & 0xffff) + M0L * ch;
+  return (M0H * ch + (t >>> 16) + (w >>> 16)) >>> 0;
+}
+
+/** ⌊M1·c / 2³²⌋ for a uint32 c. */
+function mulhi1(c: number): number {
+  const cl = c & 0xffff;
+  const ch = c >>> 16;
+  const t = M1H * cl + ((M1L * cl) >>> 16);
+  const w = (t & 0xffff) + M1L * ch;
+  return (M1H * ch + (t >>> 16) + (w >>> 16)) >>> 0;
+}
+
+/** One Philox4x32-10 block into {@link block} (the same function as `rng.ts`'s `philox4x32`). */
 function philox(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): void {
   for (let round = 0; round < 10; round++) {
     const lo0 = Math.imul(M0, c0) >>> 0;
-    const hi0 = Math.round((M0 * c0 - lo0) * INV_2_32);
+    const hi0 = mulhi0(c0);
     const lo1 = Math.imul(M1, c2) >>> 0;
-    const hi1 = Math.round((M1 * c2 - lo1) * INV_2_32);
+    const hi1 = mulhi1(c2);
     c0 = (hi1 ^ c1 ^ k0) >>> 0;
     c1 = lo1;
     c2 = (hi0 ^ c3 ^ k1) >>> 0;
