@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../backend.js';
 import type { EnergyFunction } from '../energy.js';
 import { EbmError } from '../errors.js';
-import { normalArray, rngKey } from '../rng.js';
+import { chainKernelName, runKernel } from '../kernels.js';
+import { foldIn, normalArray, rngKey } from '../rng.js';
 import { hasHostEnergy } from './host-energies.js';
+import { MLP_KIND } from './mlp.js';
 
 /**
  * Picks the fastest tfjs backend for a workload, with the reason (`pnpm demo` prints it).
@@ -58,9 +60,10 @@ function proxyWorkload(n: number, d: number): () => void {
  * Recommends the fastest backend for a workload, and says why:
  * - an energy whose `kernelHint.kind` has a fused CPU kernel (`chain.<kind>`, every analytic energy of
  *   `@ebm/models`): `cpu` — samplers then run whole chains in one typed-array loop, which beats composing
- *   tfjs ops on any host backend;
+ *   tfjs ops on any host backend (measured by `pnpm bench` in @ebm/samplers);
  * - otherwise each candidate backend is **measured** (`repetitions` gradient evaluations of the energy on
- *   `[nChains, dim]` after a warm-up; a small MLP when no energy is given) and the fastest wins.
+ *   `[nChains, dim]` after a warm-up — for an `mlp` hint, one step of the fused chain on cpu; a small MLP when
+ *   no energy is given) and the fastest wins.
  * The active backend is restored afterwards; {@link chooseBackend} also switches to the choice.
  * @example
  * ```ts
@@ -96,7 +99,8 @@ export async function recommendBackend(options: RecommendBackendOptions = {}): P
   }
   const energy = options.energy;
   const kind = energy?.kernelHint?.kind;
-  if (typeof kind === 'string' && hasHostEnergy(kind) && candidates.includes('cpu')) {
+  const fusedCpu = typeof kind === 'string' && hasHostEnergy(kind) && candidates.includes('cpu');
+  if (fusedCpu && kind !== MLP_KIND) {
     return {
       backend: 'cpu',
       reason:
@@ -117,7 +121,21 @@ export async function recommendBackend(options: RecommendBackendOptions = {}): P
       const d = energy?.dim ?? options.dim ?? 32;
       let run: () => unknown;
       let cleanup = () => {};
-      if (energy !== undefined) {
+      if (energy !== undefined && fusedCpu && b === 'cpu') {
+        // The cpu backend runs this energy through its fused chain kernel: time one Langevin step of it.
+        const x = tf.tensor2d(normalArray(rngKey(3), [n, d]), [n, d]);
+        const hint = energy.kernelHint!;
+        run = () =>
+          runKernel(chainKernelName(hint.kind), {
+            method: 'langevin',
+            x0: x,
+            nSteps: 1,
+            key: foldIn(rngKey(0), 0),
+            params: hint.params,
+            settings: { stepSize: 1e-3, noiseScale: 1 },
+          });
+        cleanup = () => x.dispose();
+      } else if (energy !== undefined) {
         const x = tf.tensor2d(normalArray(rngKey(3), [n, d]), [n, d]);
         run = () => tf.tidy(() => energy.gradient(x, { checkFinite: false }));
         cleanup = () => x.dispose();

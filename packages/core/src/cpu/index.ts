@@ -20,6 +20,7 @@ export { HOST_ENERGY_KINDS, type HostEnergy, hasHostEnergy, makeHostEnergy } fro
 export {
   CPU_CHAIN_KINDS,
   CPU_KERNEL_NAMES,
+  CPU_ONLY_CHAIN_KINDS,
   type HostChainKernelInputs,
   langevinStepHost,
   makeHostChainKernel,

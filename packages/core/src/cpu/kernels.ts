@@ -14,8 +14,8 @@ import { assertRank2, HOST_BACKENDS, readHost } from './host-tensors.js';
 /**
  * Core's fused CPU kernels, registered in the kernel registry for the host backends `cpu` and `wasm`:
  * - `langevinStep`: one pass over typed arrays instead of four tfjs ops;
- * - `chain.<kind>` for every analytic kind of `@ebm/models` (and `mlp`): whole Langevin / MALA / HMC chains in
- *   tight loops with Philox normals drawn in the loop (see `host-chain.ts`).
+ * - `chain.<kind>` for every analytic kind of `@ebm/models` (and `mlp`, on `cpu` only): whole Langevin / MALA /
+ *   HMC chains in tight loops with Philox normals drawn in the loop (see `host-chain.ts`).
  * On `cpu` both are bit-identical to the composite path (the step loop) for the same keys. On `wasm` they give
  * the same numbers as on `cpu` (host arithmetic), which differ from wasm's own composite ops in the last bits.
  * Registered when `@ebm/core` loads; {@link registerCpuKernels} is idempotent.
@@ -88,7 +88,13 @@ export function makeHostChainKernel(kind: string): (inputs: HostChainKernelInput
 /** Kinds with a fused CPU `chain.<kind>` kernel. */
 export const CPU_CHAIN_KINDS: readonly string[] = Object.keys(HOST_ENERGY_KINDS);
 
-/** Names of the kernels {@link registerCpuKernels} registers (for each of {@link HOST_BACKENDS}). */
+/**
+ * Kinds whose fused chain is registered for `cpu` only: on `wasm` the backend's own SIMD matMul (XNNPACK) runs
+ * the MLP faster than scalar JavaScript (measured: `pnpm bench` in @ebm/samplers, section mlp).
+ */
+export const CPU_ONLY_CHAIN_KINDS: readonly string[] = ['mlp'];
+
+/** Names of the kernels {@link registerCpuKernels} registers for `cpu` (for `wasm`: all but the cpu-only kinds). */
 export const CPU_KERNEL_NAMES: readonly string[] = ['langevinStep', ...CPU_CHAIN_KINDS.map(chainKernelName)];
 
 interface RegistrationState {
@@ -110,6 +116,7 @@ export function registerCpuKernels(): () => void {
   for (const backend of HOST_BACKENDS) {
     removers.push(registerKernelImpl('langevinStep', backend, langevinStepHost, opts));
     for (const kind of CPU_CHAIN_KINDS) {
+      if (backend !== 'cpu' && CPU_ONLY_CHAIN_KINDS.includes(kind)) continue;
       removers.push(
         registerKernelImpl(
           chainKernelName(kind),
