@@ -13,9 +13,11 @@ import { assertRank2, HOST_BACKENDS, readHost } from './host-tensors.js';
 
 /**
  * Core's fused CPU kernels, registered in the kernel registry for the host backends `cpu` and `wasm`:
- * - `langevinStep`: one pass over typed arrays instead of four tfjs ops;
  * - `chain.<kind>` for every analytic kind of `@ebm/models` (and `mlp`, on `cpu` only): whole Langevin / MALA /
  *   HMC chains in tight loops with Philox normals drawn in the loop (see `host-chain.ts`).
+ * - {@link langevinStepHost}, a one-loop `langevinStep`, is exported but not registered: the registry has no
+ *   "default implementation" tier, so registering it would make every user registration of `langevinStep` on
+ *   cpu/wasm need `{ override: true }`.
  * On `cpu` both are bit-identical to the composite path (the step loop) for the same keys. On `wasm` they give
  * the same numbers as on `cpu` (host arithmetic), which differ from wasm's own composite ops in the last bits.
  * Registered when `@ebm/core` loads; {@link registerCpuKernels} is idempotent.
@@ -95,7 +97,7 @@ export const CPU_CHAIN_KINDS: readonly string[] = Object.keys(HOST_ENERGY_KINDS)
 export const CPU_ONLY_CHAIN_KINDS: readonly string[] = ['mlp'];
 
 /** Names of the kernels {@link registerCpuKernels} registers for `cpu` (for `wasm`: all but the cpu-only kinds). */
-export const CPU_KERNEL_NAMES: readonly string[] = ['langevinStep', ...CPU_CHAIN_KINDS.map(chainKernelName)];
+export const CPU_KERNEL_NAMES: readonly string[] = CPU_CHAIN_KINDS.map(chainKernelName);
 
 interface RegistrationState {
   unregister: () => void;
@@ -114,7 +116,6 @@ export function registerCpuKernels(): () => void {
   const opts = { override: true };
   const removers: (() => void)[] = [];
   for (const backend of HOST_BACKENDS) {
-    removers.push(registerKernelImpl('langevinStep', backend, langevinStepHost, opts));
     for (const kind of CPU_CHAIN_KINDS) {
       if (backend !== 'cpu' && CPU_ONLY_CHAIN_KINDS.includes(kind)) continue;
       removers.push(
