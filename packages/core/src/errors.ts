@@ -111,7 +111,8 @@ export class EbmError extends Error {
 
   /** `instanceof` that also recognises errors from another copy of `@ebm/core` (a duplicated dependency). */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    // Subclasses keep ordinary prototype-chain semantics.
+    // Subclasses keep ordinary prototype-chain semantics (`this` is the class on the right of instanceof).
+    // biome-ignore lint/complexity/noThisInStatic: the receiver is what distinguishes subclasses here.
     if (this !== EbmError) return Function.prototype[Symbol.hasInstance].call(this, value);
     return (
       typeof value === 'object' &&

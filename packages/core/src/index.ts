@@ -14,11 +14,13 @@ export * from './diagnostics.js';
 export * from './energy.js';
 export * from './errors.js';
 export * from './kernels.js';
+export * from './loop.js';
 export type * from './loss.js';
 export * from './rng.js';
 export * from './sample-quality.js';
 export * from './sampler.js';
 export * from './schedulers.js';
+export { deserializeState, serializeState } from './state.js';
 export * from './validation.js';
 
 import { registerCpuKernels } from './cpu/kernels.js';
