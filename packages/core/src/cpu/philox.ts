@@ -1,4 +1,5 @@
 import { lowerNormalQuantile } from '../normal-quantile.js';
+import { wasmNormals } from './philox-wasm.js';
 
 /**
  * Philox4x32-10 over a range of the flat counter layout of `@ebm/core`'s rng (element `i` of a random tensor is
@@ -81,6 +82,9 @@ export function split2Raw(k0: number, k1: number, out: Uint32Array, o: number): 
   out[o + 3] = block[1]!;
 }
 
+/** Blocks per call of the wasm filler (bounds its memory to 256 KiB). */
+const WASM_CHUNK = 16384;
+
 /** `bitsToNormal` of `rng.ts`: inversion symmetric around 2³¹. */
 function bitsToNormal(u: number): number {
   return u < 0x80000000
@@ -96,6 +100,7 @@ export function bitsToUniform(u: number): number {
 /**
  * Writes elements `start … start + count − 1` of the standard-normal stream of key `(k0, k1)` into
  * `out[o …]` (Float32Array, so rounded to float32 exactly like `normalArray`). `start + count < 2⁵³`.
+ * The Philox rounds are inlined for whole blocks (the hot path of every fused chain).
  */
 export function normalRange(
   k0: number,
@@ -107,13 +112,57 @@ export function normalRange(
 ): void {
   let i = start;
   const end = start + count;
-  while (i < end) {
+  // Leading partial block.
+  if (i % 4 !== 0 && i < end) {
     const b = Math.floor(i / 4);
     philox(b >>> 0, Math.floor(b / 4294967296) >>> 0, 0, 0, k0, k1);
-    const lane0 = i - 4 * b;
-    const lanes = Math.min(4, lane0 + (end - i));
-    for (let l = lane0; l < lanes; l++) out[o++] = bitsToNormal(block[l]!);
-    i += lanes - lane0;
+    for (let l = i - 4 * b; l < 4 && i < end; l++, i++) out[o++] = bitsToNormal(block[l]!);
+  }
+  const bEnd = Math.floor(end / 4);
+  // Whole blocks in WebAssembly (64-bit multiplies), when available: the same numbers, ~5× faster.
+  const wasm = bEnd <= 0xffffffff ? wasmNormals() : null;
+  if (wasm !== null) {
+    while (i + 4 <= end) {
+      const n = Math.min(WASM_CHUNK, bEnd - i / 4);
+      out.set(wasm.fill(k0, k1, i / 4, n), o);
+      o += 4 * n;
+      i += 4 * n;
+    }
+  }
+  // Whole blocks in JavaScript, Philox inlined.
+  // Block indices below 2³² (every tensor of < 2³⁴ elements) stay int32-typed: c1 = 0 (the fast case).
+  const small = bEnd <= 0xffffffff;
+  for (let b = i / 4; b < bEnd; b++) {
+    let c0 = b >>> 0;
+    let c1 = small ? 0 : Math.floor(b / 4294967296) >>> 0;
+    let c2 = 0;
+    let c3 = 0;
+    let q0 = k0;
+    let q1 = k1;
+    for (let round = 0; round < 10; round++) {
+      const lo0 = Math.imul(M0, c0) >>> 0;
+      const hi0 = Math.round((M0 * c0 - lo0) * INV_2_32);
+      const lo1 = Math.imul(M1, c2) >>> 0;
+      const hi1 = Math.round((M1 * c2 - lo1) * INV_2_32);
+      c0 = (hi1 ^ c1 ^ q0) >>> 0;
+      c1 = lo1;
+      c2 = (hi0 ^ c3 ^ q1) >>> 0;
+      c3 = lo0;
+      q0 = (q0 + W0) >>> 0;
+      q1 = (q1 + W1) >>> 0;
+    }
+    out[o] = bitsToNormal(c0);
+    out[o + 1] = bitsToNormal(c1);
+    out[o + 2] = bitsToNormal(c2);
+    out[o + 3] = bitsToNormal(c3);
+    o += 4;
+    i += 4;
+  }
+  // Trailing partial block.
+  if (i < end) {
+    const b = Math.floor(i / 4);
+    philox(b >>> 0, Math.floor(b / 4294967296) >>> 0, 0, 0, k0, k1);
+    for (let l = 0; i < end; l++, i++) out[o++] = bitsToNormal(block[l]!);
   }
 }
 
