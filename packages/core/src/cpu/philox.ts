@@ -85,6 +85,15 @@ export function split2Raw(k0: number, k1: number, out: Uint32Array, o: number): 
 /** Blocks per call of the wasm filler (bounds its memory to 256 KiB). */
 const WASM_CHUNK = 16384;
 
+let wasmEnabled = true;
+
+/** Turns the WebAssembly normals off/on (tests of the JS path); returns the previous setting. */
+export function setWasmNormals(on: boolean): boolean {
+  const was = wasmEnabled;
+  wasmEnabled = on;
+  return was;
+}
+
 /** `bitsToNormal` of `rng.ts`: inversion symmetric around 2³¹. */
 function bitsToNormal(u: number): number {
   return u < 0x80000000
@@ -120,7 +129,7 @@ export function normalRange(
   }
   const bEnd = Math.floor(end / 4);
   // Whole blocks in WebAssembly (64-bit multiplies), when available: the same numbers, ~5× faster.
-  const wasm = bEnd <= 0xffffffff ? wasmNormals() : null;
+  const wasm = wasmEnabled && bEnd <= 0xffffffff ? wasmNormals() : null;
   if (wasm !== null) {
     while (i + 4 <= end) {
       const n = Math.min(WASM_CHUNK, bEnd - i / 4);
