@@ -20,13 +20,12 @@ export { HOST_ENERGY_KINDS, type HostEnergy, hasHostEnergy, makeHostEnergy } fro
 export {
   CPU_CHAIN_KINDS,
   CPU_KERNEL_NAMES,
-  CPU_ONLY_CHAIN_KINDS,
   type HostChainKernelInputs,
   langevinStepHost,
   makeHostChainKernel,
   registerCpuKernels,
 } from './kernels.js';
-export { MLP_ACTIVATIONS, MLP_KIND } from './mlp.js';
+export { MLP_ACTIVATIONS, MLP_KIND, mlpUsesSimd } from './mlp.js';
 export {
   availableCores,
   chainWorkerCount,

@@ -22,7 +22,7 @@ describe('fused CPU kernels', () => {
     expect(registerCpuKernels()).toBe(unregister);
     for (const name of CPU_KERNEL_NAMES) {
       expect(kernelSource(name, 'cpu')).toBe('backend');
-      expect(kernelSource(name, 'wasm')).toBe(name === 'chain.mlp' ? 'none' : 'backend');
+      expect(kernelSource(name, 'wasm')).toBe('backend');
     }
     for (const kind of ['doubleWell', 'harmonic', 'gaussian', 'gaussianMixture', 'mlp']) {
       expect(CPU_CHAIN_KINDS).toContain(kind);

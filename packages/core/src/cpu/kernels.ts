@@ -10,11 +10,13 @@ import {
 import { runChainHost } from './host-chain.js';
 import { HOST_ENERGY_KINDS } from './host-energies.js';
 import { assertRank2, HOST_BACKENDS, readHost } from './host-tensors.js';
+import { MLP_KIND, mlpUsesSimd } from './mlp.js';
 
 /**
  * Core's fused CPU kernels, registered in the kernel registry for the host backends `cpu` and `wasm`:
- * - `chain.<kind>` for every analytic kind of `@ebm/models` (and `mlp`, on `cpu` only): whole Langevin / MALA /
- *   HMC chains in tight loops with Philox normals drawn in the loop (see `host-chain.ts`).
+ * - `chain.<kind>` for every analytic kind of `@ebm/models` and for `mlp`: whole Langevin / MALA / HMC chains in
+ *   tight loops with Philox normals drawn in the loop (see `host-chain.ts`; the MLP's matrix products in
+ *   WebAssembly SIMD, `mlp-wasm.ts`).
  * - {@link langevinStepHost}, a one-loop `langevinStep`, is exported but not registered: the registry has no
  *   "default implementation" tier, so registering it would make every user registration of `langevinStep` on
  *   cpu/wasm need `{ override: true }`.
@@ -61,9 +63,27 @@ export type HostChainKernelInputs = ChainKernelInputs & {
   readonly firstStep?: number;
 };
 
-/** The `chain.<kind>` kernel on the host backends, for energies of `kind`. */
-export function makeHostChainKernel(kind: string): (inputs: HostChainKernelInputs) => tf.Tensor2D {
+/**
+ * The `chain.<kind>` kernel on the host backends, for energies of `kind`. On `wasm`, an MLP whose matrix
+ * products cannot use WebAssembly SIMD (see `mlpUsesSimd`) is declined with `NOT_IMPLEMENTED` (the sampler then
+ * uses its step loop on tfjs-wasm's faster matMul).
+ */
+export function makeHostChainKernel(
+  kind: string,
+  backend = 'cpu',
+): (inputs: HostChainKernelInputs) => tf.Tensor2D {
   return (inputs) => {
+    if (kind === MLP_KIND && backend !== 'cpu' && !mlpUsesSimd(inputs?.params)) {
+      throw new EbmError(
+        'NOT_IMPLEMENTED',
+        `chain.mlp on ${backend} needs hidden widths that are multiples of 4.`,
+        {
+          argument: 'params.sizes',
+          value: inputs?.params?.sizes,
+          fix: 'use the sampler step loop (samplers do this automatically).',
+        },
+      );
+    }
     if (inputs === null || typeof inputs !== 'object') {
       throw new EbmError('INVALID_PARAM', `chain.${kind} needs an inputs object.`, {
         argument: 'inputs',
@@ -90,13 +110,7 @@ export function makeHostChainKernel(kind: string): (inputs: HostChainKernelInput
 /** Kinds with a fused CPU `chain.<kind>` kernel. */
 export const CPU_CHAIN_KINDS: readonly string[] = Object.keys(HOST_ENERGY_KINDS);
 
-/**
- * Kinds whose fused chain is registered for `cpu` only: on `wasm` the backend's own SIMD matMul (XNNPACK) runs
- * the MLP faster than scalar JavaScript (measured: `pnpm bench` in @ebm/samplers, section mlp).
- */
-export const CPU_ONLY_CHAIN_KINDS: readonly string[] = ['mlp'];
-
-/** Names of the kernels {@link registerCpuKernels} registers for `cpu` (for `wasm`: all but the cpu-only kinds). */
+/** Names of the kernels {@link registerCpuKernels} registers (for each of {@link HOST_BACKENDS}). */
 export const CPU_KERNEL_NAMES: readonly string[] = CPU_CHAIN_KINDS.map(chainKernelName);
 
 interface RegistrationState {
@@ -117,12 +131,11 @@ export function registerCpuKernels(): () => void {
   const removers: (() => void)[] = [];
   for (const backend of HOST_BACKENDS) {
     for (const kind of CPU_CHAIN_KINDS) {
-      if (backend !== 'cpu' && CPU_ONLY_CHAIN_KINDS.includes(kind)) continue;
       removers.push(
         registerKernelImpl(
           chainKernelName(kind),
           backend,
-          makeHostChainKernel(kind) as (inputs: unknown) => unknown,
+          makeHostChainKernel(kind, backend) as (inputs: unknown) => unknown,
           opts,
         ),
       );

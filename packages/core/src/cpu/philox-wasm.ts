@@ -9,81 +9,53 @@
  * @module
  */
 
-// --- a minimal assembler -------------------------------------------------------------------------------
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n = Math.floor(n / 128);
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(v: bigint): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = Number(v & 0x7fn);
-    v >>= 7n;
-    const signBit = (byte & 0x40) !== 0;
-    if ((v === 0n && !signBit) || (v === -1n && signBit)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-function f64(x: number): number[] {
-  return Array.from(new Uint8Array(new Float64Array([x]).buffer));
-}
-
-const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-
-const I32 = 0x7f;
-const I64 = 0x7e;
-const F64 = 0x7c;
-// opcodes
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const IF = 0x04;
-const ELSE = 0x05;
-const END = 0x0b;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const CALL = 0x10;
-const GET = 0x20;
-const SET = 0x21;
-const F32_STORE = 0x38;
-const I32_CONST = 0x41;
-const I64_CONST = 0x42;
-const F64_CONST = 0x44;
-const I32_NE = 0x47;
-const I32_LT_U = 0x49;
-const I32_GE_U = 0x4f;
-const F64_LT = 0x63;
-const I32_ADD = 0x6a;
-const I32_SUB = 0x6b;
-const I32_XOR = 0x73;
-const I64_MUL = 0x7e;
-const I64_SHR_U = 0x88;
-const F64_NEG = 0x9a;
-const F64_SQRT = 0x9f;
-const F64_ADD = 0xa0;
-const F64_SUB = 0xa1;
-const F64_MUL = 0xa2;
-const F64_DIV = 0xa3;
-const I32_WRAP = 0xa7;
-const I64_EXTEND_U = 0xad;
-const F32_DEMOTE = 0xb6;
-const F64_CONVERT_I32_U = 0xb8;
+import {
+  BLOCK,
+  BR,
+  BR_IF,
+  CALL,
+  ELSE,
+  END,
+  F32_DEMOTE,
+  F32_STORE,
+  F64,
+  F64_ADD,
+  F64_CONST,
+  F64_CONVERT_I32_U,
+  F64_DIV,
+  F64_LT,
+  F64_MUL,
+  F64_NEG,
+  F64_SQRT,
+  F64_SUB,
+  f64bytes,
+  GET,
+  I32,
+  I32_ADD,
+  I32_CONST,
+  I32_GE_U,
+  I32_LT_U,
+  I32_NE,
+  I32_SUB,
+  I32_WRAP,
+  I32_XOR,
+  I64,
+  I64_CONST,
+  I64_EXTEND_U,
+  I64_MUL,
+  I64_SHR_U,
+  IF,
+  LOOP,
+  SET,
+  section,
+  sleb,
+  str,
+  uleb,
+  vec,
+} from './wasm-asm.js';
 
 const i32c = (v: number) => [I32_CONST, ...sleb(BigInt(v | 0))];
-const f64c = (v: number) => [F64_CONST, ...f64(v)];
+const f64c = (v: number) => [F64_CONST, ...f64bytes(v)];
 
 /** Horner: ((c[0]·x + c[1])·x + …)·x + c[n−1], x in local `x` (the evaluation order of normal-quantile.ts). */
 function horner(coeffs: readonly number[], x: number): number[] {
