@@ -50,8 +50,13 @@ function emit(row) {
   const line = JSON.stringify(row);
   if (process.env.OUT) appendFileSync(`${process.env.OUT}/ebm.jsonl`, `${line}\n`);
   else console.log(`RESULT ${line}`);
-  const num = row.medianMs !== undefined ? ` med ${row.medianMs.toFixed(2)} ms [${row.minMs.toFixed(1)}..${row.maxMs.toFixed(1)}] n=${row.n}` : '';
-  console.log(`S ebm ${row.section} ${row.chains}x${row.dim}x${row.steps} | ${row.path}${num}${row.extra ? ` ${JSON.stringify(row.extra)}` : ''}`);
+  const num =
+    row.medianMs !== undefined
+      ? ` med ${row.medianMs.toFixed(2)} ms [${row.minMs.toFixed(1)}..${row.maxMs.toFixed(1)}] n=${row.n}`
+      : '';
+  console.log(
+    `S ebm ${row.section} ${row.chains}x${row.dim}x${row.steps} | ${row.path}${num}${row.extra ? ` ${JSON.stringify(row.extra)}` : ''}`,
+  );
 }
 
 const median = (a) => {
@@ -124,7 +129,11 @@ function parallelRun(kind, params, workers, steps = N) {
 async function sectionCpu() {
   await useBackend('cpu');
   const sampler = new LangevinDynamics(dw, { stepSize: H, noiseScale: 1 });
-  await measure('cpu LangevinDynamics (fused chain.doubleWell, calling thread)', meta, await sampleRun(sampler));
+  await measure(
+    'cpu LangevinDynamics (fused chain.doubleWell, calling thread)',
+    meta,
+    await sampleRun(sampler),
+  );
   registerCpuKernels()(); // the fused kernels removed: the composite baseline
   await measure('cpu LangevinDynamics (composite)', meta, await sampleRun(sampler), { n: Math.min(reps, 3) });
   registerCpuKernels();
@@ -144,22 +153,38 @@ async function sectionWasm() {
   if (threads) wasm.setThreadsCount(threads);
   await useBackend('wasm');
   const sampler = new LangevinDynamics(dw, { stepSize: H, noiseScale: 1 });
-  await measure('wasm LangevinDynamics (fused chain.doubleWell, calling thread)', meta, await sampleRun(sampler));
+  await measure(
+    'wasm LangevinDynamics (fused chain.doubleWell, calling thread)',
+    meta,
+    await sampleRun(sampler),
+  );
   unregisterKernelImpl(chainKernelName('doubleWell'), 'wasm');
-  await measure('wasm LangevinDynamics (composite)', meta, await sampleRun(sampler), { n: Math.min(reps, 3) });
+  await measure('wasm LangevinDynamics (composite)', meta, await sampleRun(sampler), {
+    n: Math.min(reps, 3),
+  });
 }
 
 async function sectionFused() {
   await useBackend('cpu');
   let base;
   for (const w of workerList) {
-    const row = await measure(`fused runChainParallel, ${w} worker(s)`, meta, parallelRun('doubleWell', dw.kernelHint.params, w), {
-      extra: { workers: w, availableParallelism: os.availableParallelism?.() },
-    });
+    const row = await measure(
+      `fused runChainParallel, ${w} worker(s)`,
+      meta,
+      parallelRun('doubleWell', dw.kernelHint.params, w),
+      {
+        extra: { workers: w, availableParallelism: os.availableParallelism?.() },
+      },
+    );
     if (base === undefined) base = { w, ms: row.medianMs };
     else {
       const speedup = (base.ms / row.medianMs) * base.w;
-      emit({ ...meta, side: 'ebm', path: `scaling ${base.w} → ${w} workers`, extra: { speedup, efficiency: speedup / w } });
+      emit({
+        ...meta,
+        side: 'ebm',
+        path: `scaling ${base.w} → ${w} workers`,
+        extra: { speedup, efficiency: speedup / w },
+      });
     }
   }
 }
@@ -173,12 +198,17 @@ async function sectionMlp() {
   const params = { sizes: [32, 128, 128, 1], activation: 'silu', leakySlope: 0.2, weights };
   const m = { ...meta, energy: 'MLPEnergy 32-128-128-1 SiLU seed 7' };
   for (const w of workerList) {
-    await measure(`fused chain.mlp, runChainParallel ${w} worker(s)`, m, parallelRun('mlp', params, w), { n: Math.min(reps, 3), extra: { workers: w } });
+    await measure(`fused chain.mlp, runChainParallel ${w} worker(s)`, m, parallelRun('mlp', params, w), {
+      n: Math.min(reps, 3),
+      extra: { workers: w },
+    });
   }
   await loadWasm();
   await useBackend('wasm');
   const sampler = new LangevinDynamics(e, { stepSize: H, noiseScale: 1 });
-  await measure('wasm LangevinDynamics MLP (composite, autograd)', m, await sampleRun(sampler), { n: Math.min(reps, 3) });
+  await measure('wasm LangevinDynamics MLP (composite, autograd)', m, await sampleRun(sampler), {
+    n: Math.min(reps, 3),
+  });
 }
 
 const t0 = performance.now();

@@ -84,7 +84,15 @@ async function time(label, fn, { n = reps, warm = 1, steps = N, extra = {} } = {
     walls.push(performance.now() - t0);
     cpus.push(cpuMs() - c0);
   }
-  const row = { label, medianMs: median(walls), cpuMs: median(cpus), walls, steps, msPerStep: median(walls) / steps, ...extra };
+  const row = {
+    label,
+    medianMs: median(walls),
+    cpuMs: median(cpus),
+    walls,
+    steps,
+    msPerStep: median(walls) / steps,
+    ...extra,
+  };
   results.rows.push(row);
   console.log(
     `${label.padEnd(58)} ${row.medianMs.toFixed(0).padStart(7)} ms  (cpu ${row.cpuMs.toFixed(0)} ms, ${row.msPerStep.toFixed(2)} ms/step)`,
@@ -105,11 +113,14 @@ function lowerQ(p) {
   if (p < 0.02425) {
     const q = Math.sqrt(-2 * Math.log(p));
     return (
-      (((((-0.007784894002430293 * q - 0.3223964580411365) * q - 2.400758277161838) * q - 2.549732539343734) * q +
+      (((((-0.007784894002430293 * q - 0.3223964580411365) * q - 2.400758277161838) * q - 2.549732539343734) *
+        q +
         4.374664141464968) *
         q +
         2.938163982698783) /
-      ((((0.007784695709041462 * q + 0.3224671290700398) * q + 2.445134137142996) * q + 3.754408661907416) * q + 1)
+      ((((0.007784695709041462 * q + 0.3224671290700398) * q + 2.445134137142996) * q + 3.754408661907416) *
+        q +
+        1)
     );
   }
   const q = p - 0.5;
@@ -205,7 +216,9 @@ const chainSettings = { stepSize: H, noiseScale: 1 };
 if (want('loop')) {
   console.log(`\n[loop] DoubleWell ${B}×${D}×${N} Langevin, one thread`);
   const keys = Array.from({ length: N }, (_, t) => foldIn(key, t));
-  const hand = await time('hand-written loop, Philox + inverse-CDF normals', () => handPhilox(x0Data.slice(), keys, H, amp));
+  const hand = await time('hand-written loop, Philox + inverse-CDF normals', () =>
+    handPhilox(x0Data.slice(), keys, H, amp),
+  );
   const fused = await time('fused chain.doubleWell kernel (cpu backend)', async () => {
     const out = runKernel(chainKernelName('doubleWell'), {
       method: 'langevin',
@@ -218,7 +231,9 @@ if (want('loop')) {
     await out.data();
     out.dispose();
   });
-  const xs = await time('hand-written loop, xorshift + Box-Muller (anchor)', () => handXorshift(x0Data.slice(), N, H, amp, 7));
+  const xs = await time('hand-written loop, xorshift + Box-Muller (anchor)', () =>
+    handXorshift(x0Data.slice(), N, H, amp, 7),
+  );
   results.ratios.fusedOverHandPhilox = fused.medianMs / hand.medianMs;
   results.ratios.fusedOverHandPhiloxCpu = fused.cpuMs / hand.cpuMs;
   results.ratios.fusedOverHandXorshift = fused.medianMs / xs.medianMs;
@@ -286,7 +301,14 @@ if (want('mlp')) {
   rows.fused = await time(
     'fused chain.mlp (cpu backend, calling thread)',
     async () => {
-      const out = runKernel(chainKernelName('mlp'), { method: 'langevin', x0, nSteps: steps, key, params, settings: chainSettings });
+      const out = runKernel(chainKernelName('mlp'), {
+        method: 'langevin',
+        x0,
+        nSteps: steps,
+        key,
+        params,
+        settings: chainSettings,
+      });
       await out.data();
       out.dispose();
     },
@@ -295,7 +317,16 @@ if (want('mlp')) {
   rows.fused2 = await time(
     'fused chain.mlp, 2 workers (runChainParallel)',
     async () => {
-      const r = await runChainParallel({ kind: 'mlp', params, method: 'langevin', settings: chainSettings, x0, nSteps: steps, key, workers: 2 });
+      const r = await runChainParallel({
+        kind: 'mlp',
+        params,
+        method: 'langevin',
+        settings: chainSettings,
+        x0,
+        nSteps: steps,
+        key,
+        workers: 2,
+      });
       await r.x.data();
       r.x.dispose();
     },
@@ -327,5 +358,7 @@ mkdirSync(dir, { recursive: true });
 const stamp = results.date.replace(/[:.]/g, '-');
 writeFileSync(join(dir, `cpu-${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(join(dir, 'cpu-latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-console.log(`\nmachine: ${results.machine.cpu} ×${results.machine.cores}, node ${results.machine.node}, load ${results.machine.loadavg.map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `\nmachine: ${results.machine.cpu} ×${results.machine.cores}, node ${results.machine.node}, load ${results.machine.loadavg.map((l) => l.toFixed(1)).join(' ')}`,
+);
 console.log(`wrote bench-results/cpu-${stamp}.json`);

@@ -158,20 +158,18 @@ describe('fused CPU chains vs the step loop (cpu backend)', () => {
 });
 
 /**
- * The kernel hint the fused CPU MLP kernel reads (`kind: 'mlp'`), built from an MLPEnergy's variables: what
- * `MLPEnergy.kernelHint` should return (see packages/core/src/cpu/mlp.ts). Test code: reads synchronously.
+ * The kernel hint the fused CPU MLP kernel reads (`kind: 'mlp'`), holding the MLPEnergy's variables (read by the
+ * kernel when it runs): what `MLPEnergy.kernelHint` should return (see packages/core/src/cpu/mlp.ts).
  */
 function mlpHint(e: MLPEnergy): KernelHint {
-  const weights: number[][] = [];
-  for (const v of e.namedVariables)
-    if (!v.name.endsWith('sn_u')) weights.push(Array.from(v.variable.dataSync()));
+  const weights = e.namedVariables.filter((v) => !v.name.endsWith('sn_u')).map((v) => v.variable);
   return {
     kind: 'mlp',
     params: {
       sizes: [e.config.inputDim, ...e.config.widths, 1],
       activation: ['silu', 'swish', 'elu', 'leakyRelu', 'tanh'].indexOf(e.config.activation),
       leakySlope: e.config.leakySlope,
-      weights,
+      weights: weights as unknown as number[][],
     },
   };
 }

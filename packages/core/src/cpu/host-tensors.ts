@@ -48,3 +48,49 @@ export function assertRank2(x: unknown, argument: string): [number, number] {
   }
   return [x.shape[0], x.shape[1]] as [number, number];
 }
+
+/**
+ * Kernel-hint params with every tensor value (at the top level or inside an array, e.g. an MLP's
+ * `weights: [K0, b0, …]` given as its variables) replaced by its values, read synchronously (a kernel on a
+ * host backend: see {@link readHost}).
+ */
+export function hostParamsSync(params: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  return mapTensors(params, (t, name) => readHost(t, name));
+}
+
+/** {@link hostParamsSync} with `await t.data()` (for the worker pool, which may run from any backend). */
+export async function hostParamsAsync(
+  params: Readonly<Record<string, unknown>>,
+): Promise<Readonly<Record<string, unknown>>> {
+  const reads: Promise<void>[] = [];
+  const out = mapTensors(params, (t) => {
+    const slot = new Float32Array(t.size);
+    reads.push(
+      t.data().then((d) => {
+        slot.set(d as Float32Array);
+      }),
+    );
+    return slot;
+  });
+  await Promise.all(reads);
+  return out;
+}
+
+function mapTensors(
+  params: Readonly<Record<string, unknown>>,
+  read: (t: tf.Tensor, name: string) => Float32Array,
+): Readonly<Record<string, unknown>> {
+  if (params === null || typeof params !== 'object') return params;
+  let changed = false;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params)) {
+    if (v instanceof tf.Tensor) {
+      out[k] = read(v, `params.${k}`);
+      changed = true;
+    } else if (Array.isArray(v) && v.some((w) => w instanceof tf.Tensor)) {
+      out[k] = v.map((w, i) => (w instanceof tf.Tensor ? read(w, `params.${k}[${i}]`) : w));
+      changed = true;
+    } else out[k] = v;
+  }
+  return changed ? out : params;
+}

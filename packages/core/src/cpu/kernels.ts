@@ -9,7 +9,7 @@ import {
 } from '../kernels.js';
 import { runChainHost } from './host-chain.js';
 import { HOST_ENERGY_KINDS } from './host-energies.js';
-import { assertRank2, HOST_BACKENDS, readHost } from './host-tensors.js';
+import { assertRank2, HOST_BACKENDS, hostParamsSync, readHost } from './host-tensors.js';
 import { MLP_KIND, mlpUsesSimd } from './mlp.js';
 
 /**
@@ -94,7 +94,7 @@ export function makeHostChainKernel(
     const [B, D] = assertRank2(inputs.x0, 'x0');
     const spec = {
       kind,
-      params: inputs.params,
+      params: hostParamsSync(inputs.params),
       method: inputs.method,
       settings: inputs.settings,
       nSteps: inputs.nSteps,

@@ -11,8 +11,10 @@ const TILE_ROWS = 64;
  *
  * Kernel hint (what `MLPEnergy.kernelHint` provides): `{ kind: 'mlp', params: { sizes, activation, leakySlope,
  * weights } }` with `sizes = [D, w₁, …, 1]`, `activation` one of `silu`/`swish`/`elu`/`leakyRelu`/`tanh`, and
- * `weights = [K₀, b₀, K₁, b₁, …]`, `K_l` the `[fanIn, fanOut]` kernel flattened row-major (`h = x @ K + b`).
- * Weights are read when a kernel runs, so a hint built from the current variables is always up to date.
+ * `weights = [K₀, b₀, K₁, b₁, …]`, `K_l` the `[fanIn, fanOut]` kernel flattened row-major (`h = x @ K + b`),
+ * as arrays or as the tensors (variables) themselves: the kernels read tensors when they run (the cpu/wasm
+ * kernel synchronously on the host, the worker pool with `await data()`), so a hint that holds the variables
+ * is always up to date during training. `activation` may also be its index in {@link MLP_ACTIVATIONS}.
  * Sums accumulate in doubles; results agree with tfjs's composite to float32 rounding (not bit for bit).
  * No tfjs imports: this module runs inside worker threads. Internal module.
  * @module

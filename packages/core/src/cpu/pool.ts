@@ -3,6 +3,7 @@ import { CHAIN_WORKER_SOURCE } from '../_generated/chain-worker-source.js';
 import { EbmError } from '../errors.js';
 import type { RngKey } from '../rng.js';
 import { type HostChainSpec, parseChainSpec, runChainHost } from './host-chain.js';
+import { hostParamsAsync } from './host-tensors.js';
 
 /**
  * # Chains on every core
@@ -288,7 +289,7 @@ export async function runChainParallel(options: ParallelChainOptions): Promise<P
   const [B, D] = x0.shape;
   const spec: HostChainSpec = {
     kind: options.kind,
-    params: options.params,
+    params: await hostParamsAsync(options.params),
     method: options.method,
     settings: options.settings,
     nSteps: options.nSteps,
