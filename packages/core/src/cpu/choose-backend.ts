@@ -67,7 +67,7 @@ function proxyWorkload(n: number, d: number): () => void {
  * The active backend is restored afterwards; {@link chooseBackend} also switches to the choice.
  * @example
  * ```ts
- * await import('@tensorflow/tfjs-backend-wasm'); // make wasm a candidate
+ * // import the wasm backend package first to make 'wasm' a candidate
  * const { backend, reason } = await chooseBackend({ energy });
  * console.log(`backend ${backend}: ${reason}`);
  * ```
