@@ -212,4 +212,72 @@ describe('sampleChain: the free loop over any { init, step } kernel', () => {
     ).toThrow(/saved\.y/);
     expect(tf.memory().numTensors).toBe(before); // nothing half-built
   });
+
+  it('rejects unknown option names with a suggestion (a TorchEBM user types n_steps)', async () => {
+    await expect(sampleChain(arKernel(0.5), { nSamples: 2, dim: 2, n_steps: 5 } as never)).rejects.toThrow(
+      /Unknown option "n_steps" for ar\.sample\(\)\. Did you mean "nSteps"\?/,
+    );
+    expect(() =>
+      sampleChainSync(arKernel(0.5), { nSamples: 2, dim: 2, nSteps: 1, thinning: 2 } as never),
+    ).toThrow(/Did you mean "thin"/);
+  });
+
+  it('refuses huge allocations before allocating', () => {
+    const before = tf.memory().numTensors;
+    expect(() => sampleChainSync(arKernel(0.5), { nSamples: 1e9, dim: 2, nSteps: 1 })).toThrow(
+      /over the limit/,
+    );
+    expect(() =>
+      sampleChainSync(arKernel(0.5), { nSamples: 1000, dim: 2, nSteps: 1e6, trajectory: true }),
+    ).toThrow(/trajectory needs .* over the limit/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('draws a fresh seed per unseeded run and reports it, so the run can be replayed', async () => {
+    const a = await sampleChain(arKernel(0.5), { nSamples: 3, dim: 2, nSteps: 3 });
+    const b = await sampleChain(arKernel(0.5), { nSamples: 3, dim: 2, nSteps: 3 });
+    expect(a.seed).not.toEqual(b.seed);
+    const replay = await sampleChain(arKernel(0.5), { nSamples: 3, dim: 2, nSteps: 3, seed: a.seed! });
+    expect(Array.from(await replay.samples.data())).toEqual(Array.from(await a.samples.data()));
+    expect(Array.from(await b.samples.data())).not.toEqual(Array.from(await a.samples.data()));
+    tf.dispose([a.samples, b.samples, replay.samples]);
+  });
+
+  it('reports non-finite chains: warn (default), throw, ignore', async () => {
+    // x' = 10·x: overflows to Infinity in float32 after ~38 steps for chains started at |x| ≥ 1.
+    const blowUp: SamplingKernel<ArState> = {
+      name: 'blowUp',
+      init: (x0, t = 0) => ({ x: tf.clone(x0), step: t }),
+      step: (s) => ({ state: { x: tf.mul(s.x, 10) as tf.Tensor2D, step: s.step + 1 }, info: {} }),
+    };
+    const x0 = tf.tensor2d([
+      [1, 0],
+      [0, 0],
+      [-2, 0],
+    ]);
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: string) => warnings.push(m);
+    try {
+      const r = await sampleChain(blowUp, { x0, nSteps: 48 }); // checked every 3 steps
+      expect(r.nonFinite).toEqual({ chains: 2, firstStep: 39 }); // overflow at step 39 (|x| ≥ 1e39)
+      expect(warnings.join()).toMatch(/2 of 3 chain\(s\) hold NaN\/Infinity \(first seen at step 39\)/);
+      r.samples.dispose();
+      const q = sampleChainSync(blowUp, { x0, nSteps: 60, onNonFinite: 'ignore' });
+      expect(q.nonFinite?.chains).toBe(2);
+      q.samples.dispose();
+      expect(warnings.length).toBe(1);
+      const before = tf.memory().numTensors;
+      await expect(sampleChain(blowUp, { x0, nSteps: 60, onNonFinite: 'throw' })).rejects.toThrow(
+        /NON_FINITE/,
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      const fine = await sampleChain(arKernel(0.5), { x0, nSteps: 5 });
+      expect(fine.nonFinite).toBeUndefined();
+      fine.samples.dispose();
+    } finally {
+      console.warn = warn;
+      x0.dispose();
+    }
+  });
 });

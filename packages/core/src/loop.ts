@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { splitRhatEss } from './diagnostics.js';
 import { EbmError } from './errors.js';
 import { randomNormal } from './kernels.js';
+import { assertKnownOptions } from './options.js';
 import { foldIn, type RngKey, toKey } from './rng.js';
 import type {
   ConvergenceSummary,
+  NonFiniteReport,
   ProgressEvent,
   SampleOptions,
   SampleResult,
@@ -14,7 +16,7 @@ import type {
 } from './sampler.js';
 import { disposeStateExcept, stateTensors } from './state.js';
 import { canReadSync } from './tfjs-internals.js';
-import { assertBatch, assertInteger } from './validation.js';
+import { assertAllocation, assertBatch, assertInteger, assertOneOf } from './validation.js';
 
 /**
  * # One loop anyone can drive
@@ -84,7 +86,9 @@ export interface ChainResult<S extends SamplerState = SamplerState, I extends St
 /** How the loop records the `trajectory` and `diagnostics` sugar (set by `BaseSampler`). */
 export interface RecordingHooks<S extends SamplerState> {
   /** Energies of a state for `trajectory.fields: ['energy']` and diagnostics, and whether the caller owns them. */
-  readonly energyOf: (state: S) => { energy: tf.Tensor1D; owned: boolean };
+  readonly energyOf?: (state: S) => { energy: tf.Tensor1D; owned: boolean };
+  /** Option names the caller handles besides {@link CHAIN_OPTION_KEYS} (not rejected as unknown). */
+  readonly optionKeys?: readonly string[];
 }
 
 type Yielded = Promise<unknown> | undefined;
@@ -175,6 +179,33 @@ function convergenceFrom(data: ArrayLike<number>, b: number, n: number, d: numbe
   return { essBulk, essTail, rhat };
 }
 
+/** The option names {@link sampleChain} knows (unknown names are rejected with a suggestion). */
+export const CHAIN_OPTION_KEYS: readonly string[] = Object.freeze([
+  'x0',
+  'nSamples',
+  'dim',
+  'nSteps',
+  'thin',
+  'burnIn',
+  'seed',
+  'trajectory',
+  'diagnostics',
+  'onProgress',
+  'progressEvery',
+  'signal',
+  'keepState',
+  'resumeFrom',
+  'onNonFinite',
+  'trace',
+]);
+
+/** A fresh 32-bit seed for runs without one (reported in the result so they can be replayed). */
+function freshSeed(): number {
+  const c = (globalThis as { crypto?: { getRandomValues?: (a: Uint32Array) => Uint32Array } }).crypto;
+  if (c?.getRandomValues) return c.getRandomValues(new Uint32Array(1))[0]!;
+  return Math.floor(Math.random() * 2 ** 32);
+}
+
 /** Validated run settings. */
 interface Plan {
   nSteps: number;
@@ -182,13 +213,19 @@ interface Plan {
   burnIn: number;
   total: number;
   runKey: RngKey;
+  seed: number | bigint | RngKey;
+  onNonFinite: 'warn' | 'throw' | 'ignore';
   progressEvery: number;
   trajFields: string[];
   wantDiag: boolean;
   wantConv: boolean;
 }
 
-function plan(name: string, options: ChainOptions<SamplerState, StepInfo>): Plan {
+function plan(
+  name: string,
+  options: ChainOptions<SamplerState, StepInfo>,
+  extraKeys: readonly string[],
+): Plan {
   if (options === null || typeof options !== 'object') {
     throw new EbmError('INVALID_PARAM', `${name}: sample() needs an options object.`, {
       argument: 'options',
@@ -196,10 +233,13 @@ function plan(name: string, options: ChainOptions<SamplerState, StepInfo>): Plan
       fix: 'pass e.g. { nSamples: 100, dim: 2, nSteps: 500 }.',
     });
   }
+  assertKnownOptions(`${name}.sample()`, options, [...CHAIN_OPTION_KEYS, ...extraKeys]);
+  const onNonFinite = assertOneOf('onNonFinite', options.onNonFinite ?? 'warn', ['warn', 'throw', 'ignore']);
   const nSteps = assertInteger('nSteps', options.nSteps, 1);
   const thin = assertInteger('thin', options.thin ?? 1, 1);
   const burnIn = assertInteger('burnIn', options.burnIn ?? 0, 0);
-  const runKey = toKey(options.seed ?? 0, 'seed');
+  const seed = options.seed ?? freshSeed();
+  const runKey = toKey(seed, 'seed');
   const total = burnIn + nSteps;
   const progressEvery = assertInteger(
     'progressEvery',
@@ -232,7 +272,28 @@ function plan(name: string, options: ChainOptions<SamplerState, StepInfo>): Plan
       fix: 'raise nSteps (or lower thin) so that floor(nSteps / thin) >= 8, or drop convergence.',
     });
   }
-  return { nSteps, thin, burnIn, total, runKey, progressEvery, trajFields, wantDiag, wantConv };
+  if (options.nSamples !== undefined && options.x0 === undefined && options.resumeFrom === undefined) {
+    const n = assertInteger('nSamples', options.nSamples, 1);
+    const dim = typeof options.dim === 'number' ? options.dim : 1;
+    assertAllocation(
+      'nSamples',
+      n * dim,
+      'lower nSamples (chains × dim must fit in memory), or split the run.',
+    );
+  }
+  return {
+    nSteps,
+    thin,
+    burnIn,
+    total,
+    runKey,
+    seed,
+    onNonFinite,
+    progressEvery,
+    trajFields,
+    wantDiag,
+    wantConv,
+  };
 }
 
 /**
@@ -247,7 +308,7 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
   hooks: RecordingHooks<S> | undefined,
 ): Generator<Yielded, ChainResult<S, I>, unknown> {
   const name = kernel.name ?? 'kernel';
-  const p = plan(name, options as unknown as ChainOptions<SamplerState, StepInfo>);
+  const p = plan(name, options as unknown as ChainOptions<SamplerState, StepInfo>, hooks?.optionKeys ?? []);
   const { nSteps, thin, burnIn, total, runKey, progressEvery, trajFields, wantDiag, wantConv } = p;
   const signal = options.signal;
   const checkAbort = () => {
@@ -302,6 +363,19 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
     xs.length = 0;
   };
   let pendingInfo: StepInfo | undefined;
+  // Non-finite checks: about 16 per run (each is ~4 small device ops, so the step loop does not slow down).
+  const finiteEvery = Math.max(1, Math.ceil(total / 16));
+  // Per chain, the first checked step at which x was non-finite (−1: never), kept on the device.
+  let badStep: tf.Tensor1D | undefined;
+  const checkFinite = (s: S, t: number) => {
+    const prev = badStep;
+    badStep = tf.tidy(() => {
+      const bad = tf.logicalNot(tf.all(tf.isFinite(s.x), 1));
+      const base = prev ?? tf.fill([s.x.shape[0]], -1);
+      return tf.where(tf.logicalAnd(bad, tf.less(base, 0)), tf.fill([s.x.shape[0]], t), base) as tf.Tensor1D;
+    });
+    prev?.dispose();
+  };
   const releaseInfo = (info: StepInfo, s: S | undefined) => {
     const held = new Set(s === undefined ? [] : stateTensors(s));
     for (const t of Object.values(info))
@@ -309,6 +383,14 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
   };
   try {
     state = initialState(kernel, options, runKey);
+    if (recordX || trajFields.length > 0) {
+      const [b, d] = state.x.shape;
+      assertAllocation(
+        'trajectory',
+        Math.floor(nSteps / thin) * b * d * Math.max(1, trajFields.length),
+        'record fewer steps (raise thin), fewer fields or fewer chains, or use a trace function that reduces them.',
+      );
+    }
     let lastYield = Date.now();
     let first = 1;
     if (trajFields.length === 0 && !wantDiag && options.trace === undefined && kernel.wholeChain) {
@@ -321,6 +403,7 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
         disposeStateExcept(state, whole);
         state = whole;
         first = total + 1;
+        checkFinite(state, total);
         report(total);
       }
     }
@@ -374,11 +457,40 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
       }
       releaseInfo(info, state);
       pendingInfo = undefined;
+      if (i % finiteEvery === 0 || i === total) checkFinite(state, i);
       if (i % progressEvery === 0 || i === total) report(i);
       if (Date.now() - lastYield > 50) {
         yield undefined;
         lastYield = Date.now();
       }
+    }
+    // Non-finite chains: one read of the per-chain first-bad-step vector.
+    let nonFinite: NonFiniteReport | undefined;
+    if (badStep !== undefined && (isAsync || canReadSync())) {
+      // sync-read: allowed — sampleSync is the synchronous API, guarded by canReadSync.
+      const steps = isAsync ? ((yield badStep.data()) as Float32Array) : badStep.dataSync();
+      badStep.dispose();
+      badStep = undefined;
+      let chains = 0;
+      let firstStep = Number.POSITIVE_INFINITY;
+      for (const v of steps) {
+        if (v >= 0) {
+          chains++;
+          firstStep = Math.min(firstStep, v);
+        }
+      }
+      if (chains > 0) nonFinite = { chains, firstStep };
+    }
+    if (nonFinite !== undefined && p.onNonFinite !== 'ignore') {
+      const msg =
+        `${name}: ${nonFinite.chains} of ${state.x.shape[0]} chain(s) hold NaN/Infinity ` +
+        `(first seen at step ${nonFinite.firstStep}).`;
+      const fix =
+        'lower the step size (or check the energy for overflow); pass onNonFinite: "ignore" to accept it.';
+      if (p.onNonFinite === 'throw') {
+        throw new EbmError('NON_FINITE', msg, { argument: 'onNonFinite', value: nonFinite, fix });
+      }
+      console.warn(`[@ebm] ${msg} Fix: ${fix}`);
     }
     // Convergence first: its host read may throw, and nothing below is owned by the caller yet.
     let convergence: ConvergenceSummary | undefined;
@@ -420,8 +532,11 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
       finalState: options.keepState ? finalState : undefined,
       nKept,
       stepsRun: total,
+      seed: p.seed,
+      nonFinite,
     };
   } catch (e) {
+    badStep?.dispose();
     if (pendingInfo !== undefined) releaseInfo(pendingInfo, state);
     disposeRecords();
     if (state !== undefined) disposeState(state);

@@ -77,7 +77,10 @@ export interface SampleOptions<I extends StepInfo = StepInfo> {
   readonly thin?: number;
   /** Steps run before `nSteps`, not recorded (default 0). */
   readonly burnIn?: number;
-  /** Seed or key of the run (default 0). */
+  /**
+   * Seed or key of the run. Default: a fresh random seed per call (reported as `result.seed`, so any run can
+   * be replayed by passing it back).
+   */
   readonly seed?: number | bigint | RngKey;
   /**
    * Record kept states: `true` records `x` as `[B, nKept, D]`; `{ fields }` picks fields among `x`, `energy`,
@@ -104,6 +107,22 @@ export interface SampleOptions<I extends StepInfo = StepInfo> {
    * steps is bit-identical to an uninterrupted one. The given state is copied, never disposed.
    */
   readonly resumeFrom?: SamplerState;
+  /**
+   * What to do when chains end with (or pass through) NaN/±Infinity: `'warn'` (default: one console warning
+   * with the count and the first step seen), `'throw'` (an `EbmError` `NON_FINITE`, every tensor released) or
+   * `'ignore'`. Either way the result's `nonFinite` reports it. Checked on the device every ⌈total/16⌉ steps
+   * and at the end, so `firstStep` is the first checked step at which a chain was bad (a bound: the chain
+   * went bad after the previous check).
+   */
+  readonly onNonFinite?: 'warn' | 'throw' | 'ignore';
+}
+
+/** Chains that became non-finite during a run (see `SampleOptions.onNonFinite`). */
+export interface NonFiniteReport {
+  /** Number of chains holding NaN/±Infinity. */
+  readonly chains: number;
+  /** The first checked step at which one was seen. */
+  readonly firstStep: number;
 }
 
 /** Convergence diagnostics per dimension, computed on the host from the kept states. */
@@ -137,6 +156,10 @@ export interface SampleResult<S extends SamplerState = SamplerState, I extends S
   readonly finalState: S | undefined;
   readonly nKept: number;
   readonly stepsRun: number;
+  /** The seed (or key) of the run: pass it back as `seed` to replay it. */
+  readonly seed?: number | bigint | RngKey;
+  /** Chains that went non-finite, when any did (`undefined` otherwise, or when unchecked). */
+  readonly nonFinite?: NonFiniteReport | undefined;
 }
 
 /** Disposes every tensor of a result. */
@@ -316,8 +339,13 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState, I exten
     return options as ChainOptions<S, I>;
   }
 
+  /** Option names a subclass's `chainOptions` handles besides the loop's (so they are not rejected). */
+  protected sampleOptionKeys(): readonly string[] {
+    return [];
+  }
+
   private hooks() {
-    return { energyOf: (s: S) => this.energyOf(s) };
+    return { energyOf: (s: S) => this.energyOf(s), optionKeys: this.sampleOptionKeys() };
   }
 }
 

@@ -7,6 +7,8 @@
  */
 export * from './base.js';
 export * from './contrastive.js';
+export * from './ema.js';
+export * from './flow-matching.js';
 export { type SeedLike, stopGradient, variablesOf, withoutTape } from './internal.js';
 export * from './nce.js';
 export * from './replay-buffer.js';

@@ -47,3 +47,8 @@ export {
   type WeightsJSON,
   type WeightsManifest,
 } from './neural/serialize.js';
+export {
+  sinusoidalEmbedding,
+  TimeConditionedMLP,
+  type TimeConditionedMLPOptions,
+} from './neural/time-conditioned-mlp.js';

@@ -7,6 +7,7 @@
  */
 
 export * from './adaptation.js';
+export * from './flow.js';
 export * from './gradient-descent.js';
 export * from './hmc.js';
 export * from './langevin.js';
