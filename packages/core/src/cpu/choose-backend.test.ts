@@ -27,6 +27,8 @@ describe('recommendBackend / chooseBackend', () => {
     const c = await recommendBackend({ energy: new Quadratic(true) });
     expect(c.backend).toBe('cpu');
     expect(c.reason).toMatch(/fused CPU kernel chain\.harmonic/);
+    const t = await recommendBackend({ energy: new Quadratic(true), workload: 'training', repetitions: 1 });
+    expect(t.reason).toMatch(/^measured HintedQuadratic's gradient/);
   });
 
   it('measures the candidates otherwise, returns the fastest and restores the active backend', async () => {

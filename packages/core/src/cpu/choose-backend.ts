@@ -34,9 +34,15 @@ export interface RecommendBackendOptions {
   readonly candidates?: readonly string[];
   /** Timed evaluations per backend after one warm-up (default 5). */
   readonly repetitions?: number;
+  /**
+   * `'sampling'` (default): the run samples from a fixed energy, so a fused chain kernel counts. `'training'`:
+   * the run also differentiates the energy through tfjs ops every step (a loss), so the backends are measured
+   * on the energy's composite gradient even when a fused chain exists.
+   */
+  readonly workload?: 'sampling' | 'training';
 }
 
-const KNOWN = new Set(['energy', 'nChains', 'dim', 'candidates', 'repetitions']);
+const KNOWN = new Set(['energy', 'nChains', 'dim', 'candidates', 'repetitions', 'workload']);
 
 function registered(): string[] {
   return Object.keys(tf.engine().registryFactory);
@@ -64,6 +70,8 @@ function proxyWorkload(n: number, d: number): () => void {
  * - otherwise each candidate backend is **measured** (`repetitions` gradient evaluations of the energy on
  *   `[nChains, dim]` after a warm-up — for an `mlp` hint, one step of the fused chain on cpu; a small MLP when
  *   no energy is given) and the fastest wins.
+ * With `workload: 'training'` (the energy is also differentiated through tfjs ops, e.g. by a loss) the fused
+ * shortcut is skipped and the gradient is measured on every candidate.
  * The active backend is restored afterwards; {@link chooseBackend} also switches to the choice.
  * @example
  * ```ts
@@ -99,7 +107,16 @@ export async function recommendBackend(options: RecommendBackendOptions = {}): P
   }
   const energy = options.energy;
   const kind = energy?.kernelHint?.kind;
-  const fusedCpu = typeof kind === 'string' && hasHostEnergy(kind) && candidates.includes('cpu');
+  const workload = options.workload ?? 'sampling';
+  if (workload !== 'sampling' && workload !== 'training') {
+    throw new EbmError('INVALID_PARAM', "workload must be 'sampling' or 'training'.", {
+      argument: 'workload',
+      value: workload,
+      fix: "pass workload: 'sampling' (default) or 'training'.",
+    });
+  }
+  const fusedCpu =
+    workload === 'sampling' && typeof kind === 'string' && hasHostEnergy(kind) && candidates.includes('cpu');
   if (fusedCpu && kind !== MLP_KIND) {
     return {
       backend: 'cpu',
@@ -165,10 +182,13 @@ export async function recommendBackend(options: RecommendBackendOptions = {}): P
   const ranked = Object.entries(measured).sort((a, b) => a[1] - b[1]);
   const [best, bestMs] = ranked[0]!;
   const [next, nextMs] = ranked[1]!;
+  const shape = `[${n}, ${energy?.dim ?? options.dim ?? 32}]`;
   const what =
     energy === undefined
-      ? `an MLP gradient on [${n}, 32]`
-      : `${energy.name}'s gradient on [${n}, ${energy.dim ?? options.dim ?? 32}]`;
+      ? `an MLP gradient on ${shape}`
+      : fusedCpu
+        ? `${energy.name} on ${shape} (cpu: one step of its fused chain; ${next === 'cpu' ? best : next}: its gradient)`
+        : `${energy.name}'s gradient on ${shape}`;
   return {
     backend: best,
     reason: `measured ${what}: ${best} ${bestMs.toFixed(2)} ms vs ${next} ${nextMs.toFixed(2)} ms (${(nextMs / bestMs).toFixed(1)}× faster).`,
