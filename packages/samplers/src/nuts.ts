@@ -1,18 +1,21 @@
 import {
   assertInteger,
   assertPositive,
+  assertSyncReadable,
   type EnergyFunction,
   foldIn,
   type RngKey,
   randomNormal,
   randomUniform,
+  readSync,
   runKernel,
+  type StepResult,
   splitKey,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type MHOptions, type MHParams, MHSampler, type MHState, massFromInverse } from './mh-base.js';
 import type { PointSet, TransitionResult } from './transitions.js';
-import { parseOptions, rowSum } from './util.js';
+import { checkMassDim, invMassTensor, parseOptions, rowSum } from './util.js';
 
 /** Options of {@link NUTS}. */
 export interface NUTSOptions extends MHOptions {
@@ -98,6 +101,14 @@ export interface NUTSTransitionResult extends TransitionResult {
   readonly divergent: tf.Tensor1D;
 }
 
+/** Settings of one NUTS transition. */
+export interface NUTSSettings {
+  readonly stepSize: number;
+  readonly invMass: number | tf.Tensor;
+  readonly maxTreeDepth: number;
+  readonly maxDeltaH: number;
+}
+
 /**
  * One multinomial NUTS transition (Hoffman & Gelman 2014 with Betancourt's multinomial sampling and
  * generalised U-turn criterion; the iterative tree building of NumPyro), batched across chains: every chain
@@ -105,14 +116,62 @@ export interface NUTSTransitionResult extends TransitionResult {
  * step sizes through the `leapfrogStep` kernel); a chain stops on a U-turn (of the whole tree or of any
  * sub-tree of the new half) or a divergence, after which its rows are masked. Within a new half the proposal
  * is drawn by uniform progressive sampling, between halves by biased progressive sampling.
- * Reads one boolean per depth level (whether every chain has stopped).
+ *
+ * Reads one boolean per depth level (whether every chain has stopped): this synchronous form reads it with a
+ * guarded sync read (cpu, wasm; `BACKEND_UNAVAILABLE` elsewhere); {@link nutsTransitionAsync} awaits it.
  */
 export function nutsTransition(
   energy: EnergyFunction,
   cur: PointSet,
   key: RngKey,
-  settings: { stepSize: number; invMass: number | tf.Tensor; maxTreeDepth: number; maxDeltaH: number },
+  settings: NUTSSettings,
 ): NUTSTransitionResult {
+  assertSyncReadable('NUTS step() / sampleSync()', 'await nuts.sample() or nuts.stepAsync()');
+  const gen = nutsTree(energy, cur, key, settings);
+  try {
+    let r = gen.next();
+    while (!r.done) {
+      const stop = readSync(r.value, 'NUTS step()', 'await nuts.sample() or nuts.stepAsync()')[0] === 1;
+      r = gen.next(stop);
+    }
+    return r.value;
+  } catch (e) {
+    gen.return(undefined as never);
+    throw e;
+  }
+}
+
+/** {@link nutsTransition} with the per-depth stop check read by `await` (every backend, WebGPU included). */
+export async function nutsTransitionAsync(
+  energy: EnergyFunction,
+  cur: PointSet,
+  key: RngKey,
+  settings: NUTSSettings,
+): Promise<NUTSTransitionResult> {
+  const gen = nutsTree(energy, cur, key, settings);
+  try {
+    let r = gen.next();
+    while (!r.done) {
+      const stop = (await r.value.data())[0] === 1;
+      r = gen.next(stop);
+    }
+    return r.value;
+  } catch (e) {
+    gen.return(undefined as never);
+    throw e;
+  }
+}
+
+/**
+ * The tree building as a generator: at each depth level after the first it yields a bool scalar (true when
+ * every chain has stopped; the driver reads it and disposes nothing) and resumes with the value read.
+ */
+function* nutsTree(
+  energy: EnergyFunction,
+  cur: PointSet,
+  key: RngKey,
+  settings: NUTSSettings,
+): Generator<tf.Tensor, NUTSTransitionResult, boolean> {
   const { stepSize, invMass, maxTreeDepth, maxDeltaH } = settings;
   const [b] = cur.x.shape;
   const [kMom, kTree] = splitKey(key, 2) as [RngKey, RngKey];
@@ -152,9 +211,8 @@ export function nutsTransition(
     };
     for (let j = 0; j < maxTreeDepth; j++) {
       if (j > 0) {
-        const all = tf.all(s.get('done'));
-        const stop = all.dataSync()[0] === 1;
-        all.dispose();
+        s.set('all', tf.all(s.get('done')));
+        const stop: boolean = yield s.get('all');
         if (stop) break;
       }
       const [kDir, kMerge, kLeaves] = splitKey(foldIn(kTree, j), 3) as [RngKey, RngKey, RngKey];
@@ -358,5 +416,44 @@ export class NUTS extends MHSampler {
 
   protected override chainSettings(): Record<string, number> {
     return { maxTreeDepth: this.maxTreeDepth };
+  }
+
+  /**
+   * {@link NUTS.stepWith} with the per-depth stop check awaited (`nutsTransitionAsync`): runs on every
+   * backend, WebGPU in Node included. Same keys, same result as the sync step.
+   */
+  async stepWithAsync(state: MHState, key: RngKey, params: MHParams): Promise<StepResult<MHState>> {
+    const h = assertPositive('stepSize', params.stepSize);
+    checkMassDim('invMass', params.invMass, state.x.shape[1]);
+    const inv = invMassTensor(params.invMass);
+    try {
+      const r = await nutsTransitionAsync(this.energy, state, key, {
+        stepSize: h,
+        invMass: inv,
+        maxTreeDepth: this.maxTreeDepth,
+        maxDeltaH: this.maxDeltaH,
+      });
+      // Same info as MHSampler.stepWith (keep the two in step).
+      return {
+        state: { x: r.x, energy: r.energy, grad: r.grad, step: state.step + 1 },
+        info: {
+          acceptanceRate: r.accepted,
+          acceptProb: r.acceptProb,
+          treeDepth: r.treeDepth,
+          nLeapfrog: r.nLeapfrog,
+          divergent: r.divergent,
+        },
+      };
+    } finally {
+      if (typeof inv !== 'number') inv.dispose();
+    }
+  }
+
+  /** One step with the sampler's own parameters, host reads awaited (core's async loop uses it in `sample()`). */
+  stepAsync(state: MHState, key: RngKey): Promise<StepResult<MHState>> {
+    return this.stepWithAsync(state, key, {
+      stepSize: this.scheduled('stepSize', state.step),
+      invMass: this.invMass,
+    });
   }
 }
