@@ -84,7 +84,7 @@ function stepLoop(
   for (let t = 0; t < n; t++) {
     const r = s.step(st as never, foldIn(key, first + t));
     s.disposeState(st as never);
-    for (const v of Object.values(r.info)) v.dispose();
+    for (const v of Object.values(r.info) as tf.Tensor[]) v.dispose();
     st = r.state;
   }
   const out = Array.from(st.x.dataSync());
@@ -134,7 +134,7 @@ describe('fused CPU chains vs the step loop (cpu backend)', () => {
       key,
       params: e.kernelHint.params,
       settings: SETTINGS.mala,
-    }) as tf.Tensor2D;
+    } as never) as tf.Tensor2D;
     expect(bits(fused.dataSync())).toEqual(bits(ref));
     tf.dispose([fused, x0]);
   });
@@ -189,7 +189,7 @@ describe('fused CPU MLP energy (kind "mlp")', () => {
         key,
         params: mlpHint(e).params,
         settings: SETTINGS.langevin,
-      }) as tf.Tensor2D;
+      } as never) as tf.Tensor2D;
       const got = fused.dataSync();
       let maxErr = 0;
       for (let i = 0; i < ref.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i]! - ref[i]!));

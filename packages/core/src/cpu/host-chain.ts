@@ -298,7 +298,10 @@ function malaRows(
   }
 }
 
-/** HMC (scalar inverse mass m, L leapfrog steps), in the float32 order of `hmcTransition` / `leapfrogStep`. */
+/**
+ * HMC (scalar inverse mass m, L leapfrog steps), in the float32 order of `hmcTransition`: a half kick
+ * (`momentumKick`), then L drifts (`positionDrift`) with full kicks between them and a half kick at the end.
+ */
 function hmcRows(
   c: ParsedChain,
   keys: Uint32Array,
@@ -313,7 +316,8 @@ function hmcRows(
   const unit = c.invMass === 1;
   const mf = f(c.invMass);
   const pScale = f(1 / Math.sqrt(c.invMass));
-  const half = f(c.h / 2);
+  const half = f(0.5 * c.h);
+  const full = f(c.h);
   const epsf = f(c.h);
   const T = TILE_ROWS * D;
   const g = new Float32Array(T);
@@ -334,19 +338,17 @@ function hmcRows(
       normalRange(keys[4 * t]!, keys[4 * t + 1]!, a * D, m, p0, 0);
       for (let i = 0; i < m; i++) {
         p0[i] = f(p0[i]! * pScale);
-        p[i] = p0[i]!;
+        p[i] = f(p0[i]! - f(g[i]! * half)); // first half kick
         q[i] = x[o + i]!;
-        gq[i] = g[i]!;
       }
       for (let l = 0; l < nLeapfrog; l++) {
         for (let i = 0; i < m; i++) {
-          const ph = f(p[i]! - f(gq[i]! * half));
-          p[i] = ph;
-          const v = unit ? ph : f(ph * mf);
+          const v = unit ? p[i]! : f(p[i]! * mf);
           q[i] = f(q[i]! + f(v * epsf));
         }
         energy.grad(q, 0, gq, 0, n, D);
-        for (let i = 0; i < m; i++) p[i] = f(p[i]! - f(gq[i]! * half));
+        const kick = l === nLeapfrog - 1 ? half : full; // full kicks between drifts, a half kick at the end
+        for (let i = 0; i < m; i++) p[i] = f(p[i]! - f(gq[i]! * kick));
       }
       energy.energy(q, 0, eq, 0, n, D);
       for (let r = 0; r < n; r++) {

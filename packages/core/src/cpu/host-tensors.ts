@@ -12,10 +12,10 @@ export const HOST_BACKENDS: readonly string[] = ['cpu', 'wasm'];
 /**
  * The values of `t` on a host backend, read synchronously.
  *
- * Sync-read allow-list (scripts/check-sync-reads.mjs): this is a *kernel* running on the cpu or wasm backend,
- * whose data already lives in host memory — `backend.readSync` copies nothing across a device boundary (cpu:
- * returns the backing array; wasm: a view of the wasm heap, copied here). Never called on GPU backends: the
- * kernels are registered only for {@link HOST_BACKENDS}. The returned array is a fresh copy the caller owns.
+ * Sync-read allow-list entry (scripts/check-sync-reads.mjs): this runs only inside the fused *kernels* of the
+ * host backends cpu and wasm (they are registered for {@link HOST_BACKENDS} only), whose tensors already live in
+ * host memory — `dataSync` there copies nothing across a device boundary and never blocks on a device. Guarded
+ * anyway: on another backend it throws `BACKEND_UNAVAILABLE`. The returned array is a fresh copy the caller owns.
  */
 export function readHost(t: tf.Tensor, argument: string): Float32Array {
   if (!(t instanceof tf.Tensor) || t.isDisposed) {
@@ -32,9 +32,19 @@ export function readHost(t: tf.Tensor, argument: string): Float32Array {
       fix: `cast it first: tf.cast(${argument}, 'float32').`,
     });
   }
-  const backend = tf.backend() as unknown as { readSync(dataId: object): ArrayLike<number> };
-  const vals = backend.readSync(t.dataId);
-  return vals instanceof Float32Array ? vals.slice() : Float32Array.from(vals);
+  const backend = tf.getBackend();
+  if (!HOST_BACKENDS.includes(backend)) {
+    throw new EbmError(
+      'BACKEND_UNAVAILABLE',
+      `The fused CPU kernels run on host backends, not "${backend}".`,
+      {
+        argument: 'backend',
+        value: backend,
+        fix: "switch to 'cpu' or 'wasm', or use runChainParallel (it reads with await data()).",
+      },
+    );
+  }
+  return (t.dataSync() as Float32Array).slice();
 }
 
 /** Checks that `x` is a float32 `[B, D]` tensor; returns `[B, D]`. */

@@ -110,7 +110,14 @@ describe('fused CPU kernels', () => {
   it('reports bad input as EbmError (unknown method → NOT_IMPLEMENTED, bad params → INVALID_PARAM)', () => {
     const x0 = tf.zeros([2, 2]) as tf.Tensor2D;
     const run = (method: string, params: Record<string, unknown>, settings: Record<string, number>) => () =>
-      runKernel(chainKernelName('doubleWell'), { method, x0, nSteps: 2, key: rngKey(0), params, settings });
+      runKernel(chainKernelName('doubleWell'), {
+        method,
+        x0,
+        nSteps: 2,
+        key: rngKey(0),
+        params,
+        settings,
+      } as never);
     const codeOf = (fn: () => unknown) => {
       try {
         fn();

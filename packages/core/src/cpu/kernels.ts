@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { ChainKernelInputs } from '../energy-kinds.js';
 import { EbmError } from '../errors.js';
 import {
-  type ChainKernelInputs,
   chainKernelName,
   type LangevinStepInputs,
   langevinStepComposite,
@@ -73,13 +73,14 @@ export function makeHostChainKernel(
   backend = 'cpu',
 ): (inputs: HostChainKernelInputs) => tf.Tensor2D {
   return (inputs) => {
-    if (kind === MLP_KIND && backend !== 'cpu' && !mlpUsesSimd(inputs?.params)) {
+    const params = inputs?.params as Readonly<Record<string, unknown>> | undefined;
+    if (kind === MLP_KIND && backend !== 'cpu' && !mlpUsesSimd(params ?? {})) {
       throw new EbmError(
         'NOT_IMPLEMENTED',
         `chain.mlp on ${backend} needs hidden widths that are multiples of 4.`,
         {
           argument: 'params.sizes',
-          value: inputs?.params?.sizes,
+          value: params?.sizes,
           fix: 'use the sampler step loop (samplers do this automatically).',
         },
       );
