@@ -118,7 +118,7 @@ describe('kernel dispatch', () => {
     tf.dispose([x0, r.samples, ...Object.values(r.diagnostics!)]);
   });
 
-  it('NUTS uses leapfrogStep and randomNormal from the registry', () => {
+  it('NUTS uses the momentumKick / positionDrift data kernels and randomNormal from the registry', () => {
     const calls = spyKernels();
     const r = new NUTS(dw, { stepSize: 0.2, maxTreeDepth: 3 }).sampleSync({
       nSamples: 3,
@@ -126,7 +126,9 @@ describe('kernel dispatch', () => {
       seed: 1,
     });
     expect(calls.randomNormal).toBe(5); // x0 ~ N(0, I) plus one momentum draw per step
-    expect(calls.leapfrogStep).toBeGreaterThanOrEqual(4);
+    expect(calls.positionDrift).toBeGreaterThanOrEqual(4); // one per leaf
+    expect(calls.momentumKick).toBe(2 * calls.positionDrift!); // two half kicks per leaf
+    expect(calls.leapfrogStep).toBe(0); // the deprecated callback kernel is gone from NUTS
     r.samples.dispose();
   });
 });
