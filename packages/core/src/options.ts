@@ -116,3 +116,16 @@ export function assertKnownOptions<T extends object>(
   }
   return options;
 }
+
+/**
+ * The option names of an options type as a runtime list for {@link assertKnownOptions}, checked complete at
+ * compile time: every name of `T` must be listed (and nothing else), so a new option cannot be forgotten.
+ *
+ * @example
+ * const KEYS = optionKeys<LangevinOptions>({ stepSize: true, noiseScale: true, clamp: true, integrator: true, mass: true });
+ */
+export function optionKeys<T extends object>(
+  keys: { readonly [K in keyof Required<T>]: true },
+): readonly string[] {
+  return Object.freeze(Object.keys(keys));
+}
