@@ -392,6 +392,17 @@ function batchReader(data: BatchSource, batchSize: number | undefined, dataKey: 
   if (typeof data === 'function') {
     return async (step) => ({ batch: assertBatch('batch', await data(step)), owned: true });
   }
+  if (data === null || (typeof data !== 'object' && typeof data !== 'function')) {
+    throw new EbmError(
+      'INVALID_PARAM',
+      'data must be a tensor, an array of tensors, a function or an iterator.',
+      {
+        argument: 'data',
+        value: data === null ? null : typeof data,
+        fix: 'pass a [N, D] dataset tensor with batchSize, or a batch iterator.',
+      },
+    );
+  }
   const d = data as Partial<Iterable<tf.Tensor2D> & AsyncIterable<tf.Tensor2D> & Iterator<tf.Tensor2D>>;
   let it: Iterator<tf.Tensor2D> | AsyncIterator<tf.Tensor2D> | undefined;
   const asyncIt = d[Symbol.asyncIterator];

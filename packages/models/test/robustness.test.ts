@@ -130,3 +130,9 @@ describe('restoreEnergy treats the document as untrusted and validates it before
     ok.dispose();
   });
 });
+
+describe('restoreEnergy on non-documents', () => {
+  it.each([null, undefined, 42, '{not json', 'x'])('%s is an INVALID_PARAM', (v) => {
+    expect(ebmError(() => restoreEnergy(v as never)).code).toBe('INVALID_PARAM');
+  });
+});

@@ -12,6 +12,17 @@ import { validateArtifact } from './validate.js';
  * finite values) before the network is built.
  */
 export function restoreEnergy(source: WeightsArtifact | WeightsJSON | string): NeuralEnergy {
+  if (source === null || (typeof source !== 'object' && typeof source !== 'string')) {
+    throw new EbmError(
+      'INVALID_PARAM',
+      'restoreEnergy needs a weights artifact, its JSON object or its string.',
+      {
+        argument: 'source',
+        value: source === null ? null : typeof source,
+        fix: 'pass energy.toJSON(), JSON.stringify(energy), or await energy.saveWeights().',
+      },
+    );
+  }
   const art =
     typeof source === 'string' || typeof (source as WeightsJSON).data === 'string'
       ? artifactFromJSON(source as WeightsJSON | string)
