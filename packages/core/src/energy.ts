@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelHint } from './energy-kinds.js';
 import { EbmError } from './errors.js';
-import { canReadSync } from './tfjs-internals.js';
+import { canReadSync, releaseTapeAfterError } from './tfjs-internals.js';
 import { assertBatch } from './validation.js';
 
 /** Options of a single energy evaluation. */
@@ -122,7 +122,12 @@ export abstract class BaseEnergy implements EnergyFunction {
 
   /** ∇E(x) without validation. Default: autograd of `sum(computeEnergy(x))`. Override with the analytic form. */
   protected computeGradient(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.grad((v: tf.Tensor) => tf.sum(this.computeEnergy(v as tf.Tensor2D)))(x) as tf.Tensor2D;
+    try {
+      return tf.grad((v: tf.Tensor) => tf.sum(this.computeEnergy(v as tf.Tensor2D)))(x) as tf.Tensor2D;
+    } catch (e) {
+      releaseTapeAfterError(); // a throwing computeEnergy would otherwise leak the tape's saved tensors
+      throw e;
+    }
   }
 
   /** E and ∇E without validation. Default: one `tf.valueAndGrad` pass, or both analytic forms when overridden. */
@@ -131,11 +136,19 @@ export abstract class BaseEnergy implements EnergyFunction {
       return { energy: this.computeEnergy(x), gradient: this.computeGradient(x) };
     }
     let kept: tf.Tensor1D | undefined;
-    const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => {
-      const e = this.computeEnergy(v as tf.Tensor2D);
-      kept = tf.keep(e); // survives the gradient scope...
-      return tf.sum(e);
-    })(x);
+    let vg: { value: tf.Tensor; grad: tf.Tensor };
+    try {
+      vg = tf.valueAndGrad((v: tf.Tensor) => {
+        const e = this.computeEnergy(v as tf.Tensor2D);
+        kept = tf.keep(e); // survives the gradient scope...
+        return tf.sum(e);
+      })(x);
+    } catch (err) {
+      kept?.dispose();
+      releaseTapeAfterError(); // a throwing computeEnergy would otherwise leak the tape's saved tensors
+      throw err;
+    }
+    const { value, grad } = vg;
     value.dispose();
     // ...then becomes an ordinary tensor of the caller's scope, so an enclosing tf.tidy still releases it.
     const energy = tf.clone(kept!) as tf.Tensor1D;

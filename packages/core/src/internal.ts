@@ -6,4 +6,11 @@
  */
 
 export { generatedTfjsCoreVersion } from './register-version.js';
-export { canReadSync, isRecordingGradients, stopGradient, withoutTape } from './tfjs-internals.js';
+export {
+  canReadSync,
+  isRecordingGradients,
+  releaseTapeAfterError,
+  stopGradient,
+  variableGradsSafe,
+  withoutTape,
+} from './tfjs-internals.js';

@@ -260,11 +260,38 @@ function plan(
       fix: 'pass e.g. trace: (s) => ({ x: s.x }).',
     });
   }
-  const tr = options.trajectory;
+  const tr = options.trajectory as unknown;
+  if (
+    tr !== undefined &&
+    typeof tr !== 'boolean' &&
+    (tr === null ||
+      typeof tr !== 'object' ||
+      Array.isArray(tr) ||
+      !Array.isArray((tr as { fields?: unknown }).fields) ||
+      !(tr as { fields: unknown[] }).fields.every((f) => typeof f === 'string'))
+  ) {
+    throw new EbmError('INVALID_PARAM', 'trajectory must be true, false or { fields: string[] }.', {
+      argument: 'trajectory',
+      value: tr === null ? null : Array.isArray(tr) ? 'array' : typeof tr,
+      fix: "pass trajectory: true (positions) or { fields: ['x', 'energy'] }.",
+    });
+  }
   const trajFields =
-    tr === true ? ['x'] : tr && typeof tr === 'object' ? [...(tr.fields as readonly string[])] : [];
-  const wantDiag = options.diagnostics !== undefined && options.diagnostics !== false;
-  const wantConv = typeof options.diagnostics === 'object' && options.diagnostics.convergence === true;
+    tr === true ? ['x'] : tr && typeof tr === 'object' ? [...(tr as { fields: string[] }).fields] : [];
+  const diag = options.diagnostics as unknown;
+  if (
+    diag !== undefined &&
+    typeof diag !== 'boolean' &&
+    (diag === null || typeof diag !== 'object' || Array.isArray(diag))
+  ) {
+    throw new EbmError('INVALID_PARAM', 'diagnostics must be true, false or { convergence?: boolean }.', {
+      argument: 'diagnostics',
+      value: diag === null ? null : typeof diag,
+      fix: 'pass diagnostics: true, or { convergence: true } for R-hat and ESS.',
+    });
+  }
+  const wantDiag = diag !== undefined && diag !== false;
+  const wantConv = typeof diag === 'object' && (diag as { convergence?: unknown }).convergence === true;
   if (wantConv && Math.floor(nSteps / thin) < 8) {
     throw new EbmError('INVALID_PARAM', 'Convergence diagnostics need at least 8 kept states.', {
       argument: 'diagnostics.convergence',

@@ -34,6 +34,18 @@ export const TORCHEBM_ALIASES: Readonly<Record<string, string>> = Object.freeze(
   persistent: 'persistent',
 });
 
+/**
+ * Second choices for TorchEBM names whose first alias an owner does not have (`k_steps` is `nSteps` for a
+ * sampler run but `k` for contrastive divergence; `buffer_size` is `capacity` for a replay buffer).
+ */
+export const TORCHEBM_ALT_ALIASES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  k_steps: ['k'],
+  n_steps: ['k', 'steps'],
+  buffer_size: ['capacity', 'buffer'],
+  replay_buffer: ['buffer'],
+  n_samples: ['nPoints'],
+});
+
 /** snake_case / kebab-case → camelCase. */
 export function toCamelCase(name: string): string {
   return name.replace(/[_-]+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -60,6 +72,10 @@ export function suggestOption(name: string, known: readonly string[]): string | 
   if (camel !== name && known.includes(camel)) return camel;
   const alias = TORCHEBM_ALIASES[name] ?? TORCHEBM_ALIASES[name.toLowerCase()];
   if (alias !== undefined && known.includes(alias)) return alias;
+  const alt = (TORCHEBM_ALT_ALIASES[name] ?? TORCHEBM_ALT_ALIASES[name.toLowerCase()])?.find((a) =>
+    known.includes(a),
+  );
+  if (alt !== undefined) return alt;
   const lower = camel.toLowerCase();
   const caseOnly = known.find((k) => k.toLowerCase() === lower);
   if (caseOnly !== undefined) return caseOnly;
@@ -115,4 +131,17 @@ export function assertKnownOptions<T extends object>(
     );
   }
   return options;
+}
+
+/**
+ * The option names of an options type as a runtime list for {@link assertKnownOptions}, checked complete at
+ * compile time: every name of `T` must be listed (and nothing else), so a new option cannot be forgotten.
+ *
+ * @example
+ * const KEYS = optionKeys<LangevinOptions>({ stepSize: true, noiseScale: true, clamp: true, integrator: true, mass: true });
+ */
+export function optionKeys<T extends object>(
+  keys: { readonly [K in keyof Required<T>]: true },
+): readonly string[] {
+  return Object.freeze(Object.keys(keys));
 }

@@ -48,6 +48,39 @@ export function withoutTape<T>(fn: () => T): T {
 }
 
 /**
+ * `tf.variableGrads(f, varList)` that releases what tfjs leaves behind when `f` throws: tfjs-core 4.x keeps the
+ * tape's saved tensors (the forward activations kept for the backward pass) and the tape itself after a
+ * failed forward pass, leaking a few tensors per failed training step. On a throw from an outermost gradient
+ * computation they are disposed and the tape cleared; the error is rethrown.
+ */
+export function variableGradsSafe(
+  f: () => tf.Scalar,
+  varList?: tf.Variable[],
+): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  try {
+    return tf.variableGrads(f, varList);
+  } catch (e) {
+    releaseTapeAfterError();
+    throw e;
+  }
+}
+
+/**
+ * After a gradient computation (`tf.grad`, `tf.valueAndGrad`, `tf.variableGrads`) threw: when no gradient is
+ * being recorded any more (the outermost one failed), disposes the tensors the abandoned tape saved for the
+ * backward pass and clears it. tfjs-core 4.x leaves them behind (a leak of a few tensors per failure). A no-op
+ * inside an enclosing gradient computation, whose own failure (or success) releases the tape.
+ */
+export function releaseTapeAfterError(): void {
+  const state = engineState();
+  const tape = state.activeTape as { saved?: tf.Tensor[] }[] | null;
+  if (state.gradientDepth === 0 && Array.isArray(tape)) {
+    for (const node of tape) for (const t of node.saved ?? []) if (!t.isDisposed) t.dispose();
+    state.activeTape = null;
+  }
+}
+
+/**
  * Detaches a tensor from the enclosing gradient tape: a copy that no gradient flows through (`stop_gradient`).
  * The input is not disposed.
  */

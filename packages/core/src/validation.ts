@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { EbmError } from './errors.js';
 
 /**
@@ -194,5 +194,31 @@ export function assertAllocation(what: string, elements: number, fix: string): v
       `${what} needs ${elements.toExponential(2)} values, over the limit of ${MAX_ELEMENTS} (2^28, 1 GiB of float32).`,
       { argument: what, value: elements, fix },
     );
+  }
+}
+
+/**
+ * Checks a sampler state before a step: an object whose `x` is a tensor and none of whose tensors (including
+ * those in arrays) has been disposed. Throws `STATE_ERROR` naming the field, instead of the `TypeError` or
+ * "Tensor is disposed" a step would otherwise hit half-way through.
+ */
+export function assertLiveState(owner: string, state: unknown): void {
+  if (state === null || typeof state !== 'object' || !((state as { x?: unknown }).x instanceof tf.Tensor)) {
+    throw new EbmError('STATE_ERROR', `${owner}: the state is not a sampler state.`, {
+      argument: 'state',
+      value: state === null ? null : typeof state,
+      fix: 'pass the state returned by sampler.init(x0) or by the previous step.',
+    });
+  }
+  for (const [k, v] of Object.entries(state)) {
+    const items = Array.isArray(v) ? v : [v];
+    for (const t of items) {
+      if (t instanceof tf.Tensor && t.isDisposed) {
+        throw new EbmError('STATE_ERROR', `${owner}: state.${k} has been disposed.`, {
+          argument: `state.${k}`,
+          fix: 'step from the newest state (each step returns a new one; dispose the old one only after the step).',
+        });
+      }
+    }
   }
 }

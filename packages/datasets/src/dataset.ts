@@ -1,4 +1,12 @@
-import { assertInteger, EbmError, foldIn, type RngKey, toKey, uniformArray } from '@ebm/core';
+import {
+  assertInteger,
+  assertKnownOptions,
+  EbmError,
+  foldIn,
+  type RngKey,
+  toKey,
+  uniformArray,
+} from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** A seed (integer or bigint) or a core {@link RngKey}. */
@@ -94,6 +102,7 @@ export class PointDataset {
     options: BatchOptions = {},
   ): Generator<{ data: Float32Array; labels: Int32Array | undefined; indices: Int32Array }> {
     const n = this.nSamples;
+    assertKnownOptions('batches', options, ['seed', 'shuffle', 'dropLast', 'epochs']);
     assertInteger('batchSize', batchSize, 1);
     const epochs = assertInteger('epochs', options.epochs ?? 1, 1);
     const key = toKey(options.seed ?? 0);

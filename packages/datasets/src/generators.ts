@@ -1,10 +1,13 @@
 import {
+  assertAllocation,
   assertInteger,
+  assertKnownOptions,
   assertNonNegative,
   assertPositive,
   EbmError,
   foldIn,
   normalArray,
+  optionKeys,
   type RngKey,
   splitKey,
   toKey,
@@ -39,7 +42,14 @@ function keys(seed: Seed | undefined): Keys {
 }
 
 function nSamplesOf(value: unknown, fallback = 2000): number {
-  return assertInteger('nSamples', value ?? fallback, 1);
+  const n = assertInteger('nSamples', value ?? fallback, 1);
+  // Fail before allocating: nSamples: 1e9 would otherwise fill memory for a minute.
+  assertAllocation(
+    `a dataset of ${n} points`,
+    2 * n,
+    'use fewer samples (or draw batches from a smaller dataset).',
+  );
+  return n;
 }
 
 /** Adds N(0, σ²) noise in place from `normalArray(key, [n, 2])`. */
@@ -92,12 +102,21 @@ export interface GaussianMixtureDatasetOptions extends CommonOptions {
   readonly radius?: number;
 }
 
+const GAUSSIANMIXTURE_KEYS = optionKeys<GaussianMixtureDatasetOptions>({
+  seed: true,
+  nSamples: true,
+  nComponents: true,
+  std: true,
+  radius: true,
+});
+
 /**
  * Ring of Gaussians (TorchEBM `GaussianMixtureDataset`): centres cₖ = r·(cos θₖ, sin θₖ), θₖ = 2πk/K; equal
  * counts per component (the remainder to the first components); x = c_label + std·z; shuffled.
  * `labels` holds the component of each point.
  */
 export function gaussianMixture(options: GaussianMixtureDatasetOptions = {}): PointDataset {
+  assertKnownOptions('gaussianMixture', options, GAUSSIANMIXTURE_KEYS);
   const n = nSamplesOf(options.nSamples);
   const K = assertInteger('nComponents', options.nComponents ?? 8, 1);
   const std = assertNonNegative('std', options.std ?? 0.05);
@@ -137,11 +156,19 @@ export const EIGHT_GAUSSIAN_CENTERS: readonly (readonly [number, number])[] = [
   [-Math.SQRT1_2, -Math.SQRT1_2],
 ];
 
+const EIGHTGAUSSIANS_KEYS = optionKeys<EightGaussiansOptions>({
+  seed: true,
+  nSamples: true,
+  std: true,
+  scale: true,
+});
+
 /**
  * Eight Gaussians (TorchEBM `EightGaussiansDataset`): centres scale·{(±1, 0), (0, ±1), (±1/√2, ±1/√2)};
  * equal counts (remainder to the first centres); x = c_label + std·z; shuffled. `labels` = centre index.
  */
 export function eightGaussians(options: EightGaussiansOptions = {}): PointDataset {
+  assertKnownOptions('eightGaussians', options, EIGHTGAUSSIANS_KEYS);
   const n = nSamplesOf(options.nSamples);
   const std = assertNonNegative('std', options.std ?? 0.02);
   const scale = assertPositive('scale', options.scale ?? 2);
@@ -172,12 +199,15 @@ function linspace(a: number, b: number, n: number, i: number): number {
   return n === 1 ? a : a + ((b - a) * i) / (n - 1);
 }
 
+const TWOMOONS_KEYS = optionKeys<TwoMoonsOptions>({ seed: true, nSamples: true, noise: true, shuffle: true });
+
 /**
  * Two moons (TorchEBM `TwoMoonsDataset`): θ = linspace(0, π) (deterministic), outer moon (cos θ, sin θ) for
  * the first ⌊n/2⌋ rows, inner moon (1 − cos θ, 1 − sin θ − 0.5) for the rest; + noise·z. Not shuffled
  * unless `shuffle: true`. `labels`: 0 outer, 1 inner.
  */
 export function twoMoons(options: TwoMoonsOptions = {}): PointDataset {
+  assertKnownOptions('twoMoons', options, TWOMOONS_KEYS);
   const n = nSamplesOf(options.nSamples);
   const noise = assertNonNegative('noise', options.noise ?? 0.05);
   const k = keys(options.seed);
@@ -211,11 +241,19 @@ export interface SwissRollOptions extends CommonOptions {
   readonly arclength?: number;
 }
 
+const SWISSROLL_KEYS = optionKeys<SwissRollOptions>({
+  seed: true,
+  nSamples: true,
+  noise: true,
+  arclength: true,
+});
+
 /**
  * Swiss roll (TorchEBM `SwissRollDataset`): u ~ U(0, 1), t = arclength·π·(1 + 2u), p = (t cos t, t sin t) +
  * noise·z, then standardised as (p − mean)/(2·mean(std_x, std_y)) (unbiased std, as torch).
  */
 export function swissRoll(options: SwissRollOptions = {}): PointDataset {
+  assertKnownOptions('swissRoll', options, SWISSROLL_KEYS);
   const n = nSamplesOf(options.nSamples);
   const noise = assertNonNegative('noise', options.noise ?? 0.05);
   const arclength = assertPositive('arclength', options.arclength ?? 3);
@@ -248,8 +286,11 @@ export interface CircleOptions extends CommonOptions {
   readonly radius?: number;
 }
 
+const CIRCLE_KEYS = optionKeys<CircleOptions>({ seed: true, nSamples: true, noise: true, radius: true });
+
 /** Circle (TorchEBM `CircleDataset`): φ = 2πu, u ~ U(0, 1); x = radius·(cos φ, sin φ) + noise·z. */
 export function circle(options: CircleOptions = {}): PointDataset {
+  assertKnownOptions('circle', options, CIRCLE_KEYS);
   const n = nSamplesOf(options.nSamples);
   const noise = assertNonNegative('noise', options.noise ?? 0.05);
   const radius = assertPositive('radius', options.radius ?? 1);
@@ -279,6 +320,13 @@ export function isCheckerboardCell(x: number, y: number): boolean {
   return (Math.floor(x) + Math.floor(y)) % 2 !== 0;
 }
 
+const CHECKERBOARD_KEYS = optionKeys<CheckerboardOptions>({
+  seed: true,
+  nSamples: true,
+  rangeLimit: true,
+  noise: true,
+});
+
 /**
  * Checkerboard (TorchEBM `CheckerboardDataset`, without its leak): points uniform on the filled unit cells of
  * [−L, L]², a cell being filled when ⌊x⌋ + ⌊y⌋ is odd. Candidates are drawn from U[−L, L]², moved by
@@ -287,6 +335,7 @@ export function isCheckerboardCell(x: number, y: number): boolean {
  * Rejection rounds use keys `foldIn(key, round)`.
  */
 export function checkerboard(options: CheckerboardOptions = {}): PointDataset {
+  assertKnownOptions('checkerboard', options, CHECKERBOARD_KEYS);
   const n = nSamplesOf(options.nSamples);
   const L = assertPositive('rangeLimit', options.rangeLimit ?? 4);
   const noise = assertNonNegative('noise', options.noise ?? 0);
@@ -338,12 +387,23 @@ export interface PinwheelOptions extends CommonOptions {
   readonly spiralScale?: number;
 }
 
+const PINWHEEL_KEYS = optionKeys<PinwheelOptions>({
+  seed: true,
+  nSamples: true,
+  nClasses: true,
+  noise: true,
+  radialScale: true,
+  angularScale: true,
+  spiralScale: true,
+});
+
 /**
  * Pinwheel (TorchEBM `PinwheelDataset`): per blade k (equal counts, remainder to the first): t = √u,
  * r = t·radialScale, θ = 2πk/K + spiralScale·t + angularScale·ε with u ~ U(0, 1), ε ~ N(0, 1);
  * x = r·(cos θ, sin θ); shuffled; + noise·z. `labels` = blade.
  */
 export function pinwheel(options: PinwheelOptions = {}): PointDataset {
+  assertKnownOptions('pinwheel', options, PINWHEEL_KEYS);
   const n = nSamplesOf(options.nSamples);
   const K = assertInteger('nClasses', options.nClasses ?? 5, 1);
   const noise = assertNonNegative('noise', options.noise ?? 0.05);
@@ -377,12 +437,21 @@ export interface GridOptions extends CommonOptions {
   readonly noise?: number;
 }
 
+const GRID_KEYS = optionKeys<GridOptions>({
+  seed: true,
+  nSamplesPerDim: true,
+  rangeLimit: true,
+  noise: true,
+});
+
 /**
  * Grid (TorchEBM `GridDataset`): the n² points of meshgrid(linspace(−L, L, n)) in ij order
  * (row i·n + j is (gᵢ, gⱼ)), + noise·z.
  */
 export function grid(options: GridOptions = {}): PointDataset {
+  assertKnownOptions('grid', options, GRID_KEYS);
   const m = assertInteger('nSamplesPerDim', options.nSamplesPerDim ?? 10, 1);
+  assertAllocation(`a grid of ${m}² points`, 2 * m * m, 'use a smaller nSamplesPerDim.');
   const L = assertPositive('rangeLimit', options.rangeLimit ?? 1);
   const noise = assertNonNegative('noise', options.noise ?? 0.01);
   const k = keys(options.seed);
@@ -410,12 +479,21 @@ export interface TwoSpiralsOptions extends CommonOptions {
   readonly radius?: number;
 }
 
+const TWOSPIRALS_KEYS = optionKeys<TwoSpiralsOptions>({
+  seed: true,
+  nSamples: true,
+  noise: true,
+  turns: true,
+  radius: true,
+});
+
 /**
  * Two interleaved Archimedean spirals (beyond TorchEBM; issue #179): for spiral s ∈ {0, 1},
  * θ = 2π·turns·√u (u ~ U(0, 1), uniform in area along the arm), r = R·θ/(2π·turns),
  * x = r·(cos(θ + sπ), sin(θ + sπ)) + noise·z; shuffled. `labels` = spiral.
  */
 export function twoSpirals(options: TwoSpiralsOptions = {}): PointDataset {
+  assertKnownOptions('twoSpirals', options, TWOSPIRALS_KEYS);
   const n = nSamplesOf(options.nSamples);
   const noise = assertNonNegative('noise', options.noise ?? 0.05);
   const turns = assertPositive('turns', options.turns ?? 1.5);
@@ -450,12 +528,22 @@ export interface ConcentricRingsOptions extends CommonOptions {
   readonly noise?: number;
 }
 
+const CONCENTRICRINGS_KEYS = optionKeys<ConcentricRingsOptions>({
+  seed: true,
+  nSamples: true,
+  nRings: true,
+  maxRadius: true,
+  radii: true,
+  noise: true,
+});
+
 /**
  * Concentric rings (beyond TorchEBM; issue #179): ring k has radius rₖ (default k·maxRadius/K, k = 1..K) and
  * an equal share of the points (remainder to the first rings); φ = 2πu; x = rₖ·(cos φ, sin φ) + noise·z;
  * shuffled. `labels` = ring.
  */
 export function concentricRings(options: ConcentricRingsOptions = {}): PointDataset {
+  assertKnownOptions('concentricRings', options, CONCENTRICRINGS_KEYS);
   const n = nSamplesOf(options.nSamples);
   const noise = assertNonNegative('noise', options.noise ?? 0.05);
   let radii: number[];

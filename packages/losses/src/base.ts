@@ -1,5 +1,6 @@
 import {
   assertBatch,
+  assertKnownOptions,
   assertNonNegative,
   EbmError,
   type EnergyFunction,
@@ -71,6 +72,15 @@ export abstract class BaseLoss implements Loss {
         value: options,
         fix: 'pass an options object, e.g. { seed: 0 }.',
       });
+    }
+    // The most-derived class checks the option names when it lists them (a user subclass that adds options
+    // of its own and lists none is not checked, so it keeps working).
+    if (Object.hasOwn(new.target, 'optionKeys')) {
+      assertKnownOptions(
+        this.name,
+        options,
+        (new.target as unknown as { optionKeys: readonly string[] }).optionKeys,
+      );
     }
     this.energyL2 = assertNonNegative('energyL2', options.energyL2 ?? 0);
     this.stream = makeStream(options.seed);
@@ -144,8 +154,50 @@ export abstract class BaseLoss implements Loss {
     return { stream: this.stream.toJSON() };
   }
 
-  /** Restores a state saved by {@link BaseLoss.saveState}. */
+  /** Names of the fields of {@link BaseLoss.saveState} (subclasses that save more extend it). */
+  protected stateKeys(): readonly string[] {
+    return ['stream'];
+  }
+
+  /**
+   * Checks a saved state against this loss without changing anything: an object with only this loss's
+   * fields (a persistent-CD state, which holds a replay buffer, is rejected by a denoising score-matching
+   * loss), each valid. `loadState` and `fit({ resumeFrom })` call it before restoring anything.
+   */
+  validateState(state: unknown): asserts state is LossState {
+    if (state === null || typeof state !== 'object' || Array.isArray(state)) {
+      throw new EbmError('INVALID_PARAM', `${this.name}: the loss state must be an object.`, {
+        argument: 'loss',
+        value: state === null ? null : typeof state,
+        fix: 'pass the object returned by loss.saveState().',
+      });
+    }
+    const known = this.stateKeys();
+    for (const k of Object.keys(state)) {
+      if (!known.includes(k)) {
+        throw new EbmError('INVALID_PARAM', `${this.name} cannot restore a loss state with a "${k}" field.`, {
+          argument: `loss.${k}`,
+          fix: `restore a checkpoint of the same kind of loss (${this.name}; its state holds ${known.join(', ')}).`,
+        });
+      }
+    }
+    const s = (state as { stream?: unknown }).stream;
+    if (s !== undefined) {
+      const st = s as { key?: unknown; counter?: unknown };
+      if (s === null || typeof s !== 'object') {
+        throw new EbmError('INVALID_PARAM', 'The loss state stream must be an object.', {
+          argument: 'loss.stream',
+          value: s === null ? null : typeof s,
+          fix: 'pass the object returned by loss.saveState().',
+        });
+      }
+      RngStream.fromJSON(st as { key: [number, number]; counter: number });
+    }
+  }
+
+  /** Restores a state saved by {@link BaseLoss.saveState} (validated first: nothing changes on a bad state). */
   loadState(state: LossState): void {
+    this.validateState(state);
     const s = state.stream as { key: [number, number]; counter: number } | undefined;
     if (s !== undefined) this.stream = RngStream.fromJSON(s);
   }

@@ -3,6 +3,7 @@ import {
   assertNonNegative,
   EbmError,
   type EnergyFunction,
+  optionKeys,
   type RngKey,
   randomNormal,
   type Sampler,
@@ -46,6 +47,15 @@ export class ContrastiveDivergence extends BaseLoss {
   readonly k: number;
   /** Standard deviation of the noise on the positives (0 = off). */
   readonly positiveNoise: number;
+
+  /** Option names (unknown names are an `INVALID_PARAM` that suggests the right one). */
+  static readonly optionKeys = optionKeys<ContrastiveDivergenceOptions>({
+    seed: true,
+    energyL2: true,
+    sampler: true,
+    k: true,
+    positiveNoise: true,
+  });
 
   constructor(energy: EnergyFunction, options: ContrastiveDivergenceOptions, name?: string) {
     super(energy, options, name);
@@ -134,6 +144,15 @@ export class PersistentContrastiveDivergence extends ContrastiveDivergence {
   readonly buffer: ReplayBuffer;
   private lastReinit = 0;
 
+  static override readonly optionKeys = optionKeys<PersistentContrastiveDivergenceOptions>({
+    seed: true,
+    energyL2: true,
+    sampler: true,
+    k: true,
+    positiveNoise: true,
+    buffer: true,
+  });
+
   constructor(energy: EnergyFunction, options: PersistentContrastiveDivergenceOptions, name?: string) {
     super(energy, options, name);
     this.buffer = new ReplayBuffer(options.buffer);
@@ -160,7 +179,18 @@ export class PersistentContrastiveDivergence extends ContrastiveDivergence {
     return { ...(await super.saveState()), buffer: await this.buffer.save() };
   }
 
+  protected override stateKeys(): readonly string[] {
+    return [...super.stateKeys(), 'buffer'];
+  }
+
+  override validateState(state: unknown): asserts state is LossState {
+    super.validateState(state);
+    const b = (state as LossState).buffer;
+    if (b !== undefined) this.buffer.validateState(b);
+  }
+
   override loadState(state: LossState): void {
+    this.validateState(state);
     super.loadState(state);
     if (state.buffer !== undefined) this.buffer.load(state.buffer as ReplayBufferState);
   }
@@ -188,6 +218,16 @@ export interface ParallelTemperingCDOptions extends PersistentContrastiveDiverge
 export class ParallelTemperingCD extends PersistentContrastiveDivergence {
   /** Whether chains persist in the replay buffer. */
   readonly persistent: boolean;
+
+  static override readonly optionKeys = optionKeys<ParallelTemperingCDOptions>({
+    seed: true,
+    energyL2: true,
+    sampler: true,
+    k: true,
+    positiveNoise: true,
+    buffer: true,
+    persistent: true,
+  });
 
   constructor(energy: EnergyFunction, options: ParallelTemperingCDOptions, name?: string) {
     super(energy, options, name);

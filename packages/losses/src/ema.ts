@@ -1,4 +1,4 @@
-import { assertInRange, EbmError } from '@ebm/core';
+import { assertInRange, assertKnownOptions, EbmError } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -21,6 +21,7 @@ export class ExponentialMovingAverage {
   private updates = 0;
 
   constructor(variables: readonly tf.Variable[], options: { decay?: number } = {}) {
+    assertKnownOptions('ExponentialMovingAverage', options, ['decay']);
     if (
       !Array.isArray(variables) ||
       variables.length === 0 ||

@@ -6,6 +6,8 @@
  * @module
  */
 export * from './base.js';
+export * from './checkpoint.js';
+export * from './checkpoint-file.js';
 export * from './contrastive.js';
 export * from './ema.js';
 export * from './flow-matching.js';

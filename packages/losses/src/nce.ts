@@ -3,10 +3,12 @@ import {
   assertFiniteArray,
   assertFiniteNumber,
   assertInteger,
+  assertKnownOptions,
   assertPositive,
   assertSyncReadable,
   EbmError,
   type EnergyFunction,
+  optionKeys,
   type RngKey,
   randomNormal,
   readSync,
@@ -67,6 +69,8 @@ export class GaussianNoise implements NoiseDistribution {
   readonly std: readonly number[];
 
   constructor(options: GaussianNoiseOptions) {
+    if (options !== null && typeof options === 'object')
+      assertKnownOptions('GaussianNoise', options, ['mean', 'std']);
     if (options === null || typeof options !== 'object' || !Array.isArray(options.mean)) {
       throw new EbmError('INVALID_PARAM', 'GaussianNoise needs { mean: number[] }.', {
         argument: 'mean',
@@ -160,6 +164,8 @@ export class GaussianMixtureNoise implements NoiseDistribution {
   readonly stds: readonly (readonly number[])[];
 
   constructor(options: GaussianMixtureNoiseOptions) {
+    if (options !== null && typeof options === 'object')
+      assertKnownOptions('GaussianMixtureNoise', options, ['means', 'weights', 'stds']);
     if (
       options === null ||
       typeof options !== 'object' ||
@@ -267,6 +273,16 @@ export class NoiseContrastiveEstimation extends BaseLoss {
   readonly logZ: tf.Variable<tf.Rank.R0>;
   override readonly variables: readonly tf.Variable[];
 
+  /** Option names (unknown names are an `INVALID_PARAM` that suggests the right one). */
+  static readonly optionKeys = optionKeys<NceOptions>({
+    seed: true,
+    energyL2: true,
+    noise: true,
+    noiseRatio: true,
+    logZInit: true,
+    learnLogZ: true,
+  });
+
   constructor(energy: EnergyFunction, options: NceOptions, name?: string) {
     super(energy, options, name);
     const n = options?.noise;
@@ -292,7 +308,11 @@ export class NoiseContrastiveEstimation extends BaseLoss {
     this.noise = n;
     this.noiseRatio = assertPositive('noiseRatio', options.noiseRatio ?? 1);
     const learn = options.learnLogZ ?? true;
-    this.logZ = tf.variable(tf.scalar(assertFiniteNumber('logZInit', options.logZInit ?? 0)), learn);
+    const logZInit = assertFiniteNumber('logZInit', options.logZInit ?? 0);
+    // tf.variable keeps its own reference to the data: release the initial scalar (it leaked one tensor).
+    const init = tf.scalar(logZInit);
+    this.logZ = tf.variable(init, learn);
+    init.dispose();
     this.variables = learn ? [this.logZ] : [];
   }
 

@@ -1,8 +1,10 @@
 import {
+  assertAllocation,
   assertBatch,
   assertFiniteNumber,
   assertInRange,
   assertInteger,
+  assertKnownOptions,
   assertOneOf,
   assertPositive,
   EbmError,
@@ -78,7 +80,16 @@ export class ReplayBuffer {
   private writes = 0;
 
   constructor(options: ReplayBufferOptions = {}) {
+    assertKnownOptions('ReplayBuffer', options, [
+      'capacity',
+      'reinitProbability',
+      'init',
+      'initScale',
+      'initMean',
+      'burnInSteps',
+    ]);
     this.capacity = assertInteger('capacity', options.capacity ?? 10_000, 1);
+    assertAllocation(`ReplayBuffer capacity ${this.capacity}`, this.capacity, 'use a smaller capacity.');
     this.reinitProbability = assertInRange('reinitProbability', options.reinitProbability ?? 0.05, 0, 1);
     this.init = assertOneOf('init', options.init ?? 'uniform', ['uniform', 'normal'] as const);
     this.initScale = assertPositive('initScale', options.initScale ?? 1);
@@ -127,6 +138,11 @@ export class ReplayBuffer {
   fill(dim: number, key: RngKey, sampler?: Sampler): void {
     if (this.data !== undefined) return;
     assertInteger('dim', dim, 1);
+    assertAllocation(
+      `ReplayBuffer (capacity ${this.capacity} × dim ${dim})`,
+      this.capacity * dim,
+      'use a smaller capacity.',
+    );
     const [kNoise, kBurn] = splitKey(key, 2) as [RngKey, RngKey];
     let buf = this.noise(kNoise, this.capacity, dim);
     if (this.burnInSteps > 0) {
@@ -260,7 +276,45 @@ export class ReplayBuffer {
   }
 
   /** Restores a snapshot from {@link ReplayBuffer.save} (replacing the current contents). */
+  /**
+   * Checks a saved state against this buffer without changing anything (capacity, dimension, pointer, counts,
+   * finite data of the right length): what {@link ReplayBuffer.load} checks before it replaces the contents.
+   */
+  validateState(state: unknown): asserts state is ReplayBufferState {
+    const s = state as ReplayBufferState;
+    if (state === null || typeof state !== 'object' || s.capacity !== this.capacity) {
+      throw new EbmError('INVALID_PARAM', 'The replay-buffer state does not match this buffer.', {
+        argument: 'state.capacity',
+        value: state === null || typeof state !== 'object' ? state : s.capacity,
+        fix: `restore a state saved from a buffer of capacity ${this.capacity}.`,
+      });
+    }
+    assertInteger('state.pointer', s.pointer, 0, this.capacity - 1);
+    assertInteger('state.writes', s.writes, 0);
+    if (s.data !== null) {
+      const dim = assertInteger('state.dim', s.dim, 1);
+      assertAllocation('replay-buffer state', this.capacity * dim, 'restore a smaller buffer.');
+      if (!Array.isArray(s.data) || s.data.length !== s.capacity * dim) {
+        throw new EbmError('SHAPE_MISMATCH', 'Replay-buffer state data has the wrong length.', {
+          argument: 'state.data',
+          value: Array.isArray(s.data) ? s.data.length : typeof s.data,
+          fix: 'pass the unmodified object returned by save().',
+        });
+      }
+      for (let i = 0; i < s.data.length; i++) {
+        if (typeof s.data[i] !== 'number' || !Number.isFinite(s.data[i])) {
+          throw new EbmError('NON_FINITE', `Replay-buffer state data[${i}] is not a finite number.`, {
+            argument: 'state.data',
+            value: s.data[i],
+            fix: 'pass the unmodified object returned by save().',
+          });
+        }
+      }
+    }
+  }
+
   load(state: ReplayBufferState): void {
+    this.validateState(state);
     if (state === null || typeof state !== 'object' || state.capacity !== this.capacity) {
       throw new EbmError('INVALID_PARAM', 'The replay-buffer state does not match this buffer.', {
         argument: 'state.capacity',

@@ -4,6 +4,7 @@ import {
   assertPositive,
   EbmError,
   type EnergyFunction,
+  optionKeys,
   type RngKey,
   randomNormal,
   splitKey,
@@ -60,6 +61,9 @@ export interface ScoreMatchingOptions extends BaseLossOptions {
  */
 export class ScoreMatching extends BaseLoss {
   readonly maxDim: number;
+
+  /** Option names (unknown names are an `INVALID_PARAM` that suggests the right one). */
+  static readonly optionKeys = optionKeys<ScoreMatchingOptions>({ seed: true, energyL2: true, maxDim: true });
 
   constructor(energy: EnergyFunction, options: ScoreMatchingOptions = {}, name?: string) {
     super(energy, options, name);
@@ -139,6 +143,15 @@ export class SlicedScoreMatching extends BaseLoss {
   readonly projection: ProjectionType;
   readonly varianceReduction: boolean;
 
+  /** Option names (unknown names are an `INVALID_PARAM` that suggests the right one). */
+  static readonly optionKeys = optionKeys<SlicedScoreMatchingOptions>({
+    seed: true,
+    energyL2: true,
+    nProjections: true,
+    projection: true,
+    varianceReduction: true,
+  });
+
   constructor(energy: EnergyFunction, options: SlicedScoreMatchingOptions = {}, name?: string) {
     super(energy, options, name);
     this.nProjections = assertInteger('nProjections', options.nProjections ?? 1, 1);
@@ -196,6 +209,13 @@ export interface DenoisingScoreMatchingOptions extends BaseLossOptions {
  */
 export class DenoisingScoreMatching extends BaseLoss {
   readonly sigma: number;
+
+  /** Option names (unknown names are an `INVALID_PARAM` that suggests the right one). */
+  static readonly optionKeys = optionKeys<DenoisingScoreMatchingOptions>({
+    seed: true,
+    energyL2: true,
+    sigma: true,
+  });
 
   constructor(energy: EnergyFunction, options: DenoisingScoreMatchingOptions = {}, name?: string) {
     super(energy, options, name);

@@ -1,10 +1,13 @@
 import {
+  assertAllocation,
   assertBatch,
   assertInteger,
+  assertKnownOptions,
   assertPositive,
   EbmError,
   foldIn,
   type Loss,
+  optionKeys,
   type RngKey,
   type Schedulable,
   type Scheduler,
@@ -13,8 +16,16 @@ import {
   toScheduler,
   uniformArray,
 } from '@ebm/core';
+import { variableGradsSafe } from '@ebm/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossCallContext, LossState } from './base.js';
+import {
+  optimizerClassOf,
+  type SavedTensor,
+  type TrainingCheckpoint,
+  validateTrainingCheckpoint,
+} from './checkpoint.js';
+import { readLatestCheckpoint, removeStaleTempFiles, writeCheckpointFile } from './checkpoint-file.js';
 import { type SeedLike, variablesOf } from './internal.js';
 import { readMetrics } from './metrics.js';
 
@@ -69,38 +80,13 @@ export interface RollbackEvent {
   readonly restoredStep: number;
   /** What was non-finite, e.g. `'loss'`, `'energyNeg'`, `'gradNorm'`. */
   readonly reason: string;
-  /** Number of roll-backs so far (the retried steps use keys folded with this number). */
+  /** Number of roll-backs so far in the run (the retried steps use keys folded with this number). */
   readonly attempt: number;
-}
-
-/** A tensor as plain data. */
-export interface SavedTensor {
-  readonly name: string;
-  readonly shape: number[];
-  readonly dtype: tf.DataType;
-  readonly data: number[];
-}
-
-/**
- * Everything a run needs to continue bit-identically (plain JSON data): weights, optimizer state, the loss's
- * state (replay buffer, key counter), the run key, the roll-back count and the step.
- */
-export interface TrainingCheckpoint {
-  readonly version: 1;
-  /** Number of updates applied. */
-  readonly step: number;
-  /** Run key. */
-  readonly key: [number, number];
-  /** Roll-backs so far. */
-  readonly attempt: number;
-  /** Variable values, in the order of the run's variable list. */
-  readonly weights: SavedTensor[];
-  /** `optimizer.getWeights()` (iterations first), or `null` for an optimizer without it. */
-  readonly optimizer: SavedTensor[] | null;
-  /** Optimizer scalars outside `getWeights` (e.g. Adam's running β powers), by property name. */
-  readonly optimizerExtra: Record<string, number[]>;
-  /** `loss.saveState()`, or `null` for a stateless loss. */
-  readonly loss: LossState | null;
+  /**
+   * Roll-backs of this incident: an incident ends once the run gets past the step that failed, so
+   * `maxRollbacks` bounds each incident, not the whole run.
+   */
+  readonly incident: number;
 }
 
 /** Options of {@link fit}. */
@@ -148,11 +134,27 @@ export interface FitOptions {
   readonly resumeFrom?: TrainingCheckpoint;
   /**
    * Divergence guard: a non-finite loss, energy metric or gradient norm restores the last good checkpoint and
-   * retries with fresh keys, at most `maxRollbacks` times (default 3) before throwing `DIVERGED`.
+   * retries with fresh keys, at most `maxRollbacks` times (default 3) **per incident** before throwing
+   * `DIVERGED`; an incident ends once the run gets past the step that failed, so a long run that recovers
+   * from one incident has the full budget for the next. Non-finite values in the **data** are not a
+   * divergence: they throw `NON_FINITE` naming the batch at once (no roll-back).
    */
   readonly maxRollbacks?: number;
-  /** Called after each roll-back (e.g. to lower the learning rate). */
+  /**
+   * Called after each roll-back (e.g. to lower the learning rate). A rate it sets on the optimizer
+   * (`optimizer.learningRate = lr / 2`) is kept: with a `learningRate` schedule the schedule is scaled by the
+   * same factor from then on (and the factor is saved in checkpoints), rather than overwritten at the next step.
+   */
   readonly onRollback?: (event: RollbackEvent) => void | Promise<void>;
+  /**
+   * Node only: a folder for checkpoint files. Each checkpoint is written atomically (temporary file, fsync,
+   * rename) as `checkpoint-<step>.json`, keeping the newest `keepCheckpoints`; when `resumeFrom` is not given,
+   * the run resumes from the newest valid file in the folder (so re-running the same script after a crash
+   * continues where it stopped, bit-identically on the cpu backend).
+   */
+  readonly checkpointDir?: string;
+  /** Checkpoint files kept in `checkpointDir` (default 2: the newest and the one before). */
+  readonly keepCheckpoints?: number;
   /** Do not dispose batches produced by a function or an iterator (default false). */
   readonly keepBatches?: boolean;
 }
@@ -254,6 +256,7 @@ export async function saveTrainingState(state: {
   step: number;
   key: RngKey;
   attempt?: number;
+  learningRateScale?: number;
 }): Promise<TrainingCheckpoint> {
   const weights: SavedTensor[] = [];
   for (const v of state.variables) weights.push(await saveTensor(v.name, v));
@@ -269,6 +272,7 @@ export async function saveTrainingState(state: {
     // the iterations scalar is created by getWeights: release it.
     if (ow[0] !== undefined && !(ow[0].tensor instanceof tf.Variable)) ow[0].tensor.dispose();
   }
+  const optimizerClass = optimizerClassOf(state.optimizer);
   const optimizerExtra: Record<string, number[]> = {};
   for (const [k, v] of optimizerExtras(state.optimizer, inWeights))
     optimizerExtra[k] = Array.from(await v.data());
@@ -281,39 +285,27 @@ export async function saveTrainingState(state: {
     optimizer,
     optimizerExtra,
     loss: isStateful(state.loss) ? await state.loss.saveState() : null,
+    ...(optimizerClass !== undefined ? { optimizerClass } : {}),
+    ...(typeof state.loss.name === 'string' ? { lossName: state.loss.name } : {}),
+    ...(state.learningRateScale !== undefined && state.learningRateScale !== 1
+      ? { learningRateScale: state.learningRateScale }
+      : {}),
   };
 }
 
-/** Restores a checkpoint into variables, optimizer and loss (the inverse of {@link saveTrainingState}). */
+/**
+ * Restores a checkpoint into variables, optimizer and loss (the inverse of {@link saveTrainingState}). The
+ * whole checkpoint is validated first ({@link validateTrainingCheckpoint}): a mismatched or corrupt one throws
+ * and restores nothing.
+ */
 export async function restoreTrainingState(
   checkpoint: TrainingCheckpoint,
   target: { loss: Loss; optimizer: tf.Optimizer; variables: readonly tf.Variable[] },
 ): Promise<void> {
-  if (checkpoint === null || typeof checkpoint !== 'object' || checkpoint.version !== 1) {
-    throw new EbmError('INVALID_PARAM', 'resumeFrom must be a TrainingCheckpoint (version 1).', {
-      argument: 'resumeFrom',
-      value: checkpoint === null || typeof checkpoint !== 'object' ? checkpoint : checkpoint.version,
-      fix: 'pass a checkpoint received by onCheckpoint or returned by fit().',
-    });
-  }
+  // Validate everything first (weights, optimizer kind and state, loss kind and state): a bad checkpoint
+  // changes nothing.
+  validateTrainingCheckpoint(checkpoint, target);
   const vars = target.variables;
-  if (checkpoint.weights.length !== vars.length) {
-    throw new EbmError('SHAPE_MISMATCH', 'The checkpoint holds a different number of variables.', {
-      argument: 'resumeFrom.weights',
-      value: [checkpoint.weights.length, vars.length],
-      fix: 'resume with the same energy architecture and loss (same variable list).',
-    });
-  }
-  vars.forEach((v, i) => {
-    const w = checkpoint.weights[i]!;
-    if (w.shape.length !== v.shape.length || w.shape.some((s, j) => s !== v.shape[j])) {
-      throw new EbmError('SHAPE_MISMATCH', `Checkpoint weight ${i} ("${w.name}") has another shape.`, {
-        argument: 'resumeFrom.weights',
-        value: [w.shape, v.shape],
-        fix: 'resume with the same energy architecture.',
-      });
-    }
-  });
   vars.forEach((v, i) => {
     const w = checkpoint.weights[i]!;
     const t = tf.tensor(w.data, w.shape, w.dtype);
@@ -400,6 +392,17 @@ function batchReader(data: BatchSource, batchSize: number | undefined, dataKey: 
   if (typeof data === 'function') {
     return async (step) => ({ batch: assertBatch('batch', await data(step)), owned: true });
   }
+  if (data === null || (typeof data !== 'object' && typeof data !== 'function')) {
+    throw new EbmError(
+      'INVALID_PARAM',
+      'data must be a tensor, an array of tensors, a function or an iterator.',
+      {
+        argument: 'data',
+        value: data === null ? null : typeof data,
+        fix: 'pass a [N, D] dataset tensor with batchSize, or a batch iterator.',
+      },
+    );
+  }
   const d = data as Partial<Iterable<tf.Tensor2D> & AsyncIterable<tf.Tensor2D> & Iterator<tf.Tensor2D>>;
   let it: Iterator<tf.Tensor2D> | AsyncIterator<tf.Tensor2D> | undefined;
   const asyncIt = d[Symbol.asyncIterator];
@@ -441,6 +444,47 @@ function nonFinite(metrics: Record<string, number>, gradNorm: number): string | 
   return undefined;
 }
 
+/** Rows of a batch holding NaN or ±∞ (one host read). */
+async function nonFiniteRows(batch: tf.Tensor2D): Promise<number> {
+  if (batch.isDisposed) return 0;
+  const count = tf.tidy(() => tf.sum(tf.cast(tf.any(tf.logicalNot(tf.isFinite(batch)), 1), 'int32')));
+  try {
+    return (await count.data())[0]!;
+  } finally {
+    count.dispose();
+  }
+}
+
+function currentLearningRate(optimizer: tf.Optimizer): number | undefined {
+  const v = (optimizer as unknown as { learningRate?: unknown }).learningRate;
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+const FIT_KEYS = optionKeys<FitOptions>({
+  loss: true,
+  optimizer: true,
+  data: true,
+  batchSize: true,
+  steps: true,
+  seed: true,
+  variables: true,
+  learningRate: true,
+  clipNorm: true,
+  clipValue: true,
+  onStep: true,
+  onProgress: true,
+  progressEvery: true,
+  signal: true,
+  checkpointEvery: true,
+  onCheckpoint: true,
+  resumeFrom: true,
+  maxRollbacks: true,
+  onRollback: true,
+  keepBatches: true,
+  checkpointDir: true,
+  keepCheckpoints: true,
+});
+
 function weightsFinite(c: TrainingCheckpoint): boolean {
   return c.weights.every((w) => w.data.every(Number.isFinite));
 }
@@ -468,6 +512,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       fix: 'pass { loss, optimizer, data, steps }.',
     });
   }
+  assertKnownOptions('fit()', options, FIT_KEYS);
   const { loss, optimizer } = options;
   if (loss === null || typeof loss !== 'object' || typeof loss.compute !== 'function') {
     throw new EbmError('INVALID_PARAM', 'fit() needs a loss with compute().', {
@@ -486,6 +531,23 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const steps = assertInteger('steps', options.steps, 0);
   const batchSize =
     options.batchSize === undefined ? undefined : assertInteger('batchSize', options.batchSize, 1);
+  if (batchSize !== undefined) {
+    const dim = options.data instanceof tf.Tensor && options.data.rank === 2 ? options.data.shape[1] : 1;
+    assertAllocation(
+      `fit() batch (batchSize ${batchSize} × dim ${dim})`,
+      batchSize * dim,
+      'use a smaller batchSize.',
+    );
+  }
+  const checkpointDir = options.checkpointDir;
+  if (checkpointDir !== undefined && (typeof checkpointDir !== 'string' || checkpointDir.length === 0)) {
+    throw new EbmError('INVALID_PARAM', 'checkpointDir must be a folder path.', {
+      argument: 'checkpointDir',
+      value: typeof checkpointDir,
+      fix: "pass e.g. checkpointDir: './checkpoints' (Node only).",
+    });
+  }
+  const keepCheckpoints = assertInteger('keepCheckpoints', options.keepCheckpoints ?? 2, 1);
   const checkpointEvery = assertInteger('checkpointEvery', options.checkpointEvery ?? 50, 1);
   const maxRollbacks = assertInteger('maxRollbacks', options.maxRollbacks ?? 3, 0);
   const clipNorm = options.clipNorm === undefined ? undefined : assertPositive('clipNorm', options.clipNorm);
@@ -507,20 +569,36 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     });
   }
 
-  const resume = options.resumeFrom;
+  let resume = options.resumeFrom;
+  let resumeArg = 'resumeFrom';
+  if (resume === undefined && checkpointDir !== undefined) {
+    await removeStaleTempFiles(checkpointDir);
+    // The newest file that is valid for this run (a torn or foreign file is skipped).
+    resume = await readLatestCheckpoint(checkpointDir, (c) =>
+      validateTrainingCheckpoint(c, { loss, optimizer, variables, steps }, 'checkpoint file'),
+    );
+    resumeArg = 'checkpoint file';
+  }
   let runKey: RngKey = toKey(options.seed ?? 0, 'seed');
   let step = 0;
   let attempt = 0;
+  let lrScale = 1;
   if (resume !== undefined) {
-    await restoreTrainingState(resume, { loss, optimizer, variables });
-    runKey = toKey(resume.key, 'resumeFrom.key');
-    step = assertInteger('resumeFrom.step', resume.step, 0);
-    attempt = assertInteger('resumeFrom.attempt', resume.attempt, 0);
+    const c = validateTrainingCheckpoint(resume, { loss, optimizer, variables, steps }, resumeArg);
+    await restoreTrainingState(c, { loss, optimizer, variables });
+    runKey = toKey(c.key, 'resumeFrom.key');
+    step = c.step;
+    attempt = c.attempt;
+    lrScale = c.learningRateScale ?? 1;
   }
   const [dataKey, lossKey] = splitKey(runKey, 2) as [RngKey, RngKey];
   const next = batchReader(options.data, batchSize, dataKey);
   const keepBatches = options.keepBatches ?? false;
-  const snapshot = () => saveTrainingState({ loss, optimizer, variables, step, key: runKey, attempt });
+  const snapshot = () =>
+    saveTrainingState({ loss, optimizer, variables, step, key: runKey, attempt, learningRateScale: lrScale });
+  // Per-incident roll-back budget: reset once the run gets past the step that failed.
+  let incident = 0;
+  let failedStep = -1;
   let lastGood = await snapshot();
   const history: StepMetrics[] = [];
   const rollbacks: RollbackEvent[] = [];
@@ -535,15 +613,16 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         cause: signal.reason,
       });
     }
-    if (lr !== undefined) setLearningRate(optimizer, lr.valueAt(step));
+    if (lr !== undefined) setLearningRate(optimizer, lr.valueAt(step) * lrScale);
     const { batch, owned } = await next(step);
+    const releaseBatch = owned && !keepBatches ? () => batch.isDisposed || batch.dispose() : () => {};
     const stepKey = attempt === 0 ? foldIn(lossKey, step) : foldIn(foldIn(lossKey, step), attempt);
     let raw: Record<string, tf.Tensor | number> = {};
     let value: tf.Scalar;
     let grads: tf.NamedTensorMap;
     try {
       const context: LossCallContext = { key: stepKey, metrics: true };
-      ({ value, grads } = tf.variableGrads(() => {
+      ({ value, grads } = variableGradsSafe(() => {
         const out = loss.compute(batch, context);
         // The metric scalars must outlive variableGrads' forward tidy: keep them, released after the read.
         raw = {};
@@ -553,9 +632,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       }, variables));
     } catch (e) {
       tf.dispose(Object.values(raw).filter((v): v is tf.Tensor => typeof v !== 'number'));
+      releaseBatch();
       throw e;
-    } finally {
-      if (owned && !keepBatches) batch.dispose();
     }
     // One host read per step: the loss, its metrics and the gradient norm packed in one transfer.
     let read: Record<string, number>;
@@ -564,6 +642,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       read = await readMetrics(raw, { extra: { [LOSS]: value, [GRAD_NORM]: normT }, dispose: true });
     } catch (e) {
       tf.dispose(grads);
+      releaseBatch();
       throw e;
     }
     const gradNorm = read[GRAD_NORM]!;
@@ -573,10 +652,31 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     const reason = nonFinite({ ...metrics, loss: lossValue }, gradNorm);
     if (reason !== undefined) {
       tf.dispose(grads);
+      // NaN data is not a divergence: find it (one read, on this failure path only) and say so.
+      let badRows = 0;
+      try {
+        badRows = await nonFiniteRows(batch);
+      } finally {
+        releaseBatch();
+      }
+      if (badRows > 0) {
+        throw new EbmError(
+          'NON_FINITE',
+          `The data hold NaN/Infinity: ${badRows} row(s) of the batch of step ${step} are not finite.`,
+          {
+            argument: 'data',
+            value: { step, rows: badRows },
+            fix: 'clean the dataset (drop or impute non-finite rows) before training; this is not a divergence.',
+          },
+        );
+      }
       attempt++;
-      const event: RollbackEvent = { step, restoredStep: lastGood.step, reason, attempt };
+      if (step > failedStep) incident = 0;
+      incident++;
+      failedStep = Math.max(failedStep, step);
+      const event: RollbackEvent = { step, restoredStep: lastGood.step, reason, attempt, incident };
       rollbacks.push(event);
-      if (attempt > maxRollbacks) {
+      if (incident > maxRollbacks) {
         throw new EbmError(
           'DIVERGED',
           `Training diverged: ${reason} is not finite at step ${step} after ${maxRollbacks} roll-back(s).`,
@@ -589,9 +689,16 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       }
       await restoreTrainingState(lastGood, { loss, optimizer, variables });
       step = lastGood.step;
+      // A rate set by onRollback is kept: with a schedule, it becomes a factor on the schedule.
+      const before = currentLearningRate(optimizer);
       await options.onRollback?.(event);
+      const after = currentLearningRate(optimizer);
+      if (lr !== undefined && before !== undefined && after !== undefined && after !== before && after > 0) {
+        lrScale *= after / before;
+      }
       continue;
     }
+    releaseBatch();
     const applied =
       clipNorm !== undefined || clipValue !== undefined
         ? clipGradients(grads, { clipNorm, clipValue })
@@ -609,10 +716,13 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     };
     history.push(m);
     step++;
+    if (step > failedStep) incident = 0;
     if (step % checkpointEvery === 0 || step === steps) {
       const c = await snapshot();
       if (weightsFinite(c)) {
         lastGood = c;
+        if (checkpointDir !== undefined)
+          await writeCheckpointFile(checkpointDir, c, { keep: keepCheckpoints });
         await options.onCheckpoint?.(c);
       }
     }

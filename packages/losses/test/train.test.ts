@@ -162,7 +162,7 @@ describe('fit', () => {
         events.push(e);
       },
     });
-    expect(res.rollbacks).toEqual([{ step: 7, restoredStep: 5, reason: 'loss', attempt: 1 }]);
+    expect(res.rollbacks).toEqual([{ step: 7, restoredStep: 5, reason: 'loss', attempt: 1, incident: 1 }]);
     expect(events).toEqual(res.rollbacks);
     expect(res.step).toBe(12);
     // steps 5 and 6 ran twice (before and after the roll-back)
@@ -194,7 +194,9 @@ describe('fit', () => {
     const init = weightsOf(energy.trainableVariables);
     const before = tf.memory().numTensors;
     const res = await fit({ loss: flaky, optimizer, data, steps: 4, checkpointEvery: 50 });
-    expect(res.rollbacks).toEqual([{ step: 2, restoredStep: 0, reason: 'energyPos', attempt: 1 }]);
+    expect(res.rollbacks).toEqual([
+      { step: 2, restoredStep: 0, reason: 'energyPos', attempt: 1, incident: 1 },
+    ]);
     expect(res.history.map((m) => m.step)).toEqual([0, 1, 0, 1, 2, 3]);
     expect(weightsOf(energy.trainableVariables)).not.toEqual(init);
     // Adam holds two slots per variable (3 variables); nothing else may remain.

@@ -64,3 +64,10 @@ export {
   TimeConditionedMLP,
   type TimeConditionedMLPOptions,
 } from './neural/time-conditioned-mlp.js';
+export {
+  assertLayoutSize,
+  convLayout,
+  mlpLayout,
+  type ParameterLayout,
+  validateArtifact,
+} from './neural/validate.js';

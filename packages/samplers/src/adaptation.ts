@@ -1,6 +1,7 @@
 import {
   assertInRange,
   assertInteger,
+  assertKnownOptions,
   assertPositive,
   assertSyncReadable,
   EbmError,
@@ -15,6 +16,7 @@ import {
   toKey,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { DUAL_AVERAGING_KEYS, WINDOW_ADAPTATION_KEYS } from './option-keys.js';
 
 /** Options of {@link DualAveraging} (Hoffman & Gelman 2014, Algorithm 5; Stan's defaults). */
 export interface DualAveragingOptions {
@@ -45,6 +47,7 @@ export class DualAveraging {
   private logEpsBar = 0;
 
   constructor(initialStepSize: number, options: DualAveragingOptions = {}) {
+    assertKnownOptions('DualAveraging', options, DUAL_AVERAGING_KEYS);
     this.targetAcceptance = assertInRange('targetAcceptance', options.targetAcceptance ?? 0.8, 0, 1, {
       loInclusive: false,
       hiInclusive: false,
@@ -325,11 +328,17 @@ function* adaptation<T extends AdaptableSampler<SamplerState, unknown>>(
       },
     );
   }
+  assertKnownOptions('windowAdaptation', options, WINDOW_ADAPTATION_KEYS);
   const nWarmup = assertInteger('nWarmup', options.nWarmup ?? 500, 20);
   const hasMass = sampler.invMass !== undefined;
   const adaptMass = (options.adaptMass ?? true) && hasMass;
   const key = toKey(options.seed ?? 0, 'seed');
-  const da = new DualAveraging(currentStepSize(sampler), options);
+  const daOptions = Object.fromEntries(
+    DUAL_AVERAGING_KEYS.map((k) => [k, (options as Record<string, unknown>)[k]]).filter(
+      ([, v]) => v !== undefined,
+    ),
+  ) as DualAveragingOptions;
+  const da = new DualAveraging(currentStepSize(sampler), daOptions);
   let x0 = options.x0;
   let ownX0 = false;
   if (x0 === undefined) {

@@ -1,5 +1,6 @@
 import {
   assertInRange,
+  assertLiveState,
   assertPositive,
   BaseSampler,
   EbmError,
@@ -11,6 +12,7 @@ import {
   type StepResult,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { GD_KEYS, NESTEROV_KEYS } from './option-keys.js';
 import { type EmptyInfo, parseOptions, type SamplerParams } from './util.js';
 
 /** Step info of {@link GradientDescentSampler} and {@link NesterovSampler}: nothing per step. */
@@ -47,7 +49,7 @@ export class GradientDescentSampler extends BaseSampler<GradientDescentState, Gr
 
   constructor(energy: EnergyFunction, options?: GradientDescentOptions) {
     super(energy, 'GradientDescentSampler');
-    const o = parseOptions('GradientDescentSampler', options);
+    const o = parseOptions('GradientDescentSampler', options, GD_KEYS);
     this.options = o;
     this.schedule('stepSize', o.stepSize ?? 1e-3);
   }
@@ -71,6 +73,7 @@ export class GradientDescentSampler extends BaseSampler<GradientDescentState, Gr
   }
 
   step(state: GradientDescentState, _key: RngKey): StepResult<GradientDescentState, GradientDescentInfo> {
+    assertLiveState('GradientDescentSampler.step()', state);
     const eta = assertPositive('stepSize', this.scheduled('stepSize', state.step));
     const g = this.energy.gradient(state.x, { checkFinite: false });
     try {
@@ -108,7 +111,7 @@ export class NesterovSampler extends BaseSampler<NesterovState, GradientDescentI
 
   constructor(energy: EnergyFunction, options?: NesterovOptions) {
     super(energy, 'NesterovSampler');
-    const o = parseOptions('NesterovSampler', options);
+    const o = parseOptions('NesterovSampler', options, NESTEROV_KEYS);
     this.options = o;
     this.schedule('stepSize', o.stepSize ?? 1e-3);
     this.momentum = assertInRange('momentum', o.momentum ?? 0.9, 0, 1, { hiInclusive: false });
@@ -133,6 +136,7 @@ export class NesterovSampler extends BaseSampler<NesterovState, GradientDescentI
   }
 
   step(state: NesterovState, _key: RngKey): StepResult<NesterovState, GradientDescentInfo> {
+    assertLiveState('NesterovSampler.step()', state);
     const eta = assertPositive('stepSize', this.scheduled('stepSize', state.step));
     const mu = this.momentum;
     const look = tf.tidy(() => tf.add(state.x, tf.mul(state.v, mu)) as tf.Tensor2D);

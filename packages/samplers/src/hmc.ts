@@ -1,6 +1,7 @@
 import { assertInteger, type EnergyFunction, type HMCChainSettings, type RngKey } from '@ebm/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { type MHInfo, type MHOptions, MHSampler, type MHState, massFromInverse } from './mh-base.js';
+import { HMC_KEYS } from './option-keys.js';
 import { hmcTransition, type TransitionResult } from './transitions.js';
 import { parseOptions, type SamplerParams } from './util.js';
 
@@ -29,7 +30,7 @@ export class HamiltonianMonteCarlo extends MHSampler<MHInfo> {
   protected readonly method = 'hmc';
 
   constructor(energy: EnergyFunction, options?: HMCOptions) {
-    const o = parseOptions('HamiltonianMonteCarlo', options);
+    const o = parseOptions('HamiltonianMonteCarlo', options, HMC_KEYS);
     super(energy, 'HamiltonianMonteCarlo', o, 1e-3);
     this.nLeapfrogSteps = assertInteger('nLeapfrogSteps', o.nLeapfrogSteps ?? 10, 1);
   }

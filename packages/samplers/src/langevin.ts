@@ -15,6 +15,7 @@ import {
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { massFromInverse } from './mh-base.js';
+import { LANGEVIN_KEYS } from './option-keys.js';
 import {
   checkMassDim,
   type EmptyInfo,
@@ -83,7 +84,7 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
 
   constructor(energy: EnergyFunction, options?: LangevinOptions) {
     super(energy, 'LangevinDynamics');
-    const o = parseOptions('LangevinDynamics', options);
+    const o = parseOptions('LangevinDynamics', options, LANGEVIN_KEYS);
     this.options = o;
     this.stepSizeScheduler = this.schedule('stepSize', o.stepSize ?? 1e-3);
     this.noiseScaleScheduler = this.schedule('noiseScale', o.noiseScale ?? 1);

@@ -1,6 +1,7 @@
 import type { EnergyFunction, RngKey } from '@ebm/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { type MHInfo, type MHOptions, MHSampler, type MHState, massFromInverse } from './mh-base.js';
+import { MALA_KEYS } from './option-keys.js';
 import { malaTransition, type TransitionResult } from './transitions.js';
 import { parseOptions, type SamplerParams } from './util.js';
 
@@ -26,7 +27,7 @@ export class MALA extends MHSampler<MHInfo> {
   protected readonly method = 'mala';
 
   constructor(energy: EnergyFunction, options?: MALAOptions) {
-    super(energy, 'MALA', parseOptions('MALA', options), 0.01);
+    super(energy, 'MALA', parseOptions('MALA', options, MALA_KEYS), 0.01);
   }
 
   /** Same sampler with another step size and (optionally) inverse mass; an omitted `invMass` keeps this one's. */

@@ -1,4 +1,5 @@
 import {
+  assertLiveState,
   assertPositive,
   BaseSampler,
   type ChainMethod,
@@ -117,6 +118,7 @@ export abstract class MHSampler<I extends MHInfo = MHInfo & StepInfo> extends Ba
    * `invMass` defaults to the sampler's own.
    */
   stepWith(state: MHState, key: RngKey, params: SamplerParams): StepResult<MHState, I> {
+    assertLiveState(`${this.name}.step()`, state);
     const h = assertPositive('stepSize', params.stepSize);
     const invMass = params.invMass ?? this.invMass;
     checkMassDim('invMass', invMass, state.x.shape[1]);
@@ -134,6 +136,7 @@ export abstract class MHSampler<I extends MHInfo = MHInfo & StepInfo> extends Ba
   }
 
   step(state: MHState, key: RngKey): StepResult<MHState, I> {
+    assertLiveState(`${this.name}.step()`, state);
     return this.stepWith(state, key, {
       stepSize: this.scheduled('stepSize', state.step),
       invMass: this.invMass,

@@ -1,5 +1,6 @@
 import {
   assertInteger,
+  assertLiveState,
   assertPositive,
   assertSyncReadable,
   type EnergyFunction,
@@ -22,6 +23,7 @@ import {
   type MHState,
   massFromInverse,
 } from './mh-base.js';
+import { NUTS_KEYS } from './option-keys.js';
 import type { PointSet, TransitionResult } from './transitions.js';
 import { checkMassDim, invMassTensor, parseOptions, rowSum } from './util.js';
 
@@ -416,7 +418,7 @@ export class NUTS extends MHSampler<NUTSInfo> {
   protected readonly method = 'nuts';
 
   constructor(energy: EnergyFunction, options?: NUTSOptions) {
-    const o = parseOptions('NUTS', options);
+    const o = parseOptions('NUTS', options, NUTS_KEYS);
     super(energy, 'NUTS', o, 0.1);
     this.maxTreeDepth = assertInteger('maxTreeDepth', o.maxTreeDepth ?? 10, 1, 20);
     this.maxDeltaH = assertPositive('maxDeltaH', o.maxDeltaH ?? 1000);
@@ -455,6 +457,7 @@ export class NUTS extends MHSampler<NUTSInfo> {
    * backend, WebGPU in Node included. Same keys, same result as the sync step.
    */
   async stepWithAsync(state: MHState, key: RngKey, params: MHParams): Promise<StepResult<MHState, NUTSInfo>> {
+    assertLiveState('NUTS.stepAsync()', state);
     const h = assertPositive('stepSize', params.stepSize);
     checkMassDim('invMass', params.invMass, state.x.shape[1]);
     const inv = invMassTensor(params.invMass);

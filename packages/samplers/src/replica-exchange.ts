@@ -1,5 +1,6 @@
 import {
   assertInteger,
+  assertLiveState,
   assertOneOf,
   assertPositive,
   BaseSampler,
@@ -13,6 +14,7 @@ import {
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type MHInfo, massFromInverse } from './mh-base.js';
+import { REPLICA_KEYS } from './option-keys.js';
 import { hmcTransition, malaTransition, type PointSet, type TransitionResult } from './transitions.js';
 import {
   checkMassDim,
@@ -95,7 +97,7 @@ export class ReplicaExchange extends BaseSampler<ReplicaExchangeState, ReplicaEx
 
   constructor(energy: EnergyFunction, options?: ReplicaExchangeOptions) {
     super(energy, 'ReplicaExchange');
-    const o = parseOptions('ReplicaExchange', options);
+    const o = parseOptions('ReplicaExchange', options, REPLICA_KEYS);
     this.options = o;
     const temps = o.temperatures ?? Array.from({ length: 6 }, (_, k) => 10 ** (k / 5));
     if (!Array.isArray(temps) || temps.length < 2) {
@@ -146,7 +148,14 @@ export class ReplicaExchange extends BaseSampler<ReplicaExchangeState, ReplicaEx
     checkMassDim('mass', this.invMass, x.shape[1]);
     const K = this.nReplicas;
     const replicas = tf.tile(x, [K, 1]) as tf.Tensor2D;
-    const { energy, gradient } = this.energy.energyAndGradient(replicas, { checkFinite: false });
+    let eg: { energy: tf.Tensor1D; gradient: tf.Tensor2D };
+    try {
+      eg = this.energy.energyAndGradient(replicas, { checkFinite: false });
+    } catch (e) {
+      replicas.dispose();
+      throw e;
+    }
+    const { energy, gradient } = eg;
     const b = x.shape[0];
     const cold = tf.slice(energy, [0], [b]) as tf.Tensor1D;
     return { x, energy: cold, replicas, replicaEnergy: energy, replicaGrad: gradient, step };
@@ -160,6 +169,7 @@ export class ReplicaExchange extends BaseSampler<ReplicaExchangeState, ReplicaEx
   }
 
   step(state: ReplicaExchangeState, key: RngKey): StepResult<ReplicaExchangeState, ReplicaExchangeInfo> {
+    assertLiveState('ReplicaExchange.step()', state);
     const K = this.nReplicas;
     const [b, d] = state.x.shape;
     const T0 = this.temperatures[0]!;

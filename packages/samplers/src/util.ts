@@ -1,4 +1,5 @@
 import {
+  assertKnownOptions,
   type ChainMethod,
   type ChainMethodSettings,
   chainKernelName,
@@ -99,17 +100,16 @@ export function parseClamp(clamp: unknown): readonly [number, number] | undefine
   return [clamp[0], clamp[1]] as const;
 }
 
-/** Validates an option bag (undefined or a plain object). */
-export function parseOptions<T extends object>(name: string, options: T | undefined): T {
-  if (options === undefined) return {} as T;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new EbmError('INVALID_PARAM', `${name} options must be an object.`, {
-      argument: 'options',
-      value: options,
-      fix: 'pass e.g. { stepSize: 0.01 }.',
-    });
-  }
-  return options;
+/**
+ * Validates an option bag: undefined or a plain object whose names are all in `known` (an unknown name such as
+ * TorchEBM's `step_size` is an `INVALID_PARAM` that suggests the right one, see core's `assertKnownOptions`).
+ */
+export function parseOptions<T extends object>(
+  name: string,
+  options: T | undefined,
+  known: readonly string[],
+): T {
+  return assertKnownOptions(name, options, known);
 }
 
 /**

@@ -1,10 +1,12 @@
 import {
   assertInteger,
+  assertKnownOptions,
   assertNonNegative,
   assertPositive,
   EbmError,
   type KernelHint,
   normalArray,
+  optionKeys,
   type RngKey,
   splitKey,
   uniformArray,
@@ -13,6 +15,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AnalyticEnergy } from './base.js';
 import { assertSampleCount } from './linalg.js';
 import { Tabulated1D } from './tabulated.js';
+
+const FUNNEL_KEYS = optionKeys<FunnelOptions>({ dim: true, scale: true });
+const BANANA_KEYS = optionKeys<BananaOptions>({ dim: true, curvature: true, scale: true });
+const MANYWELL_KEYS = optionKeys<ManyWellOptions>({ dim: true });
 
 /** Options of {@link Funnel}. */
 export interface FunnelOptions {
@@ -45,6 +51,7 @@ export class Funnel extends AnalyticEnergy {
   readonly vMarginal: { readonly mean: number; readonly std: number };
 
   constructor(options: FunnelOptions = {}) {
+    assertKnownOptions('Funnel', options, FUNNEL_KEYS);
     const d = assertInteger('dim', options.dim ?? 10, 2);
     super({ dim: d, name: 'Funnel' });
     this.scale = assertPositive('scale', options.scale ?? 3);
@@ -129,6 +136,7 @@ export class Banana extends AnalyticEnergy {
   readonly variances: readonly number[];
 
   constructor(options: BananaOptions = {}) {
+    assertKnownOptions('Banana', options, BANANA_KEYS);
     const d = assertInteger('dim', options.dim ?? 2, 2);
     super({ dim: d, name: 'Banana' });
     this.curvature = assertNonNegative('curvature', options.curvature ?? 0.03);
@@ -235,6 +243,7 @@ export class ManyWell extends AnalyticEnergy {
   readonly wellMinima: readonly [number, number];
 
   constructor(options: ManyWellOptions = {}) {
+    assertKnownOptions('ManyWell', options, MANYWELL_KEYS);
     const d = assertInteger('dim', options.dim ?? 32, 2);
     if (d % 2 !== 0) {
       throw new EbmError('INVALID_PARAM', 'ManyWell dim must be even.', {

@@ -1,4 +1,4 @@
-import { type KernelHint, normalArray, type RngKey } from '@ebm/core';
+import { assertKnownOptions, type KernelHint, normalArray, optionKeys, type RngKey } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { AnalyticEnergy } from './base.js';
 import {
@@ -11,6 +11,8 @@ import {
   readVector,
   toRows,
 } from './linalg.js';
+
+const GAUSSIANENERGY_KEYS = optionKeys<GaussianOptions>({ mean: true, covariance: true });
 
 /** A matrix argument: nested rows or a rank-2 tensor. */
 export type MatrixLike =
@@ -66,6 +68,7 @@ export class Gaussian extends AnalyticEnergy {
   private readonly precT: tf.Tensor2D;
 
   constructor(options: GaussianOptions) {
+    assertKnownOptions('Gaussian', options, GAUSSIANENERGY_KEYS);
     const mu = readVector('mean', options?.mean);
     const d = mu.length;
     const cov =

@@ -1,8 +1,10 @@
 import {
+  assertKnownOptions,
   assertPositive,
   EbmError,
   type KernelHint,
   normalArray,
+  optionKeys,
   type RngKey,
   splitKey,
   uniformArray,
@@ -20,6 +22,13 @@ import {
   readVector,
   toRows,
 } from './linalg.js';
+
+const GAUSSIANMIXTUREENERGY_KEYS = optionKeys<GaussianMixtureOptions>({
+  means: true,
+  weights: true,
+  covariances: true,
+  std: true,
+});
 
 /** Options of {@link GaussianMixture}. */
 export interface GaussianMixtureOptions {
@@ -66,6 +75,7 @@ export class GaussianMixture extends AnalyticEnergy {
   private readonly logcT: tf.Tensor2D;
 
   constructor(options: GaussianMixtureOptions) {
+    assertKnownOptions('GaussianMixture', options, GAUSSIANMIXTUREENERGY_KEYS);
     if (!options || !Array.isArray(options.means) || options.means.length < 1) {
       throw new EbmError('INVALID_PARAM', 'means must be a non-empty array of component means.', {
         argument: 'means',

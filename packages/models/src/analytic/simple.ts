@@ -1,10 +1,12 @@
 import {
   assertFiniteNumber,
   assertInteger,
+  assertKnownOptions,
   assertPositive,
   EbmError,
   type KernelHint,
   normalArray,
+  optionKeys,
   type RngKey,
   uniformArray,
 } from '@ebm/core';
@@ -12,6 +14,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AnalyticEnergy } from './base.js';
 import { assertSampleCount } from './linalg.js';
 import { Tabulated1D } from './tabulated.js';
+
+const DOUBLEWELL_KEYS = optionKeys<DoubleWellOptions>({ barrierHeight: true, b: true, dim: true });
+const HARMONIC_KEYS = optionKeys<HarmonicOptions>({ k: true, dim: true });
+const ROSENBROCK_KEYS = optionKeys<RosenbrockOptions>({ a: true, b: true, dim: true });
+const ACKLEY_KEYS = optionKeys<AckleyOptions>({ a: true, b: true, c: true, dim: true });
+const RASTRIGIN_KEYS = optionKeys<RastriginOptions>({ a: true, dim: true });
 
 function optionalDim(dim: unknown, min = 1): number | undefined {
   if (dim === undefined) return undefined;
@@ -44,6 +52,7 @@ export class DoubleWell extends AnalyticEnergy {
   readonly b: number;
 
   constructor(options: DoubleWellOptions = {}) {
+    assertKnownOptions('DoubleWell', options, DOUBLEWELL_KEYS);
     super({ dim: optionalDim(options.dim), name: 'DoubleWell' });
     this.barrierHeight = assertPositive('barrierHeight', options.barrierHeight ?? 2);
     this.b = assertPositive('b', options.b ?? 1);
@@ -132,6 +141,7 @@ export class Harmonic extends AnalyticEnergy {
   readonly k: number;
 
   constructor(options: HarmonicOptions = {}) {
+    assertKnownOptions('Harmonic', options, HARMONIC_KEYS);
     super({ dim: optionalDim(options.dim), name: 'Harmonic' });
     this.k = assertPositive('k', options.k ?? 1);
     this.kernelHint = { kind: 'harmonic', params: { k: this.k } };
@@ -192,6 +202,7 @@ export class Rosenbrock extends AnalyticEnergy {
   readonly b: number;
 
   constructor(options: RosenbrockOptions = {}) {
+    assertKnownOptions('Rosenbrock', options, ROSENBROCK_KEYS);
     super({ dim: optionalDim(options.dim, 2), name: 'Rosenbrock', minDim: 2 });
     this.a = assertFiniteNumber('a', options.a ?? 1);
     this.b = assertPositive('b', options.b ?? 100);
@@ -269,6 +280,7 @@ export class Ackley extends AnalyticEnergy {
   readonly c: number;
 
   constructor(options: AckleyOptions = {}) {
+    assertKnownOptions('Ackley', options, ACKLEY_KEYS);
     super({ dim: optionalDim(options.dim), name: 'Ackley' });
     this.a = assertFiniteNumber('a', options.a ?? 20);
     this.b = assertPositive('b', options.b ?? 0.2);
@@ -326,6 +338,7 @@ export class Rastrigin extends AnalyticEnergy {
   readonly a: number;
 
   constructor(options: RastriginOptions = {}) {
+    assertKnownOptions('Rastrigin', options, RASTRIGIN_KEYS);
     super({ dim: optionalDim(options.dim), name: 'Rastrigin' });
     this.a = assertFiniteNumber('a', options.a ?? 10);
     this.kernelHint = { kind: 'rastrigin', params: { a: this.a } };

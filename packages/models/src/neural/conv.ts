@@ -1,4 +1,13 @@
-import { assertInteger, assertPositive, EbmError, foldIn, type RngKey, toKey } from '@ebm/core';
+import {
+  assertInteger,
+  assertKnownOptions,
+  assertPositive,
+  EbmError,
+  foldIn,
+  optionKeys,
+  type RngKey,
+  toKey,
+} from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type Activation,
@@ -8,6 +17,17 @@ import {
   normalInit,
   type SpectralNormOptions,
 } from './base.js';
+import { assertLayoutSize, convLayout } from './validate.js';
+
+const CONVENERGY_KEYS = optionKeys<ConvEnergyOptions>({
+  inputShape: true,
+  channels: true,
+  kernelSize: true,
+  activation: true,
+  leakySlope: true,
+  spectralNorm: true,
+  seed: true,
+});
 
 /** Options of {@link ConvEnergy}. */
 export interface ConvEnergyOptions {
@@ -51,6 +71,7 @@ export class ConvEnergy extends NeuralEnergy {
   private readonly head: { w: tf.Variable; b: tf.Variable; u: tf.Variable | undefined };
 
   constructor(options: ConvEnergyOptions) {
+    assertKnownOptions('ConvEnergy', options, CONVENERGY_KEYS);
     const shape = options?.inputShape;
     if (!Array.isArray(shape) || shape.length !== 3) {
       throw new EbmError('INVALID_PARAM', 'inputShape must be [height, width, channels].', {
@@ -82,6 +103,7 @@ export class ConvEnergy extends NeuralEnergy {
       sn === undefined || sn === false
         ? 0
         : assertInteger('spectralNorm.iterations', sn === true ? 1 : (sn.iterations ?? 1), 1);
+    assertLayoutSize(convLayout(c, channels, kernelSize, iterations), 'ConvEnergy');
     this.config = {
       type: 'conv',
       inputShape: [h, w, c],

@@ -1,5 +1,12 @@
-import { BaseEnergy, EbmError, type KernelHint } from '@ebm/core';
+import { assertKnownOptions, BaseEnergy, EbmError, type KernelHint, optionKeys } from '@ebm/core';
 import type * as tf from '@tensorflow/tfjs-core';
+
+const FUNCTIONENERGY_KEYS = optionKeys<FunctionEnergyOptions>({
+  dim: true,
+  name: true,
+  gradient: true,
+  kernelHint: true,
+});
 
 /** Options of {@link energyFromFunction}. */
 export interface FunctionEnergyOptions {
@@ -18,6 +25,7 @@ class FunctionEnergy extends BaseEnergy {
   private readonly fn: (x: tf.Tensor2D) => tf.Tensor1D;
 
   constructor(fn: (x: tf.Tensor2D) => tf.Tensor1D, options: FunctionEnergyOptions) {
+    assertKnownOptions('FunctionEnergy', options, FUNCTIONENERGY_KEYS);
     super(options.name === undefined ? { dim: options.dim } : { dim: options.dim, name: options.name });
     this.fn = fn;
     this.kernelHint = options.kernelHint;

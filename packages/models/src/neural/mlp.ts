@@ -1,4 +1,13 @@
-import { assertInteger, assertPositive, EbmError, foldIn, type RngKey, toKey } from '@ebm/core';
+import {
+  assertInteger,
+  assertKnownOptions,
+  assertPositive,
+  EbmError,
+  foldIn,
+  optionKeys,
+  type RngKey,
+  toKey,
+} from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type Activation,
@@ -8,6 +17,16 @@ import {
   normalInit,
   type SpectralNormOptions,
 } from './base.js';
+import { assertLayoutSize, mlpLayout } from './validate.js';
+
+const MLPENERGY_KEYS = optionKeys<MLPEnergyOptions>({
+  inputDim: true,
+  widths: true,
+  activation: true,
+  leakySlope: true,
+  spectralNorm: true,
+  seed: true,
+});
 
 /** Options of {@link MLPEnergy}. */
 export interface MLPEnergyOptions {
@@ -55,6 +74,7 @@ export class MLPEnergy extends NeuralEnergy {
   private readonly layers: { w: tf.Variable; b: tf.Variable; u: tf.Variable | undefined }[] = [];
 
   constructor(options: MLPEnergyOptions) {
+    assertKnownOptions('MLPEnergy', options, MLPENERGY_KEYS);
     const inputDim = assertInteger('inputDim', options?.inputDim, 1);
     super({ dim: inputDim, name: 'MLPEnergy' });
     const widths = options.widths ?? [64, 64];
@@ -73,6 +93,8 @@ export class MLPEnergy extends NeuralEnergy {
       sn === undefined || sn === false
         ? 0
         : assertInteger('spectralNorm.iterations', sn === true ? 1 : (sn.iterations ?? 1), 1);
+    // Fail before allocating: widths of 1e6 would otherwise build a multi-GB network.
+    assertLayoutSize(mlpLayout(inputDim, widths, iterations), 'MLPEnergy');
     this.config = {
       type: 'mlp',
       inputDim,

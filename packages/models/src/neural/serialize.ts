@@ -97,7 +97,17 @@ export function artifactToJSON(artifact: WeightsArtifact): WeightsJSON {
 
 /** An artifact from a JSON document made by {@link artifactToJSON} (accepts the parsed object or the string). */
 export function artifactFromJSON(json: WeightsJSON | string): WeightsArtifact {
-  const j = (typeof json === 'string' ? JSON.parse(json) : json) as WeightsJSON;
+  let j: WeightsJSON;
+  try {
+    j = (typeof json === 'string' ? JSON.parse(json) : json) as WeightsJSON;
+  } catch (cause) {
+    throw new EbmError('INVALID_PARAM', 'the weights document is not valid JSON.', {
+      argument: 'json',
+      value: typeof json === 'string' ? json.length : typeof json,
+      fix: 'pass the string produced by JSON.stringify(energy) or energy.toJSON().',
+      cause,
+    });
+  }
   assertManifest(j);
   if (typeof j.data !== 'string') {
     throw new EbmError('INVALID_PARAM', 'weights JSON has no base64 "data" string.', {
