@@ -1,10 +1,11 @@
 import { EbmError } from '../errors.js';
+import { assertKnownOptions } from '../options.js';
 
 /**
- * Checks an option bag: `undefined` or a plain object whose keys are all in `known`. An unknown key (a typo
- * such as `stepsize`) raises `INVALID_PARAM` naming it and the accepted keys.
+ * Checks an optional option bag: `undefined` gives `{}`; anything but a plain object raises `INVALID_PARAM`;
+ * an unknown key (a typo such as `stepsize`) raises `INVALID_PARAM` with a suggestion ({@link assertKnownOptions}).
  */
-export function assertKnownOptions<T extends object>(
+export function parseKnownOptions<T extends object>(
   owner: string,
   options: T | undefined,
   known: readonly string[],
@@ -17,15 +18,5 @@ export function assertKnownOptions<T extends object>(
       fix: 'pass an options object, or nothing for the defaults.',
     });
   }
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) {
-      const near = known.find((n) => n.toLowerCase() === k.toLowerCase().replace(/_/g, ''));
-      throw new EbmError('INVALID_PARAM', `${owner}: unknown option "${k}".`, {
-        argument: k,
-        value: (options as Record<string, unknown>)[k],
-        fix: near !== undefined ? `did you mean "${near}"?` : `known options: ${known.join(', ')}.`,
-      });
-    }
-  }
-  return options;
+  return assertKnownOptions(owner, options, known);
 }
