@@ -7,6 +7,7 @@ import {
   assertBatch,
   assertDiffusionForm,
   assertInteger,
+  assertKnownOptions,
   assertNonNegative,
   assertOneOf,
   BaseSampler,
@@ -22,7 +23,6 @@ import {
   type Interpolant,
   type InterpolantSpec,
   parseAdaptiveOptions,
-  parseKnownOptions,
   type RngKey,
   type RungeKuttaIntegrator,
   randomNormal,
@@ -179,7 +179,7 @@ export class FlowSampler extends BaseSampler<FlowState> {
   private readonly adaptiveSettings: AdaptiveSettings | undefined;
 
   constructor(model: TimeField, options?: FlowSamplerOptions) {
-    const o = parseKnownOptions('FlowSampler', options, KEYS);
+    const o = assertKnownOptions('FlowSampler', options, KEYS);
     const fn = timeFieldFn(model);
     const dim = o.dim === undefined ? timeFieldDim(model) : assertInteger('dim', o.dim, 1);
     super(noEnergy(typeof model === 'object' && model.name ? model.name : 'flow', dim), 'FlowSampler');

@@ -1,5 +1,6 @@
 import {
   assertInteger,
+  assertKnownOptions,
   assertPositive,
   BaseSampler,
   EbmError,
@@ -7,7 +8,6 @@ import {
   type HamiltonianSystem,
   type IntegratorSpec,
   type PhaseState,
-  parseKnownOptions,
   type RngKey,
   randomNormal,
   randomUniform,
@@ -93,7 +93,7 @@ export class RiemannianManifoldHMC extends BaseSampler<RMHMCState, RMHMCInfo> {
         fix: 'pass (x) => [B, D] (diagonal of G) or [B, D, D] (full G), differentiable in x.',
       });
     }
-    const o = parseKnownOptions('RiemannianManifoldHMC', options, KEYS);
+    const o = assertKnownOptions('RiemannianManifoldHMC', options, KEYS);
     this.metric = metric;
     this.schedule('stepSize', o.stepSize ?? 1e-3);
     this.nLeapfrogSteps = assertInteger('nLeapfrogSteps', o.nLeapfrogSteps ?? 10, 1);

@@ -9,7 +9,6 @@
  */
 export * from './adaptive.js';
 export * from './integrate.js';
-export * from './options.js';
 export * from './registry.js';
 export * from './runge-kutta.js';
 export * from './symplectic.js';

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { EbmError } from '../errors.js';
+import { assertKnownOptions } from '../options.js';
 import { assertBatch, assertFiniteNumber, assertInteger } from '../validation.js';
 import {
   ADAPTIVE_OPTION_KEYS,
@@ -10,7 +11,6 @@ import {
   type HostReads,
   parseAdaptiveOptions,
 } from './adaptive.js';
-import { parseKnownOptions } from './options.js';
 import { type IntegratorSpec, resolveIntegrator } from './registry.js';
 import type { Drift } from './types.js';
 
@@ -50,7 +50,7 @@ function* integrateGen(
   x0: tf.Tensor2D,
   options: IntegrateOptions | undefined,
 ): HostReads<IntegrateResult> {
-  const o = parseKnownOptions('integrate', options, KEYS);
+  const o = assertKnownOptions('integrate', options, KEYS);
   if (typeof drift !== 'function') {
     throw new EbmError('INVALID_PARAM', 'integrate needs a drift function f(x, t).', {
       argument: 'drift',
