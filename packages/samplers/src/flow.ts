@@ -11,6 +11,7 @@ import {
   assertNonNegative,
   assertOneOf,
   BaseSampler,
+  type DiagnosticsSeries,
   type DiffusionForm,
   type Drift,
   driveAsync,
@@ -560,7 +561,9 @@ export class FlowSampler extends BaseSampler<FlowState> {
       const trajectory = o.trajectory === true ? { x: tf.stack(xs, 1) } : undefined;
       const diagnostics =
         o.diagnostics === true
-          ? Object.fromEntries(Object.entries(diag).map(([k, a]) => [k, tf.stack(a, 0)]))
+          ? (Object.fromEntries(
+              Object.entries(diag).map(([k, a]) => [k, tf.stack(a, 0)]),
+            ) as unknown as DiagnosticsSeries)
           : undefined;
       tf.dispose(xs);
       tf.dispose(Object.values(diag).flat());
