@@ -52,3 +52,5 @@ export {
   TimeConditionedMLP,
   type TimeConditionedMLPOptions,
 } from './neural/time-conditioned-mlp.js';
+export { EqMEnergy, type EqMEnergyOptions, type EqMEnergyType } from './wrappers/eqm-energy.js';
+export { InteractionModel, type InteractionModelOptions } from './wrappers/interaction.js';
