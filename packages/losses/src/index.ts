@@ -8,6 +8,8 @@
 export * from './base.js';
 export * from './contrastive.js';
 export * from './ema.js';
+export * from './energy-matching.js';
+export * from './equilibrium-matching.js';
 export * from './flow-matching.js';
 export { type SeedLike, stopGradient, variablesOf, withoutTape } from './internal.js';
 export * from './nce.js';
