@@ -138,8 +138,10 @@ export function dispersiveLoss(z: tf.Tensor2D): tf.Scalar {
  * `timeInvariant` (default). With `applyDispersion`, adds `dispersionWeight`·{@link dispersiveLoss} of the
  * model's hidden features (the model must implement `applyWithHidden`).
  *
- * Sampling: descend the field — `EqMEnergy.fromLoss(loss)` with `GradientDescentSampler` / MCMC samplers, or
- * `FlowSampler(model, { negateVelocity: true })`.
+ * Sampling: descend the field from noise — `EqMEnergy.fromLoss(loss)` with `GradientDescentSampler` (or
+ * `NesterovSampler`, MCMC samplers for explicit energies) for a total time η·nSteps ≈
+ * {@link EquilibriumMatchingLoss.samplingTime} — or `FlowSampler(model, { negateVelocity: true })` for a model
+ * that ignores t.
  *
  * Deviation from TorchEBM: `lossWeight` applies in every prediction mode (TorchEBM uses it for noise and score
  * only); the dispersive loss needs `applyWithHidden` instead of a model returning a tuple.
@@ -203,6 +205,17 @@ export class EquilibriumMatchingLoss extends BaseLoss {
       });
     }
     this.variables = [...(options.variables ?? variablesOf(model))];
+  }
+
+  /**
+   * Descent time T = η·nSteps that carries noise to the data along the ideal EqM field (velocity prediction, linear
+   * path): the field moves x along the path at speed c(t), so reaching t = a takes a/λ and each further (1 − a)/λ
+   * shrinks the remaining gap by e: T = (a + 2(1 − a))/λ (0.3 with the defaults). Longer descents keep sliding
+   * along the data toward the attractors of the time-invariant field — in low dimension, where noise and data
+   * overlap, the optimum is not zero on the data and long runs collapse the samples (see the EqM example).
+   */
+  samplingTime(): number {
+    return (this.ctThreshold + 2 * (1 - this.ctThreshold)) / this.ctMultiplier;
   }
 
   /** The field F(x) the loss regresses (the output, or ∇ₓg for an explicit energy), at model time `tm`. */
