@@ -1,4 +1,5 @@
 import {
+  assertBatch,
   assertInRange,
   assertInteger,
   assertKnownOptions,
@@ -109,10 +110,10 @@ export function trimmedMean(values: tf.Tensor1D, trim: number): tf.Scalar {
  * scale s_k = √ε(k) of `TemperatureScheduler(ε_max, τ*, nLangevinSteps)` (zero noise until τ*, then heating to
  * ε_max), the others start from random data rows at s = √ε_max. cd = mean V(x⁺) − trimmedMean(V(x⁻), trim),
  * L_cd = max(λ·cd, −cdClamp).
+ * {@link EnergyMatchingLoss.sample} runs the tempered chains from given starting points (the paper's sampler).
  *
  * L = L_flow + L_cd. **Two-phase training**: the first `warmupSteps` calls use λ = 0 (flow only), later calls
- * λ = `lambdaCd` (or call {@link EnergyMatchingLoss.setLambdaCd}). Sample the trained V with
- * `LangevinDynamics(V, { stepSize: langevinDt, noiseScale: new TemperatureScheduler(ε_max, { tauStar, nSteps }) })`.
+ * λ = `lambdaCd` (or call {@link EnergyMatchingLoss.setLambdaCd}).
  *
  * Deviation from TorchEBM: the negatives come from a built-in Langevin loop (the per-chain temperature schedule
  * is not expressible through the generic sampler seam), not from a `sampler` option.
@@ -177,34 +178,30 @@ export class EnergyMatchingLoss extends BaseLoss {
   }
 
   /**
-   * The negatives of one call: B tempered-Langevin chains on the current V (no gradient tape). The first
-   * ⌊round(B·noiseFraction)⌉ start from N(0, I) and heat up per the temperature schedule; the rest start at
-   * random rows of `data` at √ε_max.
+   * Langevin chains x ← x − Δ∇V(x) + s_k√(2Δ)ξ on the current V without the gradient tape, from `x` (not
+   * disposed): the first `nTempered` rows use the tempered scale s_k = √ε(k), the others √ε_max.
    */
-  negatives(data: tf.Tensor2D, key: RngKey): tf.Tensor2D {
+  private chains(
+    x0: tf.Tensor2D,
+    nTempered: number,
+    key: RngKey,
+    schedule: TemperatureScheduler = this.schedule,
+  ): tf.Tensor2D {
     return withoutTape(() => {
-      const [b, d] = data.shape;
-      const nNoise = Math.round(b * this.noiseFraction);
-      const [kStart, kPick, kSteps] = splitKey(key, 3) as [RngKey, RngKey, RngKey];
-      let x = tf.tidy(() => {
-        const parts: tf.Tensor2D[] = [];
-        if (nNoise > 0) parts.push(randomNormal(kStart, [nNoise, d]) as tf.Tensor2D);
-        if (b - nNoise > 0) {
-          const u = randomUniform(kPick, [b - nNoise]);
-          const idx = tf.cast(tf.minimum(tf.floor(tf.mul(u, b)), b - 1), 'int32');
-          parts.push(tf.gather(data, idx) as tf.Tensor2D);
-        }
-        return tf.concat(parts, 0) as tf.Tensor2D;
-      });
+      const [b, d] = x0.shape;
       const dt = this.langevinDt;
       const cold = Math.sqrt(this.epsilonMax);
+      let x = tf.clone(x0);
       try {
-        for (let k = 0; k < this.nLangevinSteps; k++) {
-          const hot = this.schedule.valueAt(k);
+        for (let k = 0; k < schedule.nSteps; k++) {
+          const hot = schedule.valueAt(k);
           const next = tf.tidy(() => {
             const g = this.energy.gradient(x, { checkFinite: false });
-            const xi = randomNormal(foldIn(kSteps, k), [b, d]);
-            const scales = tf.concat([tf.fill([nNoise, 1], hot), tf.fill([b - nNoise, 1], cold)], 0);
+            const xi = randomNormal(foldIn(key, k), [b, d]);
+            const scales =
+              nTempered === b
+                ? tf.scalar(hot)
+                : tf.concat([tf.fill([nTempered, 1], hot), tf.fill([b - nTempered, 1], cold)], 0);
             return tf.add(
               tf.sub(x, tf.mul(dt, g)),
               tf.mul(tf.mul(scales, Math.sqrt(2 * dt)), xi),
@@ -219,6 +216,48 @@ export class EnergyMatchingLoss extends BaseLoss {
         throw e;
       }
     });
+  }
+
+  /**
+   * The negatives of one call: B tempered-Langevin chains on the current V (no gradient tape). The first
+   * ⌊round(B·noiseFraction)⌉ start from N(0, I) and heat up per the temperature schedule; the rest start at
+   * random rows of `data` at √ε_max.
+   */
+  negatives(data: tf.Tensor2D, key: RngKey): tf.Tensor2D {
+    const [b, d] = data.shape;
+    const nNoise = Math.round(b * this.noiseFraction);
+    const [kStart, kPick, kSteps] = splitKey(key, 3) as [RngKey, RngKey, RngKey];
+    const start = withoutTape(() =>
+      tf.tidy(() => {
+        const parts: tf.Tensor2D[] = [];
+        if (nNoise > 0) parts.push(randomNormal(kStart, [nNoise, d]) as tf.Tensor2D);
+        if (b - nNoise > 0) {
+          const u = randomUniform(kPick, [b - nNoise]);
+          const idx = tf.cast(tf.minimum(tf.floor(tf.mul(u, b)), b - 1), 'int32');
+          parts.push(tf.gather(data, idx) as tf.Tensor2D);
+        }
+        return tf.concat(parts, 0) as tf.Tensor2D;
+      }),
+    );
+    try {
+      return this.chains(start, nNoise, kSteps);
+    } finally {
+      start.dispose();
+    }
+  }
+
+  /**
+   * Samples the trained energy as the paper does: tempered Langevin (`nSteps` steps, default `nLangevinSteps`,
+   * of size `langevinDt`, noise scale √ε(k) of `TemperatureScheduler(ε_max, τ*, nSteps)`: deterministic descent
+   * until τ*, then heating to ε_max) from `x0` (e.g. N(0, I) draws; not disposed). The caller owns the result.
+   */
+  sample(x0: tf.Tensor2D, key: RngKey = this.keyFor(), nSteps: number = this.nLangevinSteps): tf.Tensor2D {
+    const n = assertInteger('nSteps', nSteps, 1);
+    const schedule =
+      n === this.nLangevinSteps
+        ? this.schedule
+        : new TemperatureScheduler(this.epsilonMax, { tauStar: this.tauStar, nSteps: n });
+    return this.chains(assertBatch('x0', x0, this.energy.dim), x0.shape[0], key, schedule);
   }
 
   protected computeParts(data: tf.Tensor2D, key: RngKey, context?: LossCallContext): LossParts {
