@@ -133,13 +133,14 @@ export interface ConvergenceSummary {
 }
 
 /**
- * Per-kept-step diagnostics series: `mean [nKept, D]`, `var [nKept, D]`, `energy [nKept]` and the chain mean of
- * every info field (`[nKept]`, or `[nKept, K]` for a `[B, K]` field).
+ * Per-kept-step diagnostics series: `mean [nKept, D]`, `var [nKept, D]`, `energy [nKept]` (chain mean; absent
+ * for kernels without energies, such as flows) and the chain mean of every info field (`[nKept]`, or
+ * `[nKept, K]` for a `[B, K]` field).
  */
 export type DiagnosticsSeries<I extends StepInfo = StepInfo> = {
   readonly mean: tf.Tensor2D;
   readonly var: tf.Tensor2D;
-  readonly energy: tf.Tensor1D;
+  readonly energy?: tf.Tensor1D;
 } & { readonly [K in keyof I]: tf.Tensor };
 
 /** What a run returns. The caller owns every tensor in it (see {@link disposeSampleResult}). */

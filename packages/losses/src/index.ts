@@ -12,6 +12,7 @@ export * from './energy-matching.js';
 export * from './equilibrium-matching.js';
 export * from './flow-matching.js';
 export { type SeedLike, stopGradient, variablesOf, withoutTape } from './internal.js';
+export * from './metrics.js';
 export * from './nce.js';
 export * from './replay-buffer.js';
 export { disposeAllButSamples } from './sampling.js';

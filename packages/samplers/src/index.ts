@@ -19,4 +19,4 @@ export { checkMetricShape, type FactoredMetric, factorMetric } from './riemannia
 export * from './rmhmc.js';
 export type { PointSet, TransitionResult, TransitionSettings } from './transitions.js';
 export { hmcTransition, malaTransition } from './transitions.js';
-export type { Mass } from './util.js';
+export type { EmptyInfo, Mass, SamplerParams } from './util.js';
