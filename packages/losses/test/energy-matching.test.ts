@@ -91,9 +91,17 @@ describe('EnergyMatchingLoss', () => {
     expect(a.metrics.cdGap).toBeUndefined();
     const b = loss.compute(data, { key: rngKey(1) });
     expect(b.negatives?.shape).toEqual([16, 2]);
-    const { flowLoss, cdGap } = b.metrics as { flowLoss: number; cdGap: number };
-    expect(b.metrics.loss).toBeCloseTo(flowLoss + Math.max(2 * cdGap, -0.02), 4);
-    tf.dispose([a.loss, b.loss, b.negatives]);
+    const m = Object.fromEntries(
+      Object.entries(b.metrics).map(([k, v]) => [k, (v as tf.Tensor).dataSync()[0]!]),
+    ) as Record<string, number>;
+    expect(m.loss!).toBeCloseTo(m.flowLoss! + Math.max(2 * m.cdGap!, -0.02), 4);
+    tf.dispose([
+      a.loss,
+      b.loss,
+      b.negatives,
+      ...Object.values(a.metrics),
+      ...Object.values(b.metrics),
+    ] as tf.Tensor[]);
     expectNoLeaksSync(() => loss.compute(data), { label: 'joint phase' });
     V.dispose();
     data.dispose();

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { EbmError } from '../errors.js';
+import { readSync } from '../host-read.js';
 import { assertKnownOptions } from '../options.js';
 import type { RngKey } from '../rng.js';
-import { canReadSync } from '../tfjs-internals.js';
 import { assertOneOf, assertPositive } from '../validation.js';
 import { auctionAssignment, greedyAssignment, hungarianAssignment } from './assignment.js';
 import { BaseCoupling, type CouplingResult, gatherRows, squaredEuclideanCost } from './coupling.js';
@@ -22,22 +22,13 @@ abstract class AssignmentCoupling extends BaseCoupling {
 
   couple(x0: tf.Tensor2D, x1: tf.Tensor2D, _key?: RngKey): CouplingResult {
     const [a, b] = this.checkPair(x0, x1);
-    if (!canReadSync()) {
-      throw new EbmError(
-        'BACKEND_UNAVAILABLE',
-        `${this.name} solves its assignment on the host; the synchronous couple() cannot read from "${tf.getBackend()}".`,
-        {
-          argument: 'backend',
-          value: tf.getBackend(),
-          fix: 'use coupleAsync(), or a device coupling (sinkhorn, unbalancedSinkhorn, independent).',
-        },
-      );
-    }
     const c = squaredEuclideanCost(a, b, false);
-    // sync-read: allowed — the synchronous coupling API, guarded by canReadSync() above.
-    const host = c.dataSync() as Float32Array;
-    c.dispose();
-    return this.finish(a, b, host);
+    try {
+      const host = readSync(c, `${this.name} couple()`, `await coupling.coupleAsync(x0, x1)`) as Float32Array;
+      return this.finish(a, b, host);
+    } finally {
+      c.dispose();
+    }
   }
 
   override async coupleAsync(x0: tf.Tensor2D, x1: tf.Tensor2D, _key?: RngKey): Promise<CouplingResult> {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { readSync } from '../host-read.js';
 import { randomUniform } from '../kernels.js';
 import { assertKnownOptions } from '../options.js';
 import { type RngKey, uniformArray } from '../rng.js';
@@ -177,8 +178,8 @@ export class SinkhornCoupling extends BaseCoupling {
     const c = squaredEuclideanCost(a, b, true);
     try {
       if (canReadSync()) {
-        // sync-read: allowed — a synchronous API on a host backend (canReadSync).
-        const p = sinkhornPlanHost(c.dataSync(), a.shape[0], b.shape[0], this.planOptions());
+        const host = readSync(c, 'SinkhornCoupling.plan()', 'the device plan (sinkhornPlan)');
+        const p = sinkhornPlanHost(host, a.shape[0], b.shape[0], this.planOptions());
         return tf.tensor2d(Float32Array.from(p), [a.shape[0], b.shape[0]]);
       }
       return sinkhornPlan(c, this.planOptions());
@@ -221,8 +222,12 @@ export class SinkhornCoupling extends BaseCoupling {
     const c = squaredEuclideanCost(a, b, true);
     if (canReadSync()) {
       try {
-        // sync-read: allowed — a synchronous API on a host backend (canReadSync).
-        return this.fromHost(a, b, c.dataSync(), k);
+        return this.fromHost(
+          a,
+          b,
+          readSync(c, `${this.name} couple()`, 'await coupling.coupleAsync(x0, x1)'),
+          k,
+        );
       } finally {
         c.dispose();
       }
