@@ -61,10 +61,10 @@ describe('EquilibriumMatchingLoss', () => {
     const model = (x: tf.Tensor2D) => tf.matMul(x, A) as tf.Tensor2D;
     // ∇ₓ of g for f(x) = xA: dot g = xᵀAx → x(A + Aᵀ); mean → x(A + Aᵀ)/2; l2 g = −½‖xA‖² → −xAAᵀ
     const fields: Record<string, (x: tf.Tensor2D) => tf.Tensor2D> = {
-      none: (x) => tf.matMul(x, A),
-      dot: (x) => tf.matMul(x, tf.add(A, tf.transpose(A))),
-      mean: (x) => tf.div(tf.matMul(x, tf.add(A, tf.transpose(A))), 2),
-      l2: (x) => tf.neg(tf.matMul(tf.matMul(x, A), tf.transpose(A))),
+      none: (x) => tf.matMul(x, A) as tf.Tensor2D,
+      dot: (x) => tf.matMul(x, tf.add(A, tf.transpose(A))) as tf.Tensor2D,
+      mean: (x) => tf.div(tf.matMul(x, tf.add(A, tf.transpose(A))), 2) as tf.Tensor2D,
+      l2: (x) => tf.neg(tf.matMul(tf.matMul(x, A), tf.transpose(A))) as tf.Tensor2D,
     };
     for (const energyType of ['none', 'dot', 'mean', 'l2'] as const) {
       const loss = new EquilibriumMatchingLoss(model, { energyType, variables: [A] });
