@@ -22,7 +22,7 @@ export async function run(options: ExampleOptions = {}) {
   const ctx = context('energy-matching-2d', options);
   const flowSteps = ctx.smoke ? 200 : 2000;
   const jointSteps = ctx.smoke ? 10 : 200;
-  const nLangevin = ctx.smoke ? 20 : 200;
+  const nLangevin = ctx.smoke ? 15 : 200;
   const nEval = ctx.smoke ? 300 : 1000;
   const make = (n: number, seed: number) => twoMoons({ nSamples: n, seed });
   const train = make(8192, ctx.seed + 1).toTensor();
@@ -45,7 +45,8 @@ export async function run(options: ExampleOptions = {}) {
   };
   const score = (s: Float32Array) => round(mmdRbf(s, held, 2, { bandwidth }), 5);
   const t0 = performance.now();
-  const flow = await fit({ loss, optimizer, data: train, batchSize: 256, steps: flowSteps, seed: ctx.seed });
+  const batchSize = ctx.smoke ? 128 : 256;
+  const flow = await fit({ loss, optimizer, data: train, batchSize, steps: flowSteps, seed: ctx.seed });
   const flowMs = performance.now() - t0;
   const afterFlow = await sample();
   const t1 = performance.now();
@@ -53,7 +54,7 @@ export async function run(options: ExampleOptions = {}) {
     loss,
     optimizer,
     data: train,
-    batchSize: 256,
+    batchSize,
     steps: jointSteps,
     seed: ctx.seed + 1,
   });
