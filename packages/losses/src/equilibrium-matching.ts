@@ -222,10 +222,20 @@ export class EquilibriumMatchingLoss extends BaseLoss {
   field(x: tf.Tensor2D, tm: tf.Tensor1D): tf.Tensor2D {
     if (this.energyType === 'none') return this.fn(x, tm);
     return tf.grad((v: tf.Tensor) => {
-      const f = this.fn(v as tf.Tensor2D, tm);
-      if (this.energyType === 'l2') return tf.mul(-0.5, tf.sum(tf.square(f)));
-      const xf = tf.sum(tf.mul(v, f));
-      return this.energyType === 'dot' ? xf : tf.div(xf, v.shape[1]!);
+      // tfjs keeps clones of the tensors each op saves for the backward pass on the tape; when the model throws
+      // mid-forward the tape is dropped without releasing them. Release this call's saved tensors ourselves.
+      const tape = (tf.engine().state as unknown as { activeTape: { saved?: tf.Tensor[] }[] | null })
+        .activeTape;
+      const start = tape?.length ?? 0;
+      try {
+        const f = this.fn(v as tf.Tensor2D, tm);
+        if (this.energyType === 'l2') return tf.mul(-0.5, tf.sum(tf.square(f)));
+        const xf = tf.sum(tf.mul(v, f));
+        return this.energyType === 'dot' ? xf : tf.div(xf, v.shape[1]!);
+      } catch (e) {
+        for (const node of tape?.slice(start) ?? []) for (const t of node.saved ?? []) t.dispose();
+        throw e;
+      }
     })(x) as tf.Tensor2D;
   }
 

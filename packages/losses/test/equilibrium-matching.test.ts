@@ -100,6 +100,22 @@ describe('EquilibriumMatchingLoss', () => {
     x.dispose();
   });
 
+  it('is leak-free when the model throws mid-loss (explicit energy and coupling paths)', () => {
+    const data = tf.tidy(() => randomNormal(rngKey(2), [32, 2])) as tf.Tensor2D;
+    const boom = (x: tf.Tensor2D) => {
+      tf.mul(x, 2); // a tensor made before the failure
+      throw new Error('boom');
+    };
+    for (const energyType of ['none', 'dot'] as const) {
+      const loss = new EquilibriumMatchingLoss(boom, { energyType, coupling: 'exactOt' });
+      expect(() => loss.compute(data)).toThrow('boom'); // warm-up: lazily created kernel constants
+      const before = tf.memory().numTensors;
+      expect(() => loss.compute(data)).toThrow('boom');
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    data.dispose();
+  });
+
   it('bad options raise EbmErrors', () => {
     const f = (x: tf.Tensor2D) => x;
     const bad = (fn: () => unknown) => {
