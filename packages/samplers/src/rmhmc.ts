@@ -129,10 +129,20 @@ export class RiemannianManifoldHMC extends BaseSampler<RMHMCState, RMHMCInfo> {
       force: (x, p) =>
         tf.tidy(() => {
           const metricPart = tf.grad((q: tf.Tensor) => {
-            const g = this.factor(q as tf.Tensor2D);
-            const k = tf.add(tf.mul(0.5, tf.sum(tf.square(g.whiten(p)), 1)), g.halfLogDet);
-            // + 0·Σq keeps the gradient defined when G does not depend on x
-            return tf.add(tf.sum(k), tf.mul(0, tf.sum(q)));
+            // tfjs drops the tape without releasing the tensors ops saved for the backward pass when the
+            // function throws (e.g. a metric that fails): release this call's saved tensors ourselves.
+            const tape = (tf.engine().state as unknown as { activeTape: { saved?: tf.Tensor[] }[] | null })
+              .activeTape;
+            const start = tape?.length ?? 0;
+            try {
+              const g = this.factor(q as tf.Tensor2D);
+              const k = tf.add(tf.mul(0.5, tf.sum(tf.square(g.whiten(p)), 1)), g.halfLogDet);
+              // + 0·Σq keeps the gradient defined when G does not depend on x
+              return tf.add(tf.sum(k), tf.mul(0, tf.sum(q)));
+            } catch (e) {
+              for (const node of tape?.slice(start) ?? []) for (const t of node.saved ?? []) t.dispose();
+              throw e;
+            }
           })(x);
           const gradU = this.energy.gradient(x, { checkFinite: false });
           return tf.neg(tf.add(gradU, metricPart)) as tf.Tensor2D;

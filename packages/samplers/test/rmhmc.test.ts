@@ -158,6 +158,21 @@ describe('RiemannianManifoldHMC', () => {
     bad(() => new RiemannianManifoldHMC(g, fullMetric, { step_size: 0.1 } as never));
     bad(() => new RiemannianManifoldHMC(g, fullMetric, { nLeapfrogSteps: 0 }));
     bad(() => new RiemannianManifoldHMC(g, fullMetric, { integrator: 'rk4' }));
+    // a metric that throws after computing part of G, inside the gradient of the kinetic term
+    let metricCalls = 0;
+    const flakyMetric: MetricFunction = (x) => {
+      const out = fullMetric(x);
+      if (++metricCalls > 5) throw new Error('metric boom');
+      return out;
+    };
+    const fm = new RiemannianManifoldHMC(g, flakyMetric, {
+      stepSize: 0.1,
+      nLeapfrogSteps: 2,
+      solverMaxIter: 2,
+    });
+    const before2 = tf.memory().numTensors;
+    await expect(fm.sample({ nSamples: 4, nSteps: 3, seed: 1 })).rejects.toThrow('metric boom');
+    expect(tf.memory().numTensors).toBe(before2);
     const wrong = new RiemannianManifoldHMC(g, (x) => tf.ones([x.shape[0], 3]) as tf.Tensor2D);
     const st = wrong.init(tf.zeros([2, 2]) as tf.Tensor2D);
     bad(() => wrong.step(st, rngKey(0)));
