@@ -5,9 +5,9 @@
 import { resolve } from 'node:path';
 import { isEbmError } from '@ebm/core';
 import { DATASET_NAMES, type DatasetName } from '@ebm/datasets';
-import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, type BackendName } from '../lib/backend.js';
+import { createProgress } from './progress.js';
 import { LOSSES, type LossName, runDemo, SAMPLERS, type SamplerName } from './run.js';
 
 const ALIASES: Record<string, DatasetName> = {
@@ -103,13 +103,8 @@ const o = program.opts<{
 }>();
 const explicit = (name: string) => program.getOptionValueSource(name) === 'cli';
 
-const bar = new SingleBar({
-  format:
-    'train |{bar}| {percentage}% {value}/{total} steps | loss {loss} | E+ {ep} E- {en} | {eta_formatted} left',
-  hideCursor: true,
-  noTTYOutput: true,
-  notTTYSchedule: 5000,
-});
+// A bar on a terminal; periodic plain lines when piped (CI logs).
+const bar = createProgress();
 let started = false;
 try {
   const summary = await runDemo({
