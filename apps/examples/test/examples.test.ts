@@ -93,6 +93,37 @@ describe('the curriculum (smoke mode)', () => {
     }
   });
 
+  it('coupling-comparison: exact OT cheapest (Hungarian = auction), greedy below independent, weights mean 1', async () => {
+    const r = await runExample('coupling-comparison');
+    const c = r.largest.cost;
+    expect(c.exactOtHungarian).toBeLessThanOrEqual(c.greedy);
+    expect(c.exactOtHungarian).toBeLessThan(c.sinkhorn05);
+    expect(c.greedy).toBeLessThan(c.independent);
+    expect(Math.abs(c.exactOtAuction - c.exactOtHungarian)).toBeLessThan(0.01 * c.exactOtHungarian);
+    expect(r.unbalancedWeights.mean).toBeCloseTo(1, 4);
+  });
+
+  it('equilibrium-matching-2d: gradient-descent samples far below the noise baseline', async () => {
+    const r = await runExample('equilibrium-matching-2d');
+    for (const d of Object.values(r.results) as { mmdAtSamplingTime: number; mmdNoise: number }[]) {
+      expect(d.mmdAtSamplingTime).toBeLessThan(0.3 * d.mmdNoise);
+    }
+  });
+
+  it('energy-matching-2d: tempered-Langevin samples of V below the noise baseline', async () => {
+    const r = await runExample('energy-matching-2d');
+    expect(r.mmdAfterJoint).toBeLessThan(0.5 * r.mmdNoise);
+  });
+
+  it('rmhmc-funnel: RMHMC recovers the v-marginal and reaches the neck', async () => {
+    const r = await runExample('rmhmc-funnel');
+    const m = r.samplers.rmhmc;
+    expect(m.std).toBeGreaterThan(2);
+    expect(m.std).toBeLessThan(4);
+    expect(m.neckFraction).toBeGreaterThan(0.06);
+    expect(m.acceptanceRate).toBeGreaterThan(0.5);
+  });
+
   it('energy-landscapes: minima where the formulas put them, gradients match finite differences', async () => {
     const r = await runExample('energy-landscapes');
     const e = r.energies;

@@ -9,6 +9,7 @@ import './register.js';
 import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 
 export * from './backend.js';
+export * from './couplings/index.js';
 export * from './cpu/index.js';
 export * from './diagnostics.js';
 export * from './energy.js';

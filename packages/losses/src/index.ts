@@ -10,6 +10,8 @@ export * from './checkpoint.js';
 export * from './checkpoint-file.js';
 export * from './contrastive.js';
 export * from './ema.js';
+export * from './energy-matching.js';
+export * from './equilibrium-matching.js';
 export * from './flow-matching.js';
 export { type SeedLike, stopGradient, variablesOf, withoutTape } from './internal.js';
 export * from './metrics.js';

@@ -71,3 +71,5 @@ export {
   type ParameterLayout,
   validateArtifact,
 } from './neural/validate.js';
+export { EqMEnergy, type EqMEnergyOptions, type EqMEnergyType } from './wrappers/eqm-energy.js';
+export { InteractionModel, type InteractionModelOptions } from './wrappers/interaction.js';

@@ -15,6 +15,8 @@ export * from './mala.js';
 export * from './mh-base.js';
 export * from './nuts.js';
 export * from './replica-exchange.js';
+export { checkMetricShape, type FactoredMetric, factorMetric } from './riemannian-metric.js';
+export * from './rmhmc.js';
 export type { PointSet, TransitionResult, TransitionSettings } from './transitions.js';
 export { hmcTransition, malaTransition } from './transitions.js';
 export type { EmptyInfo, Mass, SamplerParams } from './util.js';

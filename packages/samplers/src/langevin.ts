@@ -1,12 +1,13 @@
 import {
-  assertOneOf,
   assertPositive,
   BaseSampler,
   ConstantScheduler,
   type EnergyFunction,
   foldIn,
   type RngKey,
+  type RungeKuttaIntegrator,
   randomNormal,
+  resolveIntegrator,
   runKernel,
   type SamplerState,
   type Schedulable,
@@ -31,8 +32,23 @@ import {
 /** Step info of {@link LangevinDynamics}: nothing per step (an unadjusted sampler accepts every move). */
 export type LangevinInfo = EmptyInfo;
 
-/** Integrators of {@link LangevinDynamics}. */
-export type LangevinIntegrator = 'euler' | 'eulerMaruyama' | 'heun';
+/** Integrators of {@link LangevinDynamics} by name (TorchEBM's SDE set; snake_case aliases accepted). */
+export type LangevinIntegrator =
+  | 'euler'
+  | 'eulerMaruyama'
+  | 'heun'
+  | 'backwardEulerMaruyama'
+  | 'euler_maruyama'
+  | 'backward_euler_maruyama';
+
+const LANGEVIN_INTEGRATORS: readonly string[] = [
+  'euler',
+  'eulerMaruyama',
+  'euler_maruyama',
+  'heun',
+  'backwardEulerMaruyama',
+  'backward_euler_maruyama',
+];
 
 /** Options of {@link LangevinDynamics} (TorchEBM's `LangevinDynamics`). */
 export interface LangevinOptions {
@@ -42,8 +58,11 @@ export interface LangevinOptions {
   readonly noiseScale?: Schedulable;
   /** Clamp every coordinate to `[min, max]` after each step. */
   readonly clamp?: readonly [number, number];
-  /** `'euler'` / `'eulerMaruyama'` (default) or `'heun'`. */
-  readonly integrator?: LangevinIntegrator;
+  /**
+   * `'euler'` / `'eulerMaruyama'` (default), `'heun'`, `'backwardEulerMaruyama'` (implicit drift by 8 Picard
+   * iterations), or any fixed-step Runge–Kutta integrator object of `@ebm/core`'s family (noise at Euler order).
+   */
+  readonly integrator?: LangevinIntegrator | RungeKuttaIntegrator;
   /**
    * Mass M (diagonal preconditioner): a number or one positive number per dimension (default 1). The drift
    * becomes −h·M⁻¹∇E and the noise σ·√(2h)·M^{−1/2}ξ, which leaves the same law invariant as h → 0.
@@ -74,7 +93,10 @@ export interface LangevinState extends SamplerState {
  * ```
  */
 export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
-  readonly integrator: 'euler' | 'heun';
+  /** The integrator's name: `'euler'` (Euler–Maruyama), `'heun'`, `'backwardEulerMaruyama'` or a custom one. */
+  readonly integrator: string;
+  /** The resolved integrator of `@ebm/core`'s family. */
+  readonly integratorSpec: RungeKuttaIntegrator;
   readonly clamp: readonly [number, number] | undefined;
   /** Inverse mass (1/m), a number or one entry per dimension. */
   readonly invMass: number | Float32Array;
@@ -89,8 +111,15 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
     this.stepSizeScheduler = this.schedule('stepSize', o.stepSize ?? 1e-3);
     this.noiseScaleScheduler = this.schedule('noiseScale', o.noiseScale ?? 1);
     this.clamp = parseClamp(o.clamp);
-    const integ = assertOneOf('integrator', o.integrator ?? 'euler', ['euler', 'eulerMaruyama', 'heun']);
-    this.integrator = integ === 'heun' ? 'heun' : 'euler';
+    this.integratorSpec = resolveIntegrator(o.integrator, {
+      family: 'rungeKutta',
+      default: 'eulerMaruyama',
+      adaptive: 'forbid',
+      allowed: LANGEVIN_INTEGRATORS,
+      owner: 'LangevinDynamics',
+    });
+    const n = this.integratorSpec.name;
+    this.integrator = n === 'eulerMaruyama' ? 'euler' : n;
     this.invMass = parseMass('mass', o.mass, energy.dim).invMass;
   }
 
@@ -155,19 +184,28 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
         return unit ? z : (tf.mul(z, tf.sqrt(inv)) as tf.Tensor2D);
       });
       temps.push(noise);
-      const g = precondition(this.energy.gradient(x, { checkFinite: false }));
-      temps.push(g);
       let next: tf.Tensor2D;
+      const explicit = this.integrator === 'euler' || this.integrator === 'heun';
+      const g = explicit ? precondition(this.energy.gradient(x, { checkFinite: false })) : undefined;
+      if (g !== undefined) temps.push(g);
       if (this.integrator === 'euler') {
-        next = runKernel('langevinStep', { x, grad: g, noise, stepSize: h, noiseScale: sigma });
-      } else {
-        const pred = runKernel('langevinStep', { x, grad: g, noise, stepSize: h, noiseScale: 0 });
+        next = runKernel('langevinStep', { x, grad: g!, noise, stepSize: h, noiseScale: sigma });
+      } else if (this.integrator === 'heun') {
+        const pred = runKernel('langevinStep', { x, grad: g!, noise, stepSize: h, noiseScale: 0 });
         temps.push(pred);
         const g2 = precondition(this.energy.gradient(pred, { checkFinite: false }));
         temps.push(g2);
-        const gMean = tf.tidy(() => tf.mul(tf.add(g, g2), 0.5) as tf.Tensor2D);
+        const gMean = tf.tidy(() => tf.mul(tf.add(g!, g2), 0.5) as tf.Tensor2D);
         temps.push(gMean);
         next = runKernel('langevinStep', { x, grad: gMean, noise, stepSize: h, noiseScale: sigma });
+      } else {
+        // Any other fixed-step integrator of the family (backward Euler–Maruyama by Picard iterations, or a
+        // custom one) on the drift f = −M⁻¹∇E, then the same additive noise σ√(2h)·M^{−1/2}ξ.
+        const drift = (q: tf.Tensor2D): tf.Tensor2D =>
+          tf.neg(precondition(this.energy.gradient(q, { checkFinite: false }))) as tf.Tensor2D;
+        const det = this.integratorSpec.step(drift, x, 0, h).x;
+        temps.push(det);
+        next = tf.tidy(() => tf.add(det, tf.mul(noise, sigma * Math.sqrt(2 * h)))) as tf.Tensor2D;
       }
       if (this.clamp !== undefined) {
         const c = tf.clipByValue(next, this.clamp[0], this.clamp[1]) as tf.Tensor2D;

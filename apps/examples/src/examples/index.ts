@@ -120,6 +120,13 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     load: () => import('./flow-sampler-ode.js'),
   },
   {
+    name: 'rmhmc-funnel',
+    tier: 'sampling',
+    title: 'Riemannian HMC on the funnel',
+    summary: "RMHMC with the funnel's Fisher metric reaches the neck that HMC misses: v-marginal vs truth.",
+    load: () => import('./rmhmc-funnel.js'),
+  },
+  {
     name: 'cd-two-moons',
     tier: 'training',
     title: 'CD-k on two moons',
@@ -156,6 +163,30 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     summary:
       'A time-conditioned MLP trained by flow matching on eight gaussians and two moons; MMD² vs floor and noise.',
     load: () => import('./flow-matching-2d.js'),
+  },
+  {
+    name: 'coupling-comparison',
+    tier: 'training',
+    title: 'Coupling comparison',
+    summary:
+      'Independent, greedy, Sinkhorn, exact OT (Hungarian, auction) and unbalanced couplings on noise → two moons: cost and time.',
+    load: () => import('./coupling-comparison.js'),
+  },
+  {
+    name: 'equilibrium-matching-2d',
+    tier: 'training',
+    title: 'Equilibrium matching in 2-D',
+    summary:
+      'A time-invariant EqM field on two moons and eight gaussians, sampled by gradient descent; MMD² vs descent time.',
+    load: () => import('./equilibrium-matching-2d.js'),
+  },
+  {
+    name: 'energy-matching-2d',
+    tier: 'training',
+    title: 'Energy matching in 2-D',
+    summary:
+      "The paper's two-moons set-up: OT flow phase, then tempered-Langevin contrastive phase; one scalar energy.",
+    load: () => import('./energy-matching-2d.js'),
   },
   {
     name: 'choosing-a-backend',

@@ -1,0 +1,302 @@
+import {
+  assertBatch,
+  assertInRange,
+  assertInteger,
+  assertKnownOptions,
+  assertNonNegative,
+  assertPositive,
+  type Coupling,
+  type CouplingSpec,
+  type EnergyFunction,
+  foldIn,
+  type Interpolant,
+  type InterpolantSpec,
+  type RngKey,
+  randomNormal,
+  randomUniform,
+  resolveCoupling,
+  resolveInterpolant,
+  splitKey,
+  TemperatureScheduler,
+} from '@ebm/core';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  BaseLoss,
+  type BaseLossOptions,
+  type LossCallContext,
+  type LossParts,
+  type LossState,
+} from './base.js';
+import { withoutTape } from './internal.js';
+
+/** Options of {@link EnergyMatchingLoss} (defaults: TorchEBM's, i.e. the paper's 2-D set-up). */
+export interface EnergyMatchingOptions extends BaseLossOptions {
+  /** Coupling of noise and data for the flow term (default `'exactOt'`, TorchEBM's `'ot'`). */
+  readonly coupling?: CouplingSpec;
+  /** Interpolant (default `'linear'`). */
+  readonly interpolant?: InterpolantSpec;
+  /** Noise σ added to x_t (default 0.1). */
+  readonly sigma?: number;
+  /** Flow-weight cutoff a: w(t) = clip((1 − t)/(1 − a), 0, 1) (default 0.8). */
+  readonly flowWeightCutoff?: number;
+  /** Weight λ of the contrastive term in the joint phase (default 2; 0 = flow only). */
+  readonly lambdaCd?: number;
+  /** Top temperature ε_max of the Langevin chains (default 0.15). */
+  readonly epsilonMax?: number;
+  /** Virtual time τ* where the tempered chains start heating (default 0.8). */
+  readonly tauStar?: number;
+  /** Langevin steps per negative batch (default 200). */
+  readonly nLangevinSteps?: number;
+  /** Langevin step size (default 0.01). */
+  readonly langevinDt?: number;
+  /** Fraction of chains started from noise with the tempered schedule (default 0.5); the rest start at data. */
+  readonly noiseFraction?: number;
+  /** Fraction of the highest negative energies dropped from their mean (default 0.1). */
+  readonly cdTrimFraction?: number;
+  /** Lower clamp c of the contrastive term: L_cd = max(λ·cd, −c) (default 0.02). */
+  readonly cdClamp?: number;
+  /** Phase 1: the first `warmupSteps` calls use λ = 0 (flow only), then the joint phase (default 0). */
+  readonly warmupSteps?: number;
+}
+
+const KEYS = [
+  'seed',
+  'energyL2',
+  'coupling',
+  'interpolant',
+  'sigma',
+  'flowWeightCutoff',
+  'lambdaCd',
+  'epsilonMax',
+  'tauStar',
+  'nLangevinSteps',
+  'langevinDt',
+  'noiseFraction',
+  'cdTrimFraction',
+  'cdClamp',
+  'warmupSteps',
+];
+
+/** Energy Matching's flow weight w(t) = clip((1 − t)/(1 − a), 0, 1) `[B]` (TorchEBM's `compute_flow_weight`). */
+export function flowWeight(t: tf.Tensor1D, cutoff = 0.8): tf.Tensor1D {
+  return tf.tidy(() => tf.clipByValue(tf.div(tf.sub(1, t), 1 - cutoff), 0, 1)) as tf.Tensor1D;
+}
+
+/**
+ * Mean of `values` `[n]` without the ⌊trim·n⌋ largest (TorchEBM's `trimmed_mean`). Differentiable in the kept
+ * values (which ones are kept is decided on a detached copy).
+ */
+export function trimmedMean(values: tf.Tensor1D, trim: number): tf.Scalar {
+  return tf.tidy(() => {
+    const n = values.shape[0];
+    const drop = Math.floor(trim * n);
+    if (drop === 0 || drop >= n) return tf.mean(values) as tf.Scalar;
+    const keep = withoutTape(() => tf.topk(tf.neg(values), n - drop).indices);
+    return tf.mean(tf.gather(values, keep)) as tf.Scalar;
+  });
+}
+
+/**
+ * Energy Matching (Balcerak et al. 2025, arXiv:2504.10612; TorchEBM's `EnergyMatchingLoss`, §4.8): one scalar
+ * energy V whose negative gradient is an optimal-transport flow far from the data and whose Boltzmann density
+ * exp(−V/ε) is the data density near it.
+ *
+ * **Flow term.** x₀ ~ N(0, I) coupled with the data x₁ (`coupling`, default exact OT), t ~ U[0, 1),
+ * x_t = α(t)x₁ + σ(t)x₀ + σ_n·ξ, u_t = α̇x₁ + σ̇x₀, L_flow = mean_b w_b·w(t_b)·mean_d (−∇V(x_t) − u_t)² with
+ * {@link flowWeight} and the coupling's weights w_b (1 when absent).
+ *
+ * **Contrastive term** (when λ > 0). Negatives from B Langevin chains x ← x − Δ∇V(x) + s_k√(2Δ)ξ run on the
+ * current V without the gradient tape: ⌊round(B·noiseFraction)⌉ chains start from N(0, I) with the tempered noise
+ * scale s_k = √ε(k) of `TemperatureScheduler(ε_max, τ*, nLangevinSteps)` (zero noise until τ*, then heating to
+ * ε_max), the others start from random data rows at s = √ε_max. cd = mean V(x⁺) − trimmedMean(V(x⁻), trim),
+ * L_cd = max(λ·cd, −cdClamp).
+ * {@link EnergyMatchingLoss.sample} runs the tempered chains from given starting points (the paper's sampler).
+ *
+ * L = L_flow + L_cd. **Two-phase training**: the first `warmupSteps` calls use λ = 0 (flow only), later calls
+ * λ = `lambdaCd` (or call {@link EnergyMatchingLoss.setLambdaCd}).
+ *
+ * Deviation from TorchEBM: the negatives come from a built-in Langevin loop (the per-chain temperature schedule
+ * is not expressible through the generic sampler seam), not from a `sampler` option.
+ * Metrics: `loss`, `flowLoss`, and with the contrastive term `cdGap` (cd), `energyPos`, `energyNeg`.
+ */
+export class EnergyMatchingLoss extends BaseLoss {
+  readonly coupling: Coupling;
+  readonly interpolant: Interpolant;
+  readonly sigma: number;
+  readonly flowWeightCutoff: number;
+  readonly epsilonMax: number;
+  readonly tauStar: number;
+  readonly nLangevinSteps: number;
+  readonly langevinDt: number;
+  readonly noiseFraction: number;
+  readonly cdTrimFraction: number;
+  readonly cdClamp: number;
+  readonly warmupSteps: number;
+  private lambda: number;
+  private calls = 0;
+  private readonly schedule: TemperatureScheduler;
+
+  constructor(energy: EnergyFunction, options: EnergyMatchingOptions = {}) {
+    super(energy, options, 'EnergyMatchingLoss');
+    assertKnownOptions('EnergyMatchingLoss', options, KEYS);
+    this.coupling = resolveCoupling(options.coupling, 'exactOt', 'EnergyMatchingLoss');
+    this.interpolant = resolveInterpolant(options.interpolant, 'EnergyMatchingLoss');
+    this.sigma = assertNonNegative('sigma', options.sigma ?? 0.1);
+    this.flowWeightCutoff = assertInRange('flowWeightCutoff', options.flowWeightCutoff ?? 0.8, 0, 1, {
+      hiInclusive: false,
+    });
+    this.lambda = assertNonNegative('lambdaCd', options.lambdaCd ?? 2);
+    this.epsilonMax = assertNonNegative('epsilonMax', options.epsilonMax ?? 0.15);
+    this.tauStar = assertInRange('tauStar', options.tauStar ?? 0.8, 0, 1, { hiInclusive: false });
+    this.nLangevinSteps = assertInteger('nLangevinSteps', options.nLangevinSteps ?? 200, 1);
+    this.langevinDt = assertPositive('langevinDt', options.langevinDt ?? 0.01);
+    this.noiseFraction = assertInRange('noiseFraction', options.noiseFraction ?? 0.5, 0, 1);
+    this.cdTrimFraction = assertInRange('cdTrimFraction', options.cdTrimFraction ?? 0.1, 0, 1, {
+      hiInclusive: false,
+    });
+    this.cdClamp = assertNonNegative('cdClamp', options.cdClamp ?? 0.02);
+    this.warmupSteps = assertInteger('warmupSteps', options.warmupSteps ?? 0, 0);
+    this.schedule = new TemperatureScheduler(this.epsilonMax, {
+      tauStar: this.tauStar,
+      nSteps: this.nLangevinSteps,
+    });
+  }
+
+  /** λ of the joint phase. */
+  get lambdaCd(): number {
+    return this.lambda;
+  }
+
+  /** Sets λ (e.g. 0 for the flow-only phase, then the paper's value for the joint phase). */
+  setLambdaCd(value: number): void {
+    this.lambda = assertNonNegative('lambdaCd', value);
+  }
+
+  /** Whether call number `call` (0-based) uses the contrastive term. */
+  cdActive(call: number = this.calls): boolean {
+    return this.lambda > 0 && call >= this.warmupSteps;
+  }
+
+  /**
+   * Langevin chains x ← x − Δ∇V(x) + s_k√(2Δ)ξ on the current V without the gradient tape, from `x` (not
+   * disposed): the first `nTempered` rows use the tempered scale s_k = √ε(k), the others √ε_max.
+   */
+  private chains(
+    x0: tf.Tensor2D,
+    nTempered: number,
+    key: RngKey,
+    schedule: TemperatureScheduler = this.schedule,
+  ): tf.Tensor2D {
+    return withoutTape(() => {
+      const [b, d] = x0.shape;
+      const dt = this.langevinDt;
+      const cold = Math.sqrt(this.epsilonMax);
+      let x = tf.clone(x0);
+      try {
+        for (let k = 0; k < schedule.nSteps; k++) {
+          const hot = schedule.valueAt(k);
+          const next = tf.tidy(() => {
+            const g = this.energy.gradient(x, { checkFinite: false });
+            const xi = randomNormal(foldIn(key, k), [b, d]);
+            const scales =
+              nTempered === b
+                ? tf.scalar(hot)
+                : tf.concat([tf.fill([nTempered, 1], hot), tf.fill([b - nTempered, 1], cold)], 0);
+            return tf.add(
+              tf.sub(x, tf.mul(dt, g)),
+              tf.mul(tf.mul(scales, Math.sqrt(2 * dt)), xi),
+            ) as tf.Tensor2D;
+          });
+          x.dispose();
+          x = next;
+        }
+        return x;
+      } catch (e) {
+        x.dispose();
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * The negatives of one call: B tempered-Langevin chains on the current V (no gradient tape). The first
+   * ⌊round(B·noiseFraction)⌉ start from N(0, I) and heat up per the temperature schedule; the rest start at
+   * random rows of `data` at √ε_max.
+   */
+  negatives(data: tf.Tensor2D, key: RngKey): tf.Tensor2D {
+    const [b, d] = data.shape;
+    const nNoise = Math.round(b * this.noiseFraction);
+    const [kStart, kPick, kSteps] = splitKey(key, 3) as [RngKey, RngKey, RngKey];
+    const start = withoutTape(() =>
+      tf.tidy(() => {
+        const parts: tf.Tensor2D[] = [];
+        if (nNoise > 0) parts.push(randomNormal(kStart, [nNoise, d]) as tf.Tensor2D);
+        if (b - nNoise > 0) {
+          const u = randomUniform(kPick, [b - nNoise]);
+          const idx = tf.cast(tf.minimum(tf.floor(tf.mul(u, b)), b - 1), 'int32');
+          parts.push(tf.gather(data, idx) as tf.Tensor2D);
+        }
+        return tf.concat(parts, 0) as tf.Tensor2D;
+      }),
+    );
+    try {
+      return this.chains(start, nNoise, kSteps);
+    } finally {
+      start.dispose();
+    }
+  }
+
+  /**
+   * Samples the trained energy as the paper does: tempered Langevin (`nSteps` steps, default `nLangevinSteps`,
+   * of size `langevinDt`, noise scale √ε(k) of `TemperatureScheduler(ε_max, τ*, nSteps)`: deterministic descent
+   * until τ*, then heating to ε_max) from `x0` (e.g. N(0, I) draws; not disposed). The caller owns the result.
+   */
+  sample(x0: tf.Tensor2D, key: RngKey = this.keyFor(), nSteps: number = this.nLangevinSteps): tf.Tensor2D {
+    const n = assertInteger('nSteps', nSteps, 1);
+    const schedule =
+      n === this.nLangevinSteps
+        ? this.schedule
+        : new TemperatureScheduler(this.epsilonMax, { tauStar: this.tauStar, nSteps: n });
+    return this.chains(assertBatch('x0', x0, this.energy.dim), x0.shape[0], key, schedule);
+  }
+
+  protected computeParts(data: tf.Tensor2D, key: RngKey, context?: LossCallContext): LossParts {
+    const call = this.calls++;
+    const [kNoise, kTime, kCouple, kXi, kNeg] = splitKey(key, 5) as [RngKey, RngKey, RngKey, RngKey, RngKey];
+    const [b] = data.shape;
+    const pair = withoutTape(() =>
+      this.coupling.couple(randomNormal(kNoise, data.shape) as tf.Tensor2D, data, kCouple),
+    );
+    const t = randomUniform(kTime, [b]) as tf.Tensor1D;
+    const { xt: xClean, ut } = this.interpolant.interpolate(pair.x0, pair.x1, t);
+    const xt = this.sigma > 0 ? tf.add(xClean, tf.mul(this.sigma, randomNormal(kXi, xClean.shape))) : xClean;
+    const g = this.energy.gradient(xt as tf.Tensor2D, { checkFinite: false });
+    let perRow: tf.Tensor = tf.mul(
+      flowWeight(t, this.flowWeightCutoff),
+      tf.mean(tf.square(tf.add(g, ut)), 1),
+    );
+    if (pair.weights !== undefined) perRow = tf.mul(pair.weights, perRow);
+    const flowLoss = tf.mean(perRow) as tf.Scalar;
+    const stats: Record<string, tf.Scalar> = {};
+    if (context?.metrics !== false) stats.flowLoss = flowLoss;
+    if (!this.cdActive(call)) return { loss: flowLoss, stats };
+    const neg = this.negatives(data, kNeg);
+    const ePos = tf.mean(this.energy.energy(data, { checkFinite: false })) as tf.Scalar;
+    const eNegRows = this.energy.energy(neg, { checkFinite: false });
+    const eNeg = trimmedMean(eNegRows, this.cdTrimFraction);
+    const cd = tf.sub(ePos, eNeg) as tf.Scalar;
+    const lcd = tf.maximum(tf.mul(this.lambda, cd), -this.cdClamp);
+    if (context?.metrics !== false) Object.assign(stats, { cdGap: cd, energyPos: ePos, energyNeg: eNeg });
+    return { loss: tf.add(flowLoss, lcd) as tf.Scalar, negatives: neg, stats };
+  }
+
+  override async saveState(): Promise<LossState> {
+    return { ...(await super.saveState()), calls: this.calls, lambdaCd: this.lambda };
+  }
+
+  override loadState(state: LossState): void {
+    super.loadState(state);
+    if (typeof state.calls === 'number') this.calls = state.calls;
+    if (typeof state.lambdaCd === 'number') this.lambda = state.lambdaCd;
+  }
+}
