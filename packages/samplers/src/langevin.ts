@@ -1,4 +1,5 @@
 import {
+  assertLiveState,
   assertPositive,
   BaseSampler,
   ConstantScheduler,
@@ -144,6 +145,7 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
   }
 
   step(state: LangevinState, key: RngKey): StepResult<LangevinState, LangevinInfo> {
+    assertLiveState(`${this.name}.step()`, state);
     const h = assertPositive('stepSize', this.scheduled('stepSize', state.step));
     return this.update(state, key, h, this.invMass);
   }
