@@ -45,7 +45,8 @@ describe.skipIf(!have && !required)('the docs site in headless Chromium', () => 
     page.on('pageerror', (e) => problems.push(`${page.url()}: ${String(e)}`));
     page.on('requestfailed', (r) => {
       // VitePress prefetches the chunks of linked pages; leaving the page aborts them
-      if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`${page.url()}: request failed ${r.url()}`);
+      if (r.failure()?.errorText !== 'net::ERR_ABORTED')
+        problems.push(`${page.url()}: request failed ${r.url()}`);
     });
     page.on('response', (r) => {
       if (r.status() >= 400) problems.push(`${page.url()}: HTTP ${r.status()} ${r.url()}`);
