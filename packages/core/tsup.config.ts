@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', register: 'src/register.ts' },
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing/index.ts',
+    register: 'src/register.ts',
+    internal: 'src/internal.ts',
+  },
   format: ['esm'],
   dts: {
     // Consumers see the chained-op types (x.add(y)) that register.js installs at run time.

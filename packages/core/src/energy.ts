@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { EbmError } from './errors.js';
+import { canReadSync } from './tfjs-internals.js';
 import { assertBatch } from './validation.js';
 
 /**
@@ -42,24 +43,50 @@ export interface EnergyFunction {
   energyAndGradient(x: tf.Tensor2D, options?: EvalOptions): { energy: tf.Tensor1D; gradient: tf.Tensor2D };
 }
 
-const SYNC_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
-
-/** Whether finite-checks run by default on the active backend. */
+/** Whether finite-checks run by default on the active backend (those that read synchronously). */
 export function defaultCheckFinite(): boolean {
-  return SYNC_BACKENDS.has(tf.getBackend());
+  return canReadSync();
 }
 
-/** Throws `NON_FINITE` when `x` holds NaN or ±Infinity (synchronous read of one boolean). */
+function nonFinite(name: string, x: tf.Tensor): EbmError {
+  return new EbmError('NON_FINITE', `${name} holds NaN or Infinity.`, {
+    argument: name,
+    value: x.shape,
+    fix: `replace non-finite entries of ${name} (a smaller step size often prevents them).`,
+  });
+}
+
+/**
+ * Throws `NON_FINITE` when `x` holds NaN or ±Infinity. A synchronous API: it reads one boolean back, so it
+ * runs on the host backends only (cpu, wasm) and throws `BACKEND_UNAVAILABLE` elsewhere; async code uses
+ * {@link assertFiniteTensorAsync}.
+ */
 export function assertFiniteTensor(name: string, x: tf.Tensor): void {
+  if (!canReadSync()) {
+    throw new EbmError(
+      'BACKEND_UNAVAILABLE',
+      `Checking ${name} for NaN/Infinity needs a synchronous read, which the "${tf.getBackend()}" backend cannot do.`,
+      {
+        argument: 'checkFinite',
+        value: tf.getBackend(),
+        fix: 'pass { checkFinite: false }, or use the async API (sample(), assertFiniteTensorAsync).',
+      },
+    );
+  }
   const bad = tf.tidy(() => tf.any(tf.logicalOr(tf.isNaN(x), tf.isInf(x))));
+  // sync-read: allowed — the synchronous API, guarded by canReadSync() above.
   const hasBad = bad.dataSync()[0] === 1;
   bad.dispose();
-  if (hasBad) {
-    throw new EbmError('NON_FINITE', `${name} holds NaN or Infinity.`, {
-      argument: name,
-      value: x.shape,
-      fix: `replace non-finite entries of ${name} (a smaller step size often prevents them).`,
-    });
+  if (hasBad) throw nonFinite(name, x);
+}
+
+/** Async {@link assertFiniteTensor}: works on every backend (one `await data()` of one boolean). */
+export async function assertFiniteTensorAsync(name: string, x: tf.Tensor): Promise<void> {
+  const bad = tf.tidy(() => tf.any(tf.logicalOr(tf.isNaN(x), tf.isInf(x))));
+  try {
+    if ((await bad.data())[0] === 1) throw nonFinite(name, x);
+  } finally {
+    bad.dispose();
   }
 }
 

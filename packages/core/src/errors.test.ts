@@ -39,3 +39,25 @@ describe('EbmError', () => {
     expect(new Set(EBM_ERROR_CODES).size).toBe(EBM_ERROR_CODES.length);
   });
 });
+
+describe('EbmError identity across duplicate copies of @ebm/core', () => {
+  it('isEbmError and instanceof recognise an error thrown by another copy (the built dist)', async () => {
+    // The built bundle is a second, independent copy of errors.ts with its own EbmError class.
+    const dist = (await import('../dist/index.js')) as unknown as typeof import('./errors.js');
+    expect(dist.EbmError).not.toBe(EbmError);
+    const foreign = new dist.EbmError('ABORTED', 'from another copy');
+    expect(isEbmError(foreign)).toBe(true);
+    expect(isEbmError(foreign, 'ABORTED')).toBe(true);
+    expect(isEbmError(foreign, 'NON_FINITE')).toBe(false);
+    expect(foreign instanceof EbmError).toBe(true);
+    expect(dist.isEbmError(new EbmError('DIVERGED', 'here'))).toBe(true);
+    expect(isEbmError({ code: 'ABORTED' })).toBe(false);
+  });
+
+  it('subclasses keep ordinary instanceof', () => {
+    class Sub extends EbmError {}
+    expect(new Sub('ABORTED', 'x') instanceof Sub).toBe(true);
+    expect(new EbmError('ABORTED', 'x') instanceof Sub).toBe(false);
+    expect(new Sub('ABORTED', 'x') instanceof EbmError).toBe(true);
+  });
+});

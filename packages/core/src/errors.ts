@@ -80,6 +80,8 @@ function describe(value: unknown): string {
  * catch (e) { if (e instanceof EbmError && e.code === 'INVALID_PARAM') console.log(e.argument); }
  * ```
  */
+const EBM_ERROR_MARK = Symbol.for('@ebm/core/EbmError');
+
 export class EbmError extends Error {
   /** Machine-readable error code. */
   readonly code: EbmErrorCode;
@@ -103,10 +105,28 @@ export class EbmError extends Error {
     this.argument = details.argument;
     this.value = details.value;
     this.fix = details.fix;
+    // A global-registry symbol: survives duplicate copies of @ebm/core in one program (see isEbmError).
+    Object.defineProperty(this, EBM_ERROR_MARK, { value: true, enumerable: false });
+  }
+
+  /** `instanceof` that also recognises errors from another copy of `@ebm/core` (a duplicated dependency). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // Subclasses keep ordinary prototype-chain semantics (`this` is the class on the right of instanceof).
+    // biome-ignore lint/complexity/noThisInStatic: the receiver is what distinguishes subclasses here.
+    if (this !== EbmError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[EBM_ERROR_MARK] === true
+    );
   }
 }
 
-/** True when `e` is an {@link EbmError}, optionally with the given code. */
+/**
+ * True when `e` is an {@link EbmError}, optionally with the given code. Recognises errors thrown by another
+ * copy of `@ebm/core` too (a `Symbol.for` marker, not class identity), so a plugin bundling its own copy
+ * still matches.
+ */
 export function isEbmError(e: unknown, code?: EbmErrorCode): e is EbmError {
-  return e instanceof EbmError && (code === undefined || e.code === code);
+  return e instanceof EbmError && (code === undefined || (e as EbmError).code === code);
 }

@@ -175,3 +175,24 @@ export function assertFiniteArray(name: string, values: ArrayLike<number>): void
     }
   }
 }
+
+/**
+ * The most elements one run or call may allocate for a tensor before it is refused: 2²⁸ float32 values
+ * (1 GiB). Big enough for 4M chains × 64 dims; small enough that a typo (`nSamples: 1e9`) fails at once
+ * instead of filling memory for a minute.
+ */
+export const MAX_ELEMENTS = 2 ** 28;
+
+/**
+ * Throws `INVALID_PARAM` before allocating when `elements` (e.g. chains × dim, or kept steps × chains × dim
+ * for a trajectory) exceeds {@link MAX_ELEMENTS}. `what` names the request, `fix` says how to shrink it.
+ */
+export function assertAllocation(what: string, elements: number, fix: string): void {
+  if (!(elements <= MAX_ELEMENTS)) {
+    throw new EbmError(
+      'INVALID_PARAM',
+      `${what} needs ${elements.toExponential(2)} values, over the limit of ${MAX_ELEMENTS} (2^28, 1 GiB of float32).`,
+      { argument: what, value: elements, fix },
+    );
+  }
+}

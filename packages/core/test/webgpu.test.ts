@@ -1,6 +1,6 @@
 import './webgpu-setup.js';
 import { describe, expect, it } from 'vitest';
-import { runBackendSuite } from './backend-suite.js';
+import { runBackendConformance } from '../src/testing/index.js';
 
 const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<unknown> } } })
   .navigator.gpu;
@@ -18,6 +18,46 @@ describe('core on webgpu (Dawn; lavapipe on CPU-only machines)', () => {
   });
   it.skipIf(adapter === null)('runs the backend suite', async () => {
     await import('@tensorflow/tfjs-backend-webgpu');
-    await runBackendSuite('webgpu');
+    await runBackendConformance('webgpu');
   });
+});
+
+describe('the run loop on webgpu (host reads only at the async boundary)', () => {
+  it.skipIf(adapter === null)(
+    'sample() with convergence diagnostics runs; sampleSync says why it cannot',
+    async () => {
+      await import('@tensorflow/tfjs-backend-webgpu');
+      const tf = await import('@tensorflow/tfjs-core');
+      const { randomNormal, sampleChain, sampleChainSync, useBackend } = await import('../src/index.js');
+      await useBackend('webgpu');
+      const kernel = {
+        dim: 2,
+        init: (x0: import('@tensorflow/tfjs-core').Tensor2D, step = 0) => ({ x: tf.clone(x0), step }),
+        step: (
+          s: { x: import('@tensorflow/tfjs-core').Tensor2D; step: number },
+          key: import('../src/rng.js').RngKey,
+        ) => ({
+          state: {
+            x: tf.tidy(() => tf.add(tf.mul(s.x, 0.5), tf.mul(randomNormal(key, s.x.shape), Math.sqrt(0.75)))),
+            step: s.step + 1,
+          } as { x: import('@tensorflow/tfjs-core').Tensor2D; step: number },
+          info: {},
+        }),
+      };
+      const before = tf.memory().numTensors;
+      const r = await sampleChain(kernel, {
+        nSamples: 8,
+        dim: 2,
+        nSteps: 16,
+        diagnostics: { convergence: true },
+      });
+      expect(r.convergence?.rhat.every((v) => Number.isFinite(v))).toBe(true);
+      tf.dispose([r.samples, ...Object.values(r.diagnostics ?? {})]);
+      expect(() =>
+        sampleChainSync(kernel, { nSamples: 8, dim: 2, nSteps: 16, diagnostics: { convergence: true } }),
+      ).toThrow(/BACKEND_UNAVAILABLE/);
+      expect(tf.memory().numTensors).toBe(before);
+      await useBackend('cpu');
+    },
+  );
 });

@@ -4,6 +4,10 @@
  * Framework-agnostic: assertions throw `EbmError` with code `TEST_FAILURE`.
  * @module
  */
+// The kit runs tfjs code (gradients, chained ops): set tfjs up as `@ebm/core` does.
+import '../register.js';
+
+export * from './backend-conformance.js';
 export * from './conservation.js';
 export * from './leaks.js';
 export * from './seed.js';

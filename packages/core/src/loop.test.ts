@@ -1,0 +1,283 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import './register.js';
+import { isEbmError } from './errors.js';
+import { randomNormal } from './kernels.js';
+import { type ChainOptions, type SamplingKernel, sampleChain, sampleChainSync } from './loop.js';
+import type { RngKey } from './rng.js';
+import type { SamplerState, StepResult } from './sampler.js';
+import { deserializeState, serializeState } from './state.js';
+import { expectNoLeaks } from './testing/leaks.js';
+import { testSeed } from './testing/seed.js';
+import { expectMean, expectVariance } from './testing/stats.js';
+
+interface ArState extends SamplerState {
+  readonly x: tf.Tensor2D;
+}
+type ArInfo = { readonly sq: tf.Tensor1D };
+
+/** x' = ρx + √(1−ρ²)ξ leaves N(0, I) invariant: a kernel written as a plain object, no base class. */
+function arKernel(
+  rho: number,
+  opts: { throwAt?: number; async?: boolean } = {},
+): SamplingKernel<ArState, ArInfo> {
+  const step = (s: ArState, key: RngKey): StepResult<ArState, ArInfo> => {
+    if (opts.throwAt !== undefined && s.step === opts.throwAt) throw new Error('energy blew up');
+    const x = tf.tidy(() =>
+      tf.add(tf.mul(s.x, rho), tf.mul(randomNormal(key, s.x.shape), Math.sqrt(1 - rho * rho))),
+    ) as tf.Tensor2D;
+    const sq = tf.tidy(() => tf.sum(tf.square(x), 1)) as tf.Tensor1D;
+    return { state: { x, step: s.step + 1 }, info: { sq } };
+  };
+  return {
+    name: 'ar',
+    dim: 2,
+    init: (x0, t = 0) => ({ x: tf.clone(x0), step: t }),
+    step,
+    ...(opts.async
+      ? {
+          stepAsync: async (s: ArState, k: RngKey) => {
+            await Promise.resolve();
+            return step(s, k);
+          },
+        }
+      : {}),
+  };
+}
+
+describe('sampleChain: the free loop over any { init, step } kernel', () => {
+  it('samples the target and stacks trace fields over kept steps ([nKept, ...])', async () => {
+    const seed = testSeed('loop-target');
+    const r = await sampleChain(arKernel(0.3), {
+      nSamples: 4000,
+      dim: 2,
+      nSteps: 12,
+      thin: 3,
+      burnIn: 2,
+      seed,
+      trace: (s, info) => ({ m: tf.mean(s.x, 0), sq: tf.mean(info.sq), x: s.x }),
+    });
+    expect(r.nKept).toBe(4);
+    expect(r.traces?.m?.shape).toEqual([4, 2]);
+    expect(r.traces?.sq?.shape).toEqual([4]);
+    expect(r.traces?.x?.shape).toEqual([4, 4000, 2]);
+    const v = await r.samples.data();
+    const c0 = Array.from({ length: 4000 }, (_, i) => v[2 * i]!);
+    expectMean(c0, 0, { seed });
+    expectVariance(c0, 1, { seed });
+    // E‖x‖² = 2 under N(0, I₂): the traced chain mean is within MC error of it at every kept step.
+    for (const q of await r.traces!.sq!.data()) expect(Math.abs(q - 2)).toBeLessThan(0.2);
+    tf.dispose([r.samples, ...Object.values(r.traces!)]);
+  });
+
+  it('sync and async runs, and async steps, give bit-identical results', async () => {
+    const opts: ChainOptions<ArState, ArInfo> = { nSamples: 5, dim: 2, nSteps: 7, seed: 11 };
+    const a = sampleChainSync(arKernel(0.5), opts);
+    const b = await sampleChain(arKernel(0.5), opts);
+    const c = await sampleChain(arKernel(0.5, { async: true }), opts);
+    const [da, db, dc] = await Promise.all([a.samples.data(), b.samples.data(), c.samples.data()]);
+    expect(Array.from(db)).toEqual(Array.from(da));
+    expect(Array.from(dc)).toEqual(Array.from(da));
+    tf.dispose([a.samples, b.samples, c.samples]);
+  });
+
+  it('resumes bit-identically from a saved state (serializeState → JSON → deserializeState)', async () => {
+    const k = arKernel(0.5);
+    const full = await sampleChain(k, { nSamples: 3, dim: 2, nSteps: 10, seed: 5 });
+    const first = await sampleChain(k, { nSamples: 3, dim: 2, nSteps: 4, seed: 5, keepState: true });
+    const saved = JSON.parse(JSON.stringify(await serializeState(first.finalState!)));
+    const restored = deserializeState<ArState>(saved);
+    const rest = await sampleChain(k, { nSteps: 6, seed: 5, resumeFrom: restored });
+    expect(Array.from(await rest.samples.data())).toEqual(Array.from(await full.samples.data()));
+    tf.dispose([full.samples, first.samples, rest.samples, restored.x, first.finalState!.x]);
+  });
+
+  it('reports progress and stops on abort with nothing leaked', async () => {
+    const events: number[] = [];
+    const r = await sampleChain(arKernel(0.5), {
+      nSamples: 2,
+      dim: 2,
+      nSteps: 10,
+      progressEvery: 5,
+      onProgress: (e) => events.push(e.step),
+    });
+    expect(events).toEqual([5, 10]);
+    r.samples.dispose();
+    const before = tf.memory().numTensors;
+    const ctl = new AbortController();
+    const run = sampleChain(arKernel(0.5), {
+      nSamples: 2,
+      dim: 2,
+      nSteps: 50,
+      progressEvery: 1,
+      trace: (s) => ({ x: s.x }),
+      onProgress: (e) => {
+        if (e.step === 3) ctl.abort('user');
+      },
+      signal: ctl.signal,
+    });
+    await expect(run).rejects.toThrow(/ABORTED/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('releases every tensor when the kernel throws mid-run (sync, async, async step)', async () => {
+    const opts = (k: SamplingKernel<ArState, ArInfo>) =>
+      ({
+        nSamples: 3,
+        dim: 2,
+        nSteps: 8,
+        trajectory: { fields: ['x', 'sq'] },
+        diagnostics: true,
+        trace: (s: ArState) => ({ m: tf.mean(s.x) }),
+      }) as ChainOptions<ArState, ArInfo> & { kernel?: typeof k };
+    const before = tf.memory().numTensors;
+    expect(() => sampleChainSync(arKernel(0.5, { throwAt: 4 }), opts(arKernel(0.5)))).toThrow(/blew up/);
+    await expect(sampleChain(arKernel(0.5, { throwAt: 4 }), opts(arKernel(0.5)))).rejects.toThrow(/blew up/);
+    await expect(
+      sampleChain(arKernel(0.5, { throwAt: 4, async: true }), opts(arKernel(0.5))),
+    ).rejects.toThrow(/blew up/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('a successful run with traces, trajectory and diagnostics leaks nothing', async () => {
+    await expectNoLeaks(
+      () =>
+        sampleChain(arKernel(0.5), {
+          nSamples: 3,
+          dim: 2,
+          nSteps: 8,
+          trajectory: { fields: ['x', 'sq'] },
+          diagnostics: { convergence: true },
+          trace: (s, info) => ({ m: tf.mean(s.x), sq: info.sq }),
+        }),
+      { label: 'sampleChain' },
+    );
+  });
+
+  it('computes convergence diagnostics asynchronously', async () => {
+    const r = await sampleChain(arKernel(0.2), {
+      nSamples: 4,
+      dim: 2,
+      nSteps: 40,
+      seed: 3,
+      diagnostics: { convergence: true },
+    });
+    expect(r.convergence?.rhat.length).toBe(2);
+    for (const v of r.convergence!.rhat) expect(v).toBeLessThan(1.2);
+    expect(r.diagnostics?.mean.shape).toEqual([40, 2]);
+    expect(r.diagnostics?.sq.shape).toEqual([40]);
+    tf.dispose([r.samples, ...Object.values(r.diagnostics!)]);
+  });
+
+  it('uses an async whole-chain fast path in async runs only', async () => {
+    let called = 0;
+    const k = {
+      ...arKernel(0.5),
+      wholeChain: async (s: ArState, n: number) => {
+        called++;
+        return { x: tf.add(s.x, n) as tf.Tensor2D, step: s.step + n };
+      },
+    };
+    const x0 = tf.zeros([1, 2]) as tf.Tensor2D;
+    const a = await sampleChain(k, { x0, nSteps: 3 });
+    expect(Array.from(await a.samples.data())).toEqual([3, 3]);
+    const b = sampleChainSync(k, { x0, nSteps: 3 }); // falls back to the step loop
+    expect(called).toBe(2); // the sync run asked and ignored the promise
+    expect(Array.from(await b.samples.data())).not.toEqual([3, 3]);
+    tf.dispose([x0, a.samples, b.samples]);
+  });
+
+  it('rejects a kernel without init/step and a bad trace with EbmError', async () => {
+    await expect(sampleChain({} as never, { nSteps: 1 })).rejects.toSatisfy((e) =>
+      isEbmError(e, 'INVALID_PARAM'),
+    );
+    expect(() =>
+      sampleChainSync(arKernel(0.5), { nSamples: 1, dim: 2, nSteps: 1, trace: 3 as never }),
+    ).toThrow(/trace must be a function/);
+  });
+
+  it('deserializeState treats saved data as untrusted', () => {
+    const bad = JSON.parse(
+      '{"x":{"tensor":true,"shape":[1,2],"dtype":"float32","data":[1,2]},"step":0,"__proto__":{"polluted":1}}',
+    );
+    const before = tf.memory().numTensors;
+    expect(() => deserializeState(bad)).toThrow(/saved\.__proto__/);
+    expect(({} as { polluted?: number }).polluted).toBeUndefined();
+    expect(() =>
+      deserializeState({
+        x: { tensor: true, shape: [1, 2], dtype: 'float32', data: [1, 2] },
+        step: 0,
+        y: { tensor: true, shape: [1e9, 1e9], dtype: 'float32', data: [1] },
+      } as never),
+    ).toThrow(/saved\.y/);
+    expect(tf.memory().numTensors).toBe(before); // nothing half-built
+  });
+
+  it('rejects unknown option names with a suggestion (a TorchEBM user types n_steps)', async () => {
+    await expect(sampleChain(arKernel(0.5), { nSamples: 2, dim: 2, n_steps: 5 } as never)).rejects.toThrow(
+      /Unknown option "n_steps" for ar\.sample\(\)\. Did you mean "nSteps"\?/,
+    );
+    expect(() =>
+      sampleChainSync(arKernel(0.5), { nSamples: 2, dim: 2, nSteps: 1, thinning: 2 } as never),
+    ).toThrow(/Did you mean "thin"/);
+  });
+
+  it('refuses huge allocations before allocating', () => {
+    const before = tf.memory().numTensors;
+    expect(() => sampleChainSync(arKernel(0.5), { nSamples: 1e9, dim: 2, nSteps: 1 })).toThrow(
+      /over the limit/,
+    );
+    expect(() =>
+      sampleChainSync(arKernel(0.5), { nSamples: 1000, dim: 2, nSteps: 1e6, trajectory: true }),
+    ).toThrow(/trajectory needs .* over the limit/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('draws a fresh seed per unseeded run and reports it, so the run can be replayed', async () => {
+    const a = await sampleChain(arKernel(0.5), { nSamples: 3, dim: 2, nSteps: 3 });
+    const b = await sampleChain(arKernel(0.5), { nSamples: 3, dim: 2, nSteps: 3 });
+    expect(a.seed).not.toEqual(b.seed);
+    const replay = await sampleChain(arKernel(0.5), { nSamples: 3, dim: 2, nSteps: 3, seed: a.seed! });
+    expect(Array.from(await replay.samples.data())).toEqual(Array.from(await a.samples.data()));
+    expect(Array.from(await b.samples.data())).not.toEqual(Array.from(await a.samples.data()));
+    tf.dispose([a.samples, b.samples, replay.samples]);
+  });
+
+  it('reports non-finite chains: warn (default), throw, ignore', async () => {
+    // x' = 10·x: overflows to Infinity in float32 after ~38 steps for chains started at |x| ≥ 1.
+    const blowUp: SamplingKernel<ArState> = {
+      name: 'blowUp',
+      init: (x0, t = 0) => ({ x: tf.clone(x0), step: t }),
+      step: (s) => ({ state: { x: tf.mul(s.x, 10) as tf.Tensor2D, step: s.step + 1 }, info: {} }),
+    };
+    const x0 = tf.tensor2d([
+      [1, 0],
+      [0, 0],
+      [-2, 0],
+    ]);
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: string) => warnings.push(m);
+    try {
+      const r = await sampleChain(blowUp, { x0, nSteps: 60, progressEvery: 1 });
+      expect(r.nonFinite).toEqual({ chains: 2, firstStep: 39 });
+      expect(warnings.join()).toMatch(/2 of 3 chain\(s\) hold NaN\/Infinity \(first seen at step 39\)/);
+      r.samples.dispose();
+      const q = sampleChainSync(blowUp, { x0, nSteps: 60, onNonFinite: 'ignore' });
+      expect(q.nonFinite?.chains).toBe(2);
+      q.samples.dispose();
+      expect(warnings.length).toBe(1);
+      const before = tf.memory().numTensors;
+      await expect(sampleChain(blowUp, { x0, nSteps: 60, onNonFinite: 'throw' })).rejects.toThrow(
+        /NON_FINITE/,
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      const fine = await sampleChain(arKernel(0.5), { x0, nSteps: 5 });
+      expect(fine.nonFinite).toBeUndefined();
+      fine.samples.dispose();
+    } finally {
+      console.warn = warn;
+      x0.dispose();
+    }
+  });
+});

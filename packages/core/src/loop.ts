@@ -1,0 +1,619 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { splitRhatEss } from './diagnostics.js';
+import { EbmError } from './errors.js';
+import { randomNormal } from './kernels.js';
+import { assertKnownOptions } from './options.js';
+import { foldIn, type RngKey, toKey } from './rng.js';
+import type {
+  ConvergenceSummary,
+  NonFiniteReport,
+  ProgressEvent,
+  SampleOptions,
+  SampleResult,
+  SamplerState,
+  StepInfo,
+  StepResult,
+} from './sampler.js';
+import { disposeStateExcept, stateTensors } from './state.js';
+import { canReadSync } from './tfjs-internals.js';
+import { assertAllocation, assertBatch, assertInteger, assertOneOf } from './validation.js';
+
+/**
+ * # One loop anyone can drive
+ *
+ * {@link sampleChain} runs any {@link SamplingKernel} — a plain `{ init, step }` object, no base class needed —
+ * for `burnIn + nSteps` steps with keys `foldIn(runKey, t)`, thinning, a trace function, progress, abort and
+ * resume (TFP's `sample_chain(kernel, trace_fn)`, BlackJAX's `run_inference_algorithm`). `BaseSampler.sample`
+ * delegates here; its `trajectory` / `diagnostics` options are sugar over the trace function.
+ *
+ * Host reads happen only here, at the async boundary: the async loop awaits a kernel's `stepAsync` (a step that
+ * must look at its data, such as NUTS's stopping rule) and reads the kept states for convergence diagnostics
+ * with `await data()`. {@link sampleChainSync} is the synchronous twin for the host backends (cpu, wasm).
+ * @module
+ */
+
+/**
+ * A transition kernel the loop can drive: a pure `init` + `step` pair (BlackJAX's `SamplingAlgorithm`).
+ * `step` must not mutate or dispose its input state; tensors it returns in `info` that the new state does not
+ * hold are disposed by the loop after tracing.
+ */
+export interface SamplingKernel<S extends SamplerState = SamplerState, I extends StepInfo = StepInfo> {
+  /** Name for messages (default `'kernel'`). */
+  readonly name?: string;
+  /** The feature dimension, when fixed (used when the run draws x0 itself). */
+  readonly dim?: number | undefined;
+  /** Builds the state at `step` (default 0) from positions; must not take ownership of `x0`. */
+  init(x0: tf.Tensor2D, step?: number): S;
+  /** One step from `state` with `key`. */
+  step(state: S, key: RngKey): StepResult<S, I>;
+  /** Async step, used by {@link sampleChain} when present (steps that read data on the host). */
+  stepAsync?(state: S, key: RngKey): Promise<StepResult<S, I>>;
+  /**
+   * Optional fast path for a whole run without traces (e.g. a backend's `chain.<kind>` kernel): the state after
+   * `nSteps` steps from `state` (a new state; the input is not disposed), or `undefined` to use the step loop.
+   */
+  wholeChain?(state: S, nSteps: number, runKey: RngKey): S | undefined | Promise<S | undefined>;
+  /** Disposes a state's tensors (default: every tensor field of the state). */
+  disposeState?(state: S): void;
+}
+
+/**
+ * A trace function: tensors to record at each kept step, computed from the state and the step's info
+ * (TFP's `trace_fn`). The loop stacks each field over kept steps on a new leading axis: `[nKept, ...]`.
+ * Runs inside `tf.tidy`; returning a tensor held by the state or the info is fine (the loop copies it).
+ */
+export type TraceFn<S extends SamplerState = SamplerState, I extends StepInfo = StepInfo> = (
+  state: S,
+  info: I,
+) => Record<string, tf.Tensor>;
+
+/** Options of {@link sampleChain}: the run options of `Sampler.sample` plus a trace function. */
+export interface ChainOptions<S extends SamplerState = SamplerState, I extends StepInfo = StepInfo>
+  extends Omit<SampleOptions<I>, 'resumeFrom'> {
+  /** Tensors to record per kept step (see {@link TraceFn}); returned as `traces`, each `[nKept, ...]`. */
+  readonly trace?: TraceFn<S, I>;
+  /** Resume from a state of an earlier run of the same kernel (copied, never disposed). */
+  readonly resumeFrom?: S;
+}
+
+/** What {@link sampleChain} returns: a {@link SampleResult} with the traces. The caller owns every tensor. */
+export interface ChainResult<S extends SamplerState = SamplerState, I extends StepInfo = StepInfo>
+  extends SampleResult<S, I> {
+  /** The trace function's fields stacked over kept steps, each `[nKept, ...]`; `undefined` without `trace`. */
+  readonly traces: Record<string, tf.Tensor> | undefined;
+}
+
+/** How the loop records the `trajectory` and `diagnostics` sugar (set by `BaseSampler`). */
+export interface RecordingHooks<S extends SamplerState> {
+  /** Energies of a state for `trajectory.fields: ['energy']` and diagnostics, and whether the caller owns them. */
+  readonly energyOf?: (state: S) => { energy: tf.Tensor1D; owned: boolean };
+  /** Option names the caller handles besides {@link CHAIN_OPTION_KEYS} (not rejected as unknown). */
+  readonly optionKeys?: readonly string[];
+}
+
+type Yielded = Promise<unknown> | undefined;
+
+const defaultDispose = (state: object) => {
+  for (const t of stateTensors(state)) if (!t.isDisposed) t.dispose();
+};
+
+function isKernel(k: unknown): k is SamplingKernel {
+  return (
+    k !== null &&
+    typeof k === 'object' &&
+    typeof (k as SamplingKernel).init === 'function' &&
+    typeof (k as SamplingKernel).step === 'function'
+  );
+}
+
+function copyState<S extends SamplerState>(from: S, dim: number | undefined): S {
+  if (from === null || typeof from !== 'object' || !(from.x instanceof tf.Tensor)) {
+    throw new EbmError('INVALID_PARAM', 'resumeFrom must be a sampler state.', {
+      argument: 'resumeFrom',
+      value: from === null ? null : typeof from,
+      fix: 'pass result.finalState (run with keepState: true) or sampler.loadState(saved).',
+    });
+  }
+  assertBatch('resumeFrom.x', from.x, dim);
+  assertInteger('resumeFrom.step', from.step, 0);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(from)) {
+    if (v instanceof tf.Tensor && v.isDisposed) {
+      throw new EbmError('STATE_ERROR', `resumeFrom.${k} has been disposed.`, {
+        argument: `resumeFrom.${k}`,
+        fix: 'keep the state alive until the resumed run has started.',
+      });
+    }
+  }
+  for (const [k, v] of Object.entries(from)) {
+    if (v instanceof tf.Tensor) out[k] = tf.clone(v);
+    else if (Array.isArray(v)) out[k] = v.map((w) => (w instanceof tf.Tensor ? tf.clone(w) : w));
+    else out[k] = v;
+  }
+  return out as unknown as S;
+}
+
+function initialState<S extends SamplerState, I extends StepInfo>(
+  kernel: SamplingKernel<S, I>,
+  options: ChainOptions<S, I>,
+  runKey: RngKey,
+): S {
+  if (options.resumeFrom !== undefined) return copyState(options.resumeFrom, kernel.dim);
+  if (options.x0 !== undefined) return kernel.init(options.x0, 0);
+  const n = assertInteger('nSamples', options.nSamples ?? 1, 1);
+  const dim = options.dim ?? kernel.dim;
+  if (dim === undefined) {
+    throw new EbmError('INVALID_PARAM', 'Give x0 or dim: the energy has no fixed dimension.', {
+      argument: 'dim',
+      value: dim,
+      fix: 'pass { x0 } or { nSamples, dim }.',
+    });
+  }
+  assertInteger('dim', dim, 1);
+  // x0 ~ N(0, I) from a key no step uses (steps use foldIn(runKey, t) with t < 2^53 − 1).
+  const x0 = randomNormal(foldIn(runKey, Number.MAX_SAFE_INTEGER), [n, dim]) as tf.Tensor2D;
+  try {
+    return kernel.init(x0, 0);
+  } finally {
+    x0.dispose();
+  }
+}
+
+/** Bulk/tail ESS and split-R̂ per dimension from kept states laid out `[B, nKept, D]` (row-major). */
+function convergenceFrom(data: ArrayLike<number>, b: number, n: number, d: number): ConvergenceSummary {
+  const essBulk: number[] = [];
+  const essTail: number[] = [];
+  const rhat: number[] = [];
+  for (let j = 0; j < d; j++) {
+    const chains: number[][] = [];
+    for (let c = 0; c < b; c++) {
+      const row = new Array<number>(n);
+      for (let t = 0; t < n; t++) row[t] = data[(c * n + t) * d + j]!;
+      chains.push(row);
+    }
+    const r = splitRhatEss(chains);
+    essBulk.push(r.essBulk);
+    essTail.push(r.essTail);
+    rhat.push(r.rhat);
+  }
+  return { essBulk, essTail, rhat };
+}
+
+/** The option names {@link sampleChain} knows (unknown names are rejected with a suggestion). */
+export const CHAIN_OPTION_KEYS: readonly string[] = Object.freeze([
+  'x0',
+  'nSamples',
+  'dim',
+  'nSteps',
+  'thin',
+  'burnIn',
+  'seed',
+  'trajectory',
+  'diagnostics',
+  'onProgress',
+  'progressEvery',
+  'signal',
+  'keepState',
+  'resumeFrom',
+  'onNonFinite',
+  'trace',
+]);
+
+/** A fresh 32-bit seed for runs without one (reported in the result so they can be replayed). */
+function freshSeed(): number {
+  const c = (globalThis as { crypto?: { getRandomValues?: (a: Uint32Array) => Uint32Array } }).crypto;
+  if (c?.getRandomValues) return c.getRandomValues(new Uint32Array(1))[0]!;
+  return Math.floor(Math.random() * 2 ** 32);
+}
+
+/** Validated run settings. */
+interface Plan {
+  nSteps: number;
+  thin: number;
+  burnIn: number;
+  total: number;
+  runKey: RngKey;
+  seed: number | bigint | RngKey;
+  onNonFinite: 'warn' | 'throw' | 'ignore';
+  progressEvery: number;
+  trajFields: string[];
+  wantDiag: boolean;
+  wantConv: boolean;
+}
+
+function plan(
+  name: string,
+  options: ChainOptions<SamplerState, StepInfo>,
+  extraKeys: readonly string[],
+): Plan {
+  if (options === null || typeof options !== 'object') {
+    throw new EbmError('INVALID_PARAM', `${name}: sample() needs an options object.`, {
+      argument: 'options',
+      value: options,
+      fix: 'pass e.g. { nSamples: 100, dim: 2, nSteps: 500 }.',
+    });
+  }
+  assertKnownOptions(`${name}.sample()`, options, [...CHAIN_OPTION_KEYS, ...extraKeys]);
+  const onNonFinite = assertOneOf('onNonFinite', options.onNonFinite ?? 'warn', ['warn', 'throw', 'ignore']);
+  const nSteps = assertInteger('nSteps', options.nSteps, 1);
+  const thin = assertInteger('thin', options.thin ?? 1, 1);
+  const burnIn = assertInteger('burnIn', options.burnIn ?? 0, 0);
+  const seed = options.seed ?? freshSeed();
+  const runKey = toKey(seed, 'seed');
+  const total = burnIn + nSteps;
+  const progressEvery = assertInteger(
+    'progressEvery',
+    options.progressEvery ?? Math.max(1, Math.floor(total / 100)),
+    1,
+  );
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new EbmError('INVALID_PARAM', 'onProgress must be a function.', {
+      argument: 'onProgress',
+      value: typeof options.onProgress,
+      fix: 'pass (event) => { ... }.',
+    });
+  }
+  if (options.trace !== undefined && typeof options.trace !== 'function') {
+    throw new EbmError('INVALID_PARAM', 'trace must be a function (state, info) => Record<string, Tensor>.', {
+      argument: 'trace',
+      value: typeof options.trace,
+      fix: 'pass e.g. trace: (s) => ({ x: s.x }).',
+    });
+  }
+  const tr = options.trajectory;
+  const trajFields =
+    tr === true ? ['x'] : tr && typeof tr === 'object' ? [...(tr.fields as readonly string[])] : [];
+  const wantDiag = options.diagnostics !== undefined && options.diagnostics !== false;
+  const wantConv = typeof options.diagnostics === 'object' && options.diagnostics.convergence === true;
+  if (wantConv && Math.floor(nSteps / thin) < 8) {
+    throw new EbmError('INVALID_PARAM', 'Convergence diagnostics need at least 8 kept states.', {
+      argument: 'diagnostics.convergence',
+      value: Math.floor(nSteps / thin),
+      fix: 'raise nSteps (or lower thin) so that floor(nSteps / thin) >= 8, or drop convergence.',
+    });
+  }
+  if (options.nSamples !== undefined && options.x0 === undefined && options.resumeFrom === undefined) {
+    const n = assertInteger('nSamples', options.nSamples, 1);
+    const dim = typeof options.dim === 'number' ? options.dim : 1;
+    assertAllocation(
+      'nSamples',
+      n * dim,
+      'lower nSamples (chains × dim must fit in memory), or split the run.',
+    );
+  }
+  return {
+    nSteps,
+    thin,
+    burnIn,
+    total,
+    runKey,
+    seed,
+    onNonFinite,
+    progressEvery,
+    trajFields,
+    wantDiag,
+    wantConv,
+  };
+}
+
+/**
+ * The loop as a generator over one code path for both drivers: it yields `undefined` to let the async driver
+ * breathe (progress, abort, the event loop) and a `Promise` when it needs a value from the host (an async step,
+ * a convergence read); the sync driver never receives a promise.
+ */
+function* runLoop<S extends SamplerState, I extends StepInfo>(
+  kernel: SamplingKernel<S, I>,
+  options: ChainOptions<S, I>,
+  isAsync: boolean,
+  hooks: RecordingHooks<S> | undefined,
+): Generator<Yielded, ChainResult<S, I>, unknown> {
+  const name = kernel.name ?? 'kernel';
+  const p = plan(name, options as unknown as ChainOptions<SamplerState, StepInfo>, hooks?.optionKeys ?? []);
+  const { nSteps, thin, burnIn, total, runKey, progressEvery, trajFields, wantDiag, wantConv } = p;
+  const signal = options.signal;
+  const checkAbort = () => {
+    if (signal?.aborted) {
+      throw new EbmError('ABORTED', `${name} run aborted.`, {
+        argument: 'signal',
+        fix: 'do not abort the signal, or catch the ABORTED error.',
+        cause: signal.reason,
+      });
+    }
+  };
+  checkAbort();
+  const disposeState = (s: S) => (kernel.disposeState ? kernel.disposeState(s) : defaultDispose(s));
+  // Energies for diagnostics and the `energy` trajectory field: the sampler's hook, else `state.energy`
+  // (a kernel without energies gets diagnostics without the `energy` series).
+  const energyOf: (s: S) => { energy: tf.Tensor1D; owned: boolean } | undefined =
+    hooks?.energyOf ?? ((s: S) => (s.energy === undefined ? undefined : { energy: s.energy, owned: false }));
+  const step =
+    isAsync && typeof kernel.stepAsync === 'function'
+      ? (s: S, k: RngKey) => kernel.stepAsync!(s, k)
+      : (s: S, k: RngKey) => kernel.step(s, k);
+  const recordX = trajFields.includes('x') || wantConv;
+  const traj = new Map<string, tf.Tensor[]>();
+  const diag = new Map<string, tf.Tensor[]>();
+  const traces = new Map<string, tf.Tensor[]>();
+  const xs: tf.Tensor[] = [];
+  let state: S | undefined;
+  const started = Date.now();
+  const report = (s: number) => {
+    const event: ProgressEvent = {
+      step: s,
+      total,
+      phase: s <= burnIn && burnIn > 0 ? 'burnIn' : 'sampling',
+      elapsedMs: Date.now() - started,
+    };
+    options.onProgress?.(event);
+  };
+  const push = (m: Map<string, tf.Tensor[]>, k: string, t: tf.Tensor) => {
+    let a = m.get(k);
+    if (a === undefined) {
+      a = [];
+      m.set(k, a);
+    }
+    a.push(t);
+  };
+  const disposeRecords = () => {
+    for (const a of [...traj.values(), ...diag.values(), ...traces.values(), xs])
+      for (const t of a) t.dispose();
+    traj.clear();
+    diag.clear();
+    traces.clear();
+    xs.length = 0;
+  };
+  let pendingInfo: StepInfo | undefined;
+  // Per chain, the first checked step at which x was non-finite (−1: never), kept on the device.
+  let badStep: tf.Tensor1D | undefined;
+  const checkFinite = (s: S, t: number) => {
+    const prev = badStep;
+    badStep = tf.tidy(() => {
+      const bad = tf.logicalNot(tf.all(tf.isFinite(s.x), 1));
+      const base = prev ?? tf.fill([s.x.shape[0]], -1);
+      return tf.where(tf.logicalAnd(bad, tf.less(base, 0)), tf.fill([s.x.shape[0]], t), base) as tf.Tensor1D;
+    });
+    prev?.dispose();
+  };
+  const releaseInfo = (info: StepInfo, s: S | undefined) => {
+    const held = new Set(s === undefined ? [] : stateTensors(s));
+    for (const t of Object.values(info))
+      if (t instanceof tf.Tensor && !held.has(t) && !t.isDisposed) t.dispose();
+  };
+  try {
+    state = initialState(kernel, options, runKey);
+    if (recordX || trajFields.length > 0) {
+      const [b, d] = state.x.shape;
+      assertAllocation(
+        'trajectory',
+        Math.floor(nSteps / thin) * b * d * Math.max(1, trajFields.length),
+        'record fewer steps (raise thin), fewer fields or fewer chains, or use a trace function that reduces them.',
+      );
+    }
+    let lastYield = Date.now();
+    let first = 1;
+    if (trajFields.length === 0 && !wantDiag && options.trace === undefined && kernel.wholeChain) {
+      let whole = kernel.wholeChain(state, total, runKey);
+      if (whole instanceof Promise) {
+        if (!isAsync) whole = undefined;
+        else whole = (yield whole) as S | undefined;
+      }
+      if (whole !== undefined) {
+        disposeStateExcept(state, whole);
+        state = whole;
+        first = total + 1;
+        checkFinite(state, total);
+        report(total);
+      }
+    }
+    for (let i = first; i <= total; i++) {
+      checkAbort();
+      let r = step(state, foldIn(runKey, state.step));
+      if (r instanceof Promise) r = (yield r) as StepResult<S, I>;
+      const { state: next, info } = r as StepResult<S, I>;
+      pendingInfo = info;
+      disposeStateExcept(state, next);
+      state = next;
+      const kept = i > burnIn && (i - burnIn) % thin === 0;
+      if (kept) {
+        const s = state;
+        if (recordX) xs.push(tf.clone(s.x));
+        for (const f of trajFields) {
+          if (f === 'x') continue;
+          const src = f === 'energy' ? s.energy : (info as StepInfo)[f];
+          const e = f === 'energy' && src === undefined ? energyOf(s) : undefined;
+          if (e !== undefined) push(traj, f, e.owned ? e.energy : tf.clone(e.energy));
+          else if (src === undefined) {
+            throw new EbmError('INVALID_PARAM', `Unknown trajectory field "${f}" for ${name}.`, {
+              argument: 'trajectory.fields',
+              value: f,
+              fix: `use x, energy${Object.keys(info).length ? `, ${Object.keys(info).join(', ')}` : ''}.`,
+            });
+          } else push(traj, f, tf.clone(src));
+        }
+        if (wantDiag) {
+          const e = energyOf(s);
+          try {
+            tf.tidy(() => {
+              const { mean, variance } = tf.moments(s.x, 0);
+              push(diag, 'mean', tf.keep(mean));
+              push(diag, 'var', tf.keep(tf.clipByValue(variance, 1e-10, 1e10)));
+              if (e !== undefined) push(diag, 'energy', tf.keep(tf.mean(e.energy)));
+              // [B] info → chain mean (scalar); [B, ...] info → mean over the chain axis.
+              for (const [k, v] of Object.entries(info as StepInfo))
+                push(diag, k, tf.keep(v.rank >= 2 ? tf.mean(v, 0) : tf.mean(v)));
+            });
+          } finally {
+            if (e?.owned) e.energy.dispose();
+          }
+        }
+        if (options.trace !== undefined) {
+          const trace = options.trace;
+          const held = new Set([...stateTensors(s), ...Object.values(info as StepInfo)]);
+          const out = tf.tidy(() => trace(s, info));
+          for (const [k, v] of Object.entries(out)) push(traces, k, held.has(v) ? tf.clone(v) : v);
+        }
+      }
+      releaseInfo(info, state);
+      pendingInfo = undefined;
+      if (i % progressEvery === 0 || i === total) {
+        checkFinite(state, i);
+        report(i);
+      }
+      if (Date.now() - lastYield > 50) {
+        yield undefined;
+        lastYield = Date.now();
+      }
+    }
+    // Non-finite chains: one read of the per-chain first-bad-step vector.
+    let nonFinite: NonFiniteReport | undefined;
+    if (badStep !== undefined && (isAsync || canReadSync())) {
+      // sync-read: allowed — sampleSync is the synchronous API, guarded by canReadSync.
+      const steps = isAsync ? ((yield badStep.data()) as Float32Array) : badStep.dataSync();
+      badStep.dispose();
+      badStep = undefined;
+      let chains = 0;
+      let firstStep = Number.POSITIVE_INFINITY;
+      for (const v of steps) {
+        if (v >= 0) {
+          chains++;
+          firstStep = Math.min(firstStep, v);
+        }
+      }
+      if (chains > 0) nonFinite = { chains, firstStep };
+    }
+    if (nonFinite !== undefined && p.onNonFinite !== 'ignore') {
+      const msg =
+        `${name}: ${nonFinite.chains} of ${state.x.shape[0]} chain(s) hold NaN/Infinity ` +
+        `(first seen at step ${nonFinite.firstStep}).`;
+      const fix =
+        'lower the step size (or check the energy for overflow); pass onNonFinite: "ignore" to accept it.';
+      if (p.onNonFinite === 'throw') {
+        throw new EbmError('NON_FINITE', msg, { argument: 'onNonFinite', value: nonFinite, fix });
+      }
+      console.warn(`[@ebm] ${msg} Fix: ${fix}`);
+    }
+    // Convergence first: its host read may throw, and nothing below is owned by the caller yet.
+    let convergence: ConvergenceSummary | undefined;
+    if (wantConv && xs.length > 0) {
+      const stacked = tf.stack(xs, 1) as tf.Tensor3D; // [B, nKept, D]
+      const [b, n, d] = stacked.shape;
+      let data: ArrayLike<number>;
+      try {
+        if (isAsync) data = (yield stacked.data()) as ArrayLike<number>;
+        else {
+          assertSyncReadable('diagnostics.convergence');
+          // sync-read: allowed — sampleSync is the synchronous API, guarded by canReadSync above.
+          data = stacked.dataSync();
+        }
+      } finally {
+        stacked.dispose();
+      }
+      convergence = convergenceFrom(data, b, n, d);
+    }
+    const nKept = Math.floor(nSteps / thin);
+    const trajectory: Record<string, tf.Tensor> = {};
+    if (trajFields.includes('x') && xs.length > 0) trajectory.x = tf.stack(xs, 1);
+    for (const [k, a] of traj) trajectory[k] = tf.stack(a, 1);
+    const diagnostics: Record<string, tf.Tensor> = {};
+    for (const [k, a] of diag) diagnostics[k] = tf.stack(a, 0);
+    const traced: Record<string, tf.Tensor> = {};
+    for (const [k, a] of traces) traced[k] = tf.stack(a, 0);
+    disposeRecords();
+    const finalState = state;
+    state = undefined;
+    const samples = options.keepState ? (tf.clone(finalState.x) as tf.Tensor2D) : finalState.x;
+    if (!options.keepState) disposeStateExcept(finalState, { samples });
+    return {
+      samples,
+      trajectory: trajFields.length > 0 ? trajectory : undefined,
+      diagnostics: wantDiag ? (diagnostics as SampleResult<S, I>['diagnostics']) : undefined,
+      traces: options.trace !== undefined ? traced : undefined,
+      convergence,
+      finalState: options.keepState ? finalState : undefined,
+      nKept,
+      stepsRun: total,
+      seed: p.seed,
+      nonFinite,
+    };
+  } catch (e) {
+    badStep?.dispose();
+    if (pendingInfo !== undefined) releaseInfo(pendingInfo, state);
+    disposeRecords();
+    if (state !== undefined) disposeState(state);
+    throw e;
+  }
+}
+
+function assertSyncReadable(what: string): void {
+  if (!canReadSync()) {
+    throw new EbmError(
+      'BACKEND_UNAVAILABLE',
+      `${what} in a synchronous run needs a synchronous read, which the "${tf.getBackend()}" backend cannot do.`,
+      { argument: what, value: tf.getBackend(), fix: 'use the async API: await sampler.sample(...).' },
+    );
+  }
+}
+
+function checkKernel(kernel: unknown): void {
+  if (!isKernel(kernel)) {
+    throw new EbmError('INVALID_PARAM', 'sampleChain needs a kernel with init(x0) and step(state, key).', {
+      argument: 'kernel',
+      value: kernel === null ? null : typeof kernel,
+      fix: 'pass { init, step } (e.g. a sampler), see SamplingKernel.',
+    });
+  }
+}
+
+/**
+ * Runs `kernel` asynchronously: yields to the event loop between chunks of steps (progress, abort), awaits
+ * `stepAsync` when the kernel has one, and reads convergence data with `await data()` — so it runs on every
+ * backend, webgpu included.
+ *
+ * @example
+ * ```ts
+ * const ar = {           // x' = ρx + √(1−ρ²)ξ leaves N(0, I) invariant
+ *   init: (x0: tf.Tensor2D, step = 0) => ({ x: tf.clone(x0), step }),
+ *   step: (s, key) => ({ state: { x: tf.tidy(() => …), step: s.step + 1 }, info: {} }),
+ * };
+ * const r = await sampleChain(ar, { nSamples: 1000, dim: 2, nSteps: 100, trace: (s) => ({ m: tf.mean(s.x, 0) }) });
+ * r.traces.m; // [100, 2]
+ * ```
+ */
+export async function sampleChain<S extends SamplerState, I extends StepInfo = StepInfo>(
+  kernel: SamplingKernel<S, I>,
+  options: ChainOptions<S, I>,
+  hooks?: RecordingHooks<S>,
+): Promise<ChainResult<S, I>> {
+  checkKernel(kernel);
+  const gen = runLoop(kernel, options, true, hooks);
+  let r = gen.next();
+  while (!r.done) {
+    let value: unknown;
+    if (r.value instanceof Promise) {
+      try {
+        value = await r.value;
+      } catch (e) {
+        r = gen.throw(e); // the generator releases its tensors and rethrows
+        continue;
+      }
+    } else await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    r = gen.next(value);
+  }
+  return r.value;
+}
+
+/**
+ * Runs `kernel` synchronously (for loss functions and tight loops on the host backends). Kernels' `stepAsync`
+ * and async whole chains are not used; convergence diagnostics need a backend that reads synchronously.
+ */
+export function sampleChainSync<S extends SamplerState, I extends StepInfo = StepInfo>(
+  kernel: SamplingKernel<S, I>,
+  options: ChainOptions<S, I>,
+  hooks?: RecordingHooks<S>,
+): ChainResult<S, I> {
+  checkKernel(kernel);
+  const gen = runLoop(kernel, options, false, hooks);
+  let r = gen.next();
+  while (!r.done) r = gen.next();
+  return r.value;
+}
