@@ -36,7 +36,9 @@ const modes = new GaussianMixture({
 const pt = new ReplicaExchange(modes, { temperatures: [1, 3, 9, 27], stepSize: 0.3 });
 const mixed = await pt.sample({ nSamples: 16, dim: 2, nSteps: 50, seed: 2 });
 console.log(warm.stepSize, hmc.convergence?.rhat, hmc.convergence?.essBulk);
-for (const r of [hmc, nuts, mixed]) disposeSampleResult(r);
+disposeSampleResult(hmc);
+disposeSampleResult(nuts);
+disposeSampleResult(mixed);
 narrow.dispose();
 modes.dispose();
 
