@@ -9,7 +9,7 @@
  *
  * Flags: `--if-missing` skips a step whose output exists (for `pnpm dev`), `--no-examples`, `--no-api`.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { EXAMPLES } from '../../examples/src/examples/index.js';
@@ -20,9 +20,9 @@ const src = join(here, 'src');
 const args = new Set(process.argv.slice(2));
 const ifMissing = args.has('--if-missing');
 
-function timed(label: string, f: () => void): void {
+async function timed(label: string, f: () => void | Promise<void>): Promise<void> {
   const t0 = Date.now();
-  f();
+  await f();
   console.log(`[docs] ${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
@@ -44,17 +44,32 @@ const TIER_TITLES: Record<string, string> = {
   practice: 'In practice',
 };
 
-function runExamples(): void {
+/** Runs the curriculum in smoke mode, in two processes (the machines here have two cores). */
+async function runExamples(): Promise<void> {
   const out = join(src, 'public', 'examples');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const cli = join(repo, 'apps', 'examples', 'src', 'run-example.ts');
   const tsx = join(here, 'node_modules', '.bin', 'tsx');
-  const r = spawnSync(tsx, [cli, 'all', '--smoke', '--out', out], {
-    cwd: join(repo, 'apps', 'examples'),
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  if (r.status !== 0) throw new Error(`the examples failed (exit ${r.status}); run pnpm example all --smoke`);
+  const groups = [0, 1].map((g) => EXAMPLES.filter((_, i) => i % 2 === g).map((e) => e.name));
+  const codes = await Promise.all(
+    groups.map(
+      (names) =>
+        new Promise<number | null>((resolve) => {
+          const p = spawn(tsx, [cli, ...names, '--smoke', '--out', out], {
+            cwd: join(repo, 'apps', 'examples'),
+            stdio: ['ignore', 'ignore', 'inherit'],
+          });
+          p.on('close', resolve);
+        }),
+    ),
+  );
+  if (codes.some((c) => c !== 0))
+    throw new Error(`the examples failed (exit ${codes}); run pnpm example all --smoke`);
+  // the pages show the SVG figures; the PNG copies would only weigh on the site
+  for (const d of readdirSync(out)) {
+    for (const f of readdirSync(join(out, d))) if (f.endsWith('.png')) rmSync(join(out, d, f));
+  }
 }
 
 function examplePages(): void {
@@ -128,9 +143,9 @@ function apiReference(): void {
 }
 
 if (!args.has('--no-examples') && !(ifMissing && existsSync(join(src, 'examples', 'index.md')))) {
-  timed('examples (smoke mode)', runExamples);
-  timed('example pages', examplePages);
+  await timed('examples (smoke mode, two processes)', runExamples);
+  await timed('example pages', examplePages);
 }
 if (!args.has('--no-api') && !(ifMissing && existsSync(join(src, 'api', 'index.md')))) {
-  timed('API reference (TypeDoc)', apiReference);
+  await timed('API reference (TypeDoc)', apiReference);
 }
