@@ -59,9 +59,38 @@ afterAll(() => {
 });
 
 describe('the curriculum (smoke mode)', () => {
-  it('lists 16 examples with unique names and loaders', () => {
-    expect(EXAMPLES.length).toBe(16);
+  it('lists 19 examples with unique names and loaders', () => {
+    expect(EXAMPLES.length).toBe(19);
     expect(new Set(EXAMPLE_NAMES).size).toBe(EXAMPLES.length);
+  });
+
+  it('interpolant-anatomy: endpoints and variance preservation', async () => {
+    const r = await runExample('interpolant-anatomy');
+    for (const name of ['linear', 'cosine', 'vp']) expect(r.atOne[name].alpha).toBeCloseTo(1, 4);
+    expect(r.interpolants.cosine.maxVariancePreservingError).toBeLessThan(1e-5);
+    expect(r.interpolants.vp.maxVariancePreservingError).toBeLessThan(1e-5);
+  });
+
+  it("flow-sampler-ode: recovers μ, Σ; error falls with NFE at each integrator's order", async () => {
+    const r = await runExample('flow-sampler-ode');
+    const n = r.nSamples;
+    for (let a = 0; a < 2; a++) {
+      expect(Math.abs(r.recovered.mean[a] - r.target.mean[a])).toBeLessThan(
+        Z * Math.sqrt(r.target.cov[a][a] / n),
+      );
+    }
+    const e = r.integrators;
+    expect(e.euler[2].maxError / e.euler[3].maxError).toBeGreaterThan(1.6);
+    expect(e.heun[1].maxError / e.heun[2].maxError).toBeGreaterThan(3);
+    expect(e.rk4[1].maxError / e.rk4[2].maxError).toBeGreaterThan(8);
+    expect(e.dopri5[0].nfe).toBeGreaterThan(0);
+  });
+
+  it('flow-matching-2d: MMD² of flow samples far below the noise baseline on both datasets', async () => {
+    const r = await runExample('flow-matching-2d');
+    for (const d of Object.values(r.datasets) as { mmdSamples: number; mmdNoise: number }[]) {
+      expect(d.mmdSamples).toBeLessThan(0.2 * d.mmdNoise);
+    }
   });
 
   it('energy-landscapes: minima where the formulas put them, gradients match finite differences', async () => {

@@ -1,18 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { KernelHint } from './energy-kinds.js';
 import { EbmError } from './errors.js';
 import { canReadSync } from './tfjs-internals.js';
 import { assertBatch } from './validation.js';
-
-/**
- * Names a fused kernel for an energy, so a backend can run a whole chain in one kernel
- * (registry name `chain.<kind>`, see `chainKernelName`). `params` are plain numbers/arrays the kernel needs.
- */
-export interface KernelHint {
-  /** Energy family, e.g. `'doubleWell'`, `'gaussian'`. */
-  readonly kind: string;
-  /** The family's parameters as plain data. */
-  readonly params: Readonly<Record<string, number | readonly number[] | readonly (readonly number[])[]>>;
-}
 
 /** Options of a single energy evaluation. */
 export interface EvalOptions {

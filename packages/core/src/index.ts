@@ -11,7 +11,11 @@ import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_
 export * from './backend.js';
 export * from './diagnostics.js';
 export * from './energy.js';
+export type * from './energy-kinds.js';
 export * from './errors.js';
+export * from './host-read.js';
+export * from './integrators/index.js';
+export * from './interpolants/index.js';
 export * from './kernels.js';
 export * from './loop.js';
 export type * from './loss.js';

@@ -30,7 +30,17 @@ afterEach(() => {
 describe('kernel registry', () => {
   it('declares core kernels with composite fallbacks', () => {
     const names = listKernels().map((k) => k.name);
-    for (const n of ['randomNormal', 'randomUniform', 'langevinStep', 'leapfrogStep', 'metropolisAccept']) {
+    for (const n of [
+      'randomNormal',
+      'randomUniform',
+      'langevinStep',
+      'momentumKick',
+      'positionDrift',
+      'gradientDescentStep',
+      'nesterovStep',
+      'leapfrogStep',
+      'metropolisAccept',
+    ]) {
       expect(names).toContain(n);
       expect(hasKernel(n)).toBe(true);
       expect(kernelSource(n)).toBe('fallback');
@@ -76,9 +86,11 @@ describe('kernel registry', () => {
     expect(hasKernel(name)).toBe(false);
     expect(kernelSource(name)).toBe('none');
     expect(() => runKernel(name, {} as never)).toThrowError(/NOT_IMPLEMENTED/);
-    const off = registerKernelImpl(name, 'cpu', () => 'ran');
+    const ran = tf.zeros([1, 1]) as tf.Tensor2D;
+    const off = registerKernelImpl(name, 'cpu', () => ran);
     cleanups.push(off);
-    expect(runKernel(name, {} as never)).toBe('ran');
+    expect(runKernel(name, {} as never)).toBe(ran);
+    ran.dispose();
     expect(() => runKernel(name, {} as never)).not.toThrow();
     off();
     expect(() => runKernel(name, {} as never)).toThrowError(/NOT_IMPLEMENTED/);
@@ -133,6 +145,85 @@ describe('core kernel fallbacks', () => {
     const r = runKernel('leapfrogStep', { q, p, grad, stepSize: eps, invMass, gradient });
     expect(tf.memory().numTensors - before).toBe(3);
     tf.dispose([q, p, grad, r.q, r.p, r.grad, eps, invMass]);
+  });
+  it('momentumKick and positionDrift compute p − c·g and q + c·M⁻¹p (scalar, per-chain, diagonal)', async () => {
+    const p = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
+    const g = tf.tensor2d([
+      [0.5, -1],
+      [2, 0],
+    ]);
+    const c = tf.tensor2d([[0.1], [0.2]]);
+    const inv = tf.tensor1d([1, 2]);
+    const out = await expectNoLeaks(
+      () => [
+        runKernel('momentumKick', { p, grad: g, stepSize: 0.1 }),
+        runKernel('momentumKick', { p, grad: g, stepSize: c }),
+        runKernel('positionDrift', { q: g, p, stepSize: 0.1, invMass: 1 }),
+        runKernel('positionDrift', { q: g, p, stepSize: c, invMass: inv }),
+      ],
+      { keepOutputs: true },
+    );
+    const r = out.map((t) => Array.from(t.dataSync()).map((v) => +v.toFixed(5)));
+    expect(r[0]).toEqual([0.95, 2.1, 2.8, 4]);
+    expect(r[1]).toEqual([0.95, 2.1, 2.6, 4]);
+    expect(r[2]).toEqual([0.6, -0.8, 2.3, 0.4]);
+    expect(r[3]).toEqual([0.6, -0.6, 2.6, 1.6]);
+    tf.dispose([p, g, c, inv, ...out]);
+  });
+  it('gradientDescentStep and nesterovStep compute their updates without leaks', async () => {
+    const x = tf.tensor2d([[1, 2]]);
+    const v = tf.tensor2d([[0.5, -0.5]]);
+    const g = tf.tensor2d([[2, -4]]);
+    const [gd, nv] = await expectNoLeaks(
+      () =>
+        [
+          runKernel('gradientDescentStep', { x, grad: g, stepSize: 0.1 }),
+          runKernel('nesterovStep', { x, v, grad: g, stepSize: 0.1, momentum: 0.9 }),
+        ] as const,
+      { keepOutputs: true },
+    );
+    const round = (t: tf.Tensor) => Array.from(t.dataSync()).map((z) => +z.toFixed(5));
+    expect(round(gd)).toEqual([0.8, 2.4]);
+    // v' = 0.9·v − 0.1·g = (0.45 − 0.2, −0.45 + 0.4); x' = x + v'
+    expect(round(nv.v)).toEqual([0.25, -0.05]);
+    expect(round(nv.x)).toEqual([1.25, 1.95]);
+    tf.dispose([x, v, g, gd, nv.x, nv.v]);
+  });
+  it('the deprecated leapfrogStep equals momentumKick + positionDrift and releases everything when ∇E throws', async () => {
+    const q = tf.tensor2d([[1, 0]]);
+    const p = tf.tensor2d([[0, 1]]);
+    const grad = tf.clone(q);
+    const eps = tf.tensor2d([[0.1]]);
+    const inv = tf.tensor1d([1, 2]);
+    const lf = runKernel('leapfrogStep', {
+      q,
+      p,
+      grad,
+      stepSize: eps,
+      invMass: inv,
+      gradient: (z) => tf.mul(z, 3),
+    });
+    const half = tf.div(eps, 2);
+    const ph = runKernel('momentumKick', { p, grad, stepSize: half });
+    const qn = runKernel('positionDrift', { q, p: ph, stepSize: eps, invMass: inv });
+    const gn = tf.mul(qn, 3) as tf.Tensor2D;
+    const pn = runKernel('momentumKick', { p: ph, grad: gn, stepSize: half });
+    expect(Array.from(lf.q.dataSync())).toEqual(Array.from(qn.dataSync()));
+    expect(Array.from(lf.p.dataSync())).toEqual(Array.from(pn.dataSync()));
+    expect(Array.from(lf.grad.dataSync())).toEqual(Array.from(gn.dataSync()));
+    tf.dispose([lf.q, lf.p, lf.grad, half, ph, qn, gn, pn]);
+    const boom = () => {
+      throw new Error('energy failed');
+    };
+    await expectNoLeaks(() => {
+      expect(() =>
+        runKernel('leapfrogStep', { q, p, grad, stepSize: eps, invMass: inv, gradient: boom }),
+      ).toThrowError(/energy failed/);
+    });
+    tf.dispose([q, p, grad, eps, inv]);
   });
   it('metropolisAccept accepts where log u < log α, rejects NaN/-Inf, accepts +Inf, selects all tensors', () => {
     const key = rngKey(5);

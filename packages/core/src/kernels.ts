@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { ChainKernelInputs, ChainKernelName } from './energy-kinds.js';
 import { EbmError } from './errors.js';
 import { normalTensor, type RngKey, uniformTensor } from './rng.js';
 
@@ -37,7 +38,68 @@ export interface LangevinStepInputs {
   readonly noiseScale: number;
 }
 
-/** Inputs of the `leapfrogStep` kernel (one velocity-Verlet step with the force reused across steps). */
+/**
+ * Inputs of the `momentumKick` kernel: `p − c·∇E`, one momentum update of a leapfrog / velocity-Verlet
+ * integrator (c = ε/2 for a half kick, c = ε for the merged full kick between two drifts; for a tempered
+ * target π_β ∝ exp(−β·E) pass c·β).
+ */
+export interface MomentumKickInputs {
+  /** Momenta `[B, D]`. */
+  readonly p: tf.Tensor2D;
+  /** ∇E at the current positions, `[B, D]`. */
+  readonly grad: tf.Tensor2D;
+  /** Kick length c: a number, or a `[B, 1]` tensor for per-chain step sizes (or temperatures). */
+  readonly stepSize: number | tf.Tensor;
+}
+
+/** Inputs of the `positionDrift` kernel: `q + c·M⁻¹p`, the position update of a leapfrog integrator. */
+export interface PositionDriftInputs {
+  /** Positions `[B, D]`. */
+  readonly q: tf.Tensor2D;
+  /** Momenta `[B, D]`. */
+  readonly p: tf.Tensor2D;
+  /** Drift length c (ε for leapfrog): a number, or a `[B, 1]` tensor for per-chain step sizes. */
+  readonly stepSize: number | tf.Tensor;
+  /** Inverse mass M⁻¹: a number, or a `[D]` / `[B, D]` tensor (diagonal). */
+  readonly invMass: number | tf.Tensor;
+}
+
+/** Inputs of the `gradientDescentStep` kernel: `x − η·∇E`. */
+export interface GradientDescentStepInputs {
+  /** Current states `[B, D]`. */
+  readonly x: tf.Tensor2D;
+  /** ∇E(x), `[B, D]`. */
+  readonly grad: tf.Tensor2D;
+  /** Step size η > 0. */
+  readonly stepSize: number;
+}
+
+/** Inputs of the `nesterovStep` kernel: `v' = μ·v − η·∇E(x + μ·v)`, `x' = x + v'`. */
+export interface NesterovStepInputs {
+  /** Current states `[B, D]`. */
+  readonly x: tf.Tensor2D;
+  /** Velocities `[B, D]`. */
+  readonly v: tf.Tensor2D;
+  /** ∇E at the look-ahead point `x + μ·v`, `[B, D]`. */
+  readonly grad: tf.Tensor2D;
+  /** Step size η > 0. */
+  readonly stepSize: number;
+  /** Momentum μ ∈ [0, 1). */
+  readonly momentum: number;
+}
+
+/** Output of the `nesterovStep` kernel. */
+export interface NesterovStepOutput {
+  readonly x: tf.Tensor2D;
+  readonly v: tf.Tensor2D;
+}
+
+/**
+ * Inputs of the `leapfrogStep` kernel (one velocity-Verlet step with the force reused across steps).
+ * @deprecated It takes the gradient as a callback, so no backend can implement it as data: use the
+ * `momentumKick` and `positionDrift` kernels and compute ∇E between them (see `leapfrogStepComposite`).
+ * Kept, and still working, for plugins; it will be removed in a later release.
+ */
 export interface LeapfrogStepInputs {
   /** Positions `[B, D]`. */
   readonly q: tf.Tensor2D;
@@ -53,7 +115,10 @@ export interface LeapfrogStepInputs {
   readonly gradient: (q: tf.Tensor2D) => tf.Tensor2D;
 }
 
-/** Output of the `leapfrogStep` kernel. */
+/**
+ * Output of the `leapfrogStep` kernel.
+ * @deprecated See {@link LeapfrogStepInputs}.
+ */
 export interface LeapfrogStepOutput {
   readonly q: tf.Tensor2D;
   readonly p: tf.Tensor2D;
@@ -87,35 +152,40 @@ export interface RandomInputs {
   readonly shape: readonly number[];
 }
 
-/** Inputs of a whole-chain kernel `chain.<kind>` (see {@link chainKernelName}). */
-export interface ChainKernelInputs {
-  /** Which sampler's update the chain runs, e.g. `'langevin'`. */
-  readonly method: string;
-  /** Initial states `[B, D]`. */
-  readonly x0: tf.Tensor2D;
-  readonly nSteps: number;
-  readonly key: RngKey;
-  /** The energy's `kernelHint.params`. */
-  readonly params: Readonly<Record<string, unknown>>;
-  /** Sampler settings (step size, noise scale, ...). */
-  readonly settings: Readonly<Record<string, number>>;
-}
-
 /**
  * Kernel names and their input/output types. Augment it (declaration merging) to type a plugin's kernels.
+ * Whole-chain kernels `chain.<kind>` are typed separately: their inputs are {@link ChainKernelInputs} of the
+ * kind (see `EnergyKinds`), their output the final states `[B, D]`.
  */
 export interface KernelSignatures {
   randomNormal: { inputs: RandomInputs; output: tf.Tensor };
   randomUniform: { inputs: RandomInputs; output: tf.Tensor };
   langevinStep: { inputs: LangevinStepInputs; output: tf.Tensor2D };
+  momentumKick: { inputs: MomentumKickInputs; output: tf.Tensor2D };
+  positionDrift: { inputs: PositionDriftInputs; output: tf.Tensor2D };
+  gradientDescentStep: { inputs: GradientDescentStepInputs; output: tf.Tensor2D };
+  nesterovStep: { inputs: NesterovStepInputs; output: NesterovStepOutput };
+  /** @deprecated use `momentumKick` and `positionDrift` (see {@link LeapfrogStepInputs}). */
   leapfrogStep: { inputs: LeapfrogStepInputs; output: LeapfrogStepOutput };
   metropolisAccept: { inputs: MetropolisAcceptInputs; output: MetropolisAcceptOutput };
 }
 
 /** A kernel's name: one of {@link KernelSignatures}, or any string for kernels declared at run time. */
 export type KernelName = keyof KernelSignatures | (string & {});
-type Inputs<N> = N extends keyof KernelSignatures ? KernelSignatures[N]['inputs'] : unknown;
-type Output<N> = N extends keyof KernelSignatures ? KernelSignatures[N]['output'] : unknown;
+/** Inputs of kernel `N`: from {@link KernelSignatures}, {@link ChainKernelInputs} for `chain.<kind>`, else unknown. */
+export type KernelInputs<N> = N extends keyof KernelSignatures
+  ? KernelSignatures[N]['inputs']
+  : N extends `chain.${infer K}`
+    ? ChainKernelInputs<K>
+    : unknown;
+/** Output of kernel `N`: from {@link KernelSignatures}, the final states for `chain.<kind>`, else unknown. */
+export type KernelOutput<N> = N extends keyof KernelSignatures
+  ? KernelSignatures[N]['output']
+  : N extends `chain.${string}`
+    ? tf.Tensor2D
+    : unknown;
+type Inputs<N> = KernelInputs<N>;
+type Output<N> = KernelOutput<N>;
 
 /** A kernel implementation: a function of the inputs object. It must not leak intermediate tensors. */
 export type KernelImpl<I = unknown, O = unknown> = (inputs: I) => O;
@@ -156,9 +226,13 @@ function registry(): Map<string, Entry> {
 
 const CHAIN_PREFIX = 'chain.';
 
-/** The registry name of the whole-chain kernel for an energy kind: `chain.<kind>`. */
-export function chainKernelName(kind: string): string {
-  return `${CHAIN_PREFIX}${kind}`;
+/**
+ * The registry name of the whole-chain kernel for an energy kind: `chain.<kind>` — the one name of the fused
+ * whole-chain path. For a literal kind the name is typed (`'chain.doubleWell'`), so `runKernel` and
+ * `registerKernelImpl` check the inputs against `ChainKernelInputs<'doubleWell'>`.
+ */
+export function chainKernelName<K extends string>(kind: K): ChainKernelName<K> {
+  return `${CHAIN_PREFIX}${kind}` as ChainKernelName<K>;
 }
 
 function assertName(name: unknown): string {
@@ -353,7 +427,44 @@ export function langevinStepComposite({
   });
 }
 
-/** Composite `leapfrogStep`: half kick with the given force, drift, new force, half kick. */
+/** `a · c`, skipping the multiply when c is the number 1. */
+function times(a: tf.Tensor, c: number | tf.Tensor): tf.Tensor {
+  return typeof c === 'number' && c === 1 ? a : tf.mul(a, c);
+}
+
+/** Composite `momentumKick`: `p − c·∇E` (c a number or a `[B, 1]` tensor). */
+export function momentumKickComposite({ p, grad, stepSize }: MomentumKickInputs): tf.Tensor2D {
+  return tf.tidy(() => tf.sub(p, times(grad, stepSize)) as tf.Tensor2D);
+}
+
+/** Composite `positionDrift`: `q + c·M⁻¹p` (the M⁻¹ multiply is skipped for unit mass). */
+export function positionDriftComposite({ q, p, stepSize, invMass }: PositionDriftInputs): tf.Tensor2D {
+  return tf.tidy(() => tf.add(q, times(times(p, invMass), stepSize)) as tf.Tensor2D);
+}
+
+/** Composite `gradientDescentStep`: `x − η·∇E`. */
+export function gradientDescentStepComposite({ x, grad, stepSize }: GradientDescentStepInputs): tf.Tensor2D {
+  return tf.tidy(() => tf.sub(x, tf.mul(grad, stepSize)) as tf.Tensor2D);
+}
+
+/** Composite `nesterovStep`: `v' = μ·v − η·∇E`, `x' = x + v'`. */
+export function nesterovStepComposite({
+  x,
+  v,
+  grad,
+  stepSize,
+  momentum,
+}: NesterovStepInputs): NesterovStepOutput {
+  const vNew = tf.tidy(() => tf.sub(tf.mul(v, momentum), tf.mul(grad, stepSize)) as tf.Tensor2D);
+  return { x: tf.add(x, vNew) as tf.Tensor2D, v: vNew };
+}
+
+/**
+ * Composite `leapfrogStep`: half kick with the given force (`momentumKick`), drift (`positionDrift`), new
+ * force from the callback, half kick — so a backend that implements the two data kernels also speeds up
+ * this deprecated kernel. If the callback throws, every intermediate tensor is released.
+ * @deprecated Use the `momentumKick` and `positionDrift` kernels and compute ∇E between them.
+ */
 export function leapfrogStepComposite({
   q,
   p,
@@ -363,20 +474,28 @@ export function leapfrogStepComposite({
   gradient,
 }: LeapfrogStepInputs): LeapfrogStepOutput {
   const eps = stepSize;
-  const [pHalf, qNew] = tf.tidy(() => {
-    const half = typeof eps === 'number' ? eps / 2 : tf.div(eps, 2);
-    const ph = tf.sub(p, tf.mul(grad, half));
-    const velocity = invMass === 1 ? ph : tf.mul(ph, invMass); // skip the op for unit mass
-    const qn = tf.add(q, tf.mul(velocity, eps));
-    return [ph, qn] as [tf.Tensor2D, tf.Tensor2D];
-  });
-  const gNew = gradient(qNew);
-  const pNew = tf.tidy(() => {
-    const half = typeof eps === 'number' ? eps / 2 : tf.div(eps, 2);
-    return tf.sub(pHalf, tf.mul(gNew, half)) as tf.Tensor2D;
-  });
-  pHalf.dispose();
-  return { q: qNew, p: pNew, grad: gNew };
+  const half = typeof eps === 'number' ? eps / 2 : tf.div(eps, 2);
+  let pHalf: tf.Tensor2D | undefined;
+  let qNew: tf.Tensor2D | undefined;
+  try {
+    pHalf = runKernel('momentumKick', { p, grad, stepSize: half });
+    qNew = runKernel('positionDrift', { q, p: pHalf, stepSize: eps, invMass });
+    const gNew = gradient(qNew);
+    let pNew: tf.Tensor2D;
+    try {
+      pNew = runKernel('momentumKick', { p: pHalf, grad: gNew, stepSize: half });
+    } catch (e) {
+      gNew.dispose();
+      throw e;
+    }
+    const out = { q: qNew, p: pNew, grad: gNew };
+    qNew = undefined;
+    return out;
+  } finally {
+    pHalf?.dispose();
+    qNew?.dispose();
+    if (typeof half !== 'number') half.dispose();
+  }
 }
 
 /** Composite `metropolisAccept`: accept where `log u < log α` (u uniform per chain from `key`). */
@@ -433,9 +552,26 @@ function declareCoreKernels(): void {
     ],
     ['langevinStep', { description: 'x − h·∇E + σ·√(2h)·ξ', fallback: langevinStepComposite as KernelImpl }],
     [
+      'momentumKick',
+      { description: 'p − c·∇E (leapfrog momentum kick)', fallback: momentumKickComposite as KernelImpl },
+    ],
+    [
+      'positionDrift',
+      { description: 'q + c·M⁻¹p (leapfrog position drift)', fallback: positionDriftComposite as KernelImpl },
+    ],
+    [
+      'gradientDescentStep',
+      { description: 'x − η·∇E', fallback: gradientDescentStepComposite as KernelImpl },
+    ],
+    [
+      'nesterovStep',
+      { description: "v' = μ·v − η·∇E(x + μ·v), x' = x + v'", fallback: nesterovStepComposite as KernelImpl },
+    ],
+    [
       'leapfrogStep',
       {
-        description: 'one leapfrog step, force reused between steps',
+        description:
+          'deprecated: one leapfrog step with a gradient callback (use momentumKick + positionDrift)',
         fallback: leapfrogStepComposite as KernelImpl,
       },
     ],

@@ -363,6 +363,8 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
     xs.length = 0;
   };
   let pendingInfo: StepInfo | undefined;
+  // Non-finite checks: about 16 per run (each is ~4 small device ops, so the step loop does not slow down).
+  const finiteEvery = Math.max(1, Math.ceil(total / 16));
   // Per chain, the first checked step at which x was non-finite (−1: never), kept on the device.
   let badStep: tf.Tensor1D | undefined;
   const checkFinite = (s: S, t: number) => {
@@ -455,10 +457,8 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
       }
       releaseInfo(info, state);
       pendingInfo = undefined;
-      if (i % progressEvery === 0 || i === total) {
-        checkFinite(state, i);
-        report(i);
-      }
+      if (i % finiteEvery === 0 || i === total) checkFinite(state, i);
+      if (i % progressEvery === 0 || i === total) report(i);
       if (Date.now() - lastYield > 50) {
         yield undefined;
         lastYield = Date.now();

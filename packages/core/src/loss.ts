@@ -12,8 +12,13 @@ export interface LossOutput {
   readonly loss: tf.Scalar;
   /** Negative samples used (contrastive losses), `[B, D]`; the caller owns them. */
   readonly negatives?: tf.Tensor2D | undefined;
-  /** Host-side numbers for logging (E⁺, E⁻, …); filled after the loss is evaluated. */
-  readonly metrics: Record<string, number>;
+  /**
+   * Logging metrics (loss, E⁺, E⁻, …) as scalar tensors, read by the caller when it wants them (`fit` reads
+   * them with the gradient norm in one `await`; `readMetrics` of `@ebm/losses` reads them to numbers). The
+   * caller owns them (one of them may be `loss` itself). Losses written for 0.1 returned host numbers here;
+   * `fit` still accepts numbers.
+   */
+  readonly metrics: Readonly<Record<string, tf.Scalar>>;
 }
 
 /** Per-call context of a loss. */

@@ -76,7 +76,8 @@ export function suggestOption(name: string, known: readonly string[]): string | 
 }
 
 /**
- * Throws `INVALID_PARAM` when `options` holds a key outside `known` (keys whose value is `undefined` count:
+ * Checks an option bag: `undefined` (returns `{}`) or a plain object whose keys are all in `known`. Throws
+ * `INVALID_PARAM` for a non-object and for a key outside `known` (keys whose value is `undefined` count:
  * `{ step_size: undefined }` is still a typo). The message names the owner, the key, the suggestion and the
  * known names. Returns `options` for chaining.
  *
@@ -84,8 +85,19 @@ export function suggestOption(name: string, known: readonly string[]): string | 
  * assertKnownOptions('LangevinDynamics', { step_size: 0.1 }, ['stepSize', 'noiseScale']);
  * // EbmError [INVALID_PARAM] Unknown option "step_size" for LangevinDynamics. Did you mean "stepSize"? …
  */
-export function assertKnownOptions<T extends object>(owner: string, options: T, known: readonly string[]): T {
-  if (options === null || typeof options !== 'object') return options;
+export function assertKnownOptions<T extends object>(
+  owner: string,
+  options: T | undefined,
+  known: readonly string[],
+): T {
+  if (options === undefined) return {} as T;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new EbmError('INVALID_PARAM', `${owner} options must be an object.`, {
+      argument: 'options',
+      value: options === null ? null : typeof options,
+      fix: 'pass an options object, or nothing for the defaults.',
+    });
+  }
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
     const hint = suggestOption(key, known);

@@ -110,8 +110,9 @@ export interface SampleOptions<I extends StepInfo = StepInfo> {
   /**
    * What to do when chains end with (or pass through) NaN/±Infinity: `'warn'` (default: one console warning
    * with the count and the first step seen), `'throw'` (an `EbmError` `NON_FINITE`, every tensor released) or
-   * `'ignore'`. Either way the result's `nonFinite` reports it. Checked on the device at each progress point
-   * (about 100 per run) and at the end, so `firstStep` is the first checked step at which a chain was bad.
+   * `'ignore'`. Either way the result's `nonFinite` reports it. Checked on the device every ⌈total/16⌉ steps
+   * and at the end, so `firstStep` is the first checked step at which a chain was bad (a bound: the chain
+   * went bad after the previous check).
    */
   readonly onNonFinite?: 'warn' | 'throw' | 'ignore';
 }
@@ -132,13 +133,14 @@ export interface ConvergenceSummary {
 }
 
 /**
- * Per-kept-step diagnostics series: `mean [nKept, D]`, `var [nKept, D]`, `energy [nKept]` and the chain mean of
- * every info field (`[nKept]`, or `[nKept, K]` for a `[B, K]` field).
+ * Per-kept-step diagnostics series: `mean [nKept, D]`, `var [nKept, D]`, `energy [nKept]` (chain mean; absent
+ * for kernels without energies, such as flows) and the chain mean of every info field (`[nKept]`, or
+ * `[nKept, K]` for a `[B, K]` field).
  */
 export type DiagnosticsSeries<I extends StepInfo = StepInfo> = {
   readonly mean: tf.Tensor2D;
   readonly var: tf.Tensor2D;
-  readonly energy: tf.Tensor1D;
+  readonly energy?: tf.Tensor1D;
 } & { readonly [K in keyof I]: tf.Tensor };
 
 /** What a run returns. The caller owns every tensor in it (see {@link disposeSampleResult}). */

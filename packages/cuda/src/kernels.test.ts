@@ -225,7 +225,7 @@ describe.skipIf(!gpuOk)('fused WGSL kernels on webgpu (Dawn)', () => {
       const x0Data = normalArray(foldIn(key, 11), shape);
       const x0 = tf.tensor2d(x0Data, shape);
       const runKey = foldIn(key, 12);
-      const inputs = { method: 'langevin', x0, nSteps, key: runKey, params, settings };
+      const inputs = { method: 'langevin' as const, x0, nSteps, key: runKey, params, settings };
       const out = runKernel(chainKernelName('doubleWell'), inputs) as tf.Tensor2D;
       expect(out.shape).toEqual(shape);
       const got = await out.data();
@@ -250,7 +250,7 @@ describe.skipIf(!gpuOk)('fused WGSL kernels on webgpu (Dawn)', () => {
         // Methods other than Langevin are declined with NOT_IMPLEMENTED (samplers then use their step loop).
         let err: unknown;
         try {
-          runKernel(chainKernelName('doubleWell'), { ...inputs, method: 'hmc' });
+          runKernel(chainKernelName('doubleWell'), { ...inputs, method: 'hmc' } as never);
         } catch (e) {
           err = e;
         }
@@ -259,7 +259,7 @@ describe.skipIf(!gpuOk)('fused WGSL kernels on webgpu (Dawn)', () => {
           runKernel(chainKernelName('doubleWell'), { ...inputs, params: { barrierHeight: -1, b } }),
         ).toThrowError(/INVALID_PARAM.*barrierHeight/);
         expect(() =>
-          runKernel(chainKernelName('doubleWell'), { ...inputs, settings: { stepSize: 0 } }),
+          runKernel(chainKernelName('doubleWell'), { ...inputs, settings: { stepSize: 0 } } as never),
         ).toThrowError(/INVALID_PARAM.*stepSize/);
       }
       x0.dispose();
@@ -297,7 +297,7 @@ describe.skipIf(!gpuOk)('fused WGSL kernels on webgpu (Dawn)', () => {
     const restore = registerKernelImpl(
       name,
       'webgpu',
-      (inputs: unknown) => {
+      (inputs) => {
         calls++;
         return impl!(inputs);
       },

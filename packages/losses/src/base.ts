@@ -10,13 +10,14 @@ import {
   RngStream,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { assertEnergy, makeStream, readScalars, type SeedLike } from './internal.js';
+import { assertEnergy, makeStream, type SeedLike } from './internal.js';
 
 /** Per-call context of the `@ebm/losses` losses: core's {@link LossContext} plus a metrics switch. */
 export interface LossCallContext extends LossContext {
   /**
-   * Read the logging metrics (loss, E⁺, E⁻, …) to host numbers (default `true`). Set `false` on GPU backends
-   * inside hot loops: `metrics` is then `{}` and nothing is read back.
+   * Return the logging metrics (loss, E⁺, E⁻, …) as scalar tensors (default `true`). Set `false` in hot loops
+   * that do not log: `metrics` is then `{}` and evaluations that only feed metrics are skipped. Nothing is
+   * read to the host either way (read them with {@link readMetrics}; `fit` reads them with one `await`).
    */
   readonly metrics?: boolean;
 }
@@ -94,7 +95,8 @@ export abstract class BaseLoss implements Loss {
   /**
    * Evaluates the loss on a data batch `[B, D]`. Differentiable with respect to the energy's variables (and
    * the loss's own {@link BaseLoss.variables}): use it inside `optimizer.minimize(() => loss.compute(x).loss)`.
-   * The caller owns `loss` and `negatives`.
+   * The caller owns `loss`, `negatives` and the `metrics` scalars (`metrics.loss` is `loss` itself); inside a
+   * `tf.tidy` they are released with it. Reads nothing to the host: it runs on every backend.
    */
   compute(data: tf.Tensor2D, context?: LossCallContext): LossOutput {
     const x = this.validateData(data);
@@ -103,10 +105,11 @@ export abstract class BaseLoss implements Loss {
       const p = this.computeParts(x, key, context);
       return { loss: p.loss, negatives: p.negatives, stats: p.stats };
     });
-    let metrics: Record<string, number> = {};
-    if (context?.metrics !== false) metrics = readScalars({ loss: parts.loss, ...parts.stats });
-    tf.dispose(Object.values(parts.stats).filter((t) => t !== parts.loss));
-    return { loss: parts.loss, negatives: parts.negatives, metrics };
+    if (context?.metrics === false) {
+      tf.dispose(Object.values(parts.stats).filter((t) => t !== parts.loss));
+      return { loss: parts.loss, negatives: parts.negatives, metrics: {} };
+    }
+    return { loss: parts.loss, negatives: parts.negatives, metrics: { loss: parts.loss, ...parts.stats } };
   }
 
   /** λ·mean E² for the given energies (zero scalar when λ = 0). */

@@ -7,7 +7,10 @@
  */
 export * from './base.js';
 export * from './contrastive.js';
+export * from './ema.js';
+export * from './flow-matching.js';
 export { type SeedLike, stopGradient, variablesOf, withoutTape } from './internal.js';
+export * from './metrics.js';
 export * from './nce.js';
 export * from './replay-buffer.js';
 export { disposeAllButSamples } from './sampling.js';

@@ -2,40 +2,11 @@ import { EbmError, type EnergyFunction, type RngKey, RngStream, toKey } from '@e
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Runs `fn` with tfjs's gradient tape switched off, so nothing it computes is recorded by an enclosing
- * `tf.grad` / `tf.variableGrads` / `optimizer.minimize`: its outputs are constants for the outer gradient
- * (a `stop_gradient` of the whole computation). Gradients taken *inside* `fn` (a sampler's ∇ₓE) still work:
- * they start a fresh tape. Used for the negative samples of contrastive losses.
+ * `withoutTape` (run with tfjs's gradient tape off: outputs are constants for an enclosing gradient) and
+ * `stopGradient` (a detached copy) live in core's one seam for tfjs internals; re-exported here for the losses
+ * and for users of `@ebm/losses` 0.1.
  */
-export function withoutTape<T>(fn: () => T): T {
-  const state = tf.engine().state as unknown as { gradientDepth: number; activeTape: unknown };
-  const depth = state.gradientDepth;
-  const tape = state.activeTape;
-  if (depth === 0) return fn();
-  state.gradientDepth = 0;
-  state.activeTape = null;
-  try {
-    return fn();
-  } finally {
-    state.gradientDepth = depth;
-    state.activeTape = tape;
-  }
-}
-
-/**
- * Detaches a tensor from the enclosing gradient tape: returns a copy that no gradient flows through
- * (like `stop_gradient`). The input is not disposed.
- */
-export function stopGradient<T extends tf.Tensor>(x: T): T {
-  return withoutTape(() => tf.clone(x));
-}
-
-/** Reads scalars to host numbers in one pass (synchronous read; cheap for a handful of scalars). */
-export function readScalars(values: Record<string, tf.Tensor>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(values)) out[k] = v.dataSync()[0]!;
-  return out;
-}
+export { stopGradient, withoutTape } from '@ebm/core/internal';
 
 /** Seed or key option shared by the losses. */
 export type SeedLike = number | bigint | RngKey;

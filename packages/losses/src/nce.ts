@@ -4,10 +4,12 @@ import {
   assertFiniteNumber,
   assertInteger,
   assertPositive,
+  assertSyncReadable,
   EbmError,
   type EnergyFunction,
   type RngKey,
   randomNormal,
+  readSync,
   splitKey,
   uniformArray,
 } from '@ebm/core';
@@ -37,6 +39,14 @@ function toVector(name: string, v: number | readonly number[], dim: number): num
   }
   assertFiniteArray(name, arr);
   return arr;
+}
+
+/** Per-column mean and variance of `[B, D]` data, packed as one `[2D]` vector (one host read). */
+function momentsOf(x: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, 0);
+    return tf.concat([mean, variance]) as tf.Tensor1D;
+  });
 }
 
 /** Options of {@link GaussianNoise}. */
@@ -70,14 +80,42 @@ export class GaussianNoise implements NoiseDistribution {
     this.std.forEach((s, i) => assertPositive(`std[${i}]`, s));
   }
 
-  /** A Gaussian with the per-dimension mean and `inflate`× the standard deviation of `data` (default 1.5). */
+  /**
+   * A Gaussian with the per-dimension mean and `inflate`× the standard deviation of `data` (default 1.5).
+   * Synchronous (cpu, wasm, webgl); on a backend that cannot read synchronously (WebGPU in Node) it throws
+   * `BACKEND_UNAVAILABLE`: use {@link GaussianNoise.fitAsync}.
+   */
   static fit(data: tf.Tensor2D, inflate = 1.5): GaussianNoise {
     const x = assertBatch('data', data);
     assertPositive('inflate', inflate);
-    const [m, v] = tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, 0);
-      return [mean.arraySync() as number[], variance.arraySync() as number[]];
-    });
+    assertSyncReadable('GaussianNoise.fit()', 'await GaussianNoise.fitAsync(data)');
+    const mv = momentsOf(x);
+    try {
+      return GaussianNoise.fromMoments(
+        readSync(mv, 'GaussianNoise.fit()', 'await GaussianNoise.fitAsync(data)'),
+        x.shape[1],
+        inflate,
+      );
+    } finally {
+      mv.dispose();
+    }
+  }
+
+  /** {@link GaussianNoise.fit} with an async read: works on every backend. */
+  static async fitAsync(data: tf.Tensor2D, inflate = 1.5): Promise<GaussianNoise> {
+    const x = assertBatch('data', data);
+    assertPositive('inflate', inflate);
+    const mv = momentsOf(x);
+    try {
+      return GaussianNoise.fromMoments((await mv.data()) as Float32Array, x.shape[1], inflate);
+    } finally {
+      mv.dispose();
+    }
+  }
+
+  private static fromMoments(mv: Float32Array, d: number, inflate: number): GaussianNoise {
+    const m = Array.from(mv.subarray(0, d));
+    const v = Array.from(mv.subarray(d, 2 * d));
     return new GaussianNoise({ mean: m, std: v.map((s) => Math.sqrt(Math.max(s, 1e-12)) * inflate) });
   }
 

@@ -16,6 +16,10 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import type { LossCallContext, LossState } from './base.js';
 import { type SeedLike, variablesOf } from './internal.js';
+import { readMetrics } from './metrics.js';
+
+const LOSS = '\u0000loss';
+const GRAD_NORM = '\u0000gradNorm';
 
 /**
  * Where the batches of a run come from:
@@ -534,24 +538,38 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     if (lr !== undefined) setLearningRate(optimizer, lr.valueAt(step));
     const { batch, owned } = await next(step);
     const stepKey = attempt === 0 ? foldIn(lossKey, step) : foldIn(foldIn(lossKey, step), attempt);
-    let metrics: Record<string, number> = {};
+    let raw: Record<string, tf.Tensor | number> = {};
     let value: tf.Scalar;
     let grads: tf.NamedTensorMap;
     try {
       const context: LossCallContext = { key: stepKey, metrics: true };
       ({ value, grads } = tf.variableGrads(() => {
         const out = loss.compute(batch, context);
-        metrics = out.metrics;
+        // The metric scalars must outlive variableGrads' forward tidy: keep them, released after the read.
+        raw = {};
+        for (const [k, v] of Object.entries(out.metrics ?? {}))
+          raw[k] = v instanceof tf.Tensor ? tf.keep(v) : (v as number);
         return out.loss;
       }, variables));
+    } catch (e) {
+      tf.dispose(Object.values(raw).filter((v): v is tf.Tensor => typeof v !== 'number'));
+      throw e;
     } finally {
       if (owned && !keepBatches) batch.dispose();
     }
-    const normT = globalNorm(grads);
-    const gradNorm = (await normT.data())[0]!;
-    normT.dispose();
-    const lossValue = metrics.loss ?? (await value.data())[0]!;
-    value.dispose();
+    // One host read per step: the loss, its metrics and the gradient norm packed in one transfer.
+    let read: Record<string, number>;
+    try {
+      const normT = globalNorm(grads);
+      read = await readMetrics(raw, { extra: { [LOSS]: value, [GRAD_NORM]: normT }, dispose: true });
+    } catch (e) {
+      tf.dispose(grads);
+      throw e;
+    }
+    const gradNorm = read[GRAD_NORM]!;
+    const lossValue = read.loss ?? read[LOSS]!;
+    const metrics: Record<string, number> = {};
+    for (const [k, v] of Object.entries(read)) if (k !== LOSS && k !== GRAD_NORM) metrics[k] = v;
     const reason = nonFinite({ ...metrics, loss: lossValue }, gradNorm);
     if (reason !== undefined) {
       tf.dispose(grads);

@@ -47,7 +47,7 @@ describe('contrastive divergence', () => {
     const x = tf.add(randomNormal(rngKey(9), [128, 2]), 2) as tf.Tensor2D;
     const opt = tf.train.sgd(0.05);
     const mu0 = energy.mean();
-    let metrics: Record<string, number> = {};
+    let metrics: Record<string, unknown> = {};
     for (let i = 0; i < 5; i++) {
       const c = opt.minimize(() => {
         const out = loss.compute(x);

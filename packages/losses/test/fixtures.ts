@@ -304,3 +304,10 @@ export class ReplicaExchange extends BaseSampler<PtState> {
     };
   }
 }
+
+/** A metric scalar read synchronously (cpu tests only; library code reads with `await`). */
+export function num(t: tf.Tensor | number | undefined): number {
+  if (typeof t === 'number') return t;
+  if (t === undefined) throw new Error('metric missing');
+  return t.dataSync()[0]!;
+}

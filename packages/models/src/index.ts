@@ -14,6 +14,18 @@ export {
   type ManyWellOptions,
 } from './analytic/benchmarks.js';
 export { Gaussian, type GaussianOptions, type MatrixLike, type VectorLike } from './analytic/gaussian.js';
+export type {
+  AckleyParams,
+  BananaParams,
+  DoubleWellParams,
+  FunnelParams,
+  GaussianMixtureParams,
+  GaussianParams,
+  HarmonicParams,
+  ManyWellParams,
+  RastriginParams,
+  RosenbrockParams,
+} from './analytic/kinds.js';
 export { GaussianMixture, type GaussianMixtureOptions } from './analytic/mixture.js';
 export {
   Ackley,
@@ -47,3 +59,8 @@ export {
   type WeightsJSON,
   type WeightsManifest,
 } from './neural/serialize.js';
+export {
+  sinusoidalEmbedding,
+  TimeConditionedMLP,
+  type TimeConditionedMLPOptions,
+} from './neural/time-conditioned-mlp.js';

@@ -81,6 +81,8 @@ if (!flag('--no-wasm')) {
 const KERNELS = [
   'randomNormal',
   'langevinStep',
+  'momentumKick',
+  'positionDrift',
   'leapfrogStep',
   'metropolisAccept',
   chainKernelName('doubleWell'),

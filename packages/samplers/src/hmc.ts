@@ -1,8 +1,8 @@
-import { assertInteger, type EnergyFunction, type RngKey } from '@ebm/core';
+import { assertInteger, type EnergyFunction, type HMCChainSettings, type RngKey } from '@ebm/core';
 import type * as tf from '@tensorflow/tfjs-core';
-import { type MHOptions, type MHParams, MHSampler, type MHState, massFromInverse } from './mh-base.js';
+import { type MHInfo, type MHOptions, MHSampler, type MHState, massFromInverse } from './mh-base.js';
 import { hmcTransition, type TransitionResult } from './transitions.js';
-import { parseOptions } from './util.js';
+import { parseOptions, type SamplerParams } from './util.js';
 
 /** Options of {@link HamiltonianMonteCarlo}. */
 export interface HMCOptions extends MHOptions {
@@ -12,10 +12,11 @@ export interface HMCOptions extends MHOptions {
 
 /**
  * Hamiltonian Monte Carlo (TorchEBM's `HamiltonianMonteCarlo`): momentum p ~ N(0, M) with scalar or
- * diagonal mass M, `nLeapfrogSteps` leapfrog steps of size ε through the `leapfrogStep` kernel, reusing the
- * force between steps (L gradient evaluations per MH step instead of TorchEBM's 2L, since the state carries ∇E),
- * then MH with α = min(1, exp(H(x,p) − H(x',p'))), H = E + ½pᵀM⁻¹p. Non-finite proposals are rejected
- * (no clamping). Per-step info: `acceptanceRate` (0/1 per chain) and `acceptProb` (min(1, α)).
+ * diagonal mass M, `nLeapfrogSteps` leapfrog steps of size ε through the `momentumKick` and `positionDrift`
+ * data kernels with ∇E computed between them, reusing the force between steps (L gradient evaluations per MH
+ * step instead of TorchEBM's 2L, since the state carries ∇E), then MH with α = min(1, exp(H(x,p) − H(x',p'))),
+ * H = E + ½pᵀM⁻¹p. Non-finite proposals are rejected (no clamping). Step info `MHInfo`: `isAccepted`
+ * (0/1 per chain) and `acceptanceRate` (min(1, α) per chain).
  *
  * @example
  * ```ts
@@ -23,7 +24,7 @@ export interface HMCOptions extends MHOptions {
  * const r = hmc.sampleSync({ nSamples: 64, dim: 2, nSteps: 200, burnIn: 100 });
  * ```
  */
-export class HamiltonianMonteCarlo extends MHSampler {
+export class HamiltonianMonteCarlo extends MHSampler<MHInfo> {
   readonly nLeapfrogSteps: number;
   protected readonly method = 'hmc';
 
@@ -33,10 +34,11 @@ export class HamiltonianMonteCarlo extends MHSampler {
     this.nLeapfrogSteps = assertInteger('nLeapfrogSteps', o.nLeapfrogSteps ?? 10, 1);
   }
 
-  withParams(params: MHParams): HamiltonianMonteCarlo {
+  /** Same sampler with another step size and (optionally) inverse mass; an omitted `invMass` keeps this one's. */
+  withParams(params: SamplerParams): HamiltonianMonteCarlo {
     return new HamiltonianMonteCarlo(this.energy, {
       stepSize: params.stepSize,
-      mass: massFromInverse(params.invMass),
+      mass: massFromInverse(params.invMass ?? this.invMass),
       nLeapfrogSteps: this.nLeapfrogSteps,
     });
   }
@@ -50,7 +52,7 @@ export class HamiltonianMonteCarlo extends MHSampler {
     return hmcTransition(this.energy, state, key, { stepSize, invMass, nLeapfrog: this.nLeapfrogSteps });
   }
 
-  protected override chainSettings(): Record<string, number> {
+  protected override chainSettings(): Pick<HMCChainSettings, 'nLeapfrogSteps'> {
     return { nLeapfrogSteps: this.nLeapfrogSteps };
   }
 }

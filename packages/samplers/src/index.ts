@@ -7,6 +7,7 @@
  */
 
 export * from './adaptation.js';
+export * from './flow.js';
 export * from './gradient-descent.js';
 export * from './hmc.js';
 export * from './langevin.js';
@@ -16,4 +17,4 @@ export * from './nuts.js';
 export * from './replica-exchange.js';
 export type { PointSet, TransitionResult, TransitionSettings } from './transitions.js';
 export { hmcTransition, malaTransition } from './transitions.js';
-export type { Mass } from './util.js';
+export type { EmptyInfo, Mass, SamplerParams } from './util.js';

@@ -14,7 +14,21 @@ import {
   type StepResult,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { parseClamp, parseOptions, tryWholeChain } from './util.js';
+import { massFromInverse } from './mh-base.js';
+import {
+  checkMassDim,
+  type EmptyInfo,
+  invMassTensor,
+  type Mass,
+  parseClamp,
+  parseMass,
+  parseOptions,
+  type SamplerParams,
+  tryWholeChain,
+} from './util.js';
+
+/** Step info of {@link LangevinDynamics}: nothing per step (an unadjusted sampler accepts every move). */
+export type LangevinInfo = EmptyInfo;
 
 /** Integrators of {@link LangevinDynamics}. */
 export type LangevinIntegrator = 'euler' | 'eulerMaruyama' | 'heun';
@@ -29,6 +43,11 @@ export interface LangevinOptions {
   readonly clamp?: readonly [number, number];
   /** `'euler'` / `'eulerMaruyama'` (default) or `'heun'`. */
   readonly integrator?: LangevinIntegrator;
+  /**
+   * Mass M (diagonal preconditioner): a number or one positive number per dimension (default 1). The drift
+   * becomes −h·M⁻¹∇E and the noise σ·√(2h)·M^{−1/2}ξ, which leaves the same law invariant as h → 0.
+   */
+  readonly mass?: Mass;
 }
 
 /** State of {@link LangevinDynamics}: positions and the step index. */
@@ -41,9 +60,11 @@ export interface LangevinState extends SamplerState {
  * x_{k+1} = x_k − h·∇E(x_k) + σ·√(2h)·ξ_k, ξ_k ~ N(0, I) (Euler–Maruyama), whose stationary law approaches
  * ∝ exp(−E/σ²) as h → 0 (for finite h it is biased: see the README). With `integrator: 'heun'` the drift is
  * (h/2)(k₁ + k₂), k₁ = −∇E(x), k₂ = −∇E(x + h·k₁), and the same additive noise is added.
+ * With a `mass` M the update is preconditioned: x − h·M⁻¹∇E(x) + σ·√(2h)·M^{−1/2}ξ.
  * Each step goes through the `randomNormal` and `langevinStep` kernels; a whole run uses the backend's
- * `chain.<kind>` kernel when one is registered (Euler–Maruyama, constant h and σ, no clamp, no trajectory or
- * diagnostics).
+ * `chain.<kind>` kernel when one is registered (Euler–Maruyama, constant h and σ, unit mass, no clamp, no
+ * trajectory or diagnostics). Step info: none (`LangevinInfo`). `withParams({ stepSize, invMass })` gives the
+ * same sampler with another step size and mass (what window adaptation tunes).
  *
  * @example
  * ```ts
@@ -51,49 +72,112 @@ export interface LangevinState extends SamplerState {
  * const { samples } = await sampler.sample({ nSamples: 100, dim: 2, nSteps: 500, seed: 1 });
  * ```
  */
-export class LangevinDynamics extends BaseSampler<LangevinState> {
+export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
   readonly integrator: 'euler' | 'heun';
   readonly clamp: readonly [number, number] | undefined;
+  /** Inverse mass (1/m), a number or one entry per dimension. */
+  readonly invMass: number | Float32Array;
   private readonly stepSizeScheduler: Scheduler;
   private readonly noiseScaleScheduler: Scheduler;
+  private readonly options: LangevinOptions;
 
   constructor(energy: EnergyFunction, options?: LangevinOptions) {
     super(energy, 'LangevinDynamics');
     const o = parseOptions('LangevinDynamics', options);
+    this.options = o;
     this.stepSizeScheduler = this.schedule('stepSize', o.stepSize ?? 1e-3);
     this.noiseScaleScheduler = this.schedule('noiseScale', o.noiseScale ?? 1);
     this.clamp = parseClamp(o.clamp);
     const integ = assertOneOf('integrator', o.integrator ?? 'euler', ['euler', 'eulerMaruyama', 'heun']);
     this.integrator = integ === 'heun' ? 'heun' : 'euler';
+    this.invMass = parseMass('mass', o.mass, energy.dim).invMass;
   }
 
   protected initState(x: tf.Tensor2D, step: number): LangevinState {
+    checkMassDim('mass', this.invMass, x.shape[1]);
     return { x, step };
   }
 
-  step(state: LangevinState, key: RngKey): StepResult<LangevinState> {
+  /** Step size (at step `t`) and inverse mass. */
+  params(t = 0): Required<SamplerParams> {
+    return { stepSize: this.scheduled('stepSize', t), invMass: this.invMass };
+  }
+
+  /** Same sampler (noise scale, clamp, integrator) with another step size and, optionally, inverse mass. */
+  withParams(params: SamplerParams): LangevinDynamics {
+    const invMass = params.invMass ?? this.invMass;
+    return new LangevinDynamics(this.energy, {
+      ...this.options,
+      stepSize: assertPositive('stepSize', params.stepSize),
+      mass: massFromInverse(invMass),
+    });
+  }
+
+  step(state: LangevinState, key: RngKey): StepResult<LangevinState, LangevinInfo> {
     const h = assertPositive('stepSize', this.scheduled('stepSize', state.step));
+    return this.update(state, key, h, this.invMass);
+  }
+
+  /** One step with the given step size and inverse mass instead of the sampler's own (pure, like `step`). */
+  stepWith(
+    state: LangevinState,
+    key: RngKey,
+    params: SamplerParams,
+  ): StepResult<LangevinState, LangevinInfo> {
+    const h = assertPositive('stepSize', params.stepSize);
+    const invMass = params.invMass ?? this.invMass;
+    checkMassDim('invMass', invMass, state.x.shape[1]);
+    return this.update(state, key, h, invMass);
+  }
+
+  private update(
+    state: LangevinState,
+    key: RngKey,
+    h: number,
+    invMass: number | Float32Array,
+  ): StepResult<LangevinState, LangevinInfo> {
     const sigma = assertPositive('noiseScale', this.scheduled('noiseScale', state.step));
     const { x } = state;
-    const noise = randomNormal(key, x.shape) as tf.Tensor2D;
-    const g = this.energy.gradient(x, { checkFinite: false });
-    let next: tf.Tensor2D;
-    if (this.integrator === 'euler') {
-      next = runKernel('langevinStep', { x, grad: g, noise, stepSize: h, noiseScale: sigma });
-    } else {
-      const pred = runKernel('langevinStep', { x, grad: g, noise, stepSize: h, noiseScale: 0 });
-      const g2 = this.energy.gradient(pred, { checkFinite: false });
-      const gMean = tf.tidy(() => tf.mul(tf.add(g, g2), 0.5) as tf.Tensor2D);
-      next = runKernel('langevinStep', { x, grad: gMean, noise, stepSize: h, noiseScale: sigma });
-      tf.dispose([pred, g2, gMean]);
+    const inv = invMassTensor(invMass);
+    const unit = typeof inv === 'number' && inv === 1;
+    // Preconditioned drift M⁻¹∇E and noise M^{−1/2}ξ (the kernel then adds −h·drift + σ√(2h)·noise).
+    const precondition = (g: tf.Tensor2D): tf.Tensor2D => {
+      if (unit) return g;
+      const out = tf.mul(g, inv) as tf.Tensor2D;
+      g.dispose();
+      return out;
+    };
+    const temps: tf.Tensor[] = [];
+    try {
+      const noise = tf.tidy(() => {
+        const z = randomNormal(key, x.shape) as tf.Tensor2D;
+        return unit ? z : (tf.mul(z, tf.sqrt(inv)) as tf.Tensor2D);
+      });
+      temps.push(noise);
+      const g = precondition(this.energy.gradient(x, { checkFinite: false }));
+      temps.push(g);
+      let next: tf.Tensor2D;
+      if (this.integrator === 'euler') {
+        next = runKernel('langevinStep', { x, grad: g, noise, stepSize: h, noiseScale: sigma });
+      } else {
+        const pred = runKernel('langevinStep', { x, grad: g, noise, stepSize: h, noiseScale: 0 });
+        temps.push(pred);
+        const g2 = precondition(this.energy.gradient(pred, { checkFinite: false }));
+        temps.push(g2);
+        const gMean = tf.tidy(() => tf.mul(tf.add(g, g2), 0.5) as tf.Tensor2D);
+        temps.push(gMean);
+        next = runKernel('langevinStep', { x, grad: gMean, noise, stepSize: h, noiseScale: sigma });
+      }
+      if (this.clamp !== undefined) {
+        const c = tf.clipByValue(next, this.clamp[0], this.clamp[1]) as tf.Tensor2D;
+        next.dispose();
+        next = c;
+      }
+      return { state: { x: next, step: state.step + 1 }, info: {} };
+    } finally {
+      tf.dispose(temps);
+      if (typeof inv !== 'number') inv.dispose();
     }
-    tf.dispose([noise, g]);
-    if (this.clamp !== undefined) {
-      const c = tf.clipByValue(next, this.clamp[0], this.clamp[1]) as tf.Tensor2D;
-      next.dispose();
-      next = c;
-    }
-    return { state: { x: next, step: state.step + 1 }, info: {} };
   }
 
   protected override runWholeChain(
@@ -104,6 +188,7 @@ export class LangevinDynamics extends BaseSampler<LangevinState> {
     if (
       this.integrator !== 'euler' ||
       this.clamp !== undefined ||
+      this.invMass !== 1 ||
       !(this.stepSizeScheduler instanceof ConstantScheduler) ||
       !(this.noiseScaleScheduler instanceof ConstantScheduler)
     ) {

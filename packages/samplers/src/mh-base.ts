@@ -1,6 +1,8 @@
 import {
   assertPositive,
   BaseSampler,
+  type ChainMethod,
+  type ChainMethodSettings,
   ConstantScheduler,
   type EnergyFunction,
   foldIn,
@@ -8,11 +10,38 @@ import {
   type SamplerState,
   type Schedulable,
   type Scheduler,
+  type StepInfo,
   type StepResult,
 } from '@ebm/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TransitionResult } from './transitions.js';
-import { checkMassDim, invMassTensor, type Mass, parseMass, tryWholeChain } from './util.js';
+import {
+  checkMassDim,
+  invMassTensor,
+  type Mass,
+  parseMass,
+  type SamplerParams,
+  tryWholeChain,
+} from './util.js';
+
+/**
+ * Step info of the Metropolis–Hastings samplers (MALA, HMC, NUTS; replica exchange adds `swapRate`), per chain
+ * `[B]`. In `diagnostics`, each becomes its chain mean per kept step.
+ */
+export type MHInfo = {
+  /** 1 where the chain's proposal was accepted (NUTS: where the chain moved), else 0. */
+  readonly isAccepted: tf.Tensor1D;
+  /**
+   * The acceptance rate min(1, α) of the step (0 for non-finite proposals; NUTS: the mean of
+   * min(1, e^{H₀−H}) over the tree's leaves). Its chain mean is what BlackJAX and Stan report.
+   */
+  readonly acceptanceRate: tf.Tensor1D;
+  /**
+   * The same tensor as {@link MHInfo.acceptanceRate}.
+   * @deprecated renamed `acceptanceRate`; kept for one release.
+   */
+  readonly acceptProb: tf.Tensor1D;
+};
 
 /** State of the Metropolis–Hastings samplers (MALA, HMC): positions with their energies and gradients. */
 export interface MHState extends SamplerState {
@@ -29,7 +58,7 @@ export function massFromInverse(invMass: number | Float32Array): number | number
 }
 
 /** Tunable parameters of an MH sampler, as used by {@link windowAdaptation}. */
-export interface MHParams {
+export interface MHParams extends SamplerParams {
   /** Step size. */
   readonly stepSize: number;
   /** Inverse mass: a number or one entry per dimension. */
@@ -45,16 +74,18 @@ export interface MHOptions {
 }
 
 /**
- * Base of the gradient-based MH samplers: state `{x, energy, grad}`, step info `acceptanceRate` (1 if the
- * chain's proposal was accepted, else 0; its chain mean is TorchEBM's `acceptance_rate`) and `acceptProb`
- * (min(1, α), 0 for non-finite proposals), and the whole-chain fast path.
+ * Base of the gradient-based MH samplers: state `{x, energy, grad}`, typed step info {@link MHInfo}
+ * (`isAccepted`: 1 if the chain's proposal was accepted, else 0 — its chain mean is TorchEBM's
+ * `acceptance_rate`; `acceptanceRate`: min(1, α), 0 for non-finite proposals, whose chain mean BlackJAX and
+ * Stan report), and the whole-chain fast path. `I` is the info type of a subclass: MALA and HMC use exactly
+ * `MHInfo`; the default leaves room for the extra fields of a subclass that does not declare them.
  */
-export abstract class MHSampler extends BaseSampler<MHState> {
+export abstract class MHSampler<I extends MHInfo = MHInfo & StepInfo> extends BaseSampler<MHState, I> {
   /** Inverse mass (1/m), a number or one entry per dimension. */
   readonly invMass: number | Float32Array;
   protected readonly stepSizeScheduler: Scheduler;
   /** Method name passed to `chain.<kind>` kernels. */
-  protected abstract readonly method: string;
+  protected abstract readonly method: ChainMethod;
 
   constructor(energy: EnergyFunction, name: string, options: MHOptions, defaultStepSize: number) {
     super(energy, name);
@@ -81,31 +112,39 @@ export abstract class MHSampler extends BaseSampler<MHState> {
     return {};
   }
 
-  /** One step with the given parameters instead of the sampler's own (pure, like {@link MHSampler.step}). */
-  stepWith(state: MHState, key: RngKey, params: MHParams): StepResult<MHState> {
+  /**
+   * One step with the given parameters instead of the sampler's own (pure, like {@link MHSampler.step});
+   * `invMass` defaults to the sampler's own.
+   */
+  stepWith(state: MHState, key: RngKey, params: SamplerParams): StepResult<MHState, I> {
     const h = assertPositive('stepSize', params.stepSize);
-    checkMassDim('invMass', params.invMass, state.x.shape[1]);
-    const inv = invMassTensor(params.invMass);
+    const invMass = params.invMass ?? this.invMass;
+    checkMassDim('invMass', invMass, state.x.shape[1]);
+    const inv = invMassTensor(invMass);
     try {
       const r = this.transition(state, key, h, inv);
+      const info: MHInfo = { isAccepted: r.accepted, acceptanceRate: r.acceptProb, acceptProb: r.acceptProb };
       return {
         state: { x: r.x, energy: r.energy, grad: r.grad, step: state.step + 1 },
-        info: { acceptanceRate: r.accepted, acceptProb: r.acceptProb, ...(r.extra ?? {}) },
+        info: { ...info, ...(r.extra ?? {}) } as I,
       };
     } finally {
       if (typeof inv !== 'number') inv.dispose();
     }
   }
 
-  step(state: MHState, key: RngKey): StepResult<MHState> {
+  step(state: MHState, key: RngKey): StepResult<MHState, I> {
     return this.stepWith(state, key, {
       stepSize: this.scheduled('stepSize', state.step),
       invMass: this.invMass,
     });
   }
 
-  /** A sampler of the same kind and settings with another step size and inverse mass (e.g. after adaptation). */
-  abstract withParams(params: MHParams): MHSampler;
+  /**
+   * A sampler of the same kind and settings with another step size and inverse mass (e.g. after adaptation);
+   * an omitted `invMass` keeps this sampler's.
+   */
+  abstract withParams(params: MHParams): MHSampler<I>;
 
   /** Current parameters at step `t`. */
   params(t = 0): MHParams {
@@ -115,11 +154,12 @@ export abstract class MHSampler extends BaseSampler<MHState> {
   protected override runWholeChain(state: MHState, nSteps: number, runKey: RngKey): MHState | undefined {
     if (typeof this.invMass !== 'number' || !(this.stepSizeScheduler instanceof ConstantScheduler))
       return undefined;
-    const x = tryWholeChain(this.energy, this.method, state.x, nSteps, foldIn(runKey, state.step), {
+    const settings = {
       stepSize: this.stepSizeScheduler.value,
       invMass: this.invMass,
       ...this.chainSettings(),
-    });
+    } as ChainMethodSettings[ChainMethod];
+    const x = tryWholeChain(this.energy, this.method, state.x, nSteps, foldIn(runKey, state.step), settings);
     if (x === undefined) return undefined;
     const { energy, gradient } = this.energy.energyAndGradient(x, { checkFinite: false });
     return { x, energy, grad: gradient, step: state.step + nSteps };

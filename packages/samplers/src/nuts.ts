@@ -1,18 +1,29 @@
 import {
   assertInteger,
   assertPositive,
+  assertSyncReadable,
   type EnergyFunction,
   foldIn,
   type RngKey,
   randomNormal,
   randomUniform,
+  readSync,
   runKernel,
+  type StepInfo,
+  type StepResult,
   splitKey,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { type MHOptions, type MHParams, MHSampler, type MHState, massFromInverse } from './mh-base.js';
+import {
+  type MHInfo,
+  type MHOptions,
+  type MHParams,
+  MHSampler,
+  type MHState,
+  massFromInverse,
+} from './mh-base.js';
 import type { PointSet, TransitionResult } from './transitions.js';
-import { parseOptions, rowSum } from './util.js';
+import { checkMassDim, invMassTensor, parseOptions, rowSum } from './util.js';
 
 /** Options of {@link NUTS}. */
 export interface NUTSOptions extends MHOptions {
@@ -98,21 +109,77 @@ export interface NUTSTransitionResult extends TransitionResult {
   readonly divergent: tf.Tensor1D;
 }
 
+/** Settings of one NUTS transition. */
+export interface NUTSSettings {
+  readonly stepSize: number;
+  readonly invMass: number | tf.Tensor;
+  readonly maxTreeDepth: number;
+  readonly maxDeltaH: number;
+}
+
 /**
  * One multinomial NUTS transition (Hoffman & Gelman 2014 with Betancourt's multinomial sampling and
  * generalised U-turn criterion; the iterative tree building of NumPyro), batched across chains: every chain
  * doubles its trajectory in a random direction per depth level, in lockstep with the others (per-chain signed
- * step sizes through the `leapfrogStep` kernel); a chain stops on a U-turn (of the whole tree or of any
+ * step sizes through the `momentumKick` / `positionDrift` data kernels); a chain stops on a U-turn (of the whole tree or of any
  * sub-tree of the new half) or a divergence, after which its rows are masked. Within a new half the proposal
  * is drawn by uniform progressive sampling, between halves by biased progressive sampling.
- * Reads one boolean per depth level (whether every chain has stopped).
+ *
+ * Reads one boolean per depth level (whether every chain has stopped): this synchronous form reads it with a
+ * guarded sync read (cpu, wasm; `BACKEND_UNAVAILABLE` elsewhere); {@link nutsTransitionAsync} awaits it.
  */
 export function nutsTransition(
   energy: EnergyFunction,
   cur: PointSet,
   key: RngKey,
-  settings: { stepSize: number; invMass: number | tf.Tensor; maxTreeDepth: number; maxDeltaH: number },
+  settings: NUTSSettings,
 ): NUTSTransitionResult {
+  assertSyncReadable('NUTS step() / sampleSync()', 'await nuts.sample() or nuts.stepAsync()');
+  const gen = nutsTree(energy, cur, key, settings);
+  try {
+    let r = gen.next();
+    while (!r.done) {
+      const stop = readSync(r.value, 'NUTS step()', 'await nuts.sample() or nuts.stepAsync()')[0] === 1;
+      r = gen.next(stop);
+    }
+    return r.value;
+  } catch (e) {
+    gen.return(undefined as never);
+    throw e;
+  }
+}
+
+/** {@link nutsTransition} with the per-depth stop check read by `await` (every backend, WebGPU included). */
+export async function nutsTransitionAsync(
+  energy: EnergyFunction,
+  cur: PointSet,
+  key: RngKey,
+  settings: NUTSSettings,
+): Promise<NUTSTransitionResult> {
+  const gen = nutsTree(energy, cur, key, settings);
+  try {
+    let r = gen.next();
+    while (!r.done) {
+      const stop = (await r.value.data())[0] === 1;
+      r = gen.next(stop);
+    }
+    return r.value;
+  } catch (e) {
+    gen.return(undefined as never);
+    throw e;
+  }
+}
+
+/**
+ * The tree building as a generator: at each depth level after the first it yields a bool scalar (true when
+ * every chain has stopped; the driver reads it and disposes nothing) and resumes with the value read.
+ */
+function* nutsTree(
+  energy: EnergyFunction,
+  cur: PointSet,
+  key: RngKey,
+  settings: NUTSSettings,
+): Generator<tf.Tensor, NUTSTransitionResult, boolean> {
   const { stepSize, invMass, maxTreeDepth, maxDeltaH } = settings;
   const [b] = cur.x.shape;
   const [kMom, kTree] = splitKey(key, 2) as [RngKey, RngKey];
@@ -143,18 +210,38 @@ export function nutsTransition(
     s.set('nLeaf', tf.zeros([b]));
     s.set('depth', tf.zeros([b]));
     s.set('divergent', tf.zeros([b], 'bool'));
-    let leafEnergy: tf.Tensor1D | undefined;
-    const gradient = (q: tf.Tensor2D): tf.Tensor2D => {
-      const eg = energy.energyAndGradient(q, { checkFinite: false });
-      leafEnergy?.dispose();
-      leafEnergy = eg.energy;
-      return eg.gradient;
+    /**
+     * One leapfrog leaf through the data kernels: p½ = p − (ε/2)∇E(q), q' = q + ε·M⁻¹p½, then E and ∇E at q'
+     * (one pass), p' = p½ − (ε/2)∇E(q'). ε is per chain (`[B, 1]`, signed by the tree direction). Releases its
+     * intermediates if the energy throws.
+     */
+    const leaf = () => {
+      const eps = s.get('eps');
+      const half = tf.div(eps, 2);
+      let pHalf: tf.Tensor2D | undefined;
+      let q: tf.Tensor2D | undefined;
+      try {
+        pHalf = runKernel('momentumKick', {
+          p: s.get<tf.Tensor2D>('p'),
+          grad: s.get<tf.Tensor2D>('g'),
+          stepSize: half,
+        });
+        q = runKernel('positionDrift', { q: s.get<tf.Tensor2D>('q'), p: pHalf, stepSize: eps, invMass });
+        const eg = energy.energyAndGradient(q, { checkFinite: false });
+        const p = runKernel('momentumKick', { p: pHalf, grad: eg.gradient, stepSize: half });
+        return { q, p, grad: eg.gradient, energy: eg.energy };
+      } catch (e) {
+        q?.dispose();
+        throw e;
+      } finally {
+        pHalf?.dispose();
+        half.dispose();
+      }
     };
     for (let j = 0; j < maxTreeDepth; j++) {
       if (j > 0) {
-        const all = tf.all(s.get('done'));
-        const stop = all.dataSync()[0] === 1;
-        all.dispose();
+        s.set('all', tf.all(s.get('done')));
+        const stop: boolean = yield s.get('all');
         if (stop) break;
       }
       const [kDir, kMerge, kLeaves] = splitKey(foldIn(kTree, j), 3) as [RngKey, RngKey, RngKey];
@@ -177,17 +264,9 @@ export function nutsTransition(
       s.set('subDiv', tf.zeros([b], 'bool'));
       const nLeaves = 2 ** j;
       for (let n = 0; n < nLeaves; n++) {
-        const lf = runKernel('leapfrogStep', {
-          q: s.get<tf.Tensor2D>('q'),
-          p: s.get<tf.Tensor2D>('p'),
-          grad: s.get<tf.Tensor2D>('g'),
-          stepSize: s.get('eps'),
-          invMass,
-          gradient,
-        });
+        const lf = leaf();
         const lfG = lf.grad;
-        const eLeaf = leafEnergy ?? energy.energy(lf.q, { checkFinite: false });
-        leafEnergy = undefined;
+        const eLeaf = lf.energy;
         const live = tf.tidy(() =>
           tf.logicalAnd(s.get('active0'), tf.logicalNot(tf.logicalOr(s.get('subTurn'), s.get('subDiv')))),
         );
@@ -309,9 +388,9 @@ export function nutsTransition(
 /**
  * The No-U-Turn Sampler, multinomial variant, batched across chains (see {@link nutsTransition}): no
  * trajectory length to tune, only the step size (use {@link windowAdaptation}, target acceptance ≈ 0.8) and an
- * optional diagonal mass. Step info: `acceptanceRate` (1 where the chain moved), `acceptProb` (mean
- * min(1, e^{H₀−H}) over the tree's leaves, the statistic dual averaging needs), `treeDepth`, `nLeapfrog`,
- * `divergent`.
+ * optional diagonal mass. Step info ({@link NUTSInfo}): `isAccepted` (1 where the chain moved),
+ * `acceptanceRate` (mean min(1, e^{H₀−H}) over the tree's leaves, the statistic dual averaging needs; also
+ * under the deprecated alias `acceptProb`), `treeDepth`, `nLeapfrog`, `divergent`.
  *
  * @example
  * ```ts
@@ -320,7 +399,18 @@ export function nutsTransition(
  * // r.diagnostics.treeDepth: [500] mean depth per kept step
  * ```
  */
-export class NUTS extends MHSampler {
+/**
+ * Step info of {@link NUTS}: the MH fields plus the tree's statistics, per chain `[B]` (open to more fields, like
+ * `MHSampler`'s default, so NUTS stays usable wherever an `MHSampler` is expected).
+ */
+export type NUTSInfo = MHInfo &
+  StepInfo & {
+    readonly treeDepth: tf.Tensor1D;
+    readonly nLeapfrog: tf.Tensor1D;
+    readonly divergent: tf.Tensor1D;
+  };
+
+export class NUTS extends MHSampler<NUTSInfo> {
   readonly maxTreeDepth: number;
   readonly maxDeltaH: number;
   protected readonly method = 'nuts';
@@ -358,5 +448,45 @@ export class NUTS extends MHSampler {
 
   protected override chainSettings(): Record<string, number> {
     return { maxTreeDepth: this.maxTreeDepth };
+  }
+
+  /**
+   * {@link NUTS.stepWith} with the per-depth stop check awaited (`nutsTransitionAsync`): runs on every
+   * backend, WebGPU in Node included. Same keys, same result as the sync step.
+   */
+  async stepWithAsync(state: MHState, key: RngKey, params: MHParams): Promise<StepResult<MHState, NUTSInfo>> {
+    const h = assertPositive('stepSize', params.stepSize);
+    checkMassDim('invMass', params.invMass, state.x.shape[1]);
+    const inv = invMassTensor(params.invMass);
+    try {
+      const r = await nutsTransitionAsync(this.energy, state, key, {
+        stepSize: h,
+        invMass: inv,
+        maxTreeDepth: this.maxTreeDepth,
+        maxDeltaH: this.maxDeltaH,
+      });
+      // Same info as MHSampler.stepWith (keep the two in step).
+      return {
+        state: { x: r.x, energy: r.energy, grad: r.grad, step: state.step + 1 },
+        info: {
+          isAccepted: r.accepted,
+          acceptanceRate: r.acceptProb,
+          acceptProb: r.acceptProb,
+          treeDepth: r.treeDepth,
+          nLeapfrog: r.nLeapfrog,
+          divergent: r.divergent,
+        },
+      };
+    } finally {
+      if (typeof inv !== 'number') inv.dispose();
+    }
+  }
+
+  /** One step with the sampler's own parameters, host reads awaited (core's async loop uses it in `sample()`). */
+  stepAsync(state: MHState, key: RngKey): Promise<StepResult<MHState, NUTSInfo>> {
+    return this.stepWithAsync(state, key, {
+      stepSize: this.scheduled('stepSize', state.step),
+      invMass: this.invMass,
+    });
   }
 }

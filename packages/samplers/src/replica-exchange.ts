@@ -12,8 +12,25 @@ import {
   splitKey,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { hmcTransition, malaTransition, type PointSet } from './transitions.js';
-import { checkMassDim, invMassTensor, type Mass, parseMass, parseOptions } from './util.js';
+import { type MHInfo, massFromInverse } from './mh-base.js';
+import { hmcTransition, malaTransition, type PointSet, type TransitionResult } from './transitions.js';
+import {
+  checkMassDim,
+  invMassTensor,
+  type Mass,
+  parseMass,
+  parseOptions,
+  type SamplerParams,
+} from './util.js';
+
+/**
+ * Step info of {@link ReplicaExchange}: {@link MHInfo} of the cold (T₀) chains `[B]`, plus `swapRate`
+ * `[B, K−1]`, the swap acceptance probability of every neighbouring temperature pair.
+ */
+export type ReplicaExchangeInfo = MHInfo & {
+  /** min(1, α) of the swap of temperatures k ↔ k+1, per chain, `[B, K−1]`. */
+  readonly swapRate: tf.Tensor2D;
+};
 
 /** Options of {@link ReplicaExchange}. */
 export interface ReplicaExchangeOptions {
@@ -55,7 +72,8 @@ export interface ReplicaExchangeState extends SamplerState {
  * over chains, alternating even pairs (0↔1, 2↔3, …) on even steps and odd pairs on odd steps, accepted with
  * α = min(1, exp((β_k − β_{k+1})(E_k − E_{k+1}))), β = 1/T (through the `metropolisAccept` kernel).
  *
- * Step info: `acceptanceRate` (0/1 per cold chain), `acceptProb` (cold chains), and `swapRate` `[B, K−1]`:
+ * Step info (`ReplicaExchangeInfo`): `isAccepted` (0/1 per cold chain), `acceptanceRate` (min(1, α) of the
+ * cold chains' moves), and `swapRate` `[B, K−1]`:
  * the swap acceptance probability of every neighbouring pair at that step (also for pairs not proposed at
  * that step, a Rao–Blackwellised estimate), so `diagnostics.swapRate` is `[nKept, K−1]`.
  *
@@ -66,17 +84,19 @@ export interface ReplicaExchangeState extends SamplerState {
  * // r.diagnostics.swapRate: [500, 4]
  * ```
  */
-export class ReplicaExchange extends BaseSampler<ReplicaExchangeState> {
+export class ReplicaExchange extends BaseSampler<ReplicaExchangeState, ReplicaExchangeInfo> {
   readonly temperatures: readonly number[];
   readonly kernel: 'hmc' | 'mala';
   readonly stepSize: number;
   readonly scaleStepSize: boolean;
   readonly nLeapfrogSteps: number;
   readonly invMass: number | Float32Array;
+  private readonly options: ReplicaExchangeOptions;
 
   constructor(energy: EnergyFunction, options?: ReplicaExchangeOptions) {
     super(energy, 'ReplicaExchange');
     const o = parseOptions('ReplicaExchange', options);
+    this.options = o;
     const temps = o.temperatures ?? Array.from({ length: 6 }, (_, k) => 10 ** (k / 5));
     if (!Array.isArray(temps) || temps.length < 2) {
       throw new EbmError('INVALID_PARAM', 'temperatures must list at least 2 temperatures.', {
@@ -103,6 +123,20 @@ export class ReplicaExchange extends BaseSampler<ReplicaExchangeState> {
     this.invMass = parseMass('mass', o.mass, energy.dim).invMass;
   }
 
+  /** Step size of the T₀ replica and inverse mass. */
+  params(_t = 0): Required<SamplerParams> {
+    return { stepSize: this.stepSize, invMass: this.invMass };
+  }
+
+  /** Same ladder and move with another T₀ step size and, optionally, inverse mass. */
+  withParams(params: SamplerParams): ReplicaExchange {
+    return new ReplicaExchange(this.energy, {
+      ...this.options,
+      stepSize: assertPositive('stepSize', params.stepSize),
+      mass: massFromInverse(params.invMass ?? this.invMass),
+    });
+  }
+
   /** Number of temperatures K. */
   get nReplicas(): number {
     return this.temperatures.length;
@@ -125,7 +159,7 @@ export class ReplicaExchange extends BaseSampler<ReplicaExchangeState> {
     ) as tf.Tensor2D;
   }
 
-  step(state: ReplicaExchangeState, key: RngKey): StepResult<ReplicaExchangeState> {
+  step(state: ReplicaExchangeState, key: RngKey): StepResult<ReplicaExchangeState, ReplicaExchangeInfo> {
     const K = this.nReplicas;
     const [b, d] = state.x.shape;
     const T0 = this.temperatures[0]!;
@@ -140,18 +174,27 @@ export class ReplicaExchange extends BaseSampler<ReplicaExchangeState> {
       : 1;
     const inv = invMassTensor(this.invMass);
     const cur: PointSet = { x: state.replicas, energy: state.replicaEnergy, grad: state.replicaGrad };
-    const moved =
-      this.kernel === 'hmc'
-        ? hmcTransition(this.energy, cur, kMove, {
-            stepSize: this.stepSize,
-            invMass: inv,
-            beta,
-            stepScale,
-            nLeapfrog: this.nLeapfrogSteps,
-          })
-        : malaTransition(this.energy, cur, kMove, { stepSize: this.stepSize, invMass: inv, beta, stepScale });
-    tf.dispose([beta, ...(typeof stepScale === 'number' ? [] : [stepScale])]);
-    if (typeof inv !== 'number') inv.dispose();
+    let moved: TransitionResult;
+    try {
+      moved =
+        this.kernel === 'hmc'
+          ? hmcTransition(this.energy, cur, kMove, {
+              stepSize: this.stepSize,
+              invMass: inv,
+              beta,
+              stepScale,
+              nLeapfrog: this.nLeapfrogSteps,
+            })
+          : malaTransition(this.energy, cur, kMove, {
+              stepSize: this.stepSize,
+              invMass: inv,
+              beta,
+              stepScale,
+            });
+    } finally {
+      tf.dispose([beta, ...(typeof stepScale === 'number' ? [] : [stepScale])]);
+      if (typeof inv !== 'number') inv.dispose();
+    }
 
     // Swap-rate estimate of every neighbouring pair, [B, K−1].
     const swapRate = tf.tidy(() => {
@@ -232,12 +275,12 @@ export class ReplicaExchange extends BaseSampler<ReplicaExchangeState> {
     }
     const x = tf.slice(replicas, [0, 0], [b, d]) as tf.Tensor2D;
     const energy = tf.slice(replicaEnergy, [0], [b]) as tf.Tensor1D;
-    const acceptanceRate = tf.slice(moved.accepted, [0], [b]) as tf.Tensor1D;
-    const acceptProb = tf.slice(moved.acceptProb, [0], [b]) as tf.Tensor1D;
+    const isAccepted = tf.slice(moved.accepted, [0], [b]) as tf.Tensor1D;
+    const acceptanceRate = tf.slice(moved.acceptProb, [0], [b]) as tf.Tensor1D;
     tf.dispose([moved.accepted, moved.acceptProb]);
     return {
       state: { x, energy, replicas, replicaEnergy, replicaGrad, step: state.step + 1 },
-      info: { acceptanceRate, acceptProb, swapRate },
+      info: { isAccepted, acceptanceRate, acceptProb: acceptanceRate, swapRate },
     };
   }
 }

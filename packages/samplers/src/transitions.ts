@@ -17,11 +17,14 @@ export interface PointSet {
   readonly grad: tf.Tensor2D;
 }
 
-/** Result of one MH transition (every tensor new; the input is untouched). */
+/**
+ * Result of one MH transition (every tensor new; the input is untouched). The samplers report `accepted` as
+ * the step info `isAccepted` and `acceptProb` as `acceptanceRate`.
+ */
 export interface TransitionResult extends PointSet {
-  /** 1 where the proposal was accepted, `[N]`. */
+  /** 1 where the proposal was accepted, else 0, `[N]` (step info `isAccepted`). */
   readonly accepted: tf.Tensor1D;
-  /** min(1, α) per row (0 for non-finite proposals), `[N]`. */
+  /** min(1, α) per row (0 for non-finite proposals), `[N]` (step info `acceptanceRate`). */
   readonly acceptProb: tf.Tensor1D;
   /** Further per-row step information (added to the step info). */
   readonly extra?: Readonly<Record<string, tf.Tensor>>;
@@ -82,7 +85,13 @@ export function malaTransition(
         : (tf.mul(noise, tf.sqrt(tf.mul(s, invMass))) as tf.Tensor2D);
     return runKernel('langevinStep', { x: cur.x, grad: gradIn, noise: noiseIn, stepSize: h, noiseScale: 1 });
   });
-  const eg = energy.energyAndGradient(y, { checkFinite: false });
+  let eg: { energy: tf.Tensor1D; gradient: tf.Tensor2D };
+  try {
+    eg = energy.energyAndGradient(y, { checkFinite: false });
+  } catch (e) {
+    y.dispose();
+    throw e;
+  }
   const prop: PointSet = { x: y, energy: eg.energy, grad: eg.gradient };
   const logAccept = tf.tidy(() => {
     const hk = scale(tf.scalar(h), s); // [N,1] or scalar
@@ -95,16 +104,23 @@ export function malaTransition(
     const dE = tf.mul(bRow, tf.sub(prop.energy, cur.energy));
     return tf.sub(tf.sub(tf.neg(dE), wBwd), tf.neg(wFwd)) as tf.Tensor1D;
   });
-  const r = accept(logAccept, cur, prop, kAccept);
-  tf.dispose([y, eg.energy, eg.gradient, logAccept]);
+  let r: ReturnType<typeof accept>;
+  try {
+    r = accept(logAccept, cur, prop, kAccept);
+  } finally {
+    tf.dispose([y, eg.energy, eg.gradient, logAccept]);
+  }
   const [x, e, g] = r.selected as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D];
   return { x, energy: e, grad: g, accepted: r.accepted, acceptProb: r.acceptProb };
 }
 
 /**
- * One HMC step on π_β: p ~ N(0, M), `nLeapfrog` steps of the `leapfrogStep` kernel with the force reused
- * between steps (one gradient per step; the last one also returns the energy), then MH with
- * log α = H(x, p) − H(x', p'), H = β·E + ½·pᵀM⁻¹p. Non-finite proposals are rejected.
+ * One HMC step on π_β: p ~ N(0, M), then `nLeapfrog` leapfrog steps of size ε_k = ε·s_k through core's data
+ * kernels — `momentumKick` (p ← p − c·β∇E, c = ε_k/2 for the first and last half kicks, c = ε_k for the merged
+ * full kicks in between) and `positionDrift` (q ← q + ε_k·M⁻¹p) — with ∇E computed here between them (one
+ * gradient per leapfrog step; the last one also returns the energy). Then MH with
+ * log α = H(x, p) − H(x', p'), H = β·E + ½·pᵀM⁻¹p. Non-finite proposals are rejected. If the energy throws
+ * mid-trajectory, every intermediate tensor is released before the error propagates.
  */
 export function hmcTransition(
   energy: EnergyFunction,
@@ -116,71 +132,89 @@ export function hmcTransition(
   const beta = settings.beta ?? 1;
   const s = settings.stepScale ?? 1;
   const [kMom, kAccept] = splitKey(key, 2) as [RngKey, RngKey];
-  const eps: number | tf.Tensor = typeof s === 'number' ? stepSize * s : tf.mul(s, stepSize);
-  const p0 = tf.tidy(() => {
-    const z = randomNormal(kMom, cur.x.shape) as tf.Tensor2D;
-    return (
-      typeof invMass === 'number' ? tf.mul(z, 1 / Math.sqrt(invMass)) : tf.div(z, tf.sqrt(invMass))
-    ) as tf.Tensor2D;
-  });
-  let calls = 0;
-  let lastEnergy: tf.Tensor1D | undefined;
-  let lastRawGrad: tf.Tensor2D | undefined;
-  const gradient = (q: tf.Tensor2D): tf.Tensor2D => {
-    calls++;
-    let raw: tf.Tensor2D;
-    if (calls === nLeapfrog) {
-      const eg = energy.energyAndGradient(q, { checkFinite: false });
-      lastEnergy?.dispose();
-      lastEnergy = eg.energy;
-      raw = eg.gradient;
-    } else {
-      raw = energy.gradient(q, { checkFinite: false });
-    }
-    if (typeof beta === 'number' && beta === 1) return raw;
-    const scaled = tf.mul(raw, beta) as tf.Tensor2D;
-    if (calls === nLeapfrog) {
-      lastRawGrad?.dispose();
-      lastRawGrad = raw;
-    } else raw.dispose();
-    return scaled;
+  /** c·ε·s·β as a number, or a `[N, 1]` tensor when the step scale or β is per row. */
+  const coef = (c: number, withBeta: boolean): number | tf.Tensor => {
+    const b = withBeta ? beta : 1;
+    if (typeof s === 'number' && typeof b === 'number') return c * stepSize * s * b;
+    return tf.tidy(() => scale(scale(tf.scalar(c * stepSize), s), b));
   };
-  const g0 = typeof beta === 'number' && beta === 1 ? cur.grad : (tf.mul(cur.grad, beta) as tf.Tensor2D);
-  let q = cur.x;
-  let p = p0;
-  let g = g0;
-  for (let i = 0; i < nLeapfrog; i++) {
-    const out = runKernel('leapfrogStep', { q, p, grad: g, stepSize: eps, invMass, gradient });
-    if (q !== cur.x) q.dispose();
-    if (p !== p0) p.dispose();
-    if (g !== cur.grad && g !== out.grad) g.dispose();
-    q = out.q;
-    p = out.p;
-    g = out.grad;
+  const consts: tf.Tensor[] = [];
+  const own = <T extends number | tf.Tensor>(v: T): T => {
+    if (typeof v !== 'number') consts.push(v);
+    return v;
+  };
+  // Tensors made here that are not part of the result: released on success and on error (energy throws).
+  const held: {
+    q: tf.Tensor2D;
+    g: tf.Tensor2D;
+    p0?: tf.Tensor2D | undefined;
+    p?: tf.Tensor2D | undefined;
+    e?: tf.Tensor1D | undefined;
+  } = { q: cur.x, g: cur.grad };
+  const release = () => {
+    if (held.q !== cur.x) held.q.dispose();
+    if (held.g !== cur.grad) held.g.dispose();
+    held.p0?.dispose();
+    held.p?.dispose();
+    held.e?.dispose();
+    tf.dispose(consts);
+  };
+  try {
+    const eps = own(coef(1, false));
+    const halfKick = own(coef(0.5, true));
+    const fullKick = nLeapfrog > 1 ? own(coef(1, true)) : halfKick;
+    const p0 = tf.tidy(() => {
+      const z = randomNormal(kMom, cur.x.shape) as tf.Tensor2D;
+      return (
+        typeof invMass === 'number' ? tf.mul(z, 1 / Math.sqrt(invMass)) : tf.div(z, tf.sqrt(invMass))
+      ) as tf.Tensor2D;
+    });
+    held.p0 = p0;
+    let q = cur.x;
+    let g = cur.grad;
+    let p = runKernel('momentumKick', { p: p0, grad: g, stepSize: halfKick });
+    held.p = p;
+    let eLast: tf.Tensor1D | undefined;
+    for (let i = 0; i < nLeapfrog; i++) {
+      q = runKernel('positionDrift', { q, p, stepSize: eps, invMass });
+      if (held.q !== cur.x) held.q.dispose();
+      held.q = q;
+      const last = i === nLeapfrog - 1;
+      if (last) {
+        const eg = energy.energyAndGradient(q, { checkFinite: false });
+        eLast = eg.energy;
+        held.e = eLast;
+        g = eg.gradient;
+      } else {
+        g = energy.gradient(q, { checkFinite: false });
+      }
+      if (held.g !== cur.grad) held.g.dispose();
+      held.g = g;
+      p = runKernel('momentumKick', { p, grad: g, stepSize: last ? halfKick : fullKick });
+      held.p.dispose();
+      held.p = p;
+    }
+    const propEnergy = eLast ?? energy.energy(q, { checkFinite: false });
+    held.e = propEnergy;
+    const prop: PointSet = { x: q, energy: propEnergy, grad: g };
+    const pEnd = p;
+    const logAccept = tf.tidy(() => {
+      const bRow = betaRow(beta);
+      const k0 = tf.mul(0.5, rowSum(scale(tf.square(p0), invMass)));
+      const k1 = tf.mul(0.5, rowSum(scale(tf.square(pEnd), invMass)));
+      const h0 = tf.add(scale(cur.energy, bRow), k0);
+      const h1 = tf.add(scale(prop.energy, bRow), k1);
+      return tf.sub(h0, h1) as tf.Tensor1D;
+    });
+    let r: ReturnType<typeof accept>;
+    try {
+      r = accept(logAccept, cur, prop, kAccept);
+    } finally {
+      logAccept.dispose();
+    }
+    const [x, e, gr] = r.selected as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D];
+    return { x, energy: e, grad: gr, accepted: r.accepted, acceptProb: r.acceptProb };
+  } finally {
+    release();
   }
-  if (typeof eps !== 'number') eps.dispose();
-  let propEnergy = lastEnergy;
-  if (propEnergy === undefined) propEnergy = energy.energy(q, { checkFinite: false });
-  let propGrad: tf.Tensor2D;
-  if (typeof beta === 'number' && beta === 1) propGrad = g;
-  else {
-    propGrad = lastRawGrad ?? (tf.div(g, beta) as tf.Tensor2D);
-    if (propGrad !== g) g.dispose();
-  }
-  const prop: PointSet = { x: q, energy: propEnergy, grad: propGrad };
-  const logAccept = tf.tidy(() => {
-    const bRow = betaRow(beta);
-    const k0 = tf.mul(0.5, rowSum(tf.mul(tf.square(p0), invMass)));
-    const k1 = tf.mul(0.5, rowSum(tf.mul(tf.square(p), invMass)));
-    const h0 = tf.add(tf.mul(bRow, cur.energy), k0);
-    const h1 = tf.add(tf.mul(bRow, prop.energy), k1);
-    return tf.sub(h0, h1) as tf.Tensor1D;
-  });
-  const r = accept(logAccept, cur, prop, kAccept);
-  tf.dispose([p0, p, logAccept]);
-  if (q !== cur.x) q.dispose();
-  propEnergy.dispose();
-  if (propGrad !== cur.grad) propGrad.dispose();
-  const [x, e, gr] = r.selected as [tf.Tensor2D, tf.Tensor1D, tf.Tensor2D];
-  return { x, energy: e, grad: gr, accepted: r.accepted, acceptProb: r.acceptProb };
 }

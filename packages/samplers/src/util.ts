@@ -1,4 +1,6 @@
 import {
+  type ChainMethod,
+  type ChainMethodSettings,
   chainKernelName,
   EbmError,
   type EnergyFunction,
@@ -111,24 +113,29 @@ export function parseOptions<T extends object>(name: string, options: T | undefi
 }
 
 /**
- * Runs the whole chain through the backend's `chain.<kind>` kernel when the active backend registered one
- * (never the composite: there is none). Returns `undefined` when unavailable or when the kernel reports
- * `NOT_IMPLEMENTED` for this method.
+ * Runs the whole chain through the backend's `chain.<kind>` kernel (the one name of the fused whole-chain
+ * path, see `chainKernelName`) when the active backend registered one (never the composite: there is none).
+ * `settings` are typed per method by core's `ChainMethodSettings`. Returns `undefined` when unavailable or
+ * when the kernel reports `NOT_IMPLEMENTED` for this method.
  */
-export function tryWholeChain(
+export function tryWholeChain<M extends ChainMethod>(
   energy: EnergyFunction,
-  method: string,
+  method: M,
   x0: tf.Tensor2D,
   nSteps: number,
   key: RngKey,
-  settings: Record<string, number>,
+  settings: ChainMethodSettings[M],
 ): tf.Tensor2D | undefined {
   const hint = energy.kernelHint;
   if (hint === undefined || hint === null || typeof hint.kind !== 'string') return undefined;
-  const name = chainKernelName(hint.kind);
+  const name = chainKernelName(hint.kind) as `chain.${string}`;
   if (kernelSource(name) !== 'backend') return undefined;
   try {
-    return runKernel(name, { method, x0, nSteps, key, params: hint.params, settings }) as tf.Tensor2D;
+    // The kind is only known at run time: the inputs are checked against the union of every method.
+    const inputs = { method, x0, nSteps, key, params: hint.params, settings } as {
+      [m in ChainMethod]: { method: m; settings: ChainMethodSettings[m] };
+    }[ChainMethod] & { x0: tf.Tensor2D; nSteps: number; key: RngKey; params: typeof hint.params };
+    return runKernel(name, inputs);
   } catch (e) {
     if (isEbmError(e, 'NOT_IMPLEMENTED')) return undefined;
     throw e;
@@ -154,3 +161,17 @@ export function acceptProbability(logAccept: tf.Tensor1D): tf.Tensor1D {
     return tf.where(finite, p, tf.zerosLike(p)) as tf.Tensor1D;
   });
 }
+
+/**
+ * Step size and optional diagonal inverse mass of a sampler: what `withParams` takes and `params()` returns,
+ * so window adaptation can tune any sampler that exposes a step size (and a mass).
+ */
+export interface SamplerParams {
+  /** Step size > 0. */
+  readonly stepSize: number;
+  /** Inverse mass: a number or one entry per dimension (default: keep the sampler's own). */
+  readonly invMass?: number | Float32Array;
+}
+
+/** Step info of a sampler that reports nothing per step (Langevin, gradient descent, Nesterov). */
+export type EmptyInfo = Readonly<Record<never, tf.Tensor>>;

@@ -1,10 +1,14 @@
 import {
   chainKernelName,
   EbmError,
+  gradientDescentStepComposite,
   langevinStepComposite,
   leapfrogStepComposite,
   metropolisAcceptComposite,
+  momentumKickComposite,
+  nesterovStepComposite,
   normalTensor,
+  positionDriftComposite,
   registerKernelImpl,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -34,6 +38,10 @@ function spyKernels() {
   const calls: Record<string, number> = {
     randomNormal: 0,
     langevinStep: 0,
+    momentumKick: 0,
+    positionDrift: 0,
+    gradientDescentStep: 0,
+    nesterovStep: 0,
     leapfrogStep: 0,
     metropolisAccept: 0,
   };
@@ -46,6 +54,22 @@ function spyKernels() {
     registerKernelImpl('langevinStep', be, (i) => {
       calls.langevinStep!++;
       return langevinStepComposite(i);
+    }),
+    registerKernelImpl('momentumKick', be, (i) => {
+      calls.momentumKick!++;
+      return momentumKickComposite(i);
+    }),
+    registerKernelImpl('positionDrift', be, (i) => {
+      calls.positionDrift!++;
+      return positionDriftComposite(i);
+    }),
+    registerKernelImpl('gradientDescentStep', be, (i) => {
+      calls.gradientDescentStep!++;
+      return gradientDescentStepComposite(i);
+    }),
+    registerKernelImpl('nesterovStep', be, (i) => {
+      calls.nesterovStep!++;
+      return nesterovStepComposite(i);
     }),
     registerKernelImpl('leapfrogStep', be, (i) => {
       calls.leapfrogStep!++;
@@ -67,8 +91,8 @@ describe('kernel dispatch', () => {
       () => new LangevinDynamics(dw, { stepSize: 0.01, integrator: 'heun' }),
       { randomNormal: 1, langevinStep: 2 },
     ],
-    ['GradientDescent', () => new GradientDescentSampler(dw), { langevinStep: 1 }],
-    ['Nesterov', () => new NesterovSampler(dw), { langevinStep: 1 }],
+    ['GradientDescent', () => new GradientDescentSampler(dw), { gradientDescentStep: 1, langevinStep: 0 }],
+    ['Nesterov', () => new NesterovSampler(dw), { nesterovStep: 1, langevinStep: 0 }],
     [
       'MALA',
       () => new MALA(dw, { stepSize: 0.1 }),
@@ -77,12 +101,13 @@ describe('kernel dispatch', () => {
     [
       'HMC',
       () => new HamiltonianMonteCarlo(dw, { stepSize: 0.1, nLeapfrogSteps: 4 }),
-      { randomNormal: 1, leapfrogStep: 4, metropolisAccept: 1 },
+      // half kick, then (drift, kick) × 4 with the inner kicks merged: 5 kicks, 4 drifts; no callback kernel.
+      { randomNormal: 1, momentumKick: 5, positionDrift: 4, leapfrogStep: 0, metropolisAccept: 1 },
     ],
     [
       'ReplicaExchange',
       () => new ReplicaExchange(dw, { temperatures: [1, 2, 4], nLeapfrogSteps: 3 }),
-      { randomNormal: 1, leapfrogStep: 3, metropolisAccept: 2 },
+      { randomNormal: 1, momentumKick: 4, positionDrift: 3, leapfrogStep: 0, metropolisAccept: 2 },
     ],
   ] as const)('%s runs its step through the registry', (_n, make, expected) => {
     const calls = spyKernels();
@@ -93,7 +118,7 @@ describe('kernel dispatch', () => {
     tf.dispose([x0, r.samples, ...Object.values(r.diagnostics!)]);
   });
 
-  it('NUTS uses leapfrogStep and randomNormal from the registry', () => {
+  it('NUTS uses the momentumKick / positionDrift data kernels and randomNormal from the registry', () => {
     const calls = spyKernels();
     const r = new NUTS(dw, { stepSize: 0.2, maxTreeDepth: 3 }).sampleSync({
       nSamples: 3,
@@ -101,7 +126,9 @@ describe('kernel dispatch', () => {
       seed: 1,
     });
     expect(calls.randomNormal).toBe(5); // x0 ~ N(0, I) plus one momentum draw per step
-    expect(calls.leapfrogStep).toBeGreaterThanOrEqual(4);
+    expect(calls.positionDrift).toBeGreaterThanOrEqual(4); // one per leaf
+    expect(calls.momentumKick).toBe(2 * calls.positionDrift!); // two half kicks per leaf
+    expect(calls.leapfrogStep).toBe(0); // the deprecated callback kernel is gone from NUTS
     r.samples.dispose();
   });
 });
@@ -109,7 +136,7 @@ describe('kernel dispatch', () => {
 interface ChainCall {
   method: string;
   nSteps: number;
-  settings: Record<string, number>;
+  settings: Readonly<Record<string, number>>;
   params: unknown;
 }
 
@@ -117,8 +144,7 @@ describe('whole-chain kernels', () => {
   it('hand the run to chain.<kind> when registered and nothing is recorded', () => {
     const seen: ChainCall[] = [];
     cleanups.push(
-      registerKernelImpl(chainKernelName('testDoubleWell'), tf.getBackend(), (inputs) => {
-        const i = inputs as ChainCall & { x0: tf.Tensor2D };
+      registerKernelImpl(chainKernelName('testDoubleWell'), tf.getBackend(), (i) => {
         seen.push({ method: i.method, nSteps: i.nSteps, settings: i.settings, params: i.params });
         if (i.method === 'nuts') throw new EbmError('NOT_IMPLEMENTED', 'no NUTS here');
         return tf.zerosLike(i.x0);

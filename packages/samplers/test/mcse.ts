@@ -1,12 +1,12 @@
 import { mcseMean } from '@ebm/core';
 import { expectWithinStandardError } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
-import type { MHSampler } from '../src/index.js';
+import type { MHInfo, MHSampler } from '../src/index.js';
 import type { TestGaussian } from './helpers.js';
 
 /** MCSE test of mean, variances and covariance of the correlated Gaussian from B chains (BlackJAX-style). */
-export function expectMomentsWithinMcse(
-  sampler: MHSampler,
+export function expectMomentsWithinMcse<I extends MHInfo>(
+  sampler: MHSampler<I>,
   target: TestGaussian,
   label: string,
   seed: number,

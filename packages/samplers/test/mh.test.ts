@@ -189,7 +189,7 @@ describe('HamiltonianMonteCarlo', () => {
         nSteps: 30,
         seed: 4,
         diagnostics: true,
-        trajectory: { fields: ['x', 'acceptanceRate', 'acceptProb'] },
+        trajectory: { fields: ['x', 'isAccepted', 'acceptanceRate', 'acceptProb'] },
       });
       const a = r.samples.dataSync();
       for (let i = 0; i < 200; i++) expect(a[2 * i]!).toBeLessThanOrEqual(1.5);
@@ -200,9 +200,15 @@ describe('HamiltonianMonteCarlo', () => {
       expect(accV.every((v) => v >= 0 && v <= 1)).toBe(true);
       expect(Math.max(...accV)).toBeGreaterThan(0);
       expect(Math.min(...accV)).toBeLessThan(1); // some proposals hit the hole
-      expect(r.trajectory!.acceptanceRate!.shape).toEqual([200, 30]);
-      const pv = r.trajectory!.acceptProb!.dataSync();
+      expect(r.trajectory!.isAccepted!.shape).toEqual([200, 30]);
+      const iv = r.trajectory!.isAccepted!.dataSync();
+      expect(iv.every((v) => v === 0 || v === 1)).toBe(true);
+      const pv = r.trajectory!.acceptanceRate!.dataSync();
       expect(pv.every((v) => Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
+      // The deprecated alias holds the same numbers.
+      expect(Array.from(r.trajectory!.acceptProb!.dataSync())).toEqual(Array.from(pv));
+      // A rejected proposal with min(1, α) = 0 (the hole) is never accepted.
+      for (let i = 0; i < iv.length; i++) if (pv[i] === 0) expect(iv[i]).toBe(0);
       for (const t of Object.values(r.trajectory!)) t.dispose();
       for (const t of Object.values(r.diagnostics!)) t.dispose();
       r.samples.dispose();

@@ -1,4 +1,4 @@
-import { type RngKey, rngKey } from '@ebm/core';
+import { disposeSampleResult, type RngKey, rngKey } from '@ebm/core';
 import { expectNoLeaks, expectTargetConservation, testSeed } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
@@ -82,5 +82,46 @@ describe('NUTS', () => {
     const acc = r2.diagnostics!.acceptProb!.dataSync();
     expect(acc.every((v) => v > 0 && v <= 1)).toBe(true);
     tf.dispose([r2.samples, ...Object.values(r2.diagnostics!)]);
+  });
+
+  it('stepAsync equals step, and the async run loop equals sampleSync, without leaks', async () => {
+    const s = new NUTS(g, { stepSize: 0.4, maxTreeDepth: 5 });
+    const x0 = tf.randomNormal([6, 2], 0, 1, 'float32', 3) as tf.Tensor2D;
+    const st = s.init(x0);
+    const a = s.step(st, rngKey(11));
+    const b = await s.stepAsync(st, rngKey(11));
+    expect(Array.from(b.state.x.dataSync())).toEqual(Array.from(a.state.x.dataSync()));
+    expect(Object.keys(b.info).sort()).toEqual(Object.keys(a.info).sort());
+    for (const k of Object.keys(a.info))
+      expect(Array.from(b.info[k]!.dataSync())).toEqual(Array.from(a.info[k]!.dataSync()));
+    for (const r of [a, b]) {
+      s.disposeState(r.state);
+      tf.dispose(Object.values(r.info));
+    }
+    await expectNoLeaks(async () => {
+      const r = await s.stepAsync(st, rngKey(12));
+      return [r.state, r.info];
+    });
+    s.disposeState(st);
+    x0.dispose();
+    const opts = {
+      nSamples: 4,
+      nSteps: 12,
+      burnIn: 2,
+      thin: 1,
+      seed: 5,
+      diagnostics: { convergence: true },
+      trajectory: { fields: ['x', 'treeDepth'] },
+    } as const;
+    const sync = s.sampleSync(opts);
+    const viaAsync = await expectNoLeaks(() => s.sample(opts), { keepOutputs: true });
+    expect(Array.from(viaAsync.samples.dataSync())).toEqual(Array.from(sync.samples.dataSync()));
+    expect(Array.from(viaAsync.trajectory!.treeDepth!.dataSync())).toEqual(
+      Array.from(sync.trajectory!.treeDepth!.dataSync()),
+    );
+    expect(Object.keys(viaAsync.diagnostics!).sort()).toEqual(Object.keys(sync.diagnostics!).sort());
+    expect(viaAsync.convergence!.rhat).toEqual(sync.convergence!.rhat);
+    disposeSampleResult(sync);
+    disposeSampleResult(viaAsync);
   });
 });

@@ -19,8 +19,8 @@ it('the README example runs', async () => {
   const r = await hmc.sample({ nSamples: 64, nSteps: 200, burnIn: 50, seed: 1, diagnostics: true });
   expect(r.samples.shape).toEqual([64, 2]);
   expect(tf.mean(r.diagnostics!.acceptanceRate!).dataSync()[0]).toBeGreaterThan(0.8);
-  const { sampler, state } = windowAdaptation(hmc, { nSamples: 64, nWarmup: 150, seed: 2 });
-  const r2 = sampler.sampleSync({ resumeFrom: state, nSteps: 200, seed: 2 });
+  const { sampler, state } = await windowAdaptation(hmc, { nSamples: 64, nWarmup: 150, seed: 2 });
+  const r2 = await sampler.sample({ resumeFrom: state, nSteps: 200, seed: 2 });
   sampler.disposeState(state);
   expect(r2.samples.shape).toEqual([64, 2]);
   tf.dispose([r.samples, r2.samples, ...Object.values(r.diagnostics!)]);

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Figure, plotTrainingCurves } from '@ebm/viz/node';
+import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../lib/backend.js';
 import { writeFigure, writeJson } from '../lib/output.js';
 
@@ -139,4 +140,17 @@ export function lineChart(
     groups: options.groups ?? [Object.keys(series)],
     ...(options.groupTitles !== undefined ? { groupTitles: options.groupTitles } : {}),
   });
+}
+
+/**
+ * Evaluates `fn` in a `tf.tidy` and reads its scalar with `await` (every backend: WebGPU in Node cannot read
+ * synchronously), releasing everything it made.
+ */
+export async function readScalar(fn: () => tf.Tensor): Promise<number> {
+  const t = tf.tidy(fn);
+  try {
+    return (await t.data())[0]!;
+  } finally {
+    t.dispose();
+  }
 }

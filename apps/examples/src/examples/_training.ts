@@ -78,10 +78,12 @@ export async function evaluate(
   const samples = (await run.samples.data()) as Float32Array;
   const ref = held.slice(0, 2 * n); // held-out rows are shuffled (see moonsData)
   const bandwidth = medianDistance(ref, samples, 2);
-  const [eData, eNoise] = tf.tidy(() => [
-    tf.mean(energy.energy(tf.tensor2d(ref, [ref.length / 2, 2]))).dataSync()[0]!,
-    tf.mean(energy.energy(x0)).dataSync()[0]!,
-  ]);
+  // one async read for both means (WebGPU in Node cannot read synchronously)
+  const means = tf.tidy(() =>
+    tf.stack([tf.mean(energy.energy(tf.tensor2d(ref, [ref.length / 2, 2]))), tf.mean(energy.energy(x0))]),
+  );
+  const [eData, eNoise] = Array.from(await means.data());
+  means.dispose();
   const ev: Evaluation = {
     mmdSamples: round(mmdRbf(samples, ref, 2, { bandwidth }), 5),
     mmdNoise: round(mmdRbf(noise, ref, 2, { bandwidth }), 5),

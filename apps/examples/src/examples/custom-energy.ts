@@ -11,7 +11,7 @@ import { energyFromFunction, MLPEnergy } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import { combineFigures, plotEnergyLandscape, plotSamples } from '@ebm/viz/node';
 import * as tf from '@tensorflow/tfjs-core';
-import { context, type ExampleOptions, finish, mainGuard, round } from './_shared.js';
+import { context, type ExampleOptions, finish, mainGuard, readScalar, round } from './_shared.js';
 
 /** Runs the example. */
 export async function run(options: ExampleOptions = {}) {
@@ -25,12 +25,12 @@ export async function run(options: ExampleOptions = {}) {
 
   // autograd vs analytic gradient at random points (away from the origin, where ‖x‖ is not differentiable)
   const pts = uniformArray(rngKey(ctx.seed), [256, 2], -3, 3);
-  const gradError = tf.tidy(() => {
+  const gradError = await readScalar(() => {
     const x = tf.tensor2d(pts, [256, 2]);
     const auto = ring.gradient(x);
     const norm = tf.norm(x, 'euclidean', 1, true);
     const analytic = tf.mul(tf.div(tf.sub(norm, r), w * w), tf.div(x, norm));
-    return tf.max(tf.abs(tf.sub(auto, analytic))).dataSync()[0]!;
+    return tf.max(tf.abs(tf.sub(auto, analytic)));
   });
 
   // Langevin on the ring: the radius concentrates around r with spread ≈ w
@@ -48,8 +48,8 @@ export async function run(options: ExampleOptions = {}) {
 
   // a neural energy: any network [B, 2] → [B]; its gradient also comes from autograd
   const mlp = new MLPEnergy({ inputDim: 2, widths: [32, 32], activation: 'silu', seed: ctx.seed });
-  const mlpGradNorm = tf.tidy(
-    () => tf.mean(tf.norm(mlp.gradient(tf.tensor2d(pts, [256, 2])), 'euclidean', 1)).dataSync()[0]!,
+  const mlpGradNorm = await readScalar(() =>
+    tf.mean(tf.norm(mlp.gradient(tf.tensor2d(pts, [256, 2])), 'euclidean', 1)),
   );
 
   const resolution = ctx.smoke ? 40 : 100;

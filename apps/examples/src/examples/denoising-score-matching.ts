@@ -11,7 +11,7 @@ import { rngKey } from '@ebm/core';
 import { DenoisingScoreMatching, fit } from '@ebm/losses';
 import { MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
-import { context, type ExampleOptions, finish, mainGuard, round } from './_shared.js';
+import { context, type ExampleOptions, finish, mainGuard, readScalar, round } from './_shared.js';
 import { evaluate, moonsData } from './_training.js';
 
 /** Runs the example. */
@@ -27,8 +27,8 @@ export async function run(options: ExampleOptions = {}) {
   // loss's variance, so the difference shows what training did)
   const heldT = tf.tensor2d(held, [held.length / 2, 2]);
   const heldLoss = () =>
-    tf.tidy(() => loss.compute(heldT, { key: rngKey(ctx.seed + 99) }).loss.dataSync()[0]!);
-  const heldLossBefore = heldLoss();
+    readScalar(() => loss.compute(heldT, { key: rngKey(ctx.seed + 99), metrics: false }).loss);
+  const heldLossBefore = await heldLoss();
   const { history } = await fit({
     loss,
     optimizer,
@@ -42,7 +42,7 @@ export async function run(options: ExampleOptions = {}) {
     stepSize: 0.01,
     nSteps: ctx.smoke ? 300 : 1000,
   });
-  const heldLossAfter = heldLoss();
+  const heldLossAfter = await heldLoss();
   heldT.dispose();
   train.dispose();
   optimizer.dispose();

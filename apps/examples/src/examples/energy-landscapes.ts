@@ -36,46 +36,52 @@ function grid(n: number, lo: number, hi: number): Float32Array {
   return g;
 }
 
-function stats(energy: EnergyFunction, points: Float32Array): LandscapeStats {
+async function stats(energy: EnergyFunction, points: Float32Array): Promise<LandscapeStats> {
   const n = points.length / 2;
-  return tf.tidy(() => {
-    const x = tf.tensor2d(points, [n, 2]);
-    const { energy: e, gradient: g } = energy.energyAndGradient(x);
-    const ev = e.dataSync();
-    let k = 0;
-    for (let i = 1; i < n; i++) if (ev[i]! < ev[k]!) k = i;
-    const force = tf.mean(tf.norm(g, 'euclidean', 1)).dataSync()[0]!;
-    // central differences at every 12th grid point (float32, so a relative tolerance)
-    const idx = Array.from({ length: Math.ceil(n / 12) }, (_, i) => i * 12).filter((i) => i < n);
-    const gv = g.dataSync();
-    const eps = 1e-2;
-    const probe: number[] = [];
-    for (const i of idx) {
-      for (let d = 0; d < 2; d++) {
-        for (const s of [eps, -eps]) {
-          const p = [points[2 * i]!, points[2 * i + 1]!];
-          p[d]! += s;
-          probe.push(...p);
-        }
+  // central differences at every 12th grid point (float32, so a relative tolerance)
+  const idx = Array.from({ length: Math.ceil(n / 12) }, (_, i) => i * 12).filter((i) => i < n);
+  const eps = 1e-2;
+  const probe: number[] = [];
+  for (const i of idx) {
+    for (let d = 0; d < 2; d++) {
+      for (const s of [eps, -eps]) {
+        const p = [points[2 * i]!, points[2 * i + 1]!];
+        p[d]! += s;
+        probe.push(...p);
       }
     }
-    const ep = energy.energy(tf.tensor2d(probe, [probe.length / 2, 2])).dataSync();
-    let err = 0;
-    idx.forEach((i, r) => {
-      for (let d = 0; d < 2; d++) {
-        const fd = (ep[4 * r + 2 * d]! - ep[4 * r + 2 * d + 1]!) / (2 * eps);
-        const an = gv[2 * i + d]!;
-        err = Math.max(err, Math.abs(fd - an) / (1 + Math.abs(an)));
-      }
-    });
-    return {
-      min: round(ev[k]!),
-      max: round(Math.max(...ev)),
-      argmin: [round(points[2 * k]!), round(points[2 * k + 1]!)] as [number, number],
-      meanForce: round(force),
-      gradError: round(err, 6),
-    };
+  }
+  // every value needed, packed into one tensor and read with one await (WebGPU in Node has no sync reads)
+  const packed = tf.tidy(() => {
+    const x = tf.tensor2d(points, [n, 2]);
+    const { energy: e, gradient: g } = energy.energyAndGradient(x);
+    const force = tf.reshape(tf.mean(tf.norm(g, 'euclidean', 1)), [1]);
+    const ep = energy.energy(tf.tensor2d(probe, [probe.length / 2, 2]));
+    return tf.concat([e, force, tf.reshape(g, [-1]), ep]);
   });
+  const all = (await packed.data()) as Float32Array;
+  packed.dispose();
+  const ev = all.subarray(0, n);
+  const force = all[n]!;
+  const gv = all.subarray(n + 1, n + 1 + 2 * n);
+  const ep = all.subarray(n + 1 + 2 * n);
+  let k = 0;
+  for (let i = 1; i < n; i++) if (ev[i]! < ev[k]!) k = i;
+  let err = 0;
+  idx.forEach((i, r) => {
+    for (let d = 0; d < 2; d++) {
+      const fd = (ep[4 * r + 2 * d]! - ep[4 * r + 2 * d + 1]!) / (2 * eps);
+      const an = gv[2 * i + d]!;
+      err = Math.max(err, Math.abs(fd - an) / (1 + Math.abs(an)));
+    }
+  });
+  return {
+    min: round(ev[k]!),
+    max: round(Math.max(...ev)),
+    argmin: [round(points[2 * k]!), round(points[2 * k + 1]!)] as [number, number],
+    meanForce: round(force),
+    gradError: round(err, 6),
+  };
 }
 
 /** Runs the example; returns the grid statistics of every energy. */
@@ -103,7 +109,7 @@ export async function run(options: ExampleOptions = {}) {
   const pts = grid(25, -3, 3);
   const result: Record<string, LandscapeStats> = {};
   for (const [name, e] of Object.entries(energies)) {
-    result[name] = stats(e, pts);
+    result[name] = await stats(e, pts);
     console.log(
       `${name}: E ∈ [${result[name]!.min}, ${result[name]!.max}], mean ‖∇E‖ = ${result[name]!.meanForce}`,
     );

@@ -48,6 +48,13 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     load: () => import('./scheduler-anatomy.js'),
   },
   {
+    name: 'interpolant-anatomy',
+    tier: 'foundations',
+    title: 'Interpolant anatomy',
+    summary: 'α(t), σ(t) and the drift variance of the linear, cosine and variance-preserving paths.',
+    load: () => import('./interpolant-anatomy.js'),
+  },
+  {
     name: 'langevin-101',
     tier: 'sampling',
     title: 'Langevin dynamics 101',
@@ -105,6 +112,14 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     load: () => import('./diagnostics.js'),
   },
   {
+    name: 'flow-sampler-ode',
+    tier: 'sampling',
+    title: 'FlowSampler ODE 101 and integrators',
+    summary:
+      'Closed-form velocity N(0, I) → N(μ, Σ); Euler, Heun, RK4 and Dormand–Prince: error against NFE.',
+    load: () => import('./flow-sampler-ode.js'),
+  },
+  {
     name: 'cd-two-moons',
     tier: 'training',
     title: 'CD-k on two moons',
@@ -124,6 +139,14 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     title: 'Denoising score matching',
     summary: 'DSM (σ = 0.1, correct sign) on two moons, then Langevin sampling; MMD².',
     load: () => import('./denoising-score-matching.js'),
+  },
+  {
+    name: 'flow-matching-2d',
+    tier: 'training',
+    title: 'Flow matching in 2-D',
+    summary:
+      'A time-conditioned MLP trained by flow matching on eight gaussians and two moons; MMD² vs floor and noise.',
+    load: () => import('./flow-matching-2d.js'),
   },
   {
     name: 'choosing-a-backend',

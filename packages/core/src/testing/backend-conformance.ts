@@ -30,7 +30,8 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): boolean
  * The checks every tfjs backend must pass to run `@ebm/*`: autograd through `BaseEnergy`, `variableGrads`,
  * chained ops (registered by `@ebm/core/register`), the Philox streams of the `randomNormal` / `randomUniform`
  * kernels equal to the host's (normals within 1e-5, uniforms bit-identical), the `langevinStep` kernel
- * (x − h·g + σ√(2h)·ξ), and no leaked tensors. Reads with `await t.data()` only, so it runs on webgpu too.
+ * (x − h·g + σ√(2h)·ξ), the data kernels `momentumKick`, `positionDrift`, `gradientDescentStep` and
+ * `nesterovStep`, and no leaked tensors. Reads with `await t.data()` only, so it runs on webgpu too.
  *
  * A backend plugin runs it on its backend after registering its kernels (so registered implementations are
  * what is checked): `await runBackendConformance('webgpu')`. Throws `TEST_FAILURE` listing every failed check;
@@ -91,6 +92,30 @@ export async function runBackendConformance(backend: string): Promise<Conformanc
     const want = [1 - 0.5 + 1, -2 + 1 + 1, 3 - 1.5 - 1, 0.5 - 0.25 + 0];
     const sd = await step.data();
     check('langevinStep = x − h·g + σ√(2h)·ξ', close(sd, want, 1e-4), `${Array.from(sd)}`);
+
+    // The leapfrog and descent data kernels (x = p = q, g as above; c per chain, diagonal M⁻¹).
+    const c = own(tf.tensor2d([[0.5], [0.25]]));
+    const inv = own(tf.tensor1d([1, 2]));
+    const kick = await own(runKernel('momentumKick', { p: x, grad: g, stepSize: c })).data();
+    check('momentumKick = p − c·g', close(kick, [0.5, -1, 2.25, 0.375], 1e-5), `${Array.from(kick)}`);
+    const drift = await own(runKernel('positionDrift', { q: x, p: g, stepSize: c, invMass: inv })).data();
+    check('positionDrift = q + c·M⁻¹p', close(drift, [1.5, -4, 3.75, 0.75], 1e-5), `${Array.from(drift)}`);
+    const gdStep = await own(runKernel('gradientDescentStep', { x, grad: g, stepSize: 0.5 })).data();
+    check(
+      'gradientDescentStep = x − η·g',
+      close(gdStep, [0.5, -1, 1.5, 0.25], 1e-5),
+      `${Array.from(gdStep)}`,
+    );
+    const nest = runKernel('nesterovStep', { x, v: noise, grad: g, stepSize: 0.5, momentum: 0.5 });
+    own(nest.x);
+    own(nest.v);
+    const nv = await nest.v.data();
+    const nx = await nest.x.data();
+    check(
+      "nesterovStep: v' = μv − η·g, x' = x + v'",
+      close(nv, [0, 1.5, -2, -0.25], 1e-5) && close(nx, [1, -0.5, 1, 0.25], 1e-5),
+      `${Array.from(nv)} / ${Array.from(nx)}`,
+    );
   } catch (e) {
     check('ran without throwing', false, e instanceof Error ? e.message : String(e));
   } finally {

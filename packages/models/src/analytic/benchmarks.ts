@@ -32,7 +32,7 @@ export interface FunnelOptions {
  * `kernelHint`: `{ kind: 'funnel', params: { scale } }`.
  */
 export class Funnel extends AnalyticEnergy {
-  override readonly kernelHint: KernelHint;
+  override readonly kernelHint: KernelHint<'funnel'>;
   /** σ. */
   readonly scale: number;
   /** log ∫exp(−E) = ½ log(2πσ²) + ½(D − 1)·log 2π. */
@@ -118,7 +118,7 @@ export interface BananaOptions {
  * `kernelHint`: `{ kind: 'banana', params: { curvature, scale } }`.
  */
 export class Banana extends AnalyticEnergy {
-  override readonly kernelHint: KernelHint;
+  override readonly kernelHint: KernelHint<'banana'>;
   readonly curvature: number;
   readonly scale: number;
   /** log ∫exp(−E) = (D/2)·log 2π + log σ. */
@@ -226,7 +226,7 @@ function manyWellMinima(): [number, number] {
  * `kernelHint`: `{ kind: 'manyWell', params: {} }`.
  */
 export class ManyWell extends AnalyticEnergy {
-  override readonly kernelHint: KernelHint;
+  override readonly kernelHint: KernelHint<'manyWell'>;
   /** Z₁ = ∫exp(−x⁴ + 6x² + 0.5x)dx. */
   readonly wellNormalizer: number;
   /** log ∫exp(−E) = (D/2)·(log Z₁ + ½ log 2π). */

@@ -49,7 +49,7 @@ export interface GaussianOptions {
  * ```
  */
 export class Gaussian extends AnalyticEnergy {
-  override readonly kernelHint: KernelHint;
+  override readonly kernelHint: KernelHint<'gaussian'>;
   /** μ. */
   readonly mean: readonly number[];
   /** Σ. */

@@ -43,7 +43,7 @@ export interface GaussianMixtureOptions {
  * `precisions` stacks the K precision matrices Σₖ⁻¹ as K·D rows of length D.
  */
 export class GaussianMixture extends AnalyticEnergy {
-  override readonly kernelHint: KernelHint;
+  override readonly kernelHint: KernelHint<'gaussianMixture'>;
   /** Normalised weights. */
   readonly weights: readonly number[];
   /** Component means. */

@@ -37,7 +37,7 @@ export interface DoubleWellOptions {
  * `kernelHint`: `{ kind: 'doubleWell', params: { barrierHeight, b } }`.
  */
 export class DoubleWell extends AnalyticEnergy {
-  override readonly kernelHint: KernelHint;
+  override readonly kernelHint: KernelHint<'doubleWell'>;
   /** h. */
   readonly barrierHeight: number;
   /** b. */
@@ -127,7 +127,7 @@ export interface HarmonicOptions {
  * `kernelHint`: `{ kind: 'harmonic', params: { k } }`.
  */
 export class Harmonic extends AnalyticEnergy {
-  override readonly kernelHint: KernelHint;
+  override readonly kernelHint: KernelHint<'harmonic'>;
   /** k. */
   readonly k: number;
 
@@ -187,7 +187,7 @@ export interface RosenbrockOptions {
  * `kernelHint`: `{ kind: 'rosenbrock', params: { a, b } }`.
  */
 export class Rosenbrock extends AnalyticEnergy {
-  override readonly kernelHint: KernelHint;
+  override readonly kernelHint: KernelHint<'rosenbrock'>;
   readonly a: number;
   readonly b: number;
 
@@ -263,7 +263,7 @@ export interface AckleyOptions {
  * `kernelHint`: `{ kind: 'ackley', params: { a, b, c } }`.
  */
 export class Ackley extends AnalyticEnergy {
-  override readonly kernelHint: KernelHint;
+  override readonly kernelHint: KernelHint<'ackley'>;
   readonly a: number;
   readonly b: number;
   readonly c: number;
@@ -322,7 +322,7 @@ export interface RastriginOptions {
  * `kernelHint`: `{ kind: 'rastrigin', params: { a } }`.
  */
 export class Rastrigin extends AnalyticEnergy {
-  override readonly kernelHint: KernelHint;
+  override readonly kernelHint: KernelHint<'rastrigin'>;
   readonly a: number;
 
   constructor(options: RastriginOptions = {}) {

@@ -1,0 +1,135 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { RngKey } from './rng.js';
+
+/**
+ * # Energy kinds and whole-chain kernel inputs
+ *
+ * An analytic energy names its family in `kernelHint: { kind, params }` so that a backend can run a whole
+ * chain of a sampler in one kernel, registered as `chain.<kind>` (see `chainKernelName`). The kinds and the
+ * type of their `params` are declared here, by declaration merging, so the energy that writes the params and
+ * the backend kernel that reads them agree at compile time:
+ * ```ts
+ * declare module '@ebm/core' {
+ *   interface EnergyKinds {
+ *     doubleWell: { barrierHeight: number; b: number };
+ *   }
+ * }
+ * ```
+ * `@ebm/models` augments {@link EnergyKinds} for every analytic energy with a kernel hint; a backend plugin
+ * that imports those types (a type-only import of `@ebm/models`) then gets `ChainKernelInputs<'doubleWell'>`
+ * with typed `params`. Declare params with object *type literals* (not interfaces) so they stay assignable
+ * to {@link KernelParams}.
+ *
+ * The samplers' settings per method are typed the same way in {@link ChainMethodSettings}.
+ * @module
+ */
+
+/** One value of a kernel hint's params: a number, a vector or a matrix (plain data, never a function). */
+export type KernelParamValue = number | readonly number[] | readonly (readonly number[])[];
+
+/** Params of a kernel hint of a kind not declared in {@link EnergyKinds}. */
+export type KernelParams = Readonly<Record<string, KernelParamValue>>;
+
+/**
+ * Energy kinds with a fused-kernel hint, mapped to the type of their `params`. Empty in core; augmented by
+ * `@ebm/models` (and by any package that defines energies with hints) through declaration merging.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: augmented by declaration merging.
+export interface EnergyKinds {}
+
+/** A declared energy kind, or any other string (kinds of plugins that do not augment {@link EnergyKinds}). */
+export type EnergyKind = keyof EnergyKinds | (string & {});
+
+/** The params type of kind `K`: its {@link EnergyKinds} entry, or {@link KernelParams} for undeclared kinds. */
+export type EnergyKindParams<K extends string> = K extends keyof EnergyKinds
+  ? Readonly<EnergyKinds[K]>
+  : KernelParams;
+
+/**
+ * Names a fused kernel for an energy, so a backend can run a whole chain in one kernel (registry name
+ * `chain.<kind>`, see `chainKernelName`). `params` are plain numbers/arrays the kernel needs.
+ * `KernelHint<'doubleWell'>` is `{ kind: 'doubleWell'; params: EnergyKinds['doubleWell'] }`; the default
+ * `KernelHint` accepts any kind.
+ */
+export type KernelHint<K extends string = string> = K extends string
+  ? {
+      /** Energy family, e.g. `'doubleWell'`, `'gaussian'`. */
+      readonly kind: K;
+      /** The family's parameters as plain data. */
+      readonly params: EnergyKindParams<K>;
+    }
+  : never;
+
+/** Settings of the Langevin whole-chain update `x ← x − h·∇E(x) + σ·√(2h)·ξ`. */
+export type LangevinChainSettings = {
+  /** Step size h > 0. */
+  readonly stepSize: number;
+  /** Noise scale σ ≥ 0. */
+  readonly noiseScale: number;
+};
+
+/** Settings of the MALA whole-chain update (scalar mass only). */
+export type MALAChainSettings = {
+  /** Step size h > 0. */
+  readonly stepSize: number;
+  /** Scalar inverse mass 1/m > 0. */
+  readonly invMass: number;
+};
+
+/** Settings of the HMC whole-chain update (scalar mass only). */
+export type HMCChainSettings = {
+  /** Leapfrog step size ε > 0. */
+  readonly stepSize: number;
+  /** Scalar inverse mass 1/m > 0. */
+  readonly invMass: number;
+  /** Leapfrog steps per MH step. */
+  readonly nLeapfrogSteps: number;
+};
+
+/** Settings of the NUTS whole-chain update (scalar mass only). */
+export type NUTSChainSettings = {
+  /** Leapfrog step size ε > 0. */
+  readonly stepSize: number;
+  /** Scalar inverse mass 1/m > 0. */
+  readonly invMass: number;
+  /** Maximum tree depth. */
+  readonly maxTreeDepth: number;
+};
+
+/**
+ * Sampler methods that may run as a whole chain, mapped to their settings. Augment it (declaration merging)
+ * for a plugin sampler's own method; use object type literals of numbers.
+ */
+export interface ChainMethodSettings {
+  langevin: LangevinChainSettings;
+  mala: MALAChainSettings;
+  hmc: HMCChainSettings;
+  nuts: NUTSChainSettings;
+}
+
+/** A sampler method name of {@link ChainMethodSettings}. */
+export type ChainMethod = keyof ChainMethodSettings;
+
+/**
+ * Inputs of the whole-chain kernel `chain.<K>`: a union over methods, discriminated by `method`, so
+ * `if (method === 'langevin')` narrows `settings` to {@link LangevinChainSettings}.
+ */
+export type ChainKernelInputs<K extends string = EnergyKind, M extends ChainMethod = ChainMethod> = {
+  readonly [m in M]: {
+    /** Which sampler's update the chain runs, e.g. `'langevin'`. */
+    readonly method: m;
+    /** Initial states `[B, D]`. */
+    readonly x0: tf.Tensor2D;
+    /** Number of steps to run. */
+    readonly nSteps: number;
+    /** Key of the run: step t uses `foldIn(key, t)` (as the step loop does). */
+    readonly key: RngKey;
+    /** The energy's `kernelHint.params`. */
+    readonly params: EnergyKindParams<K>;
+    /** The sampler's settings for `method`. */
+    readonly settings: ChainMethodSettings[m];
+  };
+}[M];
+
+/** The registry name of the whole-chain kernel of kind `K`: `chain.${K}` (plain `string` for a non-literal kind). */
+export type ChainKernelName<K extends string> = string extends K ? string : `chain.${K}`;

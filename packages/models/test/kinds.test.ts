@@ -1,0 +1,63 @@
+import type { ChainKernelInputs, EnergyKinds, KernelHint } from '@ebm/core';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  Ackley,
+  Banana,
+  DoubleWell,
+  type DoubleWellParams,
+  Funnel,
+  Gaussian,
+  GaussianMixture,
+  Harmonic,
+  type HarmonicParams,
+  ManyWell,
+  Rastrigin,
+  Rosenbrock,
+} from '../src/index.js';
+
+describe('typed energy kinds', () => {
+  it('every analytic energy’s kernelHint is typed by the EnergyKinds augmentation and matches it at run time', () => {
+    const dw = new DoubleWell();
+    expectTypeOf(dw.kernelHint).toEqualTypeOf<KernelHint<'doubleWell'>>();
+    expectTypeOf(dw.kernelHint.params).toEqualTypeOf<Readonly<DoubleWellParams>>();
+    expectTypeOf<ChainKernelInputs<'harmonic'>['params']>().toEqualTypeOf<Readonly<HarmonicParams>>();
+    // @ts-expect-error a misspelt param of a declared kind does not compile
+    const bad: KernelHint<'doubleWell'> = { kind: 'doubleWell', params: { barrierHieght: 1, b: 1 } };
+    void bad;
+    const energies = [
+      dw,
+      new Harmonic(),
+      new Rosenbrock(),
+      new Ackley(),
+      new Rastrigin(),
+      new Gaussian({ mean: [0, 1] }),
+      new GaussianMixture({
+        means: [
+          [0, 0],
+          [2, 2],
+        ],
+      }),
+      new Funnel(),
+      new Banana(),
+      new ManyWell(),
+    ];
+    const expected: { [K in keyof EnergyKinds]: readonly string[] } = {
+      doubleWell: ['barrierHeight', 'b'],
+      harmonic: ['k'],
+      rosenbrock: ['a', 'b'],
+      ackley: ['a', 'b', 'c'],
+      rastrigin: ['a'],
+      gaussian: ['mean', 'precision'],
+      gaussianMixture: ['logWeights', 'means', 'precisions', 'logDets'],
+      funnel: ['scale'],
+      banana: ['curvature', 'scale'],
+      manyWell: [],
+    };
+    for (const e of energies) {
+      const kind = e.kernelHint.kind as keyof EnergyKinds;
+      expect(Object.keys(e.kernelHint.params).sort(), kind).toEqual([...expected[kind]].sort());
+    }
+    expect(new Set(energies.map((e) => e.kernelHint.kind)).size).toBe(Object.keys(expected).length);
+    for (const e of energies) if ('dispose' in e && typeof e.dispose === 'function') e.dispose();
+  });
+});
