@@ -38,15 +38,18 @@ export class RandomWalkMetropolis extends BaseSampler<RwmState> {
         tf.mul(randomNormal(foldIn(key, 0), state.x.shape), this.scale),
       ) as tf.Tensor2D;
       const eNew = this.energy.energy(proposal);
+      const logAlpha = tf.sub(state.energy, eNew); // log α = E(x) − E(x')
       const logU = tf.log(randomUniform(foldIn(key, 1), [state.x.shape[0]]));
-      const accept = tf.less(logU, tf.sub(state.energy, eNew)); // [B] bool
+      const accept = tf.less(logU, logAlpha); // [B] bool
       const x = tf.where(tf.expandDims(accept, 1), proposal, state.x) as tf.Tensor2D;
       const energy = tf.where(accept, eNew, state.energy) as tf.Tensor1D;
-      // info fields: per-chain tensors; sample({ diagnostics }) averages them over chains per step
-      return {
-        state: { x, energy, step: state.step + 1 },
-        info: { acceptanceRate: tf.cast(accept, 'float32') },
+      // info: per-chain tensors, named as the MH samplers name them (isAccepted 0/1, acceptanceRate min(1, α));
+      // sample({ diagnostics }) averages each over chains per kept step
+      const info = {
+        isAccepted: tf.cast(accept, 'float32'),
+        acceptanceRate: tf.exp(tf.minimum(logAlpha, 0)),
       };
+      return { state: { x, energy, step: state.step + 1 }, info };
     });
   }
 }
@@ -62,7 +65,7 @@ const rwm = new RandomWalkMetropolis(target, 1.0);
 const run = await rwm.sample({ nSamples: 2000, dim: 2, nSteps: 200, seed: 3, diagnostics: true });
 const xs = Array.from(await run.samples.data());
 const variance = xs.reduce((a, v) => a + v * v, 0) / xs.length;
-const acc = Array.from(await run.diagnostics!.acceptanceRate!.data());
+const acc = Array.from(await run.diagnostics!.isAccepted!.data());
 console.log({ variance, acceptance: acc.at(-1) }); // variance ≈ 1
 disposeSampleResult(run);
 target.dispose();

@@ -11,7 +11,7 @@ const narrow = new Gaussian({
   ],
 });
 // warm-up: dual averaging of the step size + a diagonal mass matrix in Stan's windows
-const warm = windowAdaptation(new HamiltonianMonteCarlo(narrow, { nLeapfrogSteps: 10 }), {
+const warm = await windowAdaptation(new HamiltonianMonteCarlo(narrow, { nLeapfrogSteps: 10 }), {
   nSamples: 16,
   dim: 2,
   nWarmup: 100,

@@ -2,8 +2,9 @@
 //   loss_fn = ContrastiveDivergence(model, sampler, k_steps=10, persistent=True, buffer_size=8192,
 //                                   energy_reg_weight=0.001)
 //   loss, negatives = loss_fn(batch); loss.backward(); optimizer.step()
+import type { LossOutput } from '@ebm/core';
 import { circle } from '@ebm/datasets';
-import { PersistentContrastiveDivergence } from '@ebm/losses';
+import { PersistentContrastiveDivergence, readMetrics } from '@ebm/losses';
 import { MLPEnergy } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -19,19 +20,18 @@ const lossFn = new PersistentContrastiveDivergence(energy, {
 });
 const optimizer = tf.train.adam(1e-3);
 const batch = circle({ nSamples: 256, seed: 0 }).toTensor();
-let last = Number.NaN;
+let last: Record<string, number> = {};
 for (let step = 0; step < 3; step++) {
-  // optimizer.minimize runs loss.backward() and optimizer.step() in one call
-  const out = { negatives: undefined as tf.Tensor2D | undefined, metrics: {} as Record<string, number> };
-  const loss = optimizer.minimize(() => {
-    const o = lossFn.compute(batch);
-    out.negatives = o.negatives;
-    out.metrics = o.metrics;
-    return o.loss;
-  }, true);
-  last = (await loss!.data())[0]!;
-  loss!.dispose();
-  out.negatives?.dispose(); // the caller owns the negatives
+  // one call does loss.backward() and optimizer.step(); keep the metrics scalars (E⁺, E⁻) out of its scope
+  const call: { out?: LossOutput } = {};
+  optimizer.minimize(() => {
+    const out = lossFn.compute(batch);
+    for (const t of Object.values(out.metrics)) tf.keep(t);
+    call.out = out;
+    return out.loss;
+  }, true); // returnCost: the loss stays alive (it is also metrics.loss)
+  last = await readMetrics(call.out!.metrics, { dispose: true }); // one read-back for all: { loss, ... }
+  call.out!.negatives?.dispose(); // the caller owns the negatives
 }
 console.log(last);
 tf.dispose(batch);
@@ -39,4 +39,4 @@ lossFn.dispose();
 optimizer.dispose();
 energy.dispose();
 
-export const result = { loss: last };
+export const result = { metrics: last };

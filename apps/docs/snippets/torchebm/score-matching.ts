@@ -1,6 +1,6 @@
 // TorchEBM: DenoisingScoreMatching(model, noise_scale=0.1); SlicedScoreMatching(model, n_projections=5)
 import { twoMoons } from '@ebm/datasets';
-import { DenoisingScoreMatching, SlicedScoreMatching } from '@ebm/losses';
+import { DenoisingScoreMatching, readMetrics, SlicedScoreMatching } from '@ebm/losses';
 import { MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -11,8 +11,11 @@ const ssm = new SlicedScoreMatching(energy, { nProjections: 5, projection: 'rade
 const x = twoMoons({ nSamples: 128, seed: 0 }).toTensor();
 const a = dsm.compute(x);
 const b = ssm.compute(x);
-console.log(a.metrics, b.metrics);
+// metrics are scalar tensors ({ loss, … }, the caller's); read them in one go, and free them
+const dsmMetrics = await readMetrics(a.metrics, { dispose: true });
+const ssmMetrics = await readMetrics(b.metrics, { dispose: true });
+console.log(dsmMetrics, ssmMetrics);
 tf.dispose([x, a.loss, b.loss]);
 energy.dispose();
 
-export const result = { dsm: a.metrics, ssm: b.metrics };
+export const result = { dsm: dsmMetrics, ssm: ssmMetrics };
