@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Dependency rule (DESIGN.md): at run time every published package depends only on @ebm/core and on tfjs as a
-// peer; no package imports a sibling. Checks package.json fields and the import specifiers of non-test sources.
+// peer; no package imports a sibling. Checks package.json fields and the import specifiers of non-test sources
+// (code in comments, e.g. JSDoc examples, is not an import).
+// Packages built on an engine list it in ENGINES and may depend on nothing else at run time: @ebm/distributed
+// runs on BullMQ + Redis (ioredis) and rebuilds energies and samplers from an application-provided registry
+// instead of importing @ebm/models or @ebm/samplers.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
@@ -18,6 +22,8 @@ function* walk(dir) {
 }
 const pkgName = (spec) => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
 const builtins = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+const ENGINES = { '@ebm/distributed': ['bullmq', 'ioredis'] };
+const stripDocComments = (text) => text.replace(/^\s*\/\*\*[\s\S]*?\*\//gm, '').replace(/^\s*\/\/.*$/gm, '');
 
 for (const dir of readdirSync(join(root, 'packages'))) {
   const base = join(root, 'packages', dir);
@@ -29,6 +35,14 @@ for (const dir of readdirSync(join(root, 'packages'))) {
       problems.push(`${pj.name}: dependency on sibling ${d} (only @ebm/core is allowed)`);
     if (d.startsWith('@tensorflow/'))
       problems.push(`${pj.name}: ${d} must be a peerDependency, not a dependency`);
+  }
+  if (pj.name in ENGINES) {
+    for (const d of deps) {
+      if (d !== '@ebm/core' && !ENGINES[pj.name].includes(d))
+        problems.push(
+          `${pj.name}: run-time dependency ${d} is outside its engine (${ENGINES[pj.name].join(', ')})`,
+        );
+    }
   }
   for (const p of peers)
     if (p.startsWith('@ebm/') && p !== '@ebm/core') problems.push(`${pj.name}: peer on sibling ${p}`);
@@ -42,7 +56,7 @@ for (const dir of readdirSync(join(root, 'packages'))) {
     continue;
   }
   for (const f of files) {
-    const text = readFileSync(f, 'utf8');
+    const text = stripDocComments(readFileSync(f, 'utf8'));
     const re =
       /(?:^|[^\w.])(?:import|export)\s*(?:type\s+)?(?:[^'"`;]*?\sfrom\s*)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
     for (const m of text.matchAll(re)) {

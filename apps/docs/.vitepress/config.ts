@@ -29,22 +29,6 @@ export default defineConfig({
   ],
   markdown: { math: false, lineNumbers: false },
   vite: {
-    plugins: [
-      {
-        /**
-         * Keeps @ebm/core's registration side effects (gradients, chained ops, the cpu backend) in the bundle.
-         * Its package.json lists `dist/register.js` in `sideEffects`, but tsup moves the registrations into
-         * shared `dist/chunk-*.js` files that the list does not cover, so Rollup drops them and a page fails
-         * with "Backend name 'cpu' not found in registry". Remove once @ebm/core's `sideEffects` covers them.
-         */
-        name: 'ebm-keep-core-side-effects',
-        transform(code: string, id: string) {
-          return /[\\/](packages[\\/]core|@ebm[\\/]core)[\\/]dist[\\/]/.test(id)
-            ? { code, map: null, moduleSideEffects: true }
-            : null;
-        },
-      },
-    ],
     // one tfjs engine per program: every @ebm package and the page resolve the same tfjs-core
     resolve: { dedupe: ['@tensorflow/tfjs-core'] },
     build: { chunkSizeWarningLimit: 2000 },

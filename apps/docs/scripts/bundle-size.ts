@@ -22,18 +22,6 @@ const urlImports: Plugin = {
   },
 };
 
-/** The same workaround as `.vitepress/config.ts`'s `keepCoreSideEffects`: @ebm/core's chunks keep their side effects. */
-const keepCoreSideEffects: Plugin = {
-  name: 'keep-core-side-effects',
-  setup(b) {
-    b.onResolve({ filter: /chunk-\w+\.js$/ }, (a) =>
-      /[\\/]core[\\/]dist$/.test(a.resolveDir)
-        ? { path: join(a.resolveDir, a.path), sideEffects: true }
-        : undefined,
-    );
-  },
-};
-
 export interface DemoSizes {
   /** gzip bytes of what a demo page loads before any backend chunk: its entry plus the chunks it imports statically. */
   readonly initial: Record<string, number>;
@@ -57,7 +45,7 @@ export async function demoSizes(): Promise<DemoSizes> {
     outdir: join(here, 'out-size'),
     metafile: true,
     logLevel: 'error',
-    plugins: [urlImports, keepCoreSideEffects],
+    plugins: [urlImports],
     define: { 'process.env.NODE_ENV': '"production"' },
   });
   const gz = new Map(r.outputFiles.map((f) => [relative(here, f.path), gzipSync(f.contents).length]));

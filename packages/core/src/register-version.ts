@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GENERATED_FROM_TFJS_CORE } from './_generated/tf-registrations.js';
+import { GENERATED_FROM_TFJS_CORE } from './_generated/tf-registrations-version.js';
 
 /**
  * The `@tensorflow/tfjs-core` version whose gradient and chained-op registrations `@ebm/core` bundles

@@ -1,3 +1,4 @@
+import '../src/register.js';
 import './webgpu-setup.js';
 import { describe, expect, it } from 'vitest';
 import { runBackendConformance } from '../src/testing/index.js';

@@ -1,3 +1,2 @@
 // Side-effect module generated at build time (scripts/gen-tf-registrations.mjs); not tracked by git.
-/** The @tensorflow/tfjs-core version whose gradient and chained-op registrations this module holds. */
-export declare const GENERATED_FROM_TFJS_CORE: string;
+export {};

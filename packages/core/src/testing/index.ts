@@ -1,11 +1,10 @@
 /**
  * `@ebm/core/testing`: the shared test kit of `@ebm/*` packages and backend plugins — leak checks,
  * Monte-Carlo standard-error tests, KS/DKWM tests, the seed policy and the one-step target-conservation test.
- * Framework-agnostic: assertions throw `EbmError` with code `TEST_FAILURE`.
+ * Framework-agnostic: assertions throw `EbmError` with code `TEST_FAILURE`. Import `@ebm/core` (or
+ * `@ebm/core/register`) first: it sets tfjs up (gradients, chained ops, the cpu backend).
  * @module
  */
-// The kit runs tfjs code (gradients, chained ops): set tfjs up as `@ebm/core` does.
-import '../register.js';
 
 export * from './backend-conformance.js';
 export * from './conservation.js';
