@@ -65,6 +65,9 @@ async function apiPrelude(): Promise<string> {
     'declare const mixture: EnergyFunction;',
     'declare const sampler: Sampler;',
     'declare const x: tf.Tensor2D;',
+    'declare const x0: tf.Tensor2D;',
+    'declare const t: tf.Tensor1D;',
+    "declare const model: import('@ebm/core').TimeField;",
     'declare const data: tf.Tensor2D;',
     'declare const batch: tf.Tensor2D;',
     'declare const optimizer: tf.Optimizer;',
@@ -90,9 +93,9 @@ export async function extractApiBlocks(): Promise<string[]> {
   for (const page of walk(api)) {
     let n = 0;
     for (const m of readFileSync(page, 'utf8').matchAll(/^```(?:ts|typescript)\b[^\n]*\n([\s\S]*?)^```/gm)) {
-      // an example with an ellipsis (…) elides code on purpose: it is a sketch, not a program
-      if (m[1]!.includes('…')) {
-        console.log(`[docs] skipped a sketch (contains …) in ${relative(here, page)}`);
+      // an example that elides code on purpose (…, or `...` with nothing spread) is a sketch, not a program
+      if (/…|\.\.\.\s*[,)\]}]/.test(m[1]!)) {
+        console.log(`[docs] skipped a sketch (elided code) in ${relative(here, page)}`);
         continue;
       }
       const name = `api__${relative(api, page)
