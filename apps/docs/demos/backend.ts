@@ -51,6 +51,12 @@ async function tryWasm(): Promise<string | undefined> {
   return (await tf.setBackend('wasm').catch(() => false)) ? undefined : 'wasm failed to start';
 }
 
+/** The cpu backend, imported here: a browser bundle carries only the backends it imports. */
+async function tryCpu(): Promise<string | undefined> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  return (await tf.setBackend('cpu').catch(() => false)) ? undefined : 'cpu failed';
+}
+
 async function pick(want: BackendChoice): Promise<BackendPick> {
   const order: readonly BackendChoice[] =
     want === 'auto' ? ['webgpu', 'webgl', 'wasm', 'cpu'] : [want, 'cpu'];
@@ -63,9 +69,7 @@ async function pick(want: BackendChoice): Promise<BackendPick> {
           ? await tryWebGl()
           : name === 'wasm'
             ? await tryWasm()
-            : (await tf.setBackend('cpu'))
-              ? undefined
-              : 'cpu failed';
+            : await tryCpu();
     if (fail === undefined) {
       await tf.ready();
       const chosen = activeBackend();
