@@ -18,6 +18,9 @@ const ALLOW = {
   'packages/core/src/loop.ts': 'sampleChainSync reads (sync API), guarded by canReadSync',
   // driveSync of adaptive integrators (step-size decisions), guarded; driveAsync is the async twin.
   'packages/core/src/integrators/adaptive.ts': 'driveSync of adaptive integrators (sync API), guarded',
+  // The fused CPU kernels (chain.<kind>) of the host backends read their inputs where they already live: host
+  // memory of cpu/wasm. Registered only for cpu and wasm, and guarded (BACKEND_UNAVAILABLE elsewhere).
+  'packages/core/src/cpu/host-tensors.ts': 'inputs of the fused CPU kernels, registered for cpu/wasm only',
   // Test helpers shipped as @ebm/core/testing: cpu-only statistical checks, never in a library path.
   'packages/core/src/testing/conservation.ts': 'test helper (@ebm/core/testing), cpu only',
   // TODO(kernels helper, issue 10): constructor arguments given as tensors are read once at construction.

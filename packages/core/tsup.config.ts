@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     testing: 'src/testing/index.ts',
     register: 'src/register.ts',
+    'register.browser': 'src/register.browser.ts',
     internal: 'src/internal.ts',
   },
   format: ['esm'],
@@ -19,7 +20,20 @@ export default defineConfig({
   platform: 'neutral',
   splitting: true,
   treeshake: true,
-  // register.js is its own side-effect entry: keep the import, never inline it.
-  external: ['./register.js'],
+  // The register side-effect entry is imported by package name, never inlined: `@ebm/core/register` resolves
+  // through the export conditions to register.js (Node: bundled registrations) or register.browser.js
+  // (bundlers: tfjs-core's own registration modules).
+  esbuildPlugins: [
+    {
+      name: 'register-by-name',
+      setup(build) {
+        build.onResolve({ filter: /^\.\.?\/register\.js$/ }, () => ({
+          path: '@ebm/core/register',
+          external: true,
+        }));
+      },
+    },
+  ],
+  external: [/^node:/, /^@tensorflow\/tfjs-core\/dist\//],
   noExternal: [/_generated/],
 });

@@ -59,8 +59,8 @@ afterAll(() => {
 });
 
 describe('the curriculum (smoke mode)', () => {
-  it('lists 19 examples with unique names and loaders', () => {
-    expect(EXAMPLES.length).toBe(19);
+  it('lists 20 examples with unique names and loaders', () => {
+    expect(EXAMPLES.length).toBe(20);
     expect(new Set(EXAMPLE_NAMES).size).toBe(EXAMPLES.length);
   });
 
@@ -240,13 +240,32 @@ describe('the curriculum (smoke mode)', () => {
   for (const name of ['cd-two-moons', 'persistent-cd', 'denoising-score-matching']) {
     it(`${name}: trained samples beat the noise baseline (MMD²) and data get lower energy than noise`, async () => {
       const r = await runExample(name);
-      expect(r.mmdSamples).toBeLessThan(0.5 * r.mmdNoise);
-      expect(r.energyData).toBeLessThan(r.energyNoise - 1);
+      // persistent-cd reports the issue-17 score (multi-bandwidth, 300 points): a looser bound at smoke size
+      expect(r.mmdSamples).toBeLessThan((name === 'persistent-cd' ? 0.7 : 0.5) * r.mmdNoise);
+      expect(r.energyData).toBeLessThan(r.energyNoise - (name === 'persistent-cd' ? 0.3 : 1));
       expect(Number.isFinite(r.finalLoss)).toBe(true);
       if (name === 'denoising-score-matching') expect(r.heldLossAfter).toBeLessThan(r.heldLossBefore - 1);
-      if (name === 'persistent-cd') expect(Number.isFinite(r.energyGapEnd)).toBe(true);
+      if (name === 'persistent-cd') {
+        expect(Number.isFinite(r.energyGapEnd)).toBe(true);
+        // the issue-17 score with baseline and floor; the full recipe's target is checked by EBM_SLOW=1 tests
+        expect(r.target).toBe('MMD²_multi ≤ 0.005');
+        expect(typeof r.targetMet).toBe('boolean');
+        expect(Math.abs(r.mmdFloor)).toBeLessThan(0.03);
+      }
     });
   }
+
+  it('torchebm-recipe: TorchEBM’s documented recipe runs as written; every number stays finite, so the guard never fires', async () => {
+    const r = await runExample('torchebm-recipe');
+    expect(r.separatedOptimum).toBe(-500);
+    // CD pushes data energies down and negative energies up: the loss heads for −1/(2λ) (reached in the full run)
+    expect(r.lossEnd).toBeLessThan(0);
+    expect(r.energyNegEnd).toBeGreaterThan(r.energyPosEnd);
+    for (const v of [r.lossEnd, r.energyPosEnd, r.energyNegEnd, r.mmdSamples])
+      expect(Number.isFinite(v)).toBe(true);
+    // the divergence guard reacts to non-finite values only
+    expect(r.guardRollbacks).toBe(0);
+  });
 
   it('choosing-a-backend: every available backend samples the same distribution; cpu is restored', async () => {
     const r = await runExample('choosing-a-backend');

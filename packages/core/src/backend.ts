@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { EbmError } from './errors.js';
+import { NO_BACKEND } from './register-backend.js';
 
 /**
  * Selects a tfjs backend and waits until it is ready, with a clear `BACKEND_UNAVAILABLE` error when it cannot
@@ -14,7 +15,7 @@ export async function useBackend(name: string): Promise<string> {
       fix: "pass 'cpu', 'wasm', 'webgl' or 'webgpu'.",
     });
   }
-  const registered = Object.keys(tf.engine().registryFactory);
+  const registered = Object.keys(tf.engine().registryFactory).filter((n) => n !== NO_BACKEND);
   if (!registered.includes(name)) {
     throw new EbmError('BACKEND_UNAVAILABLE', `tfjs backend "${name}" is not registered.`, {
       argument: 'name',

@@ -9,6 +9,7 @@ import './register.js';
 import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 
 export * from './backend.js';
+export * from './cpu/index.js';
 export * from './diagnostics.js';
 export * from './energy.js';
 export type * from './energy-kinds.js';
@@ -26,3 +27,8 @@ export * from './sampler.js';
 export * from './schedulers.js';
 export { deserializeState, serializeState } from './state.js';
 export * from './validation.js';
+
+import { registerCpuKernels } from './cpu/kernels.js';
+
+// Core's fused CPU kernels for the cpu and wasm backends (see ./cpu/kernels.ts).
+registerCpuKernels();

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { normalArray, rngKey } from './rng.js';
-import { energyDistance, medianDistance, mmdRbf } from './sample-quality.js';
+import {
+  checkerboardShare,
+  energyDistance,
+  medianDistance,
+  medianPairwiseDistance,
+  mmdMulti,
+  mmdRbf,
+  modeCoverage,
+} from './sample-quality.js';
 
 describe('sample quality', () => {
   it('hand-computed values on tiny sets', () => {
@@ -28,5 +36,75 @@ describe('sample quality', () => {
     expect(() => mmdRbf([0, 1], [0, Number.NaN], 1)).toThrowError(/NON_FINITE/);
     expect(() => mmdRbf([0, 1], [0, 1], 1, { bandwidth: -1 })).toThrowError(/bandwidth/);
     expect(() => energyDistance([0, 1], [0, 1], 0)).toThrowError(/dim/);
+  });
+
+  it('multi-bandwidth MMD², mode coverage and checkerboard share: hand-computed values', () => {
+    // median pairwise distance: {0, 1, 3} → {1, 3, 2} → 2; {0, 1, 3, 7} → {1, 2, 3, 4, 6, 7} → 3.5
+    expect(medianPairwiseDistance([0, 1, 3], 1)).toBe(2);
+    expect(medianPairwiseDistance([0, 1, 3, 7], 1)).toBe(3.5);
+    // x = {0, 1}, y = {0, 2}: kxx = k(1), kyy = k(2), mean kxy = (k(0) + k(2) + 2k(1))/4, k(d) = exp(−d²/(2ℓ²))
+    const mmd1 = (ell: number) => {
+      const k = (d: number) => Math.exp(-(d * d) / (2 * ell * ell));
+      return k(1) + k(2) - 2 * ((1 + k(2) + 2 * k(1)) / 4);
+    };
+    expect(mmdMulti([0, 1], [0, 2], 1, { scales: [1], medianDistance: 1 })).toBeCloseTo(mmd1(1), 12);
+    expect(mmdMulti([0, 1], [0, 2], 1, { scales: [1], medianDistance: 1 })).toBeCloseTo(
+      mmdRbf([0, 1], [0, 2], 1, { bandwidth: 1 }),
+      12,
+    );
+    expect(mmdMulti([0, 1], [0, 2], 1, { scales: [0.5, 3], medianDistance: 2 })).toBeCloseTo(
+      mmd1(1) + mmd1(6),
+      12,
+    );
+    // default: bandwidths {0.25, 0.5, 1, 2, 4} × the data's median distance (data {0, 1, 3}: median 2)
+    const y = [0, 1, 3];
+    const x = [0.5, 2];
+    const kk = (a: number, b: number, ell: number) => Math.exp(-((a - b) ** 2) / (2 * ell * ell));
+    let want = 0;
+    for (const ell of [0.5, 1, 2, 4, 8]) {
+      const kxx = kk(0.5, 2, ell);
+      const kyy = (kk(0, 1, ell) + kk(0, 3, ell) + kk(1, 3, ell)) / 3;
+      let kxy = 0;
+      for (const a of x) for (const b of y) kxy += kk(a, b, ell) / 6;
+      want += kxx + kyy - 2 * kxy;
+    }
+    expect(mmdMulti(x, y, 1)).toBeCloseTo(want, 12);
+    // two centres, radius 1: 2 samples near centre 0, 1 near centre 1, 1 far from both
+    const cov = modeCoverage(
+      [0.5, 0, 0, 0.9, 10, 0.2, 5, 5],
+      2,
+      [
+        [0, 0],
+        [10, 0],
+      ],
+      { radius: 1, minShare: 0.3 },
+    );
+    expect(cov.shares).toEqual([0.5, 0.25]);
+    expect(cov.withinShare).toBe(0.75);
+    expect(cov.modesHeld).toBe(1);
+    expect(
+      modeCoverage(
+        [0.5, 0, 10, 0],
+        2,
+        [
+          [0, 0],
+          [10, 0],
+        ],
+        { radius: 1 },
+      ).modesHeld,
+    ).toBe(2);
+    // (0.5, −0.5): ⌊⌋ sum −1, filled; (0.5, 0.5): 0, empty; (−0.5, 0.5): filled; (4.5, −0.5): off the board
+    expect(checkerboardShare([0.5, -0.5, 0.5, 0.5, -0.5, 0.5, 4.5, -0.5])).toBe(0.5);
+    expect(checkerboardShare([4.5, -0.5], 5)).toBe(1);
+  });
+  it('multi-bandwidth MMD² is ~0 for the same law and positive for a blur', () => {
+    const a = normalArray(rngKey(1), [300, 2]);
+    const b = normalArray(rngKey(2), [300, 2]);
+    const c = normalArray(rngKey(3), [300, 2], 0, 2);
+    expect(Math.abs(mmdMulti(a, b, 2))).toBeLessThan(0.02);
+    expect(mmdMulti(c, b, 2)).toBeGreaterThan(0.2);
+    expect(() => mmdMulti([0, 1], [0, 2], 1, { scales: [] })).toThrowError(/bandwidths/);
+    expect(() => modeCoverage([0, 0], 2, [[0, 0]], { radius: 0 })).toThrowError(/radius/);
+    expect(() => checkerboardShare([0, 0, 1])).toThrowError(/SHAPE_MISMATCH/);
   });
 });

@@ -27,6 +27,13 @@ describe('@ebm/core in a browser bundle (headless Chromium)', () => {
         logLevel: 'error',
       });
       const code = out.outputFiles[0]!.text;
+      // One copy of tfjs-core's gradient code: tfjs's own modules, not the Node build's generated bundle
+      // (a second copy shows up as absGradConfig2, addGradConfig2, ... in esbuild's unminified output).
+      // (the fixture also imports @ebm/core/internal, as @ebm/losses does: it must not pull the copy in either)
+      expect(code).toMatch(/tfjs-core\/dist\/register_all_gradients\.js/);
+      expect(code).toMatch(/tfjs-core\/dist\/gradients\/Abs_grad\.js/);
+      expect(code.match(/\bvar absGradConfig\d* =/g)).toHaveLength(1);
+      expect(code.match(/\bvar addGradConfig\d* =/g)).toHaveLength(1);
       const { chromium: pw } = await import('playwright-core');
       const dir = mkdtempSync(join(tmpdir(), 'ebm-chromium-'));
       const ctx = await pw.launchPersistentContext(dir, {
@@ -51,11 +58,13 @@ describe('@ebm/core in a browser bundle (headless Chromium)', () => {
           grad: number[];
           chained: number;
           rngMatches: boolean;
+          generatedFrom: string;
         };
         expect(r.backend).toBe('cpu');
         expect(r.grad).toEqual([2, -2]);
         expect(r.chained).toBe(4);
         expect(r.rngMatches).toBe(true);
+        expect(r.generatedFrom).toMatch(/^\d+\.\d+\.\d+/);
       } finally {
         await ctx.close();
         rmSync(dir, { recursive: true, force: true });

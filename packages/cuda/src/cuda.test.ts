@@ -1,12 +1,54 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import '@ebm/core';
-import { detectTfjsNodeGpu, setupWebGpu, useTfjsNodeGpu } from './index.js';
+import { detectTfjsNodeGpu, isSoftwareAdapter, setupWebGpu, useTfjsNodeGpu } from './index.js';
+
+describe('isSoftwareAdapter', () => {
+  it('reports SwiftShader, lavapipe/llvmpipe, WARP and fallback adapters as software, GPUs as hardware', () => {
+    expect(
+      isSoftwareAdapter({
+        vendor: 'google',
+        architecture: 'swiftshader',
+        description: 'SwiftShader Device (Subzero)',
+      }),
+    ).toBe(true);
+    expect(
+      isSoftwareAdapter({
+        vendor: 'google',
+        architecture: '',
+        device: '',
+        description: 'SwiftShader Device (LLVM 10.0.0)',
+      }),
+    ).toBe(true);
+    expect(
+      isSoftwareAdapter({
+        vendor: 'mesa',
+        architecture: 'llvmpipe',
+        description: 'llvmpipe (LLVM 15.0.6, 256 bits)',
+      }),
+    ).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'mesa', architecture: '', description: 'lavapipe' })).toBe(true);
+    expect(
+      isSoftwareAdapter({
+        vendor: 'microsoft',
+        architecture: '',
+        description: 'Microsoft Basic Render Driver',
+      }),
+    ).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper' }, true)).toBe(true);
+    expect(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' })).toBe(
+      false,
+    );
+    expect(isSoftwareAdapter({ vendor: 'apple', architecture: 'metal-3' })).toBe(false);
+    expect(isSoftwareAdapter(undefined)).toBe(false);
+  });
+});
 
 describe('tfjs-node-gpu detection', () => {
   it('reports it unavailable with the loader message, and useTfjsNodeGpu throws BACKEND_UNAVAILABLE', async () => {
     const s = await detectTfjsNodeGpu();
     expect(s.available).toBe(false);
+    expect(s.gpu).toBeUndefined();
     expect(s.reason).toMatch(/tfjs-node-gpu/);
     await expect(useTfjsNodeGpu()).rejects.toThrowError(/BACKEND_UNAVAILABLE.*tfjs-node-gpu is unavailable/);
   });
@@ -25,6 +67,7 @@ describe('setupWebGpu in Node (Dawn)', () => {
       return;
     }
     expect(info.backend).toBe('webgpu');
+    if (required) expect(info.isSoftware).toBe(true); // CI and this machine: lavapipe
     expect(tf.getBackend()).toBe('webgpu');
     const y = tf.matMul(
       tf.tensor2d([

@@ -11,14 +11,23 @@ import { EbmError } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 export {
-  chainStepKeys,
-  langevinStepWebGpu,
+  CHAIN_KINDS,
+  type ChainTraceInputs,
+  type ChainTraceOutput,
+  chainTraceKernelName,
   MAX_STEPS_PER_DISPATCH,
-  makeSeparableChainKernel,
+  makeChainKernel,
+  makeChainTraceKernel,
+  SEPARABLE_CHAIN_KINDS,
+  type WebGpuChainInputs,
+} from './chain-kernels.js';
+export { WGSL_ENERGY_KINDS, type WgslEnergy, wgslEnergy } from './energy-kinds.js';
+export { MLP_MAX_WIDTH, type MlpActivation, type MlpKernelParams, mlpKernelHint } from './mlp-energy.js';
+export {
+  langevinStepWebGpu,
   randomNormalWebGpu,
   randomUniformWebGpu,
   registerWebGpuKernels,
-  SEPARABLE_CHAIN_KINDS,
   WEBGPU_BACKEND,
   WEBGPU_KERNEL_NAMES,
 } from './webgpu-kernels.js';
@@ -27,15 +36,67 @@ export {
 export interface WebGpuInfo {
   /** `'webgpu'` once the backend is active. */
   readonly backend: string;
-  /** Adapter vendor and architecture as reported by WebGPU (e.g. `mesa` / `software` for lavapipe). */
+  /** Adapter vendor and architecture as reported by WebGPU (e.g. `mesa` / `llvmpipe` for lavapipe). */
   readonly vendor: string;
   readonly architecture: string;
-  /** True on a software adapter (lavapipe, SwiftShader): correct, but not fast. */
+  /** Adapter description when the implementation gives one (e.g. `NVIDIA H200`, `SwiftShader Device`). */
+  readonly description: string;
+  /** True on a software adapter (lavapipe/llvmpipe, SwiftShader, WARP, a fallback adapter): correct, but not fast. */
   readonly isSoftware: boolean;
 }
 
+/** The adapter description fields {@link isSoftwareAdapter} reads (a `GPUAdapterInfo`, or any subset of it). */
+export interface AdapterInfoLike {
+  readonly vendor?: string;
+  readonly architecture?: string;
+  readonly device?: string;
+  readonly description?: string;
+  readonly isFallbackAdapter?: boolean;
+}
+
+const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|microsoft basic render|software/i;
+
+/**
+ * True when a WebGPU adapter is a CPU implementation: Mesa lavapipe/llvmpipe (vendor `mesa`, architecture or
+ * description `llvmpipe`), Google SwiftShader (architecture `swiftshader`, vendor `google`), Microsoft WARP, or
+ * any adapter flagged `isFallbackAdapter`. Every text field is checked, since implementations put the name in
+ * different ones.
+ */
+export function isSoftwareAdapter(info: AdapterInfoLike | undefined, isFallbackAdapter = false): boolean {
+  if (isFallbackAdapter || info?.isFallbackAdapter === true) return true;
+  if (info === undefined) return false;
+  return [info.vendor, info.architecture, info.device, info.description].some(
+    (f) => typeof f === 'string' && SOFTWARE_ADAPTER.test(f),
+  );
+}
+
+interface AdapterLike {
+  info?: AdapterInfoLike;
+  isFallbackAdapter?: boolean;
+  features?: { has(name: string): boolean };
+  limits?: Record<string, number>;
+  requestDevice(descriptor?: unknown): Promise<unknown>;
+}
+
 interface GpuLike {
-  requestAdapter(options?: unknown): Promise<{ info?: { vendor?: string; architecture?: string } } | null>;
+  requestAdapter(options?: unknown): Promise<AdapterLike | null>;
+}
+
+/** The part of `@tensorflow/tfjs-backend-webgpu`'s module {@link setupWebGpu} needs. */
+export interface TfjsWebGpuModule {
+  readonly WebGPUBackend: new (device: never, adapterInfo?: never) => tf.KernelBackend;
+}
+
+/** Options of {@link setupWebGpu}. */
+export interface SetupWebGpuOptions {
+  /** Dawn toggles passed to `webgpu`'s `create()` in Node (e.g. `['enable-dawn-features=...']`). */
+  readonly dawnFlags?: readonly string[];
+  /**
+   * The `@tensorflow/tfjs-backend-webgpu` module, or a function that imports it. Default: a literal
+   * `import('@tensorflow/tfjs-backend-webgpu')`, which bundlers (Vite, webpack, esbuild) resolve and bundle.
+   * Pass it when you imported the backend yourself, e.g. `setupWebGpu({ backend: webgpuBackendModule })`.
+   */
+  readonly backend?: TfjsWebGpuModule | (() => Promise<unknown>);
 }
 
 function isNode(): boolean {
@@ -43,22 +104,64 @@ function isNode(): boolean {
   return typeof p?.versions?.node === 'string';
 }
 
-/** Dynamic import that bundlers leave alone (optional peers must not be bundled into browser builds). */
-const importOptional = (name: string): Promise<unknown> =>
+/**
+ * Dynamic import that bundlers leave alone. Only for Node-only native packages (`webgpu`, i.e. Dawn, and
+ * `@tensorflow/tfjs-node-gpu`), which must stay out of bundles; the tfjs WebGPU backend is imported literally.
+ */
+const importNodeOnly = (name: string): Promise<unknown> =>
   import(/* @vite-ignore */ /* webpackIgnore: true */ name);
+
+/** Default loader of the tfjs WebGPU backend: a literal specifier, so bundlers include it. */
+const importTfjsWebGpu = (): Promise<unknown> => import('@tensorflow/tfjs-backend-webgpu');
+
+const WEBGPU_LIMITS = [
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeInvocationsPerWorkgroup',
+] as const;
+
+/**
+ * Registers tfjs's `webgpu` backend factory when the backend module did not (it registers only if
+ * `navigator.gpu` existed when it was first evaluated: in Node, a module imported before Dawn was installed).
+ * Same device request as tfjs-backend-webgpu's own factory.
+ */
+function ensureWebGpuFactory(mod: TfjsWebGpuModule, gpu: GpuLike): void {
+  if (tf.findBackendFactory('webgpu') !== null && tf.findBackendFactory('webgpu') !== undefined) return;
+  tf.registerBackend(
+    'webgpu',
+    async () => {
+      const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+      if (adapter === null) throw new Error('no WebGPU adapter');
+      const requiredFeatures: string[] = [];
+      if (adapter.features?.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+      const requiredLimits: Record<string, number> = {};
+      for (const k of WEBGPU_LIMITS) {
+        const v = adapter.limits?.[k];
+        if (typeof v === 'number') requiredLimits[k] = v;
+      }
+      const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+      return new mod.WebGPUBackend(device as never, adapter.info as never);
+    },
+    3,
+  );
+}
 
 /**
  * Makes tfjs's `webgpu` backend active. In Node it first installs Dawn's `navigator.gpu` from the optional peer
- * `webgpu` (it must run before `@tensorflow/tfjs-backend-webgpu` is first imported); in a browser it uses the
- * browser's WebGPU. Throws `BACKEND_UNAVAILABLE` with the fix when a package or an adapter is missing.
- * Read results with `await t.data()`: `dataSync` is unavailable on WebGPU in Node.
+ * `webgpu`; in a browser it uses the browser's WebGPU. The tfjs backend module is imported with a literal
+ * `import()` (bundlers include it) or taken from `options.backend`; if it was evaluated before `navigator.gpu`
+ * existed, its factory is registered here. Throws `BACKEND_UNAVAILABLE` with the fix when a package or an
+ * adapter is missing. Read results with `await t.data()`: `dataSync` is unavailable on WebGPU in Node.
  */
-export async function setupWebGpu(options: { dawnFlags?: readonly string[] } = {}): Promise<WebGpuInfo> {
+export async function setupWebGpu(options: SetupWebGpuOptions = {}): Promise<WebGpuInfo> {
   const g = globalThis as unknown as { navigator?: { gpu?: GpuLike } };
   if (isNode() && g.navigator?.gpu === undefined) {
     let dawn: { create: (flags: string[]) => GpuLike; globals: Record<string, unknown> };
     try {
-      dawn = (await importOptional('webgpu')) as typeof dawn;
+      dawn = (await importNodeOnly('webgpu')) as typeof dawn;
     } catch (cause) {
       throw new EbmError('BACKEND_UNAVAILABLE', 'WebGPU in Node needs the `webgpu` package (Dawn).', {
         argument: 'webgpu',
@@ -75,7 +178,7 @@ export async function setupWebGpu(options: { dawnFlags?: readonly string[] } = {
   }
   const gpu = g.navigator?.gpu;
   const adapter = gpu ? await gpu.requestAdapter() : null;
-  if (adapter === null) {
+  if (gpu === undefined || adapter === null) {
     throw new EbmError('BACKEND_UNAVAILABLE', 'No WebGPU adapter was found.', {
       argument: 'navigator.gpu',
       fix: isNode()
@@ -83,15 +186,26 @@ export async function setupWebGpu(options: { dawnFlags?: readonly string[] } = {
         : 'use a browser with WebGPU enabled (Chromium: --enable-unsafe-webgpu on Linux).',
     });
   }
+  let mod: TfjsWebGpuModule;
   try {
-    await importOptional('@tensorflow/tfjs-backend-webgpu');
+    const given = options.backend;
+    mod = (
+      given === undefined
+        ? await importTfjsWebGpu()
+        : typeof given === 'function'
+          ? await (given as () => Promise<unknown>)()
+          : given
+    ) as TfjsWebGpuModule;
+    if (typeof mod?.WebGPUBackend !== 'function') throw new Error('the module has no WebGPUBackend class');
   } catch (cause) {
     throw new EbmError('BACKEND_UNAVAILABLE', 'The tfjs WebGPU backend package is missing.', {
-      argument: '@tensorflow/tfjs-backend-webgpu',
-      fix: 'pnpm add @tensorflow/tfjs-backend-webgpu@4.22.0',
+      argument: 'options.backend',
+      value: typeof options.backend,
+      fix: 'pnpm add @tensorflow/tfjs-backend-webgpu@4.22.0 (or pass its module: setupWebGpu({ backend: module })).',
       cause,
     });
   }
+  ensureWebGpuFactory(mod, gpu);
   const ok = await tf.setBackend('webgpu').catch(() => false);
   if (!ok) {
     throw new EbmError('BACKEND_UNAVAILABLE', 'tfjs failed to initialise the webgpu backend.', {
@@ -100,50 +214,88 @@ export async function setupWebGpu(options: { dawnFlags?: readonly string[] } = {
     });
   }
   await tf.ready();
-  const vendor = adapter.info?.vendor ?? 'unknown';
-  const architecture = adapter.info?.architecture ?? 'unknown';
+  const info = adapter.info ?? {};
   return {
     backend: tf.getBackend(),
-    vendor,
-    architecture,
-    isSoftware: architecture === 'software' || /swiftshader|llvmpipe/i.test(vendor),
+    vendor: info.vendor ?? 'unknown',
+    architecture: info.architecture ?? 'unknown',
+    description: info.description ?? '',
+    isSoftware: isSoftwareAdapter(info, adapter.isFallbackAdapter === true),
   };
 }
 
 /** Result of {@link detectTfjsNodeGpu}. */
 export interface NativeBackendStatus {
+  /** The package loaded and registered tfjs's `tensorflow` backend. */
   readonly available: boolean;
-  /** Why it is unavailable (the loader's message), when it is. */
+  /**
+   * Whether libtensorflow runs on a CUDA GPU: `true`/`false` as reported by the binding's `isUsingGpuDevice()`,
+   * `undefined` when unknown (not loaded, or a binding without that call). tfjs-node-gpu falls back to the CPU
+   * silently when the CUDA 11.2 / cuDNN 8.1 libraries it was built against are missing.
+   */
+  readonly gpu?: boolean | undefined;
+  /** Why it is unavailable (the loader's message), or why the GPU is not used. */
   readonly reason?: string;
 }
 
+interface NodeBackendLike {
+  binding?: { isUsingGpuDevice?: () => boolean };
+}
+
 /**
- * Checks whether `@tensorflow/tfjs-node-gpu` (libtensorflow with CUDA) can load here. It is an optional peer:
- * its install script downloads libtensorflow from outside the npm registry, which fails on locked-down machines.
+ * Checks whether `@tensorflow/tfjs-node-gpu` (libtensorflow 2.9 with CUDA 11.2) loads here and whether it runs on
+ * a GPU. It is an optional peer: its install script downloads libtensorflow from outside the npm registry (fails on
+ * locked-down machines), it ships for Linux x64 only, and it needs the CUDA 11.2 + cuDNN 8.1 runtime libraries on
+ * the library path (newer CUDA major versions do not satisfy it; then it runs on the CPU: `gpu: false`).
  */
 export async function detectTfjsNodeGpu(): Promise<NativeBackendStatus> {
   if (!isNode()) return { available: false, reason: 'tfjs-node-gpu runs only in Node.js' };
   try {
-    await importOptional('@tensorflow/tfjs-node-gpu');
-    return { available: true };
+    await importNodeOnly('@tensorflow/tfjs-node-gpu');
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     return { available: false, reason: msg.split('\n')[0] ?? msg };
   }
+  if (tf.findBackendFactory('tensorflow') === undefined || tf.findBackendFactory('tensorflow') === null) {
+    return {
+      available: false,
+      reason:
+        '@tensorflow/tfjs-node-gpu loaded but registered no "tensorflow" backend (two tfjs-core copies?)',
+    };
+  }
+  let gpu: boolean | undefined;
+  try {
+    const b = tf.findBackend('tensorflow') as unknown as NodeBackendLike | null;
+    const f = b?.binding?.isUsingGpuDevice;
+    gpu = typeof f === 'function' ? f.call(b?.binding) : undefined;
+  } catch {
+    gpu = undefined;
+  }
+  return gpu === false
+    ? {
+        available: true,
+        gpu,
+        reason:
+          'libtensorflow found no CUDA device (it needs the CUDA 11.2 and cuDNN 8.1 libraries); it runs on the CPU',
+      }
+    : { available: true, gpu };
 }
 
 /**
  * Makes the `tensorflow` backend of `@tensorflow/tfjs-node-gpu` active, or throws `BACKEND_UNAVAILABLE`
- * naming why it cannot load and what to do.
+ * naming why it cannot load and what to do. With `{ requireGpu: true }` it also throws when libtensorflow
+ * runs on the CPU.
  */
-export async function useTfjsNodeGpu(): Promise<void> {
+export async function useTfjsNodeGpu(options: { requireGpu?: boolean } = {}): Promise<NativeBackendStatus> {
   const status = await detectTfjsNodeGpu();
-  if (!status.available) {
+  if (!status.available || (options.requireGpu === true && status.gpu !== true)) {
     throw new EbmError('BACKEND_UNAVAILABLE', `@tensorflow/tfjs-node-gpu is unavailable: ${status.reason}`, {
       argument: '@tensorflow/tfjs-node-gpu',
-      fix: 'install it where its install script can download libtensorflow (CUDA 11.2), or use setupWebGpu().',
+      value: status,
+      fix: 'on Linux x64 with CUDA 11.2 + cuDNN 8.1 libraries, install it where its install script can download libtensorflow; otherwise use setupWebGpu() (any Vulkan/Metal/D3D12 GPU).',
     });
   }
   await tf.setBackend('tensorflow');
   await tf.ready();
+  return status;
 }

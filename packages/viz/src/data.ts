@@ -359,7 +359,17 @@ export function pointMarks(xy: XY, xDomain: Range, yDomain: Range, style: PointS
   const n = xy.x.length;
   if (n === 0) return [];
   if (n < threshold) {
-    const { x, y } = xy;
+    // points outside the domain are dropped (not drawn over the margins and the title)
+    const x: number[] = [];
+    const y: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const a = xy.x[i]!;
+      const b = xy.y[i]!;
+      if (a >= xDomain[0] && a <= xDomain[1] && b >= yDomain[0] && b <= yDomain[1]) {
+        x.push(a);
+        y.push(b);
+      }
+    }
     return [
       Plot.dot(x, {
         x: (d: number) => d,
@@ -368,6 +378,7 @@ export function pointMarks(xy: XY, xDomain: Range, yDomain: Range, style: PointS
         fill: color,
         fillOpacity: style.opacity ?? 0.6,
         stroke: 'none',
+        clip: true,
       }),
     ];
   }

@@ -4,14 +4,35 @@
  * @module
  */
 import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { EbmError } from '@ebm/core';
-import { Resvg } from '@resvg/resvg-js';
+import type * as ResvgModule from '@resvg/resvg-js';
 import { rgb } from 'd3-color';
 import { encode } from 'fast-png';
-import { parseHTML } from 'linkedom';
+import type * as LinkedomModule from 'linkedom';
 import { type Figure, type ToSvgOptions, toSvg as toSvgWith } from './figure.js';
 
 export * from './index.js';
+
+const requirePeer = createRequire(import.meta.url);
+/**
+ * Loads an optional peer on first use (`linkedom` for SVG, `@resvg/resvg-js` for PNG): browser users of
+ * `@ebm/viz` never install them. A missing one is a `BACKEND_UNAVAILABLE` error that says what to install.
+ */
+function peer<T>(name: string, needed: string): T {
+  try {
+    return requirePeer(name) as T;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new EbmError('BACKEND_UNAVAILABLE', `${needed} in Node needs the optional peer ${name}.`, {
+      argument: name,
+      value: undefined,
+      fix: `npm i ${name} (an optional peer of @ebm/viz, installed only by Node users who render files).`,
+      cause: e,
+    });
+  }
+}
 
 /** A 2-D canvas context with the calls Observable Plot makes for raster marks and colour ramps. */
 class ShimContext2D {
@@ -98,6 +119,7 @@ class ShimCanvas {
  * marks and colour ramps render in Node without native canvas libraries.
  */
 export function createNodeDocument(): Document {
+  const { parseHTML } = peer<typeof LinkedomModule>('linkedom', 'toSvg');
   const { document } = parseHTML('<!DOCTYPE html><html><head></head><body></body></html>');
   const create = document.createElement.bind(document);
   Object.defineProperty(document, 'createElement', {
@@ -130,6 +152,7 @@ export function toPng(figure: Figure, options: ToPngOptions = {}): Uint8Array {
     });
   }
   const svg = toSvg(figure, options);
+  const { Resvg } = peer<typeof ResvgModule>('@resvg/resvg-js', 'toPng');
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' },

@@ -5,9 +5,9 @@
 import { resolve } from 'node:path';
 import { isEbmError } from '@ebm/core';
 import { DATASET_NAMES, type DatasetName } from '@ebm/datasets';
-import { SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKENDS, type BackendName } from '../lib/backend.js';
+import { createProgress } from './progress.js';
 import { LOSSES, type LossName, runDemo, SAMPLERS, type SamplerName } from './run.js';
 
 const ALIASES: Record<string, DatasetName> = {
@@ -56,26 +56,30 @@ const program = new Command('pnpm demo')
       .choices(SAMPLERS)
       .default('langevin'),
   )
-  .option('-n, --steps <n>', 'training steps', int('steps', 1), 600)
-  .option('--batch-size <n>', 'data batch size', int('batch-size', 2), 128)
-  .option('--lr <x>', 'Adam learning rate', positive('lr'), 2e-3)
-  .option('-k, --k <n>', 'sampler steps per contrastive update', int('k', 1), 10)
+  .option('-n, --steps <n>', 'training steps (default: the recipe’s)', int('steps', 1))
+  .option('--batch-size <n>', 'data batch size (default: the recipe’s)', int('batch-size', 2))
+  .option('--lr <x>', 'Adam learning rate (default: the recipe’s)', positive('lr'))
+  .option('-k, --k <n>', 'sampler steps per contrastive update (default: the recipe’s)', int('k', 1))
+  .option('--energy-l2 <x>', 'energy L2 regularisation (default: the recipe’s)', (v) => {
+    const n = Number(v);
+    if (!(n >= 0)) throw new InvalidArgumentError('energy-l2 must be >= 0.');
+    return n;
+  })
+  .option('--step-size <x>', 'sampler step size (default: the recipe’s)', positive('step-size'))
+  .option('--noise-scale <x>', 'Langevin noise scale (σ² = temperature)', positive('noise-scale'))
   .option(
-    '--energy-l2 <x>',
-    'energy L2 regularisation of CD/PCD',
-    (v) => {
-      const n = Number(v);
-      if (!(n >= 0)) throw new InvalidArgumentError('energy-l2 must be >= 0.');
-      return n;
-    },
-    0.1,
+    '--anneal <x>',
+    'final noise scale of the annealed final run (default: the recipe’s; = noise scale: none)',
+    positive('anneal'),
   )
-  .option('--step-size <x>', 'sampler step size', positive('step-size'), 0.01)
-  .option('--noise-scale <x>', 'Langevin noise scale (σ² = temperature)', positive('noise-scale'), 1)
-  .option('--chains <n>', 'chains in the final sampling run', int('chains', 2), 1000)
-  .option('--sample-steps <n>', 'steps of the final sampling run', int('sample-steps', 1), 300)
+  .option('--chains <n>', 'chains in the final sampling run = points of the score', int('chains', 2))
+  .option(
+    '--sample-steps <n>',
+    'steps of the final sampling run (default: the recipe’s)',
+    int('sample-steps', 1),
+  )
   .option('--seed <n>', 'random seed', int('seed', 0), 0)
-  .addOption(new Option('-b, --backend <name>', 'tfjs backend').choices(BACKENDS).default('cpu'))
+  .addOption(new Option('-b, --backend <name>', 'tfjs backend').choices(BACKENDS).default('wasm'))
   .option('-o, --out <dir>', 'output folder', 'out')
   .option('--smoke', 'tiny run (seconds), for tests', false)
   .option('-q, --quiet', 'no progress bar', false)
@@ -86,45 +90,42 @@ const o = program.opts<{
   dataset: DatasetName;
   loss: LossName;
   sampler: SamplerName;
-  steps: number;
-  batchSize: number;
-  lr: number;
-  k: number;
-  energyL2: number;
-  stepSize: number;
-  noiseScale: number;
-  chains: number;
-  sampleSteps: number;
+  steps?: number;
+  batchSize?: number;
+  lr?: number;
+  k?: number;
+  energyL2?: number;
+  stepSize?: number;
+  noiseScale?: number;
+  anneal?: number;
+  chains?: number;
+  sampleSteps?: number;
   seed: number;
   backend: BackendName;
   out: string;
   smoke: boolean;
   quiet: boolean;
 }>();
-const explicit = (name: string) => program.getOptionValueSource(name) === 'cli';
 
-const bar = new SingleBar({
-  format:
-    'train |{bar}| {percentage}% {value}/{total} steps | loss {loss} | E+ {ep} E- {en} | {eta_formatted} left',
-  hideCursor: true,
-  noTTYOutput: true,
-  notTTYSchedule: 5000,
-});
+// A bar on a terminal; periodic plain lines when piped (CI logs).
+const bar = createProgress();
 let started = false;
 try {
   const summary = await runDemo({
     dataset: o.dataset,
     loss: o.loss,
     sampler: o.sampler,
-    ...(explicit('steps') || !o.smoke ? { steps: o.steps } : {}),
-    batchSize: o.batchSize,
-    learningRate: o.lr,
-    ...(explicit('k') || !o.smoke ? { k: o.k } : {}),
-    stepSize: o.stepSize,
-    noiseScale: o.noiseScale,
-    energyL2: o.energyL2,
-    ...(explicit('chains') || !o.smoke ? { nChains: o.chains } : {}),
-    ...(explicit('sampleSteps') || !o.smoke ? { sampleSteps: o.sampleSteps } : {}),
+    // unset flags leave the dataset's recipe (or the smoke sizes) in place
+    ...(o.steps !== undefined ? { steps: o.steps } : {}),
+    ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
+    ...(o.lr !== undefined ? { learningRate: o.lr } : {}),
+    ...(o.k !== undefined ? { k: o.k } : {}),
+    ...(o.stepSize !== undefined ? { stepSize: o.stepSize } : {}),
+    ...(o.noiseScale !== undefined ? { noiseScale: o.noiseScale } : {}),
+    ...(o.anneal !== undefined ? { sampleNoiseFinal: o.anneal } : {}),
+    ...(o.energyL2 !== undefined ? { energyL2: o.energyL2 } : {}),
+    ...(o.chains !== undefined ? { nChains: o.chains } : {}),
+    ...(o.sampleSteps !== undefined ? { sampleSteps: o.sampleSteps } : {}),
     seed: o.seed,
     backend: o.backend,
     // relative to where the user typed `pnpm demo` (pnpm runs the script inside apps/examples)
@@ -150,9 +151,17 @@ try {
   });
   if (started) bar.stop();
   const s = summary;
+  const sc = s.score;
+  const extra = sc.modes
+    ? `, ${sc.modes.held}/8 modes, ${(100 * sc.modes.withinShare).toFixed(1)} % within 3σ`
+    : sc.squares
+      ? `, ${(100 * sc.squares.samples).toFixed(1)} % in squares (data ${(100 * sc.squares.data).toFixed(0)} %, noise ${(100 * sc.squares.baseline).toFixed(0)} %)`
+      : '';
   console.log(
-    `[demo] done in ${(s.wallTimeMs / 1000).toFixed(1)} s on ${s.backend}: final loss ${s.finalLossMean.toFixed(4)}, ` +
-      `MMD² samples ${s.mmd.samples.toFixed(4)} vs noise ${s.mmd.initialNoise.toFixed(4)}; wrote ${s.files.join(', ')}`,
+    `[demo] done in ${(s.wallTimeMs / 1000).toFixed(1)} s wall, ${(s.cpuTimeMs.total / 1000).toFixed(1)} s CPU on ${s.backend}: ` +
+      `final loss ${s.finalLossMean.toFixed(4)}; MMD²_multi ${s.mmd.samples.toFixed(4)} (noise ${s.mmd.initialNoise.toFixed(4)}, ` +
+      `floor ${s.mmd.floor.toFixed(4)})${extra}; target ${sc.target.description}: ${sc.target.met ? 'met' : 'NOT met'}\n` +
+      `[demo] wrote ${s.files.join(', ')}`,
   );
 } catch (e) {
   if (started) bar.stop();

@@ -1,44 +1,35 @@
 /**
  * The main job: train an MLP energy on a 2-D dataset, sample from it, plot it, and score it.
  *
- * 1. data: a seeded 2-D dataset (default two moons), standardised; a held-out set from another seed;
- * 2. model: an MLP energy 2 → 64 → 64 → 1 (SiLU);
+ * Every setting defaults to the measured recipe of the dataset and loss (`recipe-table.ts`; PCD on two moons
+ * by default), so `pnpm demo --dataset eightGaussians` picks that dataset's recipe:
+ * 1. data: a seeded 2-D dataset, standardised with the training set's moments;
+ * 2. model: an MLP energy 2 → 128 → 128 → 1 (SiLU);
  * 3. training: persistent contrastive divergence (replay buffer) with Langevin negatives, or CD, denoising /
- *    sliced score matching, or NCE, through `fit` from @ebm/losses with Adam;
- * 4. sampling: Langevin chains started from uniform noise over the data box;
- * 5. output: landscape, data-vs-samples and loss-curve figures (PNG + SVG) and `summary.json` with the
- *    settings, seed, wall time, final loss and the MMD of the samples and of the initial noise to held-out data.
+ *    sliced score matching, or NCE, through `fit` from @ebm/losses with Adam (cosine-decayed);
+ * 4. sampling: chains started from uniform noise over the held-out data's bounding box (annealed where the
+ *    recipe says so);
+ * 5. score (issue 17): multi-bandwidth MMD² of 2000 samples against 2000 held-out points in the generator's
+ *    coordinates, beside uniform noise (baseline) and a second held-out set (floor); modes and 3σ share on
+ *    eight gaussians, share in squares on the checkerboard;
+ * 6. output: landscape (linear and log colour scale), data-vs-samples and loss-curve figures (PNG + SVG),
+ *    `samples.csv` and `data.csv` (`x1,x2`, generator coordinates) and `summary.json` with the settings, seed,
+ *    wall and CPU time, final loss and the score.
  */
 
-import {
-  assertInteger,
-  assertPositive,
-  disposeSampleResult,
-  EbmError,
-  type Loss,
-  medianDistance,
-  mmdRbf,
-  rngKey,
-  type Sampler,
-  uniformArray,
-} from '@ebm/core';
-import { DATASET_NAMES, type DatasetName, makeDataset, permutation } from '@ebm/datasets';
-import {
-  ContrastiveDivergence,
-  DenoisingScoreMatching,
-  fit,
-  GaussianNoise,
-  NoiseContrastiveEstimation,
-  PersistentContrastiveDivergence,
-  SlicedScoreMatching,
-  type StepMetrics,
-} from '@ebm/losses';
-import { MLPEnergy } from '@ebm/models';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assertInteger, assertPositive, EbmError, type Sampler } from '@ebm/core';
+import { DATASET_NAMES, type DatasetName } from '@ebm/datasets';
+import type { StepMetrics } from '@ebm/losses';
 import { HamiltonianMonteCarlo, LangevinDynamics, MALA } from '@ebm/samplers';
 import { plotEnergyLandscape, plotSampleComparison, plotTrainingCurves } from '@ebm/viz/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, selectBackend } from '../lib/backend.js';
 import { writeFigure, writeJson } from '../lib/output.js';
+import { type QualityScore, roundScore } from '../lib/quality.js';
+import { recipeFor } from './recipe-table.js';
+import { prepareRecipe, type Recipe, releaseTraining, sampleAndScore, trainMore } from './recipes.js';
 
 export const LOSSES = ['pcd', 'cd', 'dsm', 'ssm', 'nce'] as const;
 export type LossName = (typeof LOSSES)[number];
@@ -62,7 +53,9 @@ export interface DemoOptions {
   readonly stepSize?: number;
   /** Langevin noise scale σ (σ² is the sampling temperature; < 1 sharpens short-run samples). */
   readonly noiseScale?: number;
-  /** Chains and steps of the final sampling run. */
+  /** Final noise scale of the annealed final run (default: the recipe's; equal to `noiseScale`: no annealing). */
+  readonly sampleNoiseFinal?: number;
+  /** Chains of the final sampling run = points of the score (default 2000; smoke 300). */
   readonly nChains?: number;
   readonly sampleSteps?: number;
   readonly seed?: number;
@@ -79,54 +72,55 @@ export interface DemoOptions {
 
 /** What `summary.json` holds. */
 export interface DemoSummary {
-  readonly settings: Required<Omit<DemoOptions, 'onStep' | 'onPhase' | 'smoke'>> & {
+  readonly settings: Required<Omit<DemoOptions, 'onStep' | 'onPhase' | 'smoke' | 'sampleNoiseFinal'>> & {
     smoke: boolean;
     standardised: true;
+    widths: readonly number[];
+    sampleNoiseFinal: number | null;
+    recipe: Recipe;
   };
   readonly backend: string;
   readonly wallTimeMs: number;
   readonly trainTimeMs: number;
+  /** CPU time of the process (user + system, `process.cpuUsage`): training, sampling, whole run. */
+  readonly cpuTimeMs: { readonly train: number; readonly sample: number; readonly total: number };
   readonly finalLoss: number;
   /** Mean loss over the last 10% of steps (less noisy than the last step). */
   readonly finalLossMean: number;
-  /** Unbiased RBF MMD² (median-heuristic bandwidth) to held-out data: model samples, and the initial noise. */
-  readonly mmd: { readonly samples: number; readonly initialNoise: number; readonly bandwidth: number };
+  /** Roll-backs of the divergence guard. */
+  readonly rollbacks: number;
+  /**
+   * Multi-bandwidth MMD² (issue 17) of the samples to held-out data, of the initial uniform noise (the
+   * baseline) and of a second held-out set (the floor); `bandwidth` = the data's median pairwise distance.
+   */
+  readonly mmd: {
+    readonly samples: number;
+    readonly initialNoise: number;
+    readonly floor: number;
+    readonly bandwidth: number;
+  };
+  /** The whole score: MMD² with baseline and floor, modes (eight gaussians), squares (checkerboard), target. */
+  readonly score: QualityScore;
   /** Mean learned energy on held-out data and on the noise box (lower on data means the model learned). */
   readonly meanEnergy: { readonly data: number; readonly noise: number };
   readonly files: string[];
 }
 
-function standardise(data: Float32Array, mean: [number, number], std: [number, number]): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i += 2) {
-    out[i] = (data[i]! - mean[0]) / std[0];
-    out[i + 1] = (data[i + 1]! - mean[1]) / std[1];
-  }
-  return out;
+function csv(points: Float32Array): string {
+  const rows = ['x1,x2'];
+  for (let i = 0; i < points.length; i += 2) rows.push(`${points[i]},${points[i + 1]}`);
+  return `${rows.join('\n')}\n`;
 }
 
-function moments(data: Float32Array): { mean: [number, number]; std: [number, number] } {
-  const n = data.length / 2;
-  const m: [number, number] = [0, 0];
-  for (let i = 0; i < data.length; i += 2) {
-    m[0] += data[i]! / n;
-    m[1] += data[i + 1]! / n;
-  }
-  const v: [number, number] = [0, 0];
-  for (let i = 0; i < data.length; i += 2) {
-    v[0] += (data[i]! - m[0]) ** 2 / n;
-    v[1] += (data[i + 1]! - m[1]) ** 2 / n;
-  }
-  return { mean: m, std: [Math.sqrt(v[0]) || 1, Math.sqrt(v[1]) || 1] };
-}
-
-function subsample(a: Float32Array, n: number): Float32Array {
-  return a.length / 2 <= n ? a : a.slice(0, 2 * n);
-}
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 /** Runs the demo and writes its outputs; returns the summary (also written to `summary.json`). */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const t0 = performance.now();
+  const c0 = cpuNow();
   const smoke = options.smoke ?? false;
   const dataset = options.dataset ?? 'twoMoons';
   if (!DATASET_NAMES.includes(dataset)) {
@@ -152,163 +146,142 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       fix: `use one of ${SAMPLERS.join(', ')}.`,
     });
   }
+  const base = recipeFor(dataset, lossName);
   const settings = {
     dataset,
     loss: lossName,
     sampler: samplerName,
-    steps: assertInteger('steps', options.steps ?? (smoke ? 40 : 600), 1),
-    batchSize: assertInteger('batchSize', options.batchSize ?? 128, 2),
-    learningRate: assertPositive('learningRate', options.learningRate ?? 2e-3),
-    k: assertInteger('k', options.k ?? 10, 1),
-    energyL2: options.energyL2 ?? 0.1,
-    stepSize: assertPositive('stepSize', options.stepSize ?? 0.01),
-    noiseScale: assertPositive('noiseScale', options.noiseScale ?? 1),
-    nChains: assertInteger('nChains', options.nChains ?? (smoke ? 200 : 1000), 2),
-    sampleSteps: assertInteger('sampleSteps', options.sampleSteps ?? (smoke ? 100 : 300), 1),
+    steps: assertInteger('steps', options.steps ?? (smoke ? 60 : base.steps), 1),
+    batchSize: assertInteger('batchSize', options.batchSize ?? base.batchSize, 2),
+    learningRate: assertPositive('learningRate', options.learningRate ?? base.learningRate),
+    k: assertInteger('k', options.k ?? (smoke ? Math.min(base.k, 5) : base.k), 1),
+    energyL2: options.energyL2 ?? base.energyL2,
+    stepSize: assertPositive('stepSize', options.stepSize ?? base.stepSize),
+    noiseScale: assertPositive('noiseScale', options.noiseScale ?? base.noiseScale),
+    sampleNoiseFinal: options.sampleNoiseFinal ?? base.sampleNoiseFinal ?? null,
+    nChains: assertInteger('nChains', options.nChains ?? (smoke ? 300 : 2000), 2),
+    sampleSteps: assertInteger('sampleSteps', options.sampleSteps ?? (smoke ? 150 : base.sampleSteps), 1),
     seed: assertInteger('seed', options.seed ?? 0, 0),
-    backend: options.backend ?? 'cpu',
+    backend: options.backend ?? 'wasm',
     outDir: options.outDir ?? 'out',
     smoke,
     standardised: true as const,
+    widths: base.widths,
   };
+  const recipe: Recipe = {
+    ...base,
+    steps: settings.steps,
+    batchSize: settings.batchSize,
+    learningRate: settings.learningRate,
+    k: settings.k,
+    energyL2: settings.energyL2,
+    stepSize: settings.stepSize,
+    noiseScale: settings.noiseScale,
+    sampleSteps: settings.sampleSteps,
+    ...(settings.sampleNoiseFinal === null ? {} : { sampleNoiseFinal: settings.sampleNoiseFinal }),
+  };
+  if (settings.sampleNoiseFinal === null) delete (recipe as { sampleNoiseFinal?: number }).sampleNoiseFinal;
   const phase = options.onPhase ?? (() => {});
   phase('setup', `backend ${settings.backend}`);
   const backend = await selectBackend(settings.backend);
 
-  // 1. data (standardised with the training set's moments) and a held-out set from another seed
-  const nTrain = smoke ? 1000 : 4000;
-  const nHeld = smoke ? 300 : 1000;
-  const train = makeDataset(dataset, { nSamples: nTrain, seed: settings.seed });
-  const held = makeDataset(dataset, { nSamples: nHeld, seed: settings.seed + 1_000_003 });
-  const mom = moments(train.data);
-  const trainData = standardise(train.data, mom.mean, mom.std);
-  // generators emit points grouped by component (e.g. the outer moon first): shuffle the held-out rows so that
-  // any prefix used as the MMD reference covers the whole distribution
-  const heldSorted = standardise(held.data, mom.mean, mom.std);
-  const order = permutation(nHeld, rngKey(settings.seed + 13));
-  const heldData = new Float32Array(heldSorted.length);
-  order.forEach((src, dst) => {
-    heldData[2 * dst] = heldSorted[2 * src]!;
-    heldData[2 * dst + 1] = heldSorted[2 * src + 1]!;
+  // 1–2. data, model, sampler, loss (the held-out sets of the score come from other seeds)
+  const makeSampler = (
+    energy: tf.Tensor | object,
+    s: { stepSize: number; noiseScale: number | object; clamp: [number, number] },
+  ): Sampler => {
+    const e = energy as ConstructorParameters<typeof LangevinDynamics>[0];
+    if (samplerName === 'mala') return new MALA(e, { stepSize: s.stepSize });
+    if (samplerName === 'hmc')
+      return new HamiltonianMonteCarlo(e, { stepSize: s.stepSize, nLeapfrogSteps: 5 });
+    return new LangevinDynamics(e, s as ConstructorParameters<typeof LangevinDynamics>[1]);
+  };
+  const p = prepareRecipe(dataset, recipe, {
+    seed: settings.seed,
+    nScore: settings.nChains,
+    ...(samplerName === 'langevin' ? {} : { sampler: makeSampler }),
   });
-  const box = 3; // the data box for noise, chains and plots: [-3, 3]²
-
-  // 2. model, sampler, loss
-  const energy = new MLPEnergy({ inputDim: 2, widths: [64, 64], activation: 'silu', seed: settings.seed });
-  const sampler: Sampler =
-    samplerName === 'langevin'
-      ? new LangevinDynamics(energy, {
-          stepSize: settings.stepSize,
-          noiseScale: settings.noiseScale,
-          clamp: [-box - 1, box + 1],
-        })
-      : samplerName === 'mala'
-        ? new MALA(energy, { stepSize: settings.stepSize })
-        : new HamiltonianMonteCarlo(energy, { stepSize: settings.stepSize, nLeapfrogSteps: 5 });
-  const buffer = { capacity: 10_000, reinitProbability: 0.05, init: 'uniform' as const, initScale: box };
-  const loss: Loss & { dispose?: () => void } =
-    lossName === 'pcd'
-      ? new PersistentContrastiveDivergence(energy, {
-          sampler,
-          k: settings.k,
-          energyL2: settings.energyL2,
-          buffer,
-          seed: settings.seed,
-        })
-      : lossName === 'cd'
-        ? new ContrastiveDivergence(energy, {
-            sampler,
-            k: settings.k,
-            energyL2: settings.energyL2,
-            seed: settings.seed,
-          })
-        : lossName === 'dsm'
-          ? new DenoisingScoreMatching(energy, { sigma: 0.1, seed: settings.seed })
-          : lossName === 'ssm'
-            ? new SlicedScoreMatching(energy, {
-                nProjections: 1,
-                projection: 'rademacher',
-                seed: settings.seed,
-              })
-            : new NoiseContrastiveEstimation(energy, {
-                noise: new GaussianNoise({ mean: [0, 0], std: 1.5 }),
-                seed: settings.seed,
-              });
 
   // 3. training
   phase('train', `${lossName} on ${dataset}, ${settings.steps} steps`);
-  const data = tf.tensor2d(trainData, [nTrain, 2]);
-  const optimizer = tf.train.adam(settings.learningRate);
   const tTrain = performance.now();
-  const result = await fit({
-    loss,
-    optimizer,
-    data,
-    batchSize: settings.batchSize,
-    steps: settings.steps,
-    seed: settings.seed,
-    clipNorm: 10,
-    onStep: (m) => options.onStep?.(m, settings.steps),
-  });
+  let trainCpu: number;
+  try {
+    trainCpu = await trainMore(p, undefined, (m) => options.onStep?.(m, settings.steps));
+  } finally {
+    releaseTraining(p);
+  }
   const trainTimeMs = performance.now() - tTrain;
-  data.dispose();
-  loss.dispose?.();
-  optimizer.dispose();
+  const { energy, reference: ref } = p;
 
-  // 4. sampling from noise over the box
+  // 4–5. sampling from uniform noise over the data box, and the score
   phase('sample', `${settings.nChains} chains × ${settings.sampleSteps} steps`);
-  const noise = uniformArray(rngKey(settings.seed + 7), [settings.nChains, 2], -box, box);
-  const x0 = tf.tensor2d(noise, [settings.nChains, 2]);
-  const run = await sampler.sample({ x0, nSteps: settings.sampleSteps, seed: settings.seed + 11 });
-  const samples = (await run.samples.data()) as Float32Array;
-  x0.dispose();
-  const eData = energy.energy(tf.tensor2d(heldData, [nHeld, 2]));
-  const eNoise = energy.energy(tf.tensor2d(noise, [settings.nChains, 2]));
-  const meanEnergy = { data: (await tf.mean(eData).data())[0]!, noise: (await tf.mean(eNoise).data())[0]! };
-  tf.dispose([eData, eNoise]);
-
-  const nMmd = Math.min(smoke ? 300 : 800, settings.nChains, nHeld);
-  const ref = subsample(heldData, nMmd);
-  const bandwidth = medianDistance(ref, subsample(samples, nMmd), 2);
+  const [run] = await sampleAndScore(p);
+  const samples = run!.samples;
+  const score = run!.score;
+  const z = (x: Float32Array) => Float32Array.from(x, (v, i) => (v - p.mean[i % 2]!) / p.std[i % 2]!);
+  const meanEnergy = tf.tidy(() => ({
+    data: tf.mean(energy.energy(tf.tensor2d(z(ref.held), [ref.held.length / 2, 2]))),
+    noise: tf.mean(energy.energy(tf.tensor2d(z(ref.noise), [ref.noise.length / 2, 2]))),
+  }));
+  const eData = (await meanEnergy.data.data())[0]!;
+  const eNoise = (await meanEnergy.noise.data())[0]!;
+  tf.dispose([meanEnergy.data, meanEnergy.noise]);
   const mmd = {
-    samples: mmdRbf(subsample(samples, nMmd), ref, 2, { bandwidth }),
-    initialNoise: mmdRbf(subsample(noise, nMmd), ref, 2, { bandwidth }),
-    bandwidth,
+    samples: score.mmd.samples,
+    initialNoise: score.mmd.baseline,
+    floor: score.mmd.floor,
+    bandwidth: score.medianDistance,
   };
 
-  // 5. figures and summary
+  // 6. figures (generator coordinates; the landscape maps them to the model's standardised inputs), data, summary
   phase('plot', settings.outDir);
   const files: string[] = [];
-  const range: [number, number] = [-box, box];
-  files.push(
-    ...(await writeFigure(
-      settings.outDir,
-      'landscape',
-      await plotEnergyLandscape(energy, {
-        xRange: range,
-        yRange: range,
-        resolution: smoke ? 40 : 120,
-        title: `Learned energy (${lossName}, ${dataset})`,
-      }),
-    )),
-  );
+  const pad = (lo: number, hi: number): [number, number] => [lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)];
+  const xr = pad(ref.box.lo[0], ref.box.hi[0]);
+  const yr = pad(ref.box.lo[1], ref.box.hi[1]);
+  const toModel = {
+    dim: 2,
+    energy: (x: tf.Tensor2D) =>
+      tf.tidy(() => energy.energy(tf.div(tf.sub(x, tf.tensor1d(p.mean)), tf.tensor1d(p.std)) as tf.Tensor2D)),
+  } as unknown as Parameters<typeof plotEnergyLandscape>[0];
+  for (const logScale of [false, true]) {
+    files.push(
+      ...(await writeFigure(
+        settings.outDir,
+        logScale ? 'landscape-log' : 'landscape',
+        await plotEnergyLandscape(toModel, {
+          xRange: xr,
+          yRange: yr,
+          resolution: smoke ? 40 : 120,
+          logScale,
+          title: `Learned energy (${lossName}, ${dataset}${logScale ? ', log colour scale' : ''})`,
+        }),
+      )),
+    );
+  }
   const toPoints = (a: Float32Array) => ({
     x: a.filter((_, i) => i % 2 === 0),
     y: a.filter((_, i) => i % 2 === 1),
   });
+  const detail = score.modes
+    ? `, ${score.modes.held}/8 modes, ${(100 * score.modes.withinShare).toFixed(0)} % within 3σ`
+    : score.squares
+      ? `, ${(100 * score.squares.samples).toFixed(0)} % in squares`
+      : '';
   files.push(
     ...(await writeFigure(
       settings.outDir,
       'samples',
-      await plotSampleComparison(toPoints(heldData), toPoints(samples), {
+      await plotSampleComparison(toPoints(ref.held), toPoints(samples), {
         labels: ['held-out data', `${samplerName} samples`],
-        xRange: range,
-        yRange: range,
-        title: `Data vs samples — MMD² ${mmd.samples.toFixed(4)} (noise ${mmd.initialNoise.toFixed(4)})`,
+        xRange: xr,
+        yRange: yr,
+        title: `Data vs samples — MMD² ${mmd.samples.toFixed(4)} (noise ${mmd.initialNoise.toFixed(4)})${detail}`,
       }),
     )),
   );
-  const history = result.history.map((m) => ({
+  const history = p.history.map((m) => ({
     loss: m.loss,
     ...(m.energyPos !== undefined ? { 'E+': m.energyPos } : {}),
     ...(m.energyNeg !== undefined ? { 'E-': m.energyNeg } : {}),
@@ -321,18 +294,27 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       await plotTrainingCurves(history, { smoothing: 0.9, title: 'Training' }),
     )),
   );
-  disposeSampleResult(run);
-  const tail = result.history.slice(-Math.max(1, Math.floor(result.history.length / 10)));
+  writeFileSync(join(settings.outDir, 'samples.csv'), csv(samples));
+  writeFileSync(join(settings.outDir, 'data.csv'), csv(ref.held));
+  files.push(join(settings.outDir, 'samples.csv'), join(settings.outDir, 'data.csv'));
+  const tail = p.history.slice(-Math.max(1, Math.floor(p.history.length / 10)));
   const summary: DemoSummary = {
-    settings: { ...settings },
+    settings: { ...settings, recipe },
     backend,
     wallTimeMs: Math.round(performance.now() - t0),
     trainTimeMs: Math.round(trainTimeMs),
-    finalLoss: result.history.at(-1)?.loss ?? Number.NaN,
+    cpuTimeMs: {
+      train: Math.round(trainCpu),
+      sample: Math.round(run!.cpuMs),
+      total: Math.round(cpuNow() - c0),
+    },
+    finalLoss: p.history.at(-1)?.loss ?? Number.NaN,
     finalLossMean: tail.reduce((a, m) => a + m.loss, 0) / tail.length,
+    rollbacks: p.rollbacks.length,
     mmd,
-    meanEnergy,
-    files: [...files, `${settings.outDir}/summary.json`],
+    score: roundScore(score),
+    meanEnergy: { data: eData, noise: eNoise },
+    files: [...files, join(settings.outDir, 'summary.json')],
   };
   writeJson(settings.outDir, 'summary.json', summary);
   energy.dispose();

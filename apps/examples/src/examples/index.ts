@@ -130,7 +130,8 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     name: 'persistent-cd',
     tier: 'training',
     title: 'Persistent CD',
-    summary: 'CD with a replay buffer of persistent chains; E(neg) − E(data) and MMD².',
+    summary:
+      'The measured two-moons PCD recipe (replay buffer, h = 1e-3, λ = 0.1): E(neg) − E(data) and the issue-17 score.',
     load: () => import('./persistent-cd.js'),
   },
   {
@@ -139,6 +140,14 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     title: 'Denoising score matching',
     summary: 'DSM (σ = 0.1, correct sign) on two moons, then Langevin sampling; MMD².',
     load: () => import('./denoising-score-matching.js'),
+  },
+  {
+    name: 'torchebm-recipe',
+    tier: 'training',
+    title: 'TorchEBM’s documented recipe, and why it diverges',
+    summary:
+      'CD-10, Langevin h = 0.1, noise 1, λ = 0.001 on raw two moons: loss → −1/(2λ), samples thrown off; the guard sees only finite numbers.',
+    load: () => import('./torchebm-recipe.js'),
   },
   {
     name: 'flow-matching-2d',

@@ -1,0 +1,378 @@
+import { EbmError } from '../errors.js';
+import { type HostEnergy, type HostParams, makeHostEnergy } from './host-energies.js';
+import { foldInRaw, normalRange, split2Raw, uniformAt } from './philox.js';
+
+/**
+ * Whole chains of Langevin, MALA and HMC on host typed arrays: the fused CPU path of `chain.<kind>`.
+ *
+ * ## Streams (the same as the samplers' step loop)
+ * Step t (0-based) of a chain run from key K with `firstStep` s uses `k_t = foldIn(K, s + t)`:
+ * - Langevin: ξ_t = `normalArray(k_t, [B, D])`; x ← x − h·∇E(x) + σ√(2h)·ξ_t.
+ * - MALA: `[kξ, ku] = splitKey(k_t, 2)`; proposal from `normalArray(kξ, [B, D])`, accept with `uniformArray(ku, [B])`.
+ * - HMC: `[kp, ku] = splitKey(k_t, 2)`; p ~ `normalArray(kp, [B, D])`/√m⁻¹, accept with `uniformArray(ku, [B])`.
+ * Element (r, j) of every draw is element r·D + j of the flat stream, whoever computes row r: a worker that owns
+ * rows r0 … r1 draws exactly those numbers, so the result does not depend on how rows are split.
+ *
+ * ## Arithmetic
+ * Every update rounds to float32 after each operation in the order of the samplers' composite kernels
+ * (`langevinStep`, `leapfrogStep`, the MALA/HMC log-ratios, `metropolisAccept`), and the energies are
+ * float32-faithful (see `host-energies.ts`), so on the cpu backend a chain equals the step loop bit for bit.
+ *
+ * Rows are processed in tiles of {@link TILE_ROWS} rows, all steps of a tile at once (chains are independent),
+ * so a tile's state stays in the L1/L2 cache. No tfjs imports: this module runs inside worker threads.
+ * @module
+ */
+
+/** Rows per tile of the chain loop. */
+export const TILE_ROWS = 64;
+
+/** What a host chain runs: plain data (it crosses to worker threads as is). */
+export interface HostChainSpec {
+  /** Energy kind (`kernelHint.kind`). */
+  readonly kind: string;
+  /** The energy's `kernelHint.params`. */
+  readonly params: HostParams;
+  /** `'langevin'`, `'mala'` or `'hmc'`. */
+  readonly method: string;
+  /**
+   * `stepSize` (> 0); Langevin: `noiseScale` (σ ≥ 0, default 1); MALA/HMC: `invMass` (a number > 0, default 1);
+   * HMC: `nLeapfrogSteps` (integer ≥ 1, default 10).
+   */
+  readonly settings: Readonly<Record<string, number>>;
+  readonly nSteps: number;
+  /** Run key: two uint32 words. */
+  readonly key: readonly [number, number];
+  /** Step index of the first step (keys `foldIn(key, firstStep + t)`), default 0. */
+  readonly firstStep?: number;
+}
+
+/** The methods a host chain runs. */
+export const HOST_CHAIN_METHODS: readonly string[] = ['langevin', 'mala', 'hmc'];
+
+const f = Math.fround;
+
+function setting(
+  settings: Readonly<Record<string, number>>,
+  name: string,
+  dflt: number,
+  check: (v: number) => boolean,
+  rule: string,
+): number {
+  const v = settings?.[name] ?? dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !check(v)) {
+    throw new EbmError('INVALID_PARAM', `settings.${name} must be ${rule}.`, {
+      argument: `settings.${name}`,
+      value: v,
+      fix: `pass ${name} ${rule}.`,
+    });
+  }
+  return v;
+}
+
+/** Validated numbers of a spec. */
+export interface ParsedChain {
+  readonly energy: HostEnergy;
+  readonly method: 'langevin' | 'mala' | 'hmc';
+  readonly h: number;
+  readonly sigma: number;
+  readonly invMass: number;
+  readonly nLeapfrog: number;
+  readonly nSteps: number;
+  readonly firstStep: number;
+  readonly k0: number;
+  readonly k1: number;
+}
+
+/**
+ * Validates a spec for dimension D. Throws `NOT_IMPLEMENTED` for an unknown kind or method (callers then use the
+ * step loop) and `INVALID_PARAM` for bad numbers.
+ */
+export function parseChainSpec(spec: HostChainSpec, D: number): ParsedChain {
+  const method = spec.method;
+  if (method !== 'langevin' && method !== 'mala' && method !== 'hmc') {
+    throw new EbmError(
+      'NOT_IMPLEMENTED',
+      `The fused CPU chain runs methods ${HOST_CHAIN_METHODS.join(', ')}.`,
+      {
+        argument: 'method',
+        value: method,
+        fix: 'use the sampler step loop for other methods (samplers do this automatically).',
+      },
+    );
+  }
+  const energy = makeHostEnergy(spec.kind, spec.params, D);
+  if (energy === undefined) {
+    throw new EbmError('NOT_IMPLEMENTED', `No fused CPU chain for energies of kind "${spec.kind}".`, {
+      argument: 'kind',
+      value: spec.kind,
+      fix: 'use the sampler step loop (samplers do this automatically).',
+    });
+  }
+  const s = spec.settings;
+  const h = setting(s, 'stepSize', Number.NaN, (v) => v > 0, 'a finite number > 0');
+  const sigma =
+    method === 'langevin' ? setting(s, 'noiseScale', 1, (v) => v >= 0, 'a finite number >= 0') : 1;
+  const invMass = method === 'langevin' ? 1 : setting(s, 'invMass', 1, (v) => v > 0, 'a finite number > 0');
+  const nLeapfrog =
+    method === 'hmc'
+      ? setting(s, 'nLeapfrogSteps', 10, (v) => Number.isInteger(v) && v >= 1, 'an integer >= 1')
+      : 0;
+  const nSteps = spec.nSteps;
+  if (!Number.isInteger(nSteps) || nSteps < 0) {
+    throw new EbmError('INVALID_PARAM', 'nSteps must be an integer >= 0.', {
+      argument: 'nSteps',
+      value: nSteps,
+      fix: 'pass the number of steps, e.g. 100.',
+    });
+  }
+  const firstStep = spec.firstStep ?? 0;
+  if (!Number.isSafeInteger(firstStep) || firstStep < 0 || !Number.isSafeInteger(firstStep + nSteps)) {
+    throw new EbmError('INVALID_PARAM', 'firstStep must be a non-negative safe integer.', {
+      argument: 'firstStep',
+      value: firstStep,
+      fix: 'pass the step index the chain starts at (state.step), or leave it out.',
+    });
+  }
+  const key = spec.key;
+  const okWord = (w: unknown) => typeof w === 'number' && Number.isInteger(w) && w >= 0 && w < 4294967296;
+  if (!Array.isArray(key) || key.length !== 2 || !okWord(key[0]) || !okWord(key[1])) {
+    throw new EbmError('INVALID_PARAM', 'key must be an RngKey: two integers in [0, 2^32).', {
+      argument: 'key',
+      value: key,
+      fix: 'make keys with rngKey(seed), foldIn(key, n) or splitKey(key, n).',
+    });
+  }
+  return { energy, method, h, sigma, invMass, nLeapfrog, nSteps, firstStep, k0: key[0], k1: key[1] };
+}
+
+/** Per-step keys `foldIn(key, firstStep + t)`, split in two for MH methods (4 words per step then). */
+function stepKeys(c: ParsedChain): Uint32Array {
+  const two = new Uint32Array(2);
+  const mh = c.method !== 'langevin';
+  const out = new Uint32Array((mh ? 4 : 2) * c.nSteps);
+  for (let t = 0; t < c.nSteps; t++) {
+    if (mh) {
+      foldInRaw(c.k0, c.k1, c.firstStep + t, two, 0);
+      split2Raw(two[0]!, two[1]!, out, 4 * t);
+    } else foldInRaw(c.k0, c.k1, c.firstStep + t, out, 2 * t);
+  }
+  return out;
+}
+
+/** Per-chain counts of accepted proposals (MALA/HMC), or `undefined` for Langevin. */
+export type AcceptCounts = Float64Array | undefined;
+
+/**
+ * Runs the chain on rows `r0 … r1 − 1` of a `[B, D]` batch (row-major, updated in place). `x` holds the rows
+ * from `base` on (default 0: the whole batch; a worker passes its own rows with `base = r0`). Row r draws the
+ * stream elements of row r of the whole batch. Returns the number of accepted proposals per row of the range
+ * for MALA/HMC.
+ */
+export function runChainHost(
+  spec: HostChainSpec,
+  x: Float32Array,
+  D: number,
+  r0: number,
+  r1: number,
+  base = 0,
+): AcceptCounts {
+  const c = parseChainSpec(spec, D);
+  if (c.nSteps === 0 || r1 <= r0)
+    return c.method === 'langevin' ? undefined : new Float64Array(Math.max(0, r1 - r0));
+  const keys = stepKeys(c);
+  if (c.method === 'langevin') {
+    langevinRows(c, keys, x, D, r0, r1, base);
+    return undefined;
+  }
+  const acc = new Float64Array(r1 - r0);
+  if (c.method === 'mala') malaRows(c, keys, x, D, r0, r1, base, acc);
+  else hmcRows(c, keys, x, D, r0, r1, base, acc);
+  return acc;
+}
+
+/** x ← x − h·∇E(x) + σ√(2h)·ξ, per tile, in the float32 order of `langevinStepComposite`. */
+function langevinRows(
+  c: ParsedChain,
+  keys: Uint32Array,
+  x: Float32Array,
+  D: number,
+  r0: number,
+  r1: number,
+  base: number,
+): void {
+  const { energy, nSteps } = c;
+  const hf = f(c.h);
+  const amp = c.sigma * Math.sqrt(2 * c.h);
+  const ampf = f(amp);
+  const g = new Float32Array(TILE_ROWS * D);
+  const z = new Float32Array(TILE_ROWS * D);
+  for (let a = r0; a < r1; a += TILE_ROWS) {
+    const n = Math.min(TILE_ROWS, r1 - a);
+    const o = (a - base) * D;
+    const m = n * D;
+    for (let t = 0; t < nSteps; t++) {
+      energy.grad(x, o, g, 0, n, D);
+      if (amp === 0) {
+        for (let i = 0; i < m; i++) x[o + i] = x[o + i]! - f(g[i]! * hf);
+      } else {
+        normalRange(keys[2 * t]!, keys[2 * t + 1]!, a * D, m, z, 0);
+        for (let i = 0; i < m; i++) x[o + i] = f(x[o + i]! - f(g[i]! * hf)) + f(z[i]! * ampf);
+      }
+    }
+  }
+}
+
+/** Whether a proposal with log-ratio `logA` is accepted against uniform u (as `metropolisAcceptComposite`). */
+function accepts(logA: number, u: number): boolean {
+  // tf.less(tf.log(u), ratio) with non-finite ratios replaced by −∞.
+  return Number.isFinite(logA) && f(Math.log(u)) < logA;
+}
+
+/** MALA (scalar inverse mass m), in the float32 order of `malaTransition` with β = 1. */
+function malaRows(
+  c: ParsedChain,
+  keys: Uint32Array,
+  x: Float32Array,
+  D: number,
+  r0: number,
+  r1: number,
+  base: number,
+  acc: Float64Array,
+): void {
+  const { energy, nSteps } = c;
+  const unit = c.invMass === 1;
+  const mf = f(c.invMass);
+  const sqrtM = f(Math.sqrt(mf));
+  const hf = f(c.h);
+  const ampf = f(Math.sqrt(2 * c.h));
+  const cf = f(hf * mf);
+  const c4 = f(4 * cf);
+  const T = TILE_ROWS * D;
+  const g = new Float32Array(T);
+  const e = new Float32Array(TILE_ROWS);
+  const y = new Float32Array(T);
+  const gy = new Float32Array(T);
+  const ey = new Float32Array(TILE_ROWS);
+  const z = new Float32Array(T);
+  for (let a = r0; a < r1; a += TILE_ROWS) {
+    const n = Math.min(TILE_ROWS, r1 - a);
+    const o = (a - base) * D;
+    const m = n * D;
+    energy.grad(x, o, g, 0, n, D);
+    energy.energy(x, o, e, 0, n, D);
+    for (let t = 0; t < nSteps; t++) {
+      normalRange(keys[4 * t]!, keys[4 * t + 1]!, a * D, m, z, 0);
+      for (let i = 0; i < m; i++) {
+        const gi = unit ? g[i]! : f(g[i]! * mf);
+        const zi = unit ? z[i]! : f(z[i]! * sqrtM);
+        y[i] = f(x[o + i]! - f(gi * hf)) + f(zi * ampf);
+      }
+      energy.grad(y, 0, gy, 0, n, D);
+      energy.energy(y, 0, ey, 0, n, D);
+      for (let r = 0; r < n; r++) {
+        let wf = 0;
+        let wb = 0;
+        for (let j = 0; j < D; j++) {
+          const i = r * D + j;
+          const xi = x[o + i]!;
+          const yi = y[i]!;
+          const fwd = f(f(yi - xi) + f(cf * g[i]!));
+          const bwd = f(f(xi - yi) + f(cf * gy[i]!));
+          wf += f(f(fwd * fwd) / c4);
+          wb += f(f(bwd * bwd) / c4);
+        }
+        const dE = f(ey[r]! - e[r]!);
+        const logA = f(f(-dE - f(wb)) + f(wf));
+        const u = uniformAt(keys[4 * t + 2]!, keys[4 * t + 3]!, a + r);
+        if (accepts(logA, u)) {
+          acc[a - r0 + r]!++;
+          for (let j = 0; j < D; j++) {
+            const i = r * D + j;
+            x[o + i] = y[i]!;
+            g[i] = gy[i]!;
+          }
+          e[r] = ey[r]!;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * HMC (scalar inverse mass m, L leapfrog steps), in the float32 order of `hmcTransition`: a half kick
+ * (`momentumKick`), then L drifts (`positionDrift`) with full kicks between them and a half kick at the end.
+ */
+function hmcRows(
+  c: ParsedChain,
+  keys: Uint32Array,
+  x: Float32Array,
+  D: number,
+  r0: number,
+  r1: number,
+  base: number,
+  acc: Float64Array,
+): void {
+  const { energy, nSteps, nLeapfrog } = c;
+  const unit = c.invMass === 1;
+  const mf = f(c.invMass);
+  const pScale = f(1 / Math.sqrt(c.invMass));
+  const half = f(0.5 * c.h);
+  const full = f(c.h);
+  const epsf = f(c.h);
+  const T = TILE_ROWS * D;
+  const g = new Float32Array(T);
+  const e = new Float32Array(TILE_ROWS);
+  const q = new Float32Array(T);
+  const gq = new Float32Array(T);
+  const eq = new Float32Array(TILE_ROWS);
+  const p0 = new Float32Array(T);
+  const p = new Float32Array(T);
+  const halfF = f(0.5);
+  for (let a = r0; a < r1; a += TILE_ROWS) {
+    const n = Math.min(TILE_ROWS, r1 - a);
+    const o = (a - base) * D;
+    const m = n * D;
+    energy.grad(x, o, g, 0, n, D);
+    energy.energy(x, o, e, 0, n, D);
+    for (let t = 0; t < nSteps; t++) {
+      normalRange(keys[4 * t]!, keys[4 * t + 1]!, a * D, m, p0, 0);
+      for (let i = 0; i < m; i++) {
+        p0[i] = f(p0[i]! * pScale);
+        p[i] = f(p0[i]! - f(g[i]! * half)); // first half kick
+        q[i] = x[o + i]!;
+      }
+      for (let l = 0; l < nLeapfrog; l++) {
+        for (let i = 0; i < m; i++) {
+          const v = unit ? p[i]! : f(p[i]! * mf);
+          q[i] = f(q[i]! + f(v * epsf));
+        }
+        energy.grad(q, 0, gq, 0, n, D);
+        const kick = l === nLeapfrog - 1 ? half : full; // full kicks between drifts, a half kick at the end
+        for (let i = 0; i < m; i++) p[i] = f(p[i]! - f(gq[i]! * kick));
+      }
+      energy.energy(q, 0, eq, 0, n, D);
+      for (let r = 0; r < n; r++) {
+        let k0 = 0;
+        let k1 = 0;
+        for (let j = 0; j < D; j++) {
+          const i = r * D + j;
+          k0 += f(f(p0[i]! * p0[i]!) * mf);
+          k1 += f(f(p[i]! * p[i]!) * mf);
+        }
+        const h0 = f(e[r]! + f(halfF * f(k0)));
+        const h1 = f(eq[r]! + f(halfF * f(k1)));
+        const logA = f(h0 - h1);
+        const u = uniformAt(keys[4 * t + 2]!, keys[4 * t + 3]!, a + r);
+        if (accepts(logA, u)) {
+          acc[a - r0 + r]!++;
+          for (let j = 0; j < D; j++) {
+            const i = r * D + j;
+            x[o + i] = q[i]!;
+            g[i] = gq[i]!;
+          }
+          e[r] = eq[r]!;
+        }
+      }
+    }
+  }
+}

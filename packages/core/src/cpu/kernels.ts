@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { ChainKernelInputs } from '../energy-kinds.js';
+import { EbmError } from '../errors.js';
+import {
+  chainKernelName,
+  type LangevinStepInputs,
+  langevinStepComposite,
+  registerKernelImpl,
+} from '../kernels.js';
+import { runChainHost } from './host-chain.js';
+import { HOST_ENERGY_KINDS } from './host-energies.js';
+import { assertRank2, HOST_BACKENDS, hostParamsSync, readHost } from './host-tensors.js';
+import { MLP_KIND, mlpUsesSimd } from './mlp.js';
+
+/**
+ * Core's fused CPU kernels, registered in the kernel registry for the host backends `cpu` and `wasm`:
+ * - `chain.<kind>` for every analytic kind of `@ebm/models` and for `mlp`: whole Langevin / MALA / HMC chains in
+ *   tight loops with Philox normals drawn in the loop (see `host-chain.ts`; the MLP's matrix products in
+ *   WebAssembly SIMD, `mlp-wasm.ts`).
+ * - {@link langevinStepHost}, a one-loop `langevinStep`, is exported but not registered: the registry has no
+ *   "default implementation" tier, so registering it would make every user registration of `langevinStep` on
+ *   cpu/wasm need `{ override: true }`.
+ * On `cpu` both are bit-identical to the composite path (the step loop) for the same keys. On `wasm` they give
+ * the same numbers as on `cpu` (host arithmetic), which differ from wasm's own composite ops in the last bits.
+ * Registered when `@ebm/core` loads; {@link registerCpuKernels} is idempotent.
+ * @module
+ */
+
+/** Fused `langevinStep`: `x − h·grad + σ√(2h)·noise` in one loop, rounding as the composite does. */
+export function langevinStepHost(inputs: LangevinStepInputs): tf.Tensor2D {
+  const { x, grad, noise, stepSize, noiseScale } = inputs;
+  const shape = assertRank2(x, 'x');
+  if (
+    !(grad instanceof tf.Tensor) ||
+    grad.shape[0] !== shape[0] ||
+    grad.shape[1] !== shape[1] ||
+    !(noise instanceof tf.Tensor) ||
+    noise.shape[0] !== shape[0] ||
+    noise.shape[1] !== shape[1] ||
+    typeof stepSize !== 'number' ||
+    typeof noiseScale !== 'number'
+  ) {
+    return langevinStepComposite(inputs); // broadcasting or tensor-valued settings: the composite handles them
+  }
+  const f = Math.fround;
+  const xs = readHost(x, 'x');
+  const gs = readHost(grad, 'grad');
+  const hf = f(stepSize);
+  const amp = noiseScale * Math.sqrt(2 * stepSize);
+  if (amp === 0) {
+    for (let i = 0; i < xs.length; i++) xs[i] = xs[i]! - f(gs[i]! * hf);
+  } else {
+    const zs = readHost(noise, 'noise');
+    const af = f(amp);
+    for (let i = 0; i < xs.length; i++) xs[i] = f(xs[i]! - f(gs[i]! * hf)) + f(zs[i]! * af);
+  }
+  return tf.tensor2d(xs, shape, 'float32');
+}
+
+/** Inputs of a `chain.<kind>` kernel, with the optional first step index (see `host-chain.ts`). */
+export type HostChainKernelInputs = ChainKernelInputs & {
+  /** Keys are `foldIn(key, firstStep + t)` (default 0): pass the run key and `state.step` to match the step loop. */
+  readonly firstStep?: number;
+};
+
+/**
+ * The `chain.<kind>` kernel on the host backends, for energies of `kind`. On `wasm`, an MLP whose matrix
+ * products cannot use WebAssembly SIMD (see `mlpUsesSimd`) is declined with `NOT_IMPLEMENTED` (the sampler then
+ * uses its step loop on tfjs-wasm's faster matMul).
+ */
+export function makeHostChainKernel(
+  kind: string,
+  backend = 'cpu',
+): (inputs: HostChainKernelInputs) => tf.Tensor2D {
+  return (inputs) => {
+    const params = inputs?.params as Readonly<Record<string, unknown>> | undefined;
+    if (kind === MLP_KIND && backend !== 'cpu' && !mlpUsesSimd(params ?? {})) {
+      throw new EbmError(
+        'NOT_IMPLEMENTED',
+        `chain.mlp on ${backend} needs hidden widths that are multiples of 4.`,
+        {
+          argument: 'params.sizes',
+          value: params?.sizes,
+          fix: 'use the sampler step loop (samplers do this automatically).',
+        },
+      );
+    }
+    if (inputs === null || typeof inputs !== 'object') {
+      throw new EbmError('INVALID_PARAM', `chain.${kind} needs an inputs object.`, {
+        argument: 'inputs',
+        value: inputs,
+        fix: 'pass { method, x0, nSteps, key, params, settings }.',
+      });
+    }
+    const [B, D] = assertRank2(inputs.x0, 'x0');
+    const spec = {
+      kind,
+      params: hostParamsSync(inputs.params),
+      method: inputs.method,
+      settings: inputs.settings,
+      nSteps: inputs.nSteps,
+      key: inputs.key,
+      ...(inputs.firstStep === undefined ? {} : { firstStep: inputs.firstStep }),
+    };
+    const x = readHost(inputs.x0, 'x0');
+    runChainHost(spec, x, D, 0, B);
+    return tf.tensor2d(x, [B, D], 'float32');
+  };
+}
+
+/** Kinds with a fused CPU `chain.<kind>` kernel. */
+export const CPU_CHAIN_KINDS: readonly string[] = Object.keys(HOST_ENERGY_KINDS);
+
+/** Names of the kernels {@link registerCpuKernels} registers (for each of {@link HOST_BACKENDS}). */
+export const CPU_KERNEL_NAMES: readonly string[] = CPU_CHAIN_KINDS.map(chainKernelName);
+
+interface RegistrationState {
+  unregister: () => void;
+}
+const STATE_SYMBOL = Symbol.for('@ebm/core/cpu-kernels/v1');
+
+/**
+ * Registers core's fused CPU kernels for `cpu` and `wasm` (see the module docs). Idempotent: a second call
+ * returns the same remover. Called when `@ebm/core` loads.
+ * @returns a function that removes these registrations (a later call registers them again).
+ */
+export function registerCpuKernels(): () => void {
+  const g = globalThis as unknown as Record<symbol, RegistrationState | undefined>;
+  const existing = g[STATE_SYMBOL];
+  if (existing !== undefined) return existing.unregister;
+  const opts = { override: true };
+  const removers: (() => void)[] = [];
+  for (const backend of HOST_BACKENDS) {
+    for (const kind of CPU_CHAIN_KINDS) {
+      removers.push(
+        registerKernelImpl(
+          chainKernelName(kind),
+          backend,
+          makeHostChainKernel(kind, backend) as (inputs: unknown) => unknown,
+          opts,
+        ),
+      );
+    }
+  }
+  const state: RegistrationState = {
+    unregister: () => {
+      if (g[STATE_SYMBOL] !== state) return;
+      for (const remove of removers) remove();
+      g[STATE_SYMBOL] = undefined;
+    },
+  };
+  g[STATE_SYMBOL] = state;
+  return state.unregister;
+}

@@ -1,0 +1,232 @@
+/**
+ * Philox4x32-10 normals in a tiny WebAssembly module, assembled here at load time (no file to fetch, ~0.6 KB):
+ * JavaScript has no 32×32→64-bit multiply, so a Philox round costs ~10 ns in JS and ~1 ns with wasm's `i64.mul`.
+ * The module computes exactly what `rng.ts` computes — the same Philox words, then the same inverse-CDF
+ * conversion (Acklam's rational function in f64 arithmetic, no fused multiply-adds in wasm; `log` imported from
+ * `Math.log`; `f64.sqrt` is correctly rounded like `Math.sqrt`) and the same rounding to float32 — so normals are
+ * bit-identical to `normalArray` (tested). Used by `philox.ts` when WebAssembly is available.
+ * No tfjs imports: this module runs inside worker threads. Internal module.
+ * @module
+ */
+
+import {
+  BLOCK,
+  BR,
+  BR_IF,
+  CALL,
+  ELSE,
+  END,
+  F32_DEMOTE,
+  F32_STORE,
+  F64,
+  F64_ADD,
+  F64_CONST,
+  F64_CONVERT_I32_U,
+  F64_DIV,
+  F64_LT,
+  F64_MUL,
+  F64_NEG,
+  F64_SQRT,
+  F64_SUB,
+  f64bytes,
+  GET,
+  I32,
+  I32_ADD,
+  I32_CONST,
+  I32_GE_U,
+  I32_LT_U,
+  I32_NE,
+  I32_SUB,
+  I32_WRAP,
+  I32_XOR,
+  I64,
+  I64_CONST,
+  I64_EXTEND_U,
+  I64_MUL,
+  I64_SHR_U,
+  IF,
+  LOOP,
+  SET,
+  section,
+  sleb,
+  str,
+  uleb,
+  vec,
+} from './wasm-asm.js';
+
+const i32c = (v: number) => [I32_CONST, ...sleb(BigInt(v | 0))];
+const f64c = (v: number) => [F64_CONST, ...f64bytes(v)];
+
+/** Horner: ((c[0]·x + c[1])·x + …)·x + c[n−1], x in local `x` (the evaluation order of normal-quantile.ts). */
+function horner(coeffs: readonly number[], x: number): number[] {
+  const out = [...f64c(coeffs[0]!)];
+  for (let i = 1; i < coeffs.length; i++) out.push(GET, x, F64_MUL, ...f64c(coeffs[i]!), F64_ADD);
+  return out;
+}
+
+// Acklam's coefficients (normal-quantile.ts).
+const A = [
+  -39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716,
+  2.506628277459239,
+];
+const Bc = [
+  -54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572, 1,
+];
+const C = [
+  -0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968,
+  2.938163982698783,
+];
+const Dc = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416, 1];
+const INV_2_32 = 1 / 4294967296;
+
+/** func 1: lowq(p: f64) → f64, locals q (1), r (2). */
+function lowqBody(): number[] {
+  const p = 0;
+  const q = 1;
+  const r = 2;
+  // biome-ignore format: one instruction per group reads like assembly
+  const code = [
+    // if (p < 0.02425) { q = sqrt(-2·log p); return C(q) / D(q) }
+    GET, p, ...f64c(0.02425), F64_LT, IF, F64, ...f64c(-2), GET, p, CALL, 0, F64_MUL, F64_SQRT, SET, q,
+    ...horner(C, q), ...horner(Dc, q), F64_DIV, ELSE,
+    // q = p − ½; r = q²; return A(r)·q / B(r)
+    GET, p, ...f64c(0.5), F64_SUB, SET, q, GET, q, GET, q, F64_MUL, SET, r, ...horner(A, r), GET, q, F64_MUL,
+    ...horner(Bc, r), F64_DIV, END, END,
+  ];
+  return [...vec([[2, F64]]), ...code];
+}
+
+/** func 2: nrm(u: i32) → f64, the bitsToNormal of rng.ts. */
+function nrmBody(): number[] {
+  const u = 0;
+  // biome-ignore format: one instruction per group reads like assembly
+  const code = [
+    GET, u, ...i32c(0x80000000), I32_LT_U, IF, F64, GET, u, F64_CONVERT_I32_U, ...f64c(0.5), F64_ADD,
+    ...f64c(INV_2_32), F64_MUL, CALL, 1, ELSE, ...f64c(4294967295), GET, u, F64_CONVERT_I32_U, F64_SUB,
+    ...f64c(0.5), F64_ADD, ...f64c(INV_2_32), F64_MUL, CALL, 1, F64_NEG, END, END,
+  ];
+  return [...vec([]), ...code];
+}
+
+/**
+ * func 3: fill(k0, k1, b0, nBlocks, out): blocks b0 … b0 + nBlocks − 1 (counter [b, 0, 0, 0], b < 2³²) of the
+ * normal stream as float32 at byte offset `out`.
+ */
+function fillBody(): number[] {
+  const [k0, k1, b0, nb, out] = [0, 1, 2, 3, 4];
+  const [b, end, c0, c1, c2, c3, q0, q1, r, lo0, hi0, lo1, hi1] = [
+    5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
+  ];
+  const p = 18; // i64
+  const M0 = 0xd2511f53n;
+  const M1 = 0xcd9e8d57n;
+  const store = (c: number, offset: number) => [
+    GET,
+    out,
+    GET,
+    c,
+    CALL,
+    2,
+    F32_DEMOTE,
+    F32_STORE,
+    2,
+    ...uleb(offset),
+  ];
+  // biome-ignore format: one instruction per group reads like assembly
+  const code = [
+    GET, b0, SET, b, GET, b0, GET, nb, I32_ADD, SET, end, BLOCK, 0x40, LOOP, 0x40, GET, b, GET, end, I32_GE_U,
+    BR_IF, 1, GET, b, SET, c0, ...i32c(0), SET, c1, ...i32c(0), SET, c2, ...i32c(0), SET, c3, GET, k0, SET, q0,
+    GET, k1, SET, q1, ...i32c(10), SET, r, LOOP, 0x40,
+    // p = c0·M0 (64-bit); lo0, hi0
+    GET, c0, I64_EXTEND_U, I64_CONST, ...sleb(M0), I64_MUL, SET, p, GET, p, I32_WRAP, SET, lo0, GET, p,
+    I64_CONST, 32, I64_SHR_U, I32_WRAP, SET, hi0, GET, c2, I64_EXTEND_U, I64_CONST, ...sleb(M1), I64_MUL, SET,
+    p, GET, p, I32_WRAP, SET, lo1, GET, p, I64_CONST, 32, I64_SHR_U, I32_WRAP, SET, hi1,
+    // c0 = hi1 ^ c1 ^ q0; c1 = lo1; c2 = hi0 ^ c3 ^ q1; c3 = lo0
+    GET, hi1, GET, c1, I32_XOR, GET, q0, I32_XOR, SET, c0, GET, lo1, SET, c1, GET, hi0, GET, c3, I32_XOR, GET,
+    q1, I32_XOR, SET, c2, GET, lo0, SET, c3, GET, q0, ...i32c(0x9e3779b9), I32_ADD, SET, q0, GET, q1,
+    ...i32c(0xbb67ae85), I32_ADD, SET, q1, GET, r, ...i32c(1), I32_SUB, SET, r, GET, r, ...i32c(0), I32_NE,
+    BR_IF, 0, END, ...store(c0, 0), ...store(c1, 4), ...store(c2, 8), ...store(c3, 12), GET, out, ...i32c(16),
+    I32_ADD, SET, out, GET, b, ...i32c(1), I32_ADD, SET, b, BR, 0, END, END, END,
+  ];
+  return [
+    ...vec([
+      [13, I32],
+      [1, I64],
+    ]),
+    ...code,
+  ];
+}
+
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  const types = vec([
+    [0x60, ...vec([[F64]]), ...vec([[F64]])], // 0: (f64) → f64
+    [0x60, ...vec([[I32]]), ...vec([[F64]])], // 1: (i32) → f64
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([])], // 2: (i32 ×5) → ()
+  ]);
+  const imports = vec([[...str('m'), ...str('log'), 0x00, 0]]);
+  const funcs = vec([[0], [1], [2]]);
+  const memory = vec([[0x00, 1]]);
+  const exports = vec([
+    [...str('mem'), 0x02, 0],
+    [...str('fill'), 0x00, 3],
+  ]);
+  const body = (b: number[]) => [...uleb(b.length), ...b];
+  // biome-ignore format: one instruction per group reads like assembly
+  const code = [...uleb(3), ...body(lowqBody()), ...body(nrmBody()), ...body(fillBody())];
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(1, types),
+    ...section(2, imports),
+    ...section(3, funcs),
+    ...section(5, memory),
+    ...section(7, exports),
+    ...section(10, code),
+  ]);
+}
+
+/** The wasm normal filler: `fill(k0, k1, b0, nBlocks)` returns a Float32Array view of 4·nBlocks normals. */
+export interface WasmNormals {
+  /** Normals of blocks b0 … b0 + nBlocks − 1 (b < 2³²), valid until the next call. */
+  fill(k0: number, k1: number, b0: number, nBlocks: number): Float32Array;
+}
+
+let cached: WasmNormals | null | undefined;
+
+/** The wasm filler, or `null` where WebAssembly is unavailable (then `philox.ts` uses its JS path). */
+export function wasmNormals(): WasmNormals | null {
+  if (cached !== undefined) return cached;
+  try {
+    const W = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
+    if (W === undefined) {
+      cached = null;
+      return cached;
+    }
+    const instance = new W.Instance(new W.Module(moduleBytes()), { m: { log: Math.log } });
+    const mem = instance.exports.mem as WebAssembly.Memory;
+    const fill = instance.exports.fill as (
+      k0: number,
+      k1: number,
+      b0: number,
+      n: number,
+      out: number,
+    ) => void;
+    cached = {
+      fill(k0, k1, b0, nBlocks) {
+        const bytes = 16 * nBlocks;
+        if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+        fill(k0 | 0, k1 | 0, b0 | 0, nBlocks, 0);
+        return new Float32Array(mem.buffer, 0, 4 * nBlocks);
+      },
+    };
+  } catch {
+    cached = null; // e.g. a CSP without 'wasm-unsafe-eval'
+  }
+  return cached;
+}

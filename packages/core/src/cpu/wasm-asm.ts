@@ -1,0 +1,92 @@
+/**
+ * A minimal WebAssembly assembler (LEB128, sections, opcodes) for the tiny modules of the fused CPU kernels,
+ * which are assembled at load time so that no .wasm file has to be found next to a bundle. Internal module.
+ * @module
+ */
+
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n = Math.floor(n / 128);
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+export function sleb(v: bigint): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = Number(v & 0x7fn);
+    v >>= 7n;
+    const signBit = (byte & 0x40) !== 0;
+    if ((v === 0n && !signBit) || (v === -1n && signBit)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+export function f64bytes(x: number): number[] {
+  return Array.from(new Uint8Array(new Float64Array([x]).buffer));
+}
+
+export const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+export const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+export const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+
+export const I32 = 0x7f;
+export const I64 = 0x7e;
+export const F64 = 0x7c;
+// opcodes (the WebAssembly core spec, binary format)
+export const BLOCK = 0x02;
+export const LOOP = 0x03;
+export const IF = 0x04;
+export const ELSE = 0x05;
+export const END = 0x0b;
+export const BR = 0x0c;
+export const BR_IF = 0x0d;
+export const CALL = 0x10;
+export const GET = 0x20;
+export const SET = 0x21;
+export const F32_STORE = 0x38;
+export const I32_CONST = 0x41;
+export const I64_CONST = 0x42;
+export const F64_CONST = 0x44;
+export const I32_NE = 0x47;
+export const I32_LT_U = 0x49;
+export const I32_GE_U = 0x4f;
+export const F64_LT = 0x63;
+export const I32_ADD = 0x6a;
+export const I32_SUB = 0x6b;
+export const I32_XOR = 0x73;
+export const I64_MUL = 0x7e;
+export const I64_SHR_U = 0x88;
+export const F64_NEG = 0x9a;
+export const F64_SQRT = 0x9f;
+export const F64_ADD = 0xa0;
+export const F64_SUB = 0xa1;
+export const F64_MUL = 0xa2;
+export const F64_DIV = 0xa3;
+export const I32_WRAP = 0xa7;
+export const I64_EXTEND_U = 0xad;
+export const F32_DEMOTE = 0xb6;
+export const F64_CONVERT_I32_U = 0xb8;
+
+export const I32_LOAD = 0x28;
+export const F32_LOAD = 0x2a;
+export const I32_STORE = 0x36;
+export const F32_CONST = 0x43;
+export const I32_MUL = 0x6c;
+export const F32_ADD = 0x92;
+export const V128 = 0x7b;
+/** SIMD opcodes: prefix 0xfd, then the LEB128 of the instruction number. */
+export const SIMD = 0xfd;
+export const V128_LOAD = [SIMD, 0x00];
+export const V128_STORE = [SIMD, 0x0b];
+export const F32X4_SPLAT = [SIMD, 0x13];
+export const F32X4_EXTRACT_LANE = [SIMD, 0x1f];
+export const F32X4_ADD = [SIMD, 0xe4, 0x01];
+export const F32X4_MUL = [SIMD, 0xe6, 0x01];

@@ -1,0 +1,61 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+
+const chromium = '/usr/bin/chromium';
+const have = existsSync(chromium);
+
+describe('chain worker pool on Web Workers (headless Chromium)', () => {
+  it.skipIf(!have)(
+    'gives the same chains with 1, 2 and 3 Web Workers as the kernel in the page',
+    async () => {
+      const entry = fileURLToPath(new URL('./fixtures/browser-workers-entry.ts', import.meta.url));
+      const out = await build({
+        entryPoints: [entry],
+        bundle: true,
+        format: 'iife',
+        platform: 'browser',
+        write: false,
+        logLevel: 'error',
+      });
+      const code = out.outputFiles[0]!.text;
+      const { chromium: pw } = await import('playwright-core');
+      const dir = mkdtempSync(join(tmpdir(), 'ebm-chromium-'));
+      const ctx = await pw.launchPersistentContext(dir, {
+        executablePath: chromium,
+        headless: true,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          '--no-first-run',
+          '--disable-quic',
+        ],
+      });
+      try {
+        const page = await ctx.newPage();
+        await page.setContent('<!doctype html><html><body></body></html>');
+        await page.addScriptTag({ content: code });
+        const r = (await page.evaluate('runPool()')) as Record<string, unknown>;
+        expect(r).toMatchObject({
+          backend: 'cpu',
+          'langevin/1': true,
+          'langevin/2': true,
+          'langevin/3': true,
+          'mala/1': true,
+          'mala/2': true,
+          'mala/3': true,
+          workersStarted: 3,
+        });
+      } finally {
+        await ctx.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+});

@@ -1,0 +1,764 @@
+// @ebm side of the GPU comparison with TorchEBM (see README.md beside this file). Bundled with esbuild
+// (`webgpu` kept external) and run on the device machine with the GPU kit's node.
+//
+//   node ebm.mjs SECTION [--small] [--reps N]
+//   SECTION: info | prof (fixed-cost breakdown) | lgv:<i> (i = 0: 4096x32x1000, 1: 65536x32x200, 2: 1048576x32x50)
+//            | kinds (every analytic energy, 4096x32x1000: whole chain, traced diagnostics / thinned trajectory)
+//            | hmc | mala | nuts | mlp | cpu | wasm | dump-mlp (writes the MLP weights as JSON for the python side)
+// Copied from ../shared/gpu/compare/ (2026-11-29) and extended for @ebm/cuda issue 11; no shim is needed any
+// more: setupWebGpu() imports @tensorflow/tfjs-backend-webgpu literally, so esbuild bundles it.
+//
+// Every timed run is wall clock around `await sampler.sample(...)` plus `await samples.data()` (the full
+// read-back of the final samples). Prints one `RESULT {json}` line per measured path (and appends it to
+// $OUT/ebm.jsonl when OUT is set).
+import { appendFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  chainKernelName,
+  foldIn,
+  getKernelImpl,
+  randomNormal,
+  rngKey,
+  unregisterKernelImpl,
+  useBackend,
+} from '@ebm/core';
+import { chainTraceKernelName, mlpKernelHint, registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
+import * as M from '@ebm/models';
+import { DoubleWell, MLPEnergy } from '@ebm/models';
+import { HamiltonianMonteCarlo, LangevinDynamics, MALA, NUTS } from '@ebm/samplers';
+import * as tf from '@tensorflow/tfjs-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const section = args[0] ?? 'info';
+const small = args.includes('--small');
+const repsArg = args.indexOf('--reps') >= 0 ? Number(args[args.indexOf('--reps') + 1]) : undefined;
+const budgetArg = args.indexOf('--budget') >= 0 ? Number(args[args.indexOf('--budget') + 1]) : undefined;
+
+const SIZES = small
+  ? [
+      [64, 32, 20],
+      [256, 32, 10],
+      [1024, 32, 5],
+    ]
+  : [
+      [4096, 32, 1000],
+      [65536, 32, 200],
+      [1048576, 32, 50],
+    ];
+
+/** Full row to $OUT/ebm.jsonl (or stdout without OUT); a one-line summary to stdout. */
+function emit(row) {
+  const line = JSON.stringify(row);
+  if (process.env.OUT) appendFileSync(join(process.env.OUT, 'ebm.jsonl'), `${line}\n`);
+  else console.log(`RESULT ${line}`);
+  const st = row.stats;
+  const size = row.chains ? `${row.chains}x${row.dim}x${row.stepsRun ?? row.steps}` : '';
+  const err = row.error ? ` ERROR ${String(row.error).split('\n')[0].slice(0, 300)}` : '';
+  const dawn = row.dawnErrors?.length ? ` DAWN ${row.dawnErrors[0].slice(0, 200)}` : '';
+  const num =
+    row.medianMs !== undefined && !st
+      ? ` med ${row.medianMs.toFixed(3)} ms [${row.minMs.toFixed(2)}..${row.maxMs.toFixed(2)}] n=${row.n}`
+      : row.medianMs !== undefined
+        ? ` med ${row.medianMs.toFixed(2)} ms [${row.minMs.toFixed(1)}..${row.maxMs.toFixed(1)}] n=${row.n} E|x|=${st.eAbs.toFixed(4)} Ex2=${st.eSq.toFixed(4)} nf=${st.nonFinite} leak=${row.leak.tensors}`
+        : '';
+  const info =
+    row.section === 'info'
+      ? ` ${JSON.stringify({ info: row.info, adapterInfo: row.adapterInfo, limits: row.limits, cpu: row.cpu })}`
+      : '';
+  console.log(
+    `S ebm ${row.section ?? ''} ${size} | ${row.path ?? ''}${num}${err}${dawn}${row.meanAcceptance !== undefined ? ` acc=${row.meanAcceptance}` : ''}${info}`,
+  );
+}
+
+function median(a) {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Moments of final samples [B, D]: E|x|, E[x²] over finite entries; per-coordinate mean/var averaged. */
+function stats(data, B, D) {
+  let nonFinite = 0;
+  let sAbs = 0;
+  let sSq = 0;
+  let n = 0;
+  const cs = new Float64Array(D);
+  const cq = new Float64Array(D);
+  const cn = new Float64Array(D);
+  for (let i = 0; i < B; i++) {
+    for (let j = 0; j < D; j++) {
+      const v = data[i * D + j];
+      if (!Number.isFinite(v)) {
+        nonFinite++;
+        continue;
+      }
+      n++;
+      sAbs += Math.abs(v);
+      sSq += v * v;
+      cs[j] += v;
+      cq[j] += v * v;
+      cn[j] += 1;
+    }
+  }
+  let mean = 0;
+  let vr = 0;
+  for (let j = 0; j < D; j++) {
+    const m = cs[j] / cn[j];
+    mean += m / D;
+    vr += (cq[j] / cn[j] - m * m) / D;
+  }
+  const eAbs = sAbs / n;
+  const eSq = sSq / n;
+  // Monte-Carlo standard errors over all finite entries (independent chains and coordinates).
+  let vAbs = 0;
+  let vSq = 0;
+  for (let k = 0; k < data.length; k++) {
+    const v = data[k];
+    if (!Number.isFinite(v)) continue;
+    vAbs += (Math.abs(v) - eAbs) ** 2;
+    vSq += (v * v - eSq) ** 2;
+  }
+  return {
+    nonFinite,
+    eAbs,
+    eSq,
+    seAbs: Math.sqrt(vAbs / (n - 1) / n),
+    seSq: Math.sqrt(vSq / (n - 1) / n),
+    mean,
+    var: vr,
+  };
+}
+
+function mem() {
+  const m = tf.memory();
+  return { numTensors: m.numTensors, numBytes: m.numBytes, numBytesInGPU: m.numBytesInGPU };
+}
+
+/**
+ * Times `run(seed)` (which returns the SampleResult promise): `warm` warm-up runs (warmOpts may shrink them),
+ * then up to `reps` timed runs, stopping early once `budgetMs` is spent (at least `minReps`).
+ */
+async function measure(label, meta, run, { warm = 1, reps = 5, minReps = 1, budgetMs = Infinity, B, D }) {
+  const before = mem();
+  const errors = [];
+  for (let w = 0; w < warm; w++) {
+    const r = await run(1000 + w, true);
+    await r.samples.data();
+    r.samples.dispose();
+  }
+  const ms = [];
+  let last;
+  const started = performance.now();
+  for (let k = 0; k < reps; k++) {
+    const t0 = performance.now();
+    const r = await run(k + 1, false);
+    const data = await r.samples.data();
+    const t1 = performance.now();
+    ms.push(t1 - t0);
+    r.samples.dispose();
+    last = data;
+    if (k + 1 >= minReps && performance.now() - started > budgetMs) break;
+  }
+  const after = mem();
+  const row = {
+    side: 'ebm',
+    ...meta,
+    path: label,
+    backend: tf.getBackend(),
+    medianMs: median(ms),
+    minMs: Math.min(...ms),
+    maxMs: Math.max(...ms),
+    n: ms.length,
+    ms: ms.map((v) => Math.round(v * 100) / 100),
+    stats: stats(last, B, D),
+    leak: { tensors: after.numTensors - before.numTensors, bytes: after.numBytes - before.numBytes },
+    errors,
+  };
+  emit(row);
+  return row;
+}
+
+async function gpu() {
+  const info = await setupWebGpu();
+  registerWebGpuKernels();
+  return info;
+}
+
+// Dawn reports WebGPU validation errors asynchronously; collect what it prints as uncaptured errors.
+const dawnErrors = [];
+function watchDevice() {
+  const dev = tf.backend().device;
+  if (dev && typeof dev.addEventListener === 'function') {
+    dev.addEventListener('uncapturederror', (e) => {
+      const msg = String(e?.error?.message ?? e);
+      if (dawnErrors.length < 20) dawnErrors.push(msg.slice(0, 400));
+      console.error(`[dawn uncapturederror] ${msg.slice(0, 400)}`);
+    });
+  }
+}
+
+const dw = () => new DoubleWell({ barrierHeight: 2, b: 1 });
+
+async function sectionInfo() {
+  const info = await gpu();
+  const dev = tf.backend().device;
+  const a = tf.backend().adapterInfo ?? {};
+  const lim = dev?.limits ?? {};
+  emit({
+    side: 'ebm',
+    section: 'info',
+    info,
+    adapterInfo: {
+      vendor: a.vendor,
+      architecture: a.architecture,
+      description: a.description,
+      device: a.device,
+    },
+    limits: {
+      maxComputeWorkgroupsPerDimension: lim.maxComputeWorkgroupsPerDimension,
+      maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+      maxBufferSize: lim.maxBufferSize,
+    },
+    node: process.version,
+    tfjs: tf.version_core,
+    cpu: `${os.cpus()[0]?.model} x${os.cpus().length}`,
+  });
+}
+
+async function sectionLangevin(i) {
+  await gpu();
+  watchDevice();
+  const [B, D, N] = SIZES[i];
+  const meta = {
+    section: 'langevin',
+    energy: 'DoubleWell(h=2,b=1)',
+    chains: B,
+    dim: D,
+    steps: N,
+    stepSize: 0.01,
+  };
+  const sampler = new LangevinDynamics(dw(), { stepSize: 0.01, noiseScale: 1 });
+  const run = (seed, warm) =>
+    sampler.sample({ nSamples: B, dim: D, nSteps: warm ? Math.min(N, 50) : N, seed });
+  const reps = repsArg ?? 7;
+  const big = B * D >= 1048576 * 32;
+  const mid = B * D >= 65536 * 32;
+  const guard = async (label, f) => {
+    dawnErrors.length = 0;
+    try {
+      const row = await f();
+      if (dawnErrors.length) emit({ side: 'ebm', ...meta, path: label, dawnErrors: [...dawnErrors] });
+      return row;
+    } catch (e) {
+      emit({ side: 'ebm', ...meta, path: label, error: String(e?.stack ?? e).slice(0, 1500), dawnErrors });
+    }
+  };
+  // 1. whole chain: chain.doubleWell registered, no trajectory/diagnostics requested.
+  await guard('webgpu whole chain (chain.doubleWell)', () =>
+    measure('webgpu whole chain (chain.doubleWell)', meta, run, { warm: 1, reps, B, D }),
+  );
+  // 2. per-step loop with the fused kernels: chain.doubleWell unregistered (randomNormal + langevinStep stay).
+  unregisterKernelImpl(chainKernelName('doubleWell'), 'webgpu');
+  await guard('webgpu per-step fused (chain kernel unregistered)', () =>
+    measure('webgpu per-step fused (chain kernel unregistered)', meta, run, {
+      warm: 1,
+      reps: Math.min(reps, 5),
+      minReps: 5,
+      budgetMs: 60_000,
+      B,
+      D,
+    }),
+  );
+  // 3. composite: every @ebm/cuda kernel unregistered (host Philox noise + tfjs ops).
+  registerWebGpuKernels()();
+  // The composite draws noise on the host (core's Philox, ~40-120 ns per normal) and uploads it every step, so
+  // the large sizes run fewer steps (reported as stepsRun; scale by steps/stepsRun for the full run).
+  const compSteps = big ? 2 : mid ? 20 : N;
+  const compRun = (seed, warm) => sampler.sample({ nSamples: B, dim: D, nSteps: warm ? 1 : compSteps, seed });
+  await guard(`webgpu composite (kernels unregistered)${compSteps !== N ? ` ${compSteps} steps` : ''}`, () =>
+    measure(
+      `webgpu composite (kernels unregistered)${compSteps !== N ? ` ${compSteps} steps` : ''}`,
+      { ...meta, stepsRun: compSteps },
+      compRun,
+      { warm: 1, reps: 5, minReps: 3, budgetMs: budgetArg ?? (big ? 20_000 : 45_000), B, D },
+    ),
+  );
+  // 4. per-step loop forced by diagnostics (kernels registered again): a public-API way to leave the chain
+  //    kernel, which also computes per-step mean/var/energy. Only at the first size (time).
+  if (i === 0) {
+    registerWebGpuKernels();
+    const diagRun = (seed, warm) =>
+      sampler.sample({ nSamples: B, dim: D, nSteps: warm ? 50 : N, seed, diagnostics: true }).then((r) => {
+        for (const t of Object.values(r.diagnostics ?? {})) t.dispose();
+        return r;
+      });
+    await guard('webgpu per-step via diagnostics:true', () =>
+      measure('webgpu per-step via diagnostics:true', meta, diagRun, {
+        warm: 1,
+        reps: 5,
+        budgetMs: 40_000,
+        B,
+        D,
+      }),
+    );
+  }
+}
+
+async function sectionHmc() {
+  await gpu();
+  watchDevice();
+  const [B, D, N] = small ? [256, 32, 10] : [4096, 32, 100];
+  const meta = {
+    section: 'hmc',
+    energy: 'DoubleWell(h=2,b=1)',
+    chains: B,
+    dim: D,
+    steps: N,
+    stepSize: 0.01,
+    L: 10,
+  };
+  const sampler = new HamiltonianMonteCarlo(dw(), { stepSize: 0.01, nLeapfrogSteps: 10 });
+  const run = (seed, warm) => sampler.sample({ nSamples: B, dim: D, nSteps: warm ? 5 : N, seed });
+  await measure('webgpu HMC sample (whole chain, chain.doubleWell method hmc)', meta, run, {
+    warm: 1,
+    reps: repsArg ?? 7,
+    budgetMs: 60_000,
+    B,
+    D,
+  });
+  unregisterKernelImpl(chainKernelName('doubleWell'), 'webgpu');
+  await measure('webgpu HMC step loop (chain kernel unregistered, fused noise)', meta, run, {
+    warm: 1,
+    reps: 3,
+    budgetMs: 40_000,
+    B,
+    D,
+  });
+  registerWebGpuKernels()();
+  await measure('webgpu HMC, composite (kernels unregistered)', meta, run, {
+    warm: 1,
+    reps: 3,
+    budgetMs: 30_000,
+    B,
+    D,
+  });
+  // acceptance rate of one registered run, via diagnostics (not timed)
+  registerWebGpuKernels();
+  const x0 = randomNormal(rngKey(99), [B, D]);
+  const tr = getKernelImpl(
+    chainTraceKernelName('doubleWell'),
+    'webgpu',
+  )({
+    method: 'hmc',
+    x0,
+    nSteps: N,
+    key: rngKey(99),
+    params: dw().kernelHint.params,
+    settings: { stepSize: 0.01, invMass: 1, nLeapfrogSteps: 10 },
+    diagnostics: true,
+  });
+  const acc = await tr.acceptanceRate.data();
+  emit({
+    side: 'ebm',
+    ...meta,
+    path: 'HMC acceptance (chainTrace run)',
+    meanAcceptance: acc.reduce((a, b) => a + b, 0) / acc.length,
+  });
+  for (const v of Object.values(tr)) if (v instanceof tf.Tensor) v.dispose();
+  x0.dispose();
+}
+
+function makeMlp() {
+  return new MLPEnergy({ inputDim: 32, widths: [128, 128], activation: 'silu', seed: 7 });
+}
+
+async function sectionMlp() {
+  await gpu();
+  watchDevice();
+  const [B, D, N] = small ? [256, 32, 10] : [4096, 32, 100];
+  const energy = makeMlp();
+  energy.training = false;
+  const meta = {
+    section: 'mlp',
+    energy: 'MLPEnergy 32-128-128-1 SiLU seed 7',
+    chains: B,
+    dim: D,
+    steps: N,
+    stepSize: 0.01,
+  };
+  const sampler = new LangevinDynamics(energy, { stepSize: 0.01, noiseScale: 1 });
+  const run = (seed, warm) => sampler.sample({ nSamples: B, dim: D, nSteps: warm ? 5 : N, seed });
+  // The fused MLP program (chain.mlp), reached through sample() once the energy carries the 'mlp' kernelHint that
+  // MLPEnergy should expose (mlpKernelHint); then the autograd step loop without it.
+  Object.defineProperty(energy, 'kernelHint', { get: () => mlpKernelHint(energy), configurable: true });
+  await measure(
+    'webgpu MLP Langevin, fused chain.mlp whole chain (kernelHint = mlpKernelHint(energy))',
+    meta,
+    run,
+    {
+      warm: 1,
+      reps: repsArg ?? 7,
+      budgetMs: 30_000,
+      B,
+      D,
+    },
+  );
+  Object.defineProperty(energy, 'kernelHint', { value: undefined, configurable: true });
+  await measure('webgpu MLP Langevin, kernels registered (autograd)', meta, run, {
+    warm: 1,
+    reps: repsArg ?? 5,
+    budgetMs: 60_000,
+    B,
+    D,
+  });
+  registerWebGpuKernels()();
+  await measure('webgpu MLP Langevin, composite (kernels unregistered)', meta, run, {
+    warm: 1,
+    reps: repsArg ?? 5,
+    budgetMs: 60_000,
+    B,
+    D,
+  });
+}
+
+async function sectionCpu(backend) {
+  if (backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    wasm.setWasmPaths(`${join(here, 'wasm')}/`);
+    const threads = process.env.EBM_WASM_THREADS ? Number(process.env.EBM_WASM_THREADS) : undefined;
+    if (threads) wasm.setThreadsCount(threads);
+  }
+  await useBackend(backend);
+  const [B, D, N] = small ? [256, 32, 10] : [4096, 32, 100];
+  const meta = { section: 'cpu', energy: 'DoubleWell(h=2,b=1)', chains: B, dim: D, steps: N, stepSize: 0.01 };
+  if (backend === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    meta.wasmThreads = typeof wasm.getThreadsCount === 'function' ? wasm.getThreadsCount() : undefined;
+    meta.wasmFeatures = {
+      simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
+      multithread: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
+    };
+  }
+  const sampler = new LangevinDynamics(dw(), { stepSize: 0.01, noiseScale: 1 });
+  const run = (seed, warm) => sampler.sample({ nSamples: B, dim: D, nSteps: warm ? 5 : N, seed });
+  await measure(`${backend} LangevinDynamics (composite)`, meta, run, {
+    warm: 1,
+    reps: repsArg ?? 5,
+    budgetMs: 60_000,
+    B,
+    D,
+  });
+}
+
+function dumpMlp() {
+  const e = makeMlp();
+  const out = {};
+  for (const { name, variable } of e.namedVariables) {
+    out[name] = { shape: variable.shape, data: Array.from(variable.dataSync()) };
+  }
+  const file = args[1] ?? 'mlp_weights.json';
+  writeFileSync(
+    file,
+    JSON.stringify({
+      arch: e.config,
+      layout: 'h = x @ kernel + bias (kernel [fanIn, fanOut])',
+      weights: out,
+    }),
+  );
+  console.log(`wrote ${file}`);
+}
+
+/** Times `f()` (awaited): `warm` warm-ups, then `reps` runs; one row with median/min/max. */
+async function timeIt(section, label, meta, f, { warm = 2, reps = 15 } = {}) {
+  for (let w = 0; w < warm; w++) await f(w);
+  const ms = [];
+  for (let k = 0; k < reps; k++) {
+    const t0 = performance.now();
+    await f(k + warm);
+    ms.push(performance.now() - t0);
+  }
+  emit({
+    side: 'ebm',
+    section,
+    ...meta,
+    path: label,
+    medianMs: median(ms),
+    minMs: Math.min(...ms),
+    maxMs: Math.max(...ms),
+    n: ms.length,
+    ms: ms.map((v) => Math.round(v * 1000) / 1000),
+  });
+}
+
+/** Where the whole chain's fixed cost goes: read-back, x0 draw, dispatch cost, per-step slope. */
+async function sectionProf() {
+  await gpu();
+  watchDevice();
+  const [B, D] = small ? [256, 32] : [4096, 32];
+  const meta = { chains: B, dim: D, energy: 'DoubleWell(h=2,b=1)' };
+  const params = dw().kernelHint.params;
+  const chain = getKernelImpl(chainKernelName('doubleWell'), 'webgpu');
+  const trace = getKernelImpl(chainTraceKernelName('doubleWell'), 'webgpu');
+  const x0 = randomNormal(rngKey(1), [B, D]);
+  await x0.data();
+  const settings = { stepSize: 0.01, noiseScale: 1 };
+  await timeIt('prof', 'tf.add [B,D] + data() (one dispatch + read-back)', meta, async () => {
+    const y = tf.add(x0, 1);
+    await y.data();
+    y.dispose();
+  });
+  await timeIt('prof', 'randomNormal [B,D] + data()', meta, async (i) => {
+    const y = randomNormal(rngKey(i), [B, D]);
+    await y.data();
+    y.dispose();
+  });
+  await timeIt('prof', '100 x tf.add chained, one data() (per-dispatch cost x100)', meta, async () => {
+    let y = tf.add(x0, 1);
+    for (let k = 0; k < 99; k++) {
+      const z = tf.add(y, 1);
+      y.dispose();
+      y = z;
+    }
+    await y.data();
+    y.dispose();
+  });
+  await timeIt(
+    'prof',
+    '100 x chain.doubleWell 1 step (fused step: keys + step = 2 dispatches), one data()',
+    meta,
+    async (i) => {
+      let y = x0;
+      for (let k = 0; k < 100; k++) {
+        const z = chain({
+          method: 'langevin',
+          x0: y,
+          nSteps: 1,
+          key: rngKey(i),
+          startStep: k,
+          params,
+          settings,
+        });
+        if (y !== x0) y.dispose();
+        y = z;
+      }
+      await y.data();
+      y.dispose();
+    },
+  );
+  for (const n of small ? [1, 10, 100] : [1, 10, 100, 1000, 2000]) {
+    await timeIt('prof', `chain.doubleWell ${n} steps + data()`, { ...meta, steps: n }, async (i) => {
+      const y = chain({ method: 'langevin', x0, nSteps: n, key: rngKey(i), params, settings });
+      await y.data();
+      y.dispose();
+    });
+  }
+  await timeIt(
+    'prof',
+    'chain.doubleWell 1000 steps, JS side only (no read-back)',
+    { ...meta, steps: 1000 },
+    async (i) => {
+      const y = chain({
+        method: 'langevin',
+        x0,
+        nSteps: small ? 100 : 1000,
+        key: rngKey(i),
+        params,
+        settings,
+      });
+      y.dispose();
+    },
+  );
+  for (const method of ['langevin', 'mala', 'hmc']) {
+    const n = small ? 10 : method === 'hmc' ? 100 : 1000;
+    const st = method === 'langevin' ? settings : { stepSize: 0.01, invMass: 1, nLeapfrogSteps: 10 };
+    await timeIt(
+      'prof',
+      `chainTrace.doubleWell ${method} ${n} steps diagnostics + data() of x and series`,
+      { ...meta, steps: n },
+      async (i) => {
+        const r = trace({ method, x0, nSteps: n, key: rngKey(i), params, settings: st, diagnostics: true });
+        await Promise.all([r.x.data(), r.mean.data(), r.var.data(), r.energy.data()]);
+        for (const v of Object.values(r)) if (v instanceof tf.Tensor) v.dispose();
+      },
+      { warm: 2, reps: 9 },
+    );
+  }
+  const sampler = new LangevinDynamics(dw(), settings);
+  for (const n of small ? [1, 100] : [1, 1000]) {
+    await timeIt(
+      'prof',
+      `LangevinDynamics.sample ${n} steps + data() (public API)`,
+      { ...meta, steps: n },
+      async (i) => {
+        const r = await sampler.sample({ nSamples: B, dim: D, nSteps: n, seed: i });
+        await r.samples.data();
+        r.samples.dispose();
+      },
+    );
+  }
+  x0.dispose();
+}
+
+/** A 32-D SPD covariance: AR(1) Toeplitz 0.5^|i−j| (same on the python side). */
+function ar1(d, rho) {
+  return Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => rho ** Math.abs(i - j)));
+}
+
+/** The analytic energies of the comparison, 32-D (TorchEBM twins in tebm_bench.py's section_kinds). */
+function kinds(D) {
+  return {
+    doubleWell: dw(),
+    harmonic: new M.Harmonic({ k: 1 }),
+    rastrigin: new M.Rastrigin({ a: 10 }),
+    rosenbrock: new M.Rosenbrock({ a: 1, b: 1 }),
+    ackley: new M.Ackley(),
+    gaussian: new M.Gaussian({ mean: new Array(D).fill(0), covariance: ar1(D, 0.5) }),
+    gaussianMixture: new M.GaussianMixture({
+      means: Array.from({ length: 8 }, (_, k) => Array.from({ length: D }, (_, j) => (j === k ? 3 : 0))),
+      std: 1,
+    }),
+    funnel: new M.Funnel({ dim: D, scale: 1 }),
+    banana: new M.Banana({ dim: D }),
+    manyWell: new M.ManyWell({ dim: D }),
+  };
+}
+
+/** Every analytic energy: whole chain via sample(), and the traced kernel (diagnostics; thinned trajectory). */
+async function sectionKinds() {
+  await gpu();
+  watchDevice();
+  const [B, D, N] = small ? [256, 32, 20] : [4096, 32, 1000];
+  const only = process.env.EBM_KINDS ? process.env.EBM_KINDS.split(',') : undefined;
+  for (const [kind, energy] of Object.entries(kinds(D))) {
+    if (only && !only.includes(kind)) continue;
+    const meta = { section: 'kinds', kind, energy: energy.name, chains: B, dim: D, steps: N, stepSize: 0.01 };
+    const sampler = new LangevinDynamics(energy, { stepSize: 0.01, noiseScale: 1 });
+    const run = (seed) => sampler.sample({ nSamples: B, dim: D, nSteps: N, seed });
+    try {
+      await measure(`${kind}: LangevinDynamics.sample (whole chain)`, meta, run, {
+        warm: 1,
+        reps: repsArg ?? 7,
+        B,
+        D,
+      });
+      const trace = getKernelImpl(chainTraceKernelName(kind), 'webgpu');
+      const params = energy.kernelHint.params;
+      const settings = { stepSize: 0.01, noiseScale: 1 };
+      const diagRun = async (seed) => {
+        const key = rngKey(seed);
+        const x0 = randomNormal(foldIn(key, Number.MAX_SAFE_INTEGER), [B, D]);
+        const r = trace({ method: 'langevin', x0, nSteps: N, key, params, settings, diagnostics: true });
+        x0.dispose();
+        await Promise.all([r.mean.data(), r.var.data(), r.energy.data()]);
+        for (const t of [r.mean, r.var, r.energy]) t.dispose();
+        return { samples: r.x };
+      };
+      await measure(
+        `${kind}: chainTrace diagnostics every step (kernel call; x0 drawn, series read back)`,
+        meta,
+        diagRun,
+        { warm: 1, reps: repsArg ?? 7, B, D },
+      );
+      const thinRun = async (seed) => {
+        const key = rngKey(seed);
+        const x0 = randomNormal(foldIn(key, Number.MAX_SAFE_INTEGER), [B, D]);
+        const r = trace({
+          method: 'langevin',
+          x0,
+          nSteps: N,
+          key,
+          params,
+          settings,
+          diagnostics: true,
+          trajectory: true,
+          thin: 10,
+        });
+        x0.dispose();
+        await Promise.all([r.mean.data(), r.energy.data()]);
+        for (const t of [r.mean, r.var, r.energy, r.trajectory]) t.dispose();
+        return { samples: r.x };
+      };
+      await measure(`${kind}: chainTrace thin=10 trajectory + diagnostics (kernel call)`, meta, thinRun, {
+        warm: 1,
+        reps: repsArg ?? 5,
+        B,
+        D,
+      });
+    } catch (e) {
+      emit({ side: 'ebm', ...meta, path: kind, error: String(e?.stack ?? e).slice(0, 1500), dawnErrors });
+    }
+    energy.dispose?.();
+  }
+}
+
+async function sectionMala() {
+  await gpu();
+  watchDevice();
+  const [B, D, N] = small ? [256, 32, 20] : [4096, 32, 1000];
+  const meta = {
+    section: 'mala',
+    energy: 'DoubleWell(h=2,b=1)',
+    chains: B,
+    dim: D,
+    steps: N,
+    stepSize: 0.01,
+  };
+  const sampler = new MALA(dw(), { stepSize: 0.01 });
+  const run = (seed, warm) => sampler.sample({ nSamples: B, dim: D, nSteps: warm ? 20 : N, seed });
+  await measure('webgpu MALA sample (whole chain)', meta, run, { warm: 1, reps: repsArg ?? 7, B, D });
+  unregisterKernelImpl(chainKernelName('doubleWell'), 'webgpu');
+  const n2 = small ? 5 : 100;
+  const run2 = (seed, warm) => sampler.sample({ nSamples: B, dim: D, nSteps: warm ? 5 : n2, seed });
+  await measure(
+    `webgpu MALA step loop (chain kernel unregistered) ${n2} steps`,
+    { ...meta, stepsRun: n2 },
+    run2,
+    { warm: 1, reps: 3, budgetMs: 40_000, B, D },
+  );
+}
+
+async function sectionNuts() {
+  await gpu();
+  watchDevice();
+  const [B, D, N] = small ? [64, 32, 3] : [4096, 32, 20];
+  const meta = {
+    section: 'nuts',
+    energy: 'DoubleWell(h=2,b=1)',
+    chains: B,
+    dim: D,
+    steps: N,
+    stepSize: 0.01,
+  };
+  const sampler = new NUTS(dw(), { stepSize: 0.05, maxTreeDepth: 6 });
+  const run = (seed, warm) => sampler.sample({ nSamples: B, dim: D, nSteps: warm ? 2 : N, seed });
+  await measure('webgpu NUTS (step loop; maxTreeDepth 6, step 0.05)', { ...meta, stepSize: 0.05 }, run, {
+    warm: 1,
+    reps: 3,
+    budgetMs: 40_000,
+    B,
+    D,
+  });
+}
+
+const t0 = performance.now();
+try {
+  if (section === 'info') await sectionInfo();
+  else if (section.startsWith('lgv:')) await sectionLangevin(Number(section.slice(4)));
+  else if (section === 'hmc') await sectionHmc();
+  else if (section === 'prof') await sectionProf();
+  else if (section === 'kinds') await sectionKinds();
+  else if (section === 'mala') await sectionMala();
+  else if (section === 'nuts') await sectionNuts();
+  else if (section === 'mlp') await sectionMlp();
+  else if (section === 'cpu') await sectionCpu('cpu');
+  else if (section === 'wasm') await sectionCpu('wasm');
+  else if (section === 'dump-mlp') dumpMlp();
+  else throw new Error(`unknown section ${section}`);
+} catch (e) {
+  emit({ side: 'ebm', section, error: String(e?.stack ?? e).slice(0, 2000) });
+  process.exitCode = 1;
+}
+console.log(`[${section}] done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

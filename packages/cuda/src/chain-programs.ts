@@ -1,0 +1,421 @@
+import type { WgslEnergy } from './energy-kinds.js';
+import { NORMAL_WGSL, PHILOX_WGSL, UNIFORM_WGSL } from './wgsl.js';
+
+/**
+ * WGSL programs of the whole-chain kernels (tfjs-webgpu `WebGPUProgram` objects, run through the backend's own
+ * program runner). Internal module.
+ *
+ * - {@link stepKeysProgram}: the per-step keys of a run, computed on the GPU (no host loop, no upload).
+ * - {@link separableLangevinProgram}: Euler–Maruyama Langevin for a separable energy, one thread per 4
+ *   coordinates (the widest parallelism; the noise of thread b is exactly one Philox block).
+ * - {@link rowChainProgram}: Langevin, MALA or HMC for any energy with a WGSL `ebmEnergyGrad`, one thread per
+ *   chain, with optional in-kernel trace: per kept step, per workgroup mean / M2 of x, summed energy and
+ *   acceptance, and the thinned positions.
+ * @module
+ */
+
+/** The subset of `@tensorflow/tfjs-backend-webgpu`'s `WebGPUProgram` these kernels use. */
+export interface Program {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  variableNames: string[];
+  workgroupSize: [number, number, number];
+  size: boolean;
+  uniforms?: string;
+  getUserCode: () => string;
+}
+
+/** Philox tags of `@ebm/core`'s `foldIn` and `splitKey` (counter word 2). */
+const TAG_FOLD = 0x27d4eb2f;
+const TAG_SPLIT = 0x5bd1e995;
+
+/** Largest workgroup count per dispatch dimension WebGPU guarantees. */
+const MAX_GROUPS = 65535;
+
+/** A dispatch of `groups` workgroups, folded into 2-D when over the per-dimension limit. */
+export function flatDispatch(groups: number): [number, number, number] {
+  const n = Math.max(1, groups);
+  if (n <= MAX_GROUPS) return [n, 1, 1];
+  const y = Math.ceil(n / MAX_GROUPS);
+  return [Math.ceil(n / y), y, 1];
+}
+
+/**
+ * Step keys: word pair t of the output is `foldIn(key, start + t)`; with `split`, each step gives four words,
+ * `splitKey(foldIn(key, start + t), 2)` (the MH samplers' [proposal, accept] keys). `start` is a 64-bit step
+ * index as two words.
+ */
+export function stepKeysProgram(nSteps: number, split: boolean): Program {
+  const w = split ? 4 : 2;
+  return {
+    outputShape: [nSteps * w],
+    shaderKey: `ebm_step_keys_${w}`,
+    dispatchLayout: { x: [0] },
+    dispatch: flatDispatch(Math.ceil(nSteps / 64)),
+    variableNames: [],
+    workgroupSize: [64, 1, 1],
+    size: true,
+    uniforms: 'k0 : u32, k1 : u32, startLo : u32, startHi : u32, nSteps : i32,',
+    getUserCode: () => `
+${PHILOX_WGSL}
+fn main(index : i32) {
+  if (index < uniforms.nSteps) {
+    let lo = uniforms.startLo + u32(index);
+    let hi = uniforms.startHi + select(0u, 1u, lo < uniforms.startLo);
+    let k = ebmPhilox(vec4<u32>(lo, hi, ${TAG_FOLD}u, 0u), vec2<u32>(uniforms.k0, uniforms.k1));
+    ${
+      split
+        ? `let a = ebmPhilox(vec4<u32>(0u, 0u, ${TAG_SPLIT}u, 0u), k.xy);
+    let b = ebmPhilox(vec4<u32>(1u, 0u, ${TAG_SPLIT}u, 0u), k.xy);
+    result[4 * index] = bitcast<i32>(a.x);
+    result[4 * index + 1] = bitcast<i32>(a.y);
+    result[4 * index + 2] = bitcast<i32>(b.x);
+    result[4 * index + 3] = bitcast<i32>(b.y);`
+        : `result[2 * index] = bitcast<i32>(k.x);
+    result[2 * index + 1] = bitcast<i32>(k.y);`
+    }
+  }
+}
+`,
+  };
+}
+
+const SEP_WG = 64;
+
+/**
+ * Whole-chain Euler–Maruyama Langevin for a separable energy (∂ᵢE depends on xᵢ only, a WGSL expression in
+ * `x`, `c0`, `c1`): each thread owns 4 consecutive elements of the flat `[B, D]` state, which are exactly one
+ * Philox block of the noise (element i = lane i mod 4 of block ⌊i/4⌋, core's layout), so noise costs one
+ * Philox call per thread and step. Inputs `X` (states), `K` (step keys, 2 words per step).
+ */
+export function separableLangevinProgram(kind: string, gradient: string, shape: [number, number]): Program {
+  const n = shape[0] * shape[1];
+  return {
+    outputShape: shape,
+    shaderKey: `ebm_chain_sep_langevin_${kind}`,
+    dispatchLayout: { x: [0, 1] },
+    dispatch: flatDispatch(Math.ceil(Math.ceil(n / 4) / SEP_WG)),
+    variableNames: ['X', 'K'],
+    workgroupSize: [SEP_WG, 1, 1],
+    size: true,
+    uniforms: 'stepOffset : i32, nSteps : i32, h : f32, amp : f32, c0 : f32, c1 : f32,',
+    getUserCode: () => `
+${PHILOX_WGSL}
+${NORMAL_WGSL}
+fn ebmGrad(x : f32) -> f32 {
+  let c0 = uniforms.c0;
+  let c1 = uniforms.c1;
+  return ${gradient};
+}
+fn main(index : i32) {
+  let first = index * 4;
+  if (first >= uniforms.size) {
+    return;
+  }
+  var x = vec4<f32>(0.0);
+  for (var l = 0; l < 4; l++) {
+    if (first + l < uniforms.size) {
+      x[l] = X[first + l];
+    }
+  }
+  let counter = vec4<u32>(u32(index), 0u, 0u, 0u);
+  for (var t = 0; t < uniforms.nSteps; t++) {
+    let s = 2 * (uniforms.stepOffset + t);
+    let key = vec2<u32>(bitcast<u32>(K[s]), bitcast<u32>(K[s + 1]));
+    let w = ebmPhilox(counter, key);
+    for (var l = 0; l < 4; l++) {
+      let xl = x[l];
+      x[l] = xl - ebmGrad(xl) * uniforms.h + ebmBitsToNormal(w[l]) * uniforms.amp;
+    }
+  }
+  for (var l = 0; l < 4; l++) {
+    if (first + l < uniforms.size) {
+      result[first + l] = x[l];
+    }
+  }
+}
+`,
+  };
+}
+
+/** The update a row-chain program runs. */
+export type ChainMethod = 'langevin' | 'mala' | 'hmc';
+
+/** Workgroup size of the one-thread-per-chain programs (one warp on NVIDIA; more workgroups for few chains). */
+export const ROW_WG = 32;
+
+/** What a row-chain dispatch records besides the final states. */
+export interface TraceLayout {
+  /** Kept steps in this dispatch. */
+  readonly nKept: number;
+  /** Record per-workgroup statistics (mean, M2 of x; summed energy, acceptance, accept probability; count). */
+  readonly stats: boolean;
+  /** Record the kept positions `[B, nKept, D]`. */
+  readonly positions: boolean;
+}
+
+/** Floats per workgroup and kept step in the statistics block: mean (D), M2 (D), ΣE, Σaccepted, Σ min(1, α), n. */
+export function statsWidth(dim: number): number {
+  return 2 * dim + 4;
+}
+
+/** Sizes of the flat output of a traced dispatch: [x (B·D) | positions (B·nKept·D) | stats (nKept·nWG·S)]. */
+export function traceSizes(
+  b: number,
+  d: number,
+  t: TraceLayout,
+): { x: number; positions: number; stats: number; groups: number } {
+  const groups = Math.ceil(b / ROW_WG);
+  return {
+    x: b * d,
+    positions: t.positions ? b * t.nKept * d : 0,
+    stats: t.stats ? t.nKept * groups * statsWidth(d) : 0,
+    groups,
+  };
+}
+
+/**
+ * One thread per chain: `nSteps` Langevin (Euler–Maruyama), MALA or HMC steps of the WGSL energy, noise and
+ * accept uniforms generated in the kernel with core's stream (per step: `foldIn(key, step)`; MH:
+ * `splitKey(·, 2)` = [proposal, accept]), the chain's x, ∇E (and E) in registers. Inputs `X` (states `[B, D]`),
+ * `K` (step keys), `P` (energy constants).
+ *
+ * Updates (A = scalar inverse mass):
+ * - Langevin: x ← x − h∇E(x) + σ√(2h)ξ.
+ * - MALA: y = x − hA∇E(x) + √(2hA)ξ, log α = E(x) − E(y) − (‖x − y + hA∇E(y)‖² − ‖y − x + hA∇E(x)‖²)/(4hA).
+ * - HMC: p = ξ/√A, L leapfrog steps (half kick, drift εAp, half kick), log α = H(x, p₀) − H(q, p),
+ *   H = E + ½A‖p‖².
+ * MH accepts where log u < log α (u from the accept key, element = chain; non-finite log α rejected).
+ *
+ * With `trace`, kept steps (global step i = offset + t + 1 > burnIn, (i − burnIn) mod thin = 0) are reduced
+ * per workgroup into the statistics block (two barriers per 32 coordinates) and/or written to positions.
+ */
+export function rowChainProgram(
+  method: ChainMethod,
+  energy: WgslEnergy,
+  b: number,
+  d: number,
+  trace: TraceLayout | undefined,
+): Program {
+  const sizes = trace === undefined ? undefined : traceSizes(b, d, trace);
+  const total = sizes === undefined ? b * d : sizes.x + sizes.positions + sizes.stats;
+  const mh = method !== 'langevin';
+  const kw = mh ? 4 : 2;
+  const cb = Math.min(d, 32);
+  const shared = ROW_WG * Math.max(cb, 4);
+  const stats = trace?.stats === true;
+  const positions = trace?.positions === true;
+  const traced = stats || positions;
+  const recordBody = `
+    let i = uniforms.stepOffset + t + 1;
+    if (i > uniforms.burnIn && (i - uniforms.burnIn) % uniforms.thin == 0) {
+      let kept = (i - uniforms.burnIn) / uniforms.thin - 1 - uniforms.keptBase;
+      ${method === 'langevin' ? 'e = ebmEnergyGrad(&x, &g);\n      fresh = true;' : ''}
+      ${
+        positions
+          ? `if (live) {
+        let pbase = ${b * d} + (row * uniforms.nKept + kept) * D;
+        for (var j = 0; j < D; j++) {
+          result[pbase + j] = x[j];
+        }
+      }`
+          : ''
+      }
+      ${stats ? 'ebmRecordStats(kept, wg, lid, live, &x, e, acc, aprob);' : ''}
+    }`;
+  const statsFn = stats
+    ? `
+var<workgroup> ebmSh : array<f32, ${shared}>;
+fn ebmRecordStats(kept : i32, wg : i32, lid : i32, live : bool, x : ptr<function, array<f32, D>>, e : f32,
+                  acc : f32, aprob : f32) {
+  let S = ${statsWidth(d)};
+  let base = ${b * d + (sizes?.positions ?? 0)} + (kept * ${sizes?.groups ?? 1} + wg) * S;
+  let n = f32(min(${ROW_WG}, uniforms.nChains - wg * ${ROW_WG}));
+  for (var c0 = 0; c0 < D; c0 += ${cb}) {
+    for (var c = 0; c < ${cb}; c++) {
+      var v = 0.0;
+      if (live && c0 + c < D) {
+        v = (*x)[c0 + c];
+      }
+      ebmSh[lid * ${cb} + c] = v;
+    }
+    workgroupBarrier();
+    if (lid < ${cb} && c0 + lid < D) {
+      var s = 0.0;
+      for (var r = 0; r < ${ROW_WG}; r++) {
+        s += ebmSh[r * ${cb} + lid];
+      }
+      let m = s / n;
+      var m2 = 0.0;
+      for (var r = 0; r < i32(n); r++) {
+        let dv = ebmSh[r * ${cb} + lid] - m;
+        m2 += dv * dv;
+      }
+      result[base + c0 + lid] = m;
+      result[base + D + c0 + lid] = m2;
+    }
+    workgroupBarrier();
+  }
+  ebmSh[lid] = select(0.0, e, live);
+  ebmSh[${ROW_WG} + lid] = select(0.0, acc, live);
+  ebmSh[${2 * ROW_WG} + lid] = select(0.0, aprob, live);
+  workgroupBarrier();
+  if (lid < 3) {
+    var s = 0.0;
+    for (var r = 0; r < ${ROW_WG}; r++) {
+      s += ebmSh[lid * ${ROW_WG} + r];
+    }
+    result[base + 2 * D + lid] = s;
+  }
+  if (lid == 3) {
+    result[base + 2 * D + 3] = n;
+  }
+  workgroupBarrier();
+}`
+    : '';
+  const keyAt = (w: number) => `bitcast<u32>(K[${kw} * (uniforms.stepOffset + t) + ${w}])`;
+  let body: string;
+  if (method === 'langevin') {
+    body = `
+  var fresh = false;
+  for (var t = 0; t < uniforms.nSteps; t++) {
+    let key = vec2<u32>(${keyAt(0)}, ${keyAt(1)});
+    if (!fresh) {
+      e = ebmEnergyGrad(&x, &g);
+    }
+    fresh = false;
+    ebmNormalRow(&z, row, key);
+    for (var j = 0; j < D; j++) {
+      x[j] = x[j] - uniforms.h * g[j] + uniforms.amp * z[j];
+    }
+    ${traced ? recordBody : ''}
+  }`;
+  } else {
+    const proposal =
+      method === 'mala'
+        ? `
+    let c = uniforms.h * uniforms.invMass;
+    let sn = sqrt(2.0 * c);
+    for (var j = 0; j < D; j++) {
+      y[j] = x[j] - c * g[j] + sn * z[j];
+    }
+    let ey = ebmEnergyGrad(&y, &gy);
+    var wf = 0.0;
+    var wb = 0.0;
+    for (var j = 0; j < D; j++) {
+      let fw = y[j] - x[j] + c * g[j];
+      let bw = x[j] - y[j] + c * gy[j];
+      wf += fw * fw;
+      wb += bw * bw;
+    }
+    let la = (e - ey) - (wb - wf) / (4.0 * c);`
+        : `
+    let eps = uniforms.h;
+    let half = 0.5 * eps;
+    let a = uniforms.invMass;
+    let ia = 1.0 / sqrt(a);
+    var k0 = 0.0;
+    for (var j = 0; j < D; j++) {
+      let pj = z[j] * ia;
+      z[j] = pj;
+      k0 += pj * pj;
+      y[j] = x[j];
+      gy[j] = g[j];
+    }
+    var ey = e;
+    for (var l = 0; l < uniforms.nLeapfrog; l++) {
+      for (var j = 0; j < D; j++) {
+        let ph = z[j] - half * gy[j];
+        z[j] = ph;
+        y[j] = y[j] + eps * (a * ph);
+      }
+      ey = ebmEnergyGrad(&y, &gy);
+      for (var j = 0; j < D; j++) {
+        z[j] = z[j] - half * gy[j];
+      }
+    }
+    var k1 = 0.0;
+    for (var j = 0; j < D; j++) {
+      k1 += z[j] * z[j];
+    }
+    let la = (e + 0.5 * a * k0) - (ey + 0.5 * a * k1);`;
+    body = `
+  e = ebmEnergyGrad(&x, &g);
+  for (var t = 0; t < uniforms.nSteps; t++) {
+    let kp = vec2<u32>(${keyAt(0)}, ${keyAt(1)});
+    let ka = vec2<u32>(${keyAt(2)}, ${keyAt(3)});
+    ebmNormalRow(&z, row, kp);
+    ${proposal}
+    let ub = ebmPhilox(vec4<u32>(u32(row >> 2u), 0u, 0u, 0u), ka);
+    let u = ebmBitsToUniform(ub[row & 3]);
+    let finite = (bitcast<u32>(la) & 0x7f800000u) != 0x7f800000u;
+    let accept = finite && log(u) < la;
+    acc = select(0.0, 1.0, accept);
+    aprob = select(0.0, exp(min(la, 0.0)), finite);
+    if (accept) {
+      for (var j = 0; j < D; j++) {
+        x[j] = y[j];
+        g[j] = gy[j];
+      }
+      e = ey;
+    }
+    ${traced ? recordBody : ''}
+  }`;
+  }
+  const mhUniforms = mh ? 'invMass : f32, nLeapfrog : i32,' : '';
+  return {
+    outputShape: sizes === undefined ? [b, d] : [total],
+    shaderKey: `ebm_row_${method}_${energy.key}_D${d}${traced ? `_tr${stats ? 's' : ''}${positions ? `p${b}` : ''}_B${b}` : ''}`,
+    dispatchLayout: { x: sizes === undefined ? [0, 1] : [0] },
+    dispatch: flatDispatch(Math.ceil(b / ROW_WG)),
+    variableNames: ['X', 'K', 'P'],
+    workgroupSize: [ROW_WG, 1, 1],
+    size: true,
+    uniforms: `nChains : i32, stepOffset : i32, nSteps : i32, h : f32, amp : f32, ${mhUniforms} burnIn : i32, thin : i32, keptBase : i32, nKept : i32,`,
+    getUserCode: () => `
+const D : i32 = ${d};
+${PHILOX_WGSL}
+${NORMAL_WGSL}
+${UNIFORM_WGSL}
+${energy.code}
+fn ebmNormalRow(z : ptr<function, array<f32, D>>, row : i32, key : vec2<u32>) {
+  var blk = -1;
+  var w = vec4<u32>(0u);
+  for (var j = 0; j < D; j++) {
+    let i = row * D + j;
+    let bi = i >> 2u;
+    if (bi != blk) {
+      w = ebmPhilox(vec4<u32>(u32(bi), 0u, 0u, 0u), key);
+      blk = bi;
+    }
+    (*z)[j] = ebmBitsToNormal(w[i & 3]);
+  }
+}
+${statsFn}
+fn main(index : i32) {
+  let lid = i32(localIndex);
+  let wg = index / ${ROW_WG};
+  let live = index < uniforms.nChains;
+  let row = select(0, index, live);
+  var x : array<f32, D>;
+  var g : array<f32, D>;
+  var z : array<f32, D>;
+  ${mh ? 'var y : array<f32, D>;\n  var gy : array<f32, D>;' : ''}
+  var e = 0.0;
+  var acc = 1.0;
+  var aprob = 1.0;
+  for (var j = 0; j < D; j++) {
+    x[j] = X[row * D + j];
+  }
+  ${body}
+  if (live) {
+    for (var j = 0; j < D; j++) {
+      result[row * D + j] = x[j];
+    }
+  }
+}
+`,
+  };
+}
