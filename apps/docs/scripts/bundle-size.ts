@@ -77,7 +77,9 @@ export async function demoSizes(): Promise<DemoSizes> {
     const from = o.entryPoint ?? '';
     const label = from.startsWith('url:')
       ? 'wasm binary URLs'
-      : (/(tfjs-backend-\w+)\/dist/.exec(from)?.[1] ?? /packages\/(\w+)\//.exec(from)?.[1] ?? file);
+      : (/(tfjs-backend-\w+)\/dist/.exec(from)?.[1] ??
+        /packages\/(\w+)\//.exec(from)?.[1] ??
+        'shared lazy chunks');
     lazy[label] = (lazy[label] ?? 0) + (gz.get(file) ?? 0);
   }
   return { initial, lazy };
