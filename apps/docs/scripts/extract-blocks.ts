@@ -37,7 +37,13 @@ export function extractBlocks(): string[] {
     let n = 0;
     for (const m of text.matchAll(/^```(?:ts|typescript)\b[^\n]*\n([\s\S]*?)^```/gm)) {
       const name = `${relative(src, page).replace(/\.md$/, '').replace(/[\\/]/g, '__')}-${++n}.ts`;
-      writeFileSync(join(out, name), `// from ${relative(here, page)}, block ${n}\n${m[1]}\nexport {};\n`);
+      // a README block may use `x0` (initial states) as given, as the API examples do: declare it when it does
+      const free = /\bx0\b/.test(m[1]!) && !/\b(const|let|var)\s+(\{[^}]*\bx0\b[^}]*\}|x0\b)/.test(m[1]!);
+      const decl = free ? "declare const x0: import('@tensorflow/tfjs-core').Tensor2D;\n" : '';
+      writeFileSync(
+        join(out, name),
+        `// from ${relative(here, page)}, block ${n}\n${decl}${m[1]}\nexport {};\n`,
+      );
       written.push(name);
     }
   }
