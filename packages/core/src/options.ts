@@ -138,7 +138,10 @@ export function assertKnownOptions<T extends object>(
  * compile time: every name of `T` must be listed (and nothing else), so a new option cannot be forgotten.
  *
  * @example
- * const KEYS = optionKeys<LangevinOptions>({ stepSize: true, noiseScale: true, clamp: true, integrator: true, mass: true });
+ * ```ts
+ * interface MyOptions { readonly stepSize?: number; readonly noiseScale?: number }
+ * const KEYS = optionKeys<MyOptions>({ stepSize: true, noiseScale: true }); // leaving one out is a type error
+ * ```
  */
 export function optionKeys<T extends object>(
   keys: { readonly [K in keyof Required<T>]: true },

@@ -36,6 +36,7 @@ export interface EqMEnergyOptions {
  *
  * @example
  * ```ts
+ * const eqmLoss = new EquilibriumMatchingLoss(model, { energyType: 'dot' }); // then trained with fit(...)
  * const energy = EqMEnergy.fromLoss(eqmLoss);
  * const gd = new GradientDescentSampler(energy, { stepSize: 0.05 });
  * ```
