@@ -7,7 +7,7 @@ import * as datasets from '../src/index.js';
 
 it('the README example runs as written and leaks nothing', () => {
   const readme = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md'), 'utf8');
-  const block = /## Minimal example\s+```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  const block = /## Minimal example\s+```ts(?: run)?\n([\s\S]*?)```/.exec(readme)?.[1];
   expect(block).toBeDefined();
   const body = block!.replace(/^import .*$/gm, '');
   const logs: unknown[][] = [];
