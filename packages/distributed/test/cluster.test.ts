@@ -223,7 +223,7 @@ describe.runIf(run)('@ebm/distributed on Redis with worker processes', () => {
             ...(loss === 'pcd' ? { sampler: { kind: 'langevin', params: { stepSize: 0.01 } } } : {}),
             loss:
               loss === 'pcd'
-                ? { kind: 'pcd', params: { k: 2, buffer: { size: 64 } } }
+                ? { kind: 'pcd', params: { k: 2, buffer: { capacity: 64 } } }
                 : { kind: 'dsm', params: {} },
             optimizer: { kind: 'adam', learningRate: 0.003 },
             steps: 12,

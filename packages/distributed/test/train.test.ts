@@ -9,7 +9,7 @@ const config = {
   dataset: { kind: 'twoMoons' },
   energy: { kind: 'mlp' },
   sampler: { kind: 'langevin', params: { stepSize: 0.01 } },
-  loss: { kind: 'pcd', params: { k: 2, buffer: { size: 64 } } },
+  loss: { kind: 'pcd', params: { k: 2, buffer: { capacity: 64 } } },
   optimizer: { kind: 'adam', learningRate: 0.003 },
   steps: 12,
   batchSize: 32,
