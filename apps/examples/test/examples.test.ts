@@ -59,8 +59,8 @@ afterAll(() => {
 });
 
 describe('the curriculum (smoke mode)', () => {
-  it('lists 20 examples with unique names and loaders', () => {
-    expect(EXAMPLES.length).toBe(20);
+  it('lists 24 examples with unique names and loaders', () => {
+    expect(EXAMPLES.length).toBe(24);
     expect(new Set(EXAMPLE_NAMES).size).toBe(EXAMPLES.length);
   });
 
