@@ -381,6 +381,24 @@ def section_cpu():
         measure(f"eager torch loop, analytic grad, torch CPU, {threads} threads", meta, eager, cpu, warm=2, reps=7)
 
 
+def section_cpumlp():
+    """TorchEBM Langevin on torch CPU with the MLP energy (same weights as @ebm's seed-7 MLPEnergy)."""
+    from torchebm.samplers import LangevinDynamics
+
+    cpu = torch.device("cpu")
+    B, D, N = (256, 32, 10) if SMALL else (4096, 32, 100)
+    model = make_mlp().to(cpu)
+    for threads in (1, 2, 16):
+        torch.set_num_threads(threads)
+        meta = {"section": "cpumlp", "energy": "MLP 32-128-128-1 SiLU (@ebm seed-7 weights)", "chains": B, "dim": D, "steps": N, "stepSize": STEP, "threads": threads}
+        sampler = LangevinDynamics(model, step_size=STEP, noise_scale=SIGMA, device=cpu)
+
+        def run(seed, warm):
+            return sampler.sample(n_samples=B, dim=D, n_steps=5 if warm else N)
+
+        measure(f"TorchEBM LangevinDynamics.sample, MLP, torch CPU, {threads} threads", meta, run, cpu, warm=1, reps=5)
+
+
 def section_main():
     """TorchEBM's own benchmark: python -m torchebm.cuda.fused_langevin (CUDA-event medians, its _bench)."""
     if not HAS_CUDA:
@@ -396,7 +414,7 @@ t_start = time.perf_counter()
 for s in sections:
     t0 = time.perf_counter()
     try:
-        {"info": section_info, "lgv": section_lgv, "kinds": section_kinds, "hmc": section_hmc, "mlp": section_mlp, "cpu": section_cpu, "main": section_main}[s]()
+        {"info": section_info, "lgv": section_lgv, "kinds": section_kinds, "hmc": section_hmc, "mlp": section_mlp, "cpu": section_cpu, "cpumlp": section_cpumlp, "main": section_main}[s]()
     except Exception:
         emit({"side": "tebm", "section": s, "error": traceback.format_exc()[-2000:]})
     print(f"[{s}] {time.perf_counter() - t0:.1f} s", flush=True)
