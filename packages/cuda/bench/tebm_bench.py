@@ -235,10 +235,10 @@ def section_diag():
     measure("TorchEBM sample(return_diagnostics=True)", meta, diag, DEV, warm=2, reps=7)
 
     def traj(seed, warm):
-        t = sampler.sample(n_samples=B, dim=D, n_steps=n(warm), return_trajectory=True)
+        t = sampler.sample(n_samples=B, dim=D, n_steps=n(warm), thin=10, return_trajectory=True)
         return t[:, -1] if t.dim() == 3 else t
 
-    measure("TorchEBM sample(return_trajectory=True)", meta, traj, DEV, warm=2, reps=7)
+    measure("TorchEBM sample(return_trajectory=True, thin=10)", meta, traj, DEV, warm=2, reps=7)
     try:
         from torchebm.cuda.fused_langevin import doublewell_langevin_chain
 
