@@ -315,6 +315,40 @@ async function sectionLangevin(i) {
   }
 }
 
+/**
+ * The public API's traced paths at size 0 (DoubleWell 4096×32×1000): the whole chain, `diagnostics: true` and a
+ * thinned trajectory of x (thin 10) — with `chainTrace.doubleWell` these stay on the GPU instead of the step loop.
+ */
+async function sectionDiag() {
+  await gpu();
+  watchDevice();
+  const [B, D, N] = SIZES[0];
+  const meta = { section: 'diag', energy: 'DoubleWell(h=2,b=1)', chains: B, dim: D, steps: N, stepSize: 0.01 };
+  const sampler = new LangevinDynamics(dw(), { stepSize: 0.01, noiseScale: 1 });
+  const reps = repsArg ?? 7;
+  // The traces are read back too (what a user does with them), then freed; the timed read is of the samples.
+  const dispose = async (r) => {
+    const ts = [...Object.values(r.diagnostics ?? {}), ...Object.values(r.trajectory ?? {})].filter((t) => t?.data);
+    await Promise.all(ts.map((t) => t.data()));
+    for (const t of ts) t.dispose();
+    return r;
+  };
+  const rows = [
+    ['webgpu whole chain (public API)', {}],
+    ['webgpu diagnostics:true (public API)', { diagnostics: true }],
+    ['webgpu trajectory thin 10 (public API)', { trajectory: true, thin: 10 }],
+  ];
+  for (const [label, extra] of rows) {
+    const run = (seed, warm) =>
+      sampler.sample({ nSamples: B, dim: D, nSteps: warm ? 50 : N, seed, ...extra }).then(dispose);
+    try {
+      await measure(label, meta, run, { warm: 1, reps, budgetMs: 40_000, B, D });
+    } catch (e) {
+      emit({ side: 'ebm', ...meta, path: label, error: String(e?.stack ?? e).slice(0, 1500) });
+    }
+  }
+}
+
 async function sectionHmc() {
   await gpu();
   watchDevice();
@@ -971,6 +1005,7 @@ try {
   if (section === 'info') await sectionInfo();
   else if (section.startsWith('lgv:')) await sectionLangevin(Number(section.slice(4)));
   else if (section === 'hmc') await sectionHmc();
+  else if (section === 'diag') await sectionDiag();
   else if (section === 'prof') await sectionProf();
   else if (section === 'kinds') await sectionKinds();
   else if (section === 'mala') await sectionMala();

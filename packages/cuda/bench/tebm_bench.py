@@ -217,6 +217,41 @@ def section_lgv():
             torch.cuda.empty_cache()
 
 
+def section_diag():
+    """Size 0 only (DoubleWell 4096x32x1000): sample(), sample(return_diagnostics=True), a kept trajectory, Triton."""
+    from torchebm.core import DoubleWellModel
+    from torchebm.samplers import LangevinDynamics
+
+    B, D, N = SIZES[0]
+    meta = {"section": "diag", "energy": "DoubleWellModel(h=2,b=1)", "chains": B, "dim": D, "steps": N, "stepSize": STEP}
+    model = DoubleWellModel(barrier_height=H, b=B_WELL, device=DEV)
+    sampler = LangevinDynamics(model, step_size=STEP, noise_scale=SIGMA, device=DEV)
+    n = lambda warm: min(N, 50) if warm else N
+    measure("TorchEBM LangevinDynamics.sample (autograd grad)", meta, lambda s, w: sampler.sample(n_samples=B, dim=D, n_steps=n(w)), DEV, warm=2, reps=7)
+
+    def diag(seed, warm):
+        x, d = sampler.sample(n_samples=B, dim=D, n_steps=n(warm), return_diagnostics=True)
+        return x[-1] if x.dim() == 3 else x
+
+    measure("TorchEBM sample(return_diagnostics=True)", meta, diag, DEV, warm=2, reps=7)
+
+    def traj(seed, warm):
+        t = sampler.sample(n_samples=B, dim=D, n_steps=n(warm), thin=10, return_trajectory=True)
+        return t[:, -1] if t.dim() == 3 else t
+
+    measure("TorchEBM sample(return_trajectory=True, thin=10)", meta, traj, DEV, warm=2, reps=7)
+    try:
+        from torchebm.cuda.fused_langevin import doublewell_langevin_chain
+
+        def chain(seed, warm):
+            x = torch.randn(B, D, device=DEV)
+            return doublewell_langevin_chain(x, N, STEP, SIGMA, H, B_WELL, seed=seed * 100003)
+
+        measure("Triton whole chain (torchebm.cuda)", meta, chain, DEV, warm=2, reps=7)
+    except Exception:
+        emit({"side": "tebm", **meta, "path": "Triton whole chain", "error": traceback.format_exc()[-1500:]})
+
+
 def ar1(d, rho):
     i = torch.arange(d, dtype=torch.float64)
     return (rho ** (i.view(-1, 1) - i.view(1, -1)).abs()).to(torch.float32)
@@ -456,6 +491,24 @@ def section_cpu():
         measure(f"eager torch loop, analytic grad, torch CPU, {threads} threads", meta, eager, cpu, warm=2, reps=7)
 
 
+def section_cpumlp():
+    """TorchEBM Langevin on torch CPU with the MLP energy (same weights as @ebm's seed-7 MLPEnergy)."""
+    from torchebm.samplers import LangevinDynamics
+
+    cpu = torch.device("cpu")
+    B, D, N = (256, 32, 10) if SMALL else (4096, 32, 100)
+    model = make_mlp().to(cpu)
+    for threads in (1, 2, 16):
+        torch.set_num_threads(threads)
+        meta = {"section": "cpumlp", "energy": "MLP 32-128-128-1 SiLU (@ebm seed-7 weights)", "chains": B, "dim": D, "steps": N, "stepSize": STEP, "threads": threads}
+        sampler = LangevinDynamics(model, step_size=STEP, noise_scale=SIGMA, device=cpu)
+
+        def run(seed, warm):
+            return sampler.sample(n_samples=B, dim=D, n_steps=5 if warm else N)
+
+        measure(f"TorchEBM LangevinDynamics.sample, MLP, torch CPU, {threads} threads", meta, run, cpu, warm=1, reps=5)
+
+
 def section_main():
     """TorchEBM's own benchmark: python -m torchebm.cuda.fused_langevin (CUDA-event medians, its _bench)."""
     if not HAS_CUDA:
@@ -471,7 +524,7 @@ t_start = time.perf_counter()
 for s in sections:
     t0 = time.perf_counter()
     try:
-        {"info": section_info, "lgv": section_lgv, "kinds": section_kinds, "hmc": section_hmc, "mlp": section_mlp, "train": section_train, "cpu": section_cpu, "main": section_main}[s]()
+        {"info": section_info, "lgv": section_lgv, "kinds": section_kinds, "hmc": section_hmc, "mlp": section_mlp, "train": section_train, "cpu": section_cpu, "diag": section_diag, "cpumlp": section_cpumlp, "main": section_main}[s]()
     except Exception:
         emit({"side": "tebm", "section": s, "error": traceback.format_exc()[-2000:]})
     print(f"[{s}] {time.perf_counter() - t0:.1f} s", flush=True)

@@ -8,7 +8,7 @@
 //                    composite (kernels unregistered)
 //            wasm  — the same on tfjs-wasm (composite; EBM_WASM_THREADS=n for wasm threads)
 //            fused — DoubleWell 4096×32×100 through runChainParallel with each worker count of --workers
-//                    (default 1,2,16), plus the ratio to 1 worker (scaling)
+//                    (default 1,2,16), plus the ratio to 1 worker (scaling); --chains N for another batch
 //            mlp   — MLP 32→128→128→1 SiLU seed 7, 4096×32×100 Langevin: fused chain.mlp with each worker count,
 //                    and composite tfjs-wasm
 //
@@ -43,7 +43,9 @@ const small = args.includes('--small');
 const opt = (f) => (args.indexOf(f) >= 0 ? args[args.indexOf(f) + 1] : undefined);
 const reps = Number(opt('--reps') ?? 5);
 const workerList = (opt('--workers') ?? '1,2,16').split(',').map(Number);
-const [B, D, N] = small ? [256, 32, 10] : [4096, 32, 100];
+const [B0, D, N] = small ? [256, 32, 10] : [4096, 32, 100];
+// --chains N: another chain count (e.g. a larger one for the worker-scaling measurement).
+const B = opt('--chains') ? Number(opt('--chains')) : B0;
 const H = 0.01;
 
 function emit(row) {
