@@ -323,12 +323,21 @@ async function sectionDiag() {
   await gpu();
   watchDevice();
   const [B, D, N] = SIZES[0];
-  const meta = { section: 'diag', energy: 'DoubleWell(h=2,b=1)', chains: B, dim: D, steps: N, stepSize: 0.01 };
+  const meta = {
+    section: 'diag',
+    energy: 'DoubleWell(h=2,b=1)',
+    chains: B,
+    dim: D,
+    steps: N,
+    stepSize: 0.01,
+  };
   const sampler = new LangevinDynamics(dw(), { stepSize: 0.01, noiseScale: 1 });
   const reps = repsArg ?? 7;
   // The traces are read back too (what a user does with them), then freed; the timed read is of the samples.
   const dispose = async (r) => {
-    const ts = [...Object.values(r.diagnostics ?? {}), ...Object.values(r.trajectory ?? {})].filter((t) => t?.data);
+    const ts = [...Object.values(r.diagnostics ?? {}), ...Object.values(r.trajectory ?? {})].filter(
+      (t) => t?.data,
+    );
     await Promise.all(ts.map((t) => t.data()));
     for (const t of ts) t.dispose();
     return r;
