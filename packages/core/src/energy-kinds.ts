@@ -24,11 +24,47 @@ import type { RngKey } from './rng.js';
  * @module
  */
 
-/** One value of a kernel hint's params: a number, a vector or a matrix (plain data, never a function). */
-export type KernelParamValue = number | readonly number[] | readonly (readonly number[])[];
+/**
+ * One value of a kernel hint's params: a number, a name, a vector or a matrix (plain data, never a function), or
+ * — for a trained network, e.g. the `mlp` kind — a tensor or a list of tensors (its variables) or of flat arrays.
+ * A hint that holds tensors holds the *live* variables, not copies: a fused kernel reads them when it runs (see
+ * {@link MLPKernelParams}), so the hint is always up to date while the network trains.
+ */
+export type KernelParamValue =
+  | number
+  | string
+  | readonly number[]
+  | readonly (readonly number[])[]
+  | tf.Tensor
+  | readonly (tf.Tensor | readonly number[] | Float32Array)[];
 
 /** Params of a kernel hint of a kind not declared in {@link EnergyKinds}. */
 export type KernelParams = Readonly<Record<string, KernelParamValue>>;
+
+/** Hidden activations of an MLP with a fused kernel (`@ebm/models`' `MLPEnergy`). */
+export type MLPKernelActivation = 'silu' | 'swish' | 'elu' | 'leakyRelu' | 'tanh';
+
+/**
+ * Params of the `mlp` kernel hint (declared in {@link EnergyKinds} by `@ebm/models`, whose `MLPEnergy.kernelHint`
+ * returns it): the network h₀ = x, hₗ = φ(hₗ₋₁·Kₗ + bₗ) (l = 1..L−1), E(x) = h_{L−1}·K_L + b_L. The one format
+ * every backend's `chain.mlp` reads (core's cpu/wasm kernels, `@ebm/cuda`'s WGSL programs).
+ *
+ * `weights` are `[K₀, b₀, K₁, b₁, …]`, `Kₗ` of shape `[fanIn, fanOut]` (`h = x @ K + b`), either as tensors —
+ * the energy's **live variables**: kernels read them each time they run, so during training (an optimizer
+ * updating the variables in place) the fused chain always uses the current weights — or as flat row-major
+ * arrays (a frozen copy). The kernels never differentiate through them: samples of a fused chain are constants
+ * for an enclosing gradient.
+ */
+export type MLPKernelParams = {
+  /** Layer sizes `[D, w₁, …, w_{L−1}, 1]` (input dimension, hidden widths, scalar output). */
+  readonly sizes: readonly number[];
+  /** Hidden activation φ. */
+  readonly activation: MLPKernelActivation;
+  /** Negative slope of `'leakyRelu'` (ignored otherwise). */
+  readonly leakySlope: number;
+  /** `[K₀, b₀, K₁, b₁, …]`: live tensors (variables) or flat row-major arrays. */
+  readonly weights: readonly (tf.Tensor | readonly number[] | Float32Array)[];
+};
 
 /**
  * Energy kinds with a fused-kernel hint, mapped to the type of their `params`. Empty in core; augmented by
@@ -47,7 +83,8 @@ export type EnergyKindParams<K extends string> = K extends keyof EnergyKinds
 
 /**
  * Names a fused kernel for an energy, so a backend can run a whole chain in one kernel (registry name
- * `chain.<kind>`, see `chainKernelName`). `params` are plain numbers/arrays the kernel needs.
+ * `chain.<kind>`, see `chainKernelName`). `params` are the plain numbers/arrays the kernel needs or, for a
+ * network (the `mlp` kind), its live variables, which the kernel reads each time it runs.
  * `KernelHint<'doubleWell'>` is `{ kind: 'doubleWell'; params: EnergyKinds['doubleWell'] }`; the default
  * `KernelHint` accepts any kind.
  */
@@ -55,7 +92,7 @@ export type KernelHint<K extends string = string> = K extends string
   ? {
       /** Energy family, e.g. `'doubleWell'`, `'gaussian'`. */
       readonly kind: K;
-      /** The family's parameters as plain data. */
+      /** The family's parameters: plain data, or a network's live variables (see {@link MLPKernelParams}). */
       readonly params: EnergyKindParams<K>;
     }
   : never;

@@ -9,7 +9,7 @@ mkdir -p "$OUT"
 { nvidia-smi; nvidia-smi -q -d CLOCK,PERFORMANCE; uname -a; lscpu; } > "$OUT/env.txt" 2>&1
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,memory.total --format=csv,noheader; uname -r; nproc
 if [ "$mode" != ebm ]; then
-  timeout "${PYCAP:-240}" python3 tebm_bench.py $S ${PY_SECTIONS:-info lgv kinds hmc mlp}
+  timeout "${PYCAP:-240}" python3 tebm_bench.py $S ${PY_SECTIONS:-info lgv kinds hmc mlp train}
   echo "[python] rc=$? at $(( $(date +%s) - T0 )) s"
 fi
 [ "$mode" = tebm ] || bash run.sh bash "$k/nodes.sh"

@@ -5,6 +5,8 @@
 //   SECTION: info | prof (fixed-cost breakdown) | lgv:<i> (i = 0: 4096x32x1000, 1: 65536x32x200, 2: 1048576x32x50)
 //            | kinds (every analytic energy, 4096x32x1000: whole chain, traced diagnostics / thinned trajectory)
 //            | hmc | mala | nuts | mlp | cpu | wasm | dump-mlp (writes the MLP weights as JSON for the python side)
+//            | train (CD-10 / PCD-10 training step, TorchEBM's two-moons recipe: median ms per optimizer step)
+//            | mlpcoop (the cooperative MLP Langevin program vs the one-thread-per-chain program, mlp workload)
 // Copied from ../shared/gpu/compare/ (2026-11-29) and extended for @ebm/cuda issue 11; no shim is needed any
 // more: setupWebGpu() imports @tensorflow/tfjs-backend-webgpu literally, so esbuild bundles it.
 //
@@ -20,15 +22,21 @@ import {
   foldIn,
   getKernelImpl,
   randomNormal,
+  randomUniform,
+  registerKernelImpl,
   rngKey,
   unregisterKernelImpl,
   useBackend,
 } from '@ebm/core';
-import { chainTraceKernelName, mlpKernelHint, registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
+import { chainTraceKernelName, registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
 import * as M from '@ebm/models';
 import { DoubleWell, MLPEnergy } from '@ebm/models';
 import { HamiltonianMonteCarlo, LangevinDynamics, MALA, NUTS } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
+// @ebm/cuda cannot depend on @ebm/losses or @ebm/datasets (they depend on it for their tests): their built dist,
+// by path (esbuild bundles it the same way).
+import { twoMoons } from '../../datasets/dist/index.js';
+import { ContrastiveDivergence, fit, PersistentContrastiveDivergence } from '../../losses/dist/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -315,12 +323,21 @@ async function sectionDiag() {
   await gpu();
   watchDevice();
   const [B, D, N] = SIZES[0];
-  const meta = { section: 'diag', energy: 'DoubleWell(h=2,b=1)', chains: B, dim: D, steps: N, stepSize: 0.01 };
+  const meta = {
+    section: 'diag',
+    energy: 'DoubleWell(h=2,b=1)',
+    chains: B,
+    dim: D,
+    steps: N,
+    stepSize: 0.01,
+  };
   const sampler = new LangevinDynamics(dw(), { stepSize: 0.01, noiseScale: 1 });
   const reps = repsArg ?? 7;
   // The traces are read back too (what a user does with them), then freed; the timed read is of the samples.
   const dispose = async (r) => {
-    const ts = [...Object.values(r.diagnostics ?? {}), ...Object.values(r.trajectory ?? {})].filter((t) => t?.data);
+    const ts = [...Object.values(r.diagnostics ?? {}), ...Object.values(r.trajectory ?? {})].filter(
+      (t) => t?.data,
+    );
     await Promise.all(ts.map((t) => t.data()));
     for (const t of ts) t.dispose();
     return r;
@@ -425,21 +442,19 @@ async function sectionMlp() {
   };
   const sampler = new LangevinDynamics(energy, { stepSize: 0.01, noiseScale: 1 });
   const run = (seed, warm) => sampler.sample({ nSamples: B, dim: D, nSteps: warm ? 5 : N, seed });
-  // The fused MLP program (chain.mlp), reached through sample() once the energy carries the 'mlp' kernelHint that
-  // MLPEnergy should expose (mlpKernelHint); then the autograd step loop without it.
-  Object.defineProperty(energy, 'kernelHint', { get: () => mlpKernelHint(energy), configurable: true });
-  await measure(
-    'webgpu MLP Langevin, fused chain.mlp whole chain (kernelHint = mlpKernelHint(energy))',
-    meta,
-    run,
-    {
-      warm: 1,
-      reps: repsArg ?? 7,
-      budgetMs: 30_000,
-      B,
-      D,
-    },
-  );
+  // The fused MLP program (chain.mlp), reached through sample() from MLPEnergy's own 'mlp' kernelHint; then the
+  // autograd step loop without it.
+  const fusedPath =
+    energy.kernelHint?.kind === 'mlp'
+      ? 'fused chain.mlp whole chain (MLPEnergy.kernelHint)'
+      : 'NO kernelHint: step loop';
+  await measure(`webgpu MLP Langevin, ${fusedPath}`, meta, run, {
+    warm: 1,
+    reps: repsArg ?? 7,
+    budgetMs: 30_000,
+    B,
+    D,
+  });
   Object.defineProperty(energy, 'kernelHint', { value: undefined, configurable: true });
   await measure('webgpu MLP Langevin, kernels registered (autograd)', meta, run, {
     warm: 1,
@@ -777,6 +792,223 @@ async function sectionNuts() {
   });
 }
 
+/**
+ * Wraps the registered `chain.mlp` webgpu kernel to count its calls (which path ran the negatives); returns
+ * `{ calls(), restore() }`.
+ */
+function countChainMlp() {
+  const name = chainKernelName('mlp');
+  const impl = getKernelImpl(name, 'webgpu');
+  let n = 0;
+  if (impl === undefined) return { calls: () => 0, restore: () => {} };
+  registerKernelImpl(
+    name,
+    'webgpu',
+    (inputs) => {
+      n++;
+      return impl(inputs);
+    },
+    { override: true },
+  );
+  return {
+    calls: () => n,
+    restore: () => registerKernelImpl(name, 'webgpu', impl, { override: true }),
+  };
+}
+
+/**
+ * CD-10 and PCD-10 training steps with TorchEBM's documented recipe (examples/20-training/01-mcmc-losses:
+ * 2→128→128→1 SiLU MLP, Langevin step 0.1, noise 1, k = 10, Adam 1e-3, batch 256, two moons n = 3000 noise
+ * 0.05; TorchEBM's CD defaults: energy_reg_weight 0.001, PCD buffer 8192 with 5 % re-initialisation). One step =
+ * draw a batch, loss (negatives without gradient), backward, Adam update; timed to the end of a read-back of the
+ * loss (the GPU work of the step is done), median over steps. Negatives through the fused chain.mlp (MLPEnergy's
+ * kernelHint) and, for comparison, through the autograd step loop (hint hidden); plus `fit()` (public API, which
+ * also reads the metrics and checks them every step) as ms per step over a run.
+ */
+async function sectionTrain() {
+  await gpu();
+  watchDevice();
+  const software = /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|software/i.test(
+    JSON.stringify(tf.backend().adapterInfo ?? {}),
+  );
+  const B = small ? 64 : 256;
+  const steps = repsArg ?? (small ? 5 : 50);
+  const moons = twoMoons({ nSamples: 3000, noise: 0.05, seed: 0 });
+  const data = tf.tensor2d(Float32Array.from(moons.data), [3000, 2]);
+  const adapter = tf.backend().adapterInfo ?? {};
+  for (const persistent of [false, true]) {
+    for (const fused of [true, false]) {
+      const energy = new MLPEnergy({ inputDim: 2, widths: [128, 128], activation: 'silu', seed: 0 });
+      const hint = energy.kernelHint;
+      if (!fused) Object.defineProperty(energy, 'kernelHint', { value: undefined, configurable: true });
+      const sampler = new LangevinDynamics(energy, { stepSize: 0.1, noiseScale: 1 });
+      const common = { sampler, k: 10, energyL2: 0.001 };
+      const loss = persistent
+        ? new PersistentContrastiveDivergence(energy, {
+            ...common,
+            buffer: { capacity: 8192, reinitProbability: 0.05 },
+          })
+        : new ContrastiveDivergence(energy, common);
+      const opt = tf.train.adam(1e-3);
+      const vars = energy.trainableVariables;
+      const meta = {
+        section: 'train',
+        loss: persistent ? 'PCD-10' : 'CD-10',
+        energy: 'MLPEnergy 2-128-128-1 SiLU seed 0',
+        batch: B,
+        langevin: { stepSize: 0.1, noiseScale: 1, k: 10 },
+        optimizer: 'adam 1e-3',
+        energyL2: 0.001,
+        data: 'twoMoons n=3000 noise=0.05',
+        adapter: adapter.description ?? adapter.vendor,
+      };
+      const counter = countChainMlp();
+      const rng = rngKey(11);
+      let t = 0;
+      const step = async () => {
+        const idx = tf.tidy(() =>
+          tf.cast(tf.floor(tf.mul(randomUniform(foldIn(rngKey(12), t), [B]), 3000)), 'int32'),
+        );
+        const batch = tf.gather(data, idx);
+        const value = opt.minimize(
+          () => loss.compute(batch, { key: foldIn(rng, t++), metrics: false }).loss,
+          true,
+          vars,
+        );
+        await value.data();
+        tf.dispose([idx, batch, value]);
+      };
+      const label = `${meta.loss} step, negatives via ${fused ? 'fused chain.mlp' : 'autograd step loop (kernelHint hidden)'}`;
+      try {
+        for (let w = 0; w < 3; w++) await step(); // warm-up: shaders, PCD buffer fill, Adam slots
+        const before = mem();
+        const c0 = counter.calls();
+        const ms = [];
+        for (let k = 0; k < steps; k++) {
+          const t0 = performance.now();
+          await step();
+          ms.push(performance.now() - t0);
+        }
+        const chainCalls = counter.calls() - c0;
+        const after = mem();
+        emit({
+          side: 'ebm',
+          ...meta,
+          path: label,
+          pathRan:
+            chainCalls >= steps
+              ? `fused chain.mlp (${chainCalls} calls in ${steps} steps; ${
+                  software
+                    ? 'one-thread-per-chain program (software adapter)'
+                    : 'cooperative program (hardware adapter)'
+                })`
+              : chainCalls > 0
+                ? `mixed: chain.mlp in ${chainCalls} of ${steps} steps`
+                : 'autograd step loop (chain.mlp not called)',
+          hint: hint?.kind,
+          medianMs: median(ms),
+          minMs: Math.min(...ms),
+          maxMs: Math.max(...ms),
+          n: ms.length,
+          ms: ms.map((v) => Math.round(v * 100) / 100),
+          leak: { tensors: after.numTensors - before.numTensors, bytes: after.numBytes - before.numBytes },
+        });
+        // fit(): the public training loop (batches drawn by fit, metrics read and checked every step).
+        const fitSteps = small ? 3 : 30;
+        const c1 = counter.calls();
+        const f0 = performance.now();
+        await fit({ loss, optimizer: opt, data, batchSize: B, steps: fitSteps, seed: 3 });
+        const fitMs = (performance.now() - f0) / fitSteps;
+        emit({
+          side: 'ebm',
+          ...meta,
+          path: `${meta.loss} fit() ms per step (${fitSteps} steps), negatives via ${fused ? 'fused chain.mlp' : 'autograd step loop'}`,
+          pathRan: `chain.mlp calls ${counter.calls() - c1} in ${fitSteps} steps`,
+          medianMs: fitMs,
+          minMs: fitMs,
+          maxMs: fitMs,
+          n: 1,
+        });
+      } catch (e) {
+        emit({ side: 'ebm', ...meta, path: label, error: String(e?.stack ?? e).slice(0, 1500), dawnErrors });
+      } finally {
+        counter.restore();
+        if (!fused) Object.defineProperty(energy, 'kernelHint', { value: hint, configurable: true });
+        loss.dispose?.();
+        opt.dispose();
+        energy.dispose();
+      }
+    }
+  }
+  data.dispose();
+}
+
+/**
+ * The cooperative MLP Langevin program (a workgroup per C chains, `mlp-coop.ts`) against the one-thread-per-chain
+ * program, on the mlp workload (32→128→128→1 SiLU, seed 7; 4096×32×100): chain.mlp called directly with
+ * `settings.mlpCooperative` 1 / 0 (same keys: the two agree to float32 rounding, reported as maxAbsDiff).
+ */
+async function sectionMlpCoop() {
+  await gpu();
+  watchDevice();
+  const [B, D, N] = small ? [256, 32, 10] : [4096, 32, 100];
+  const energy = makeMlp();
+  const chain = getKernelImpl(chainKernelName('mlp'), 'webgpu');
+  const meta = {
+    section: 'mlpcoop',
+    energy: 'MLPEnergy 32-128-128-1 SiLU seed 7',
+    chains: B,
+    dim: D,
+    steps: N,
+    stepSize: 0.01,
+  };
+  const x0 = randomNormal(rngKey(5), [B, D]);
+  const outs = {};
+  for (const [mlpCooperative, label] of [
+    [1, 'chain.mlp cooperative program (workgroup per C chains, mlp-coop.ts)'],
+    [0, 'chain.mlp one thread per chain (default on software adapters)'],
+  ]) {
+    const run = async (seed) => {
+      const samples = chain({
+        method: 'langevin',
+        x0,
+        nSteps: N,
+        key: rngKey(seed),
+        params: energy.kernelHint.params,
+        settings: { stepSize: 0.01, noiseScale: 1, mlpCooperative },
+      });
+      return { samples };
+    };
+    try {
+      await measure(label, { ...meta, mlpCooperative }, run, { warm: 1, reps: repsArg ?? 9, B, D });
+      const r = await run(1);
+      outs[mlpCooperative] = await r.samples.data();
+      r.samples.dispose();
+    } catch (e) {
+      emit({ side: 'ebm', ...meta, path: label, error: String(e?.stack ?? e).slice(0, 1500), dawnErrors });
+    }
+  }
+  if (outs[0] && outs[1]) {
+    let maxAbsDiff = 0;
+    let nonFinite = 0;
+    for (let i = 0; i < outs[0].length; i++) {
+      const d = Math.abs(outs[0][i] - outs[1][i]);
+      if (Number.isFinite(d)) maxAbsDiff = Math.max(maxAbsDiff, d);
+      else nonFinite++;
+    }
+    emit({
+      side: 'ebm',
+      ...meta,
+      path: 'cooperative vs one-thread-per-chain, same keys',
+      maxAbsDiff,
+      nonFinite,
+    });
+    console.log(`S ebm mlpcoop | same keys: maxAbsDiff ${maxAbsDiff} nonFinite ${nonFinite}`);
+  }
+  x0.dispose();
+  energy.dispose();
+}
+
 const t0 = performance.now();
 try {
   if (section === 'info') await sectionInfo();
@@ -788,6 +1020,8 @@ try {
   else if (section === 'mala') await sectionMala();
   else if (section === 'nuts') await sectionNuts();
   else if (section === 'mlp') await sectionMlp();
+  else if (section === 'train') await sectionTrain();
+  else if (section === 'mlpcoop') await sectionMlpCoop();
   else if (section === 'cpu') await sectionCpu('cpu');
   else if (section === 'wasm') await sectionCpu('wasm');
   else if (section === 'dump-mlp') dumpMlp();

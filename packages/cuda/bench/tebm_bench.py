@@ -3,7 +3,7 @@
 Run on the device machine with PYTHONPATH=<kit>/tebm (TorchEBM's `torchebm/` package at a77aeee, plus a
 one-line `_version.py` that setuptools_scm would write at install time).
 
-    python3 tebm_bench.py [SECTION ...]     SECTION: info lgv kinds hmc mlp cpu main  (default: all)
+    python3 tebm_bench.py [SECTION ...]     SECTION: info lgv kinds hmc mlp train cpu main  (default: all)
 
 Copied from ../shared/gpu/compare/ (2026-11-29); `kinds` added for @ebm/cuda issue 11 (every analytic energy).
 
@@ -26,7 +26,7 @@ import torch
 OUT = os.environ.get("OUT")
 HERE = os.path.dirname(os.path.abspath(__file__))
 SMALL = "--small" in sys.argv
-sections = [a for a in sys.argv[1:] if not a.startswith("--")] or ["info", "lgv", "kinds", "hmc", "mlp", "cpu", "main"]
+sections = [a for a in sys.argv[1:] if not a.startswith("--")] or ["info", "lgv", "kinds", "hmc", "mlp", "train", "cpu", "main"]
 HAS_CUDA = torch.cuda.is_available()
 DEV = torch.device("cuda" if HAS_CUDA else "cpu")
 
@@ -45,9 +45,10 @@ def emit(row):
     size = f"{row['chains']}x{row['dim']}x{row['steps']}" if "chains" in row else ""
     msg = f"S tebm {row.get('section', '')} {size} | {row.get('path', '')}"
     if "medianMs" in row:
-        st = row["stats"]
-        msg += (f" med {row['medianMs']:.2f} ms [{row['minMs']:.1f}..{row['maxMs']:.1f}] n={row['n']}"
-                f" E|x|={st['eAbs']:.4f} Ex2={st['eSq']:.4f} nf={st['nonFinite']}")
+        st = row.get("stats")
+        msg += f" med {row['medianMs']:.2f} ms [{row['minMs']:.1f}..{row['maxMs']:.1f}] n={row['n']}"
+        if st is not None:
+            msg += f" E|x|={st['eAbs']:.4f} Ex2={st['eSq']:.4f} nf={st['nonFinite']}"
     if "error" in row:
         msg += " ERROR " + row["error"].strip().splitlines()[-1][:300]
     if "meanAcceptance" in row:
@@ -388,6 +389,80 @@ def section_mlp():
         emit({"side": "tebm", **meta, "path": "MLP energy at linspace(-1,1,32)", "energy": float(model(x)[0])})
 
 
+def section_train():
+    """CD-10 / PCD-10 training step, TorchEBM's documented recipe (examples/20-training/01-mcmc-losses/01-cd-k and
+    02-persistent-cd): 2-128-128-1 SiLU MLP, LangevinDynamics(step_size=0.1, noise_scale=1.0),
+    ContrastiveDivergence(k_steps=10[, persistent=True, buffer_size=8192]) with its defaults (energy_reg_weight
+    0.001, new_sample_ratio 0.05), Adam 1e-3, batch 256 of TwoMoonsDataset(n_samples=3000, noise=0.05, seed=0).
+    One step = batch draw, cd(batch), zero_grad, backward, opt.step(); timed from a torch.cuda.synchronize() to a
+    synchronize after opt.step(); median over steps after warm-up (the @ebm twin is gpu-compare.mjs `train`)."""
+    from torch import nn
+
+    from torchebm.core import BaseModel
+    from torchebm.datasets import TwoMoonsDataset
+    from torchebm.losses import ContrastiveDivergence
+    from torchebm.samplers import LangevinDynamics
+
+    B = 64 if SMALL else 256
+    steps = 5 if SMALL else 50
+
+    class MLPEnergyT(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(
+                nn.Linear(2, 128), nn.SiLU(),
+                nn.Linear(128, 128), nn.SiLU(),
+                nn.Linear(128, 1),
+            )
+
+        def forward(self, x):
+            return self.net(x).squeeze(-1)
+
+    data = TwoMoonsDataset(n_samples=3000, noise=0.05, seed=0, device=DEV).get_data().to(DEV)
+    for persistent in (False, True):
+        name = "PCD-10" if persistent else "CD-10"
+        meta = {"section": "train", "loss": name, "energy": "MLP 2-128-128-1 SiLU (nn.Sequential)", "batch": B,
+                "langevin": {"stepSize": 0.1, "noiseScale": 1.0, "k": 10}, "optimizer": "adam 1e-3",
+                "energyL2": 0.001, "data": "TwoMoonsDataset n=3000 noise=0.05 seed=0"}
+        label = f"TorchEBM {name} step (ContrastiveDivergence + LangevinDynamics + Adam)"
+        try:
+            torch.manual_seed(0)
+            energy = MLPEnergyT().to(DEV)
+            sampler = LangevinDynamics(energy, step_size=0.1, noise_scale=1.0, device=DEV)
+            extra = {"persistent": True, "buffer_size": 8192} if persistent else {}
+            cd = ContrastiveDivergence(model=energy, sampler=sampler, k_steps=10, device=DEV, **extra)
+            opt = torch.optim.Adam(energy.parameters(), lr=1e-3)
+
+            def step():
+                batch = data[torch.randint(len(data), (B,), device=DEV)]
+                loss, _neg = cd(batch)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                return loss
+
+            for _ in range(3):
+                step()
+            sync(DEV)
+            ms = []
+            losses = []
+            for _ in range(steps):
+                sync(DEV)
+                t0 = time.perf_counter()
+                loss = step()
+                sync(DEV)
+                ms.append((time.perf_counter() - t0) * 1000)
+                losses.append(float(loss.detach()))
+            row = {"side": "tebm", **meta, "path": label, "device": str(DEV), "medianMs": float(np.median(ms)),
+                   "minMs": min(ms), "maxMs": max(ms), "n": len(ms), "ms": [round(v, 2) for v in ms],
+                   "lastLoss": losses[-1]}
+            if DEV.type == "cuda":
+                row["maxMemMiB"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+            emit(row)
+        except Exception:
+            emit({"side": "tebm", **meta, "path": label, "error": traceback.format_exc()[-2000:]})
+
+
 def section_cpu():
     from torchebm.core import DoubleWellModel
     from torchebm.samplers import LangevinDynamics
@@ -449,7 +524,7 @@ t_start = time.perf_counter()
 for s in sections:
     t0 = time.perf_counter()
     try:
-        {"info": section_info, "lgv": section_lgv, "kinds": section_kinds, "hmc": section_hmc, "mlp": section_mlp, "cpu": section_cpu, "diag": section_diag, "cpumlp": section_cpumlp, "main": section_main}[s]()
+        {"info": section_info, "lgv": section_lgv, "kinds": section_kinds, "hmc": section_hmc, "mlp": section_mlp, "train": section_train, "cpu": section_cpu, "diag": section_diag, "cpumlp": section_cpumlp, "main": section_main}[s]()
     except Exception:
         emit({"side": "tebm", "section": s, "error": traceback.format_exc()[-2000:]})
     print(f"[{s}] {time.perf_counter() - t0:.1f} s", flush=True)

@@ -22,7 +22,13 @@ export {
   type WebGpuChainInputs,
 } from './chain-kernels.js';
 export { WGSL_ENERGY_KINDS, type WgslEnergy, wgslEnergy } from './energy-kinds.js';
-export { MLP_MAX_WIDTH, type MlpActivation, type MlpKernelParams, mlpKernelHint } from './mlp-energy.js';
+export {
+  MLP_MAX_WIDTH,
+  type MlpActivation,
+  type MlpKernelParams,
+  type MlpLayersParams,
+  mlpKernelHint,
+} from './mlp-energy.js';
 export {
   langevinStepWebGpu,
   randomNormalWebGpu,

@@ -1,3 +1,4 @@
+import type { MLPKernelActivation, MLPKernelParams } from '@ebm/core';
 import { EbmError } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { WgslEnergy } from './energy-kinds.js';
@@ -14,11 +15,21 @@ import type { WgslEnergy } from './energy-kinds.js';
  */
 
 /** Hidden activations with a fused form (those of `@ebm/models`' MLPEnergy). */
-export type MlpActivation = 'silu' | 'swish' | 'tanh' | 'elu' | 'leakyRelu';
+export type MlpActivation = MLPKernelActivation;
 
-/** `kernelHint.params` of an `'mlp'` energy. */
-export interface MlpKernelParams {
-  /** Dense layers in order, hidden layers then the output layer: kernel `[fanIn, fanOut]`, bias `[fanOut]`. */
+/**
+ * `kernelHint.params` of an `'mlp'` energy: core's one MLP hint format {@link MLPKernelParams}
+ * (`{ sizes, activation, leakySlope, weights: [K₀, b₀, …] }`, what `MLPEnergy.kernelHint` holds).
+ * @deprecated use `MLPKernelParams` of `@ebm/core`.
+ */
+export type MlpKernelParams = MLPKernelParams;
+
+/**
+ * The params format of `@ebm/cuda` 0.x before the one MLP hint format: dense layers in order (hidden layers,
+ * then the output layer), kernel `[fanIn, fanOut]` and bias `[fanOut]` tensors. Still accepted by the kernels.
+ * @deprecated pass `MLPEnergy.kernelHint` (core's {@link MLPKernelParams}).
+ */
+export interface MlpLayersParams {
   readonly layers: readonly { readonly kernel: tf.Tensor; readonly bias: tf.Tensor }[];
   readonly activation: MlpActivation;
   /** Negative slope of `'leakyRelu'` (default 0.2). */
@@ -70,22 +81,80 @@ export interface MlpLayout {
   readonly params: () => tf.Tensor1D;
 }
 
+/** One weight of the hint as a flat float32 tensor (a tensor is reshaped; an array is uploaded). */
+function flatWeight(w: tf.Tensor | ArrayLike<number>): tf.Tensor1D {
+  return w instanceof tf.Tensor
+    ? (tf.reshape(w, [-1]) as tf.Tensor1D)
+    : tf.tensor1d(w instanceof Float32Array ? w : Float32Array.from(w), 'float32');
+}
+
 /**
- * Validates an MLP's `kernelHint.params` ({@link MlpKernelParams}) for dimension `dim` and lays its weights out
- * in one flat buffer. Throws `INVALID_PARAM` for inconsistent layers, `NOT_IMPLEMENTED` for an unknown activation
- * or a width over {@link MLP_MAX_WIDTH}.
+ * The weights `[K₀, b₀, K₁, b₁, …]` and layer widths `[D, …, 1]` of an MLP hint: core's {@link MLPKernelParams}
+ * (`weights` as tensors or flat arrays, `sizes`) or the deprecated {@link MlpLayersParams} (`layers`).
  */
-export function mlpLayout(p: Readonly<Record<string, unknown>>, dim: number): MlpLayout {
-  const params = p as unknown as MlpKernelParams;
-  const layers = params?.layers;
-  if (!Array.isArray(layers) || layers.length < 2) {
+function mlpWeights(
+  p: Readonly<Record<string, unknown>>,
+  dim: number,
+): { weights: (tf.Tensor | ArrayLike<number>)[]; widths: number[] } {
+  const layers = (p as unknown as Partial<MlpLayersParams>)?.layers;
+  if (layers !== undefined && (p as { weights?: unknown }).weights === undefined) {
+    if (!Array.isArray(layers) || layers.length < 2) {
+      badMlp(
+        'layers must hold at least one hidden layer and the output layer',
+        Array.isArray(layers) ? layers.length : typeof layers,
+        "pass the energy's own kernelHint.",
+      );
+    }
+    const widths: number[] = [dim];
+    layers.forEach((l, i) => {
+      const k = l?.kernel;
+      const b = l?.bias;
+      if (!(k instanceof tf.Tensor) || !(b instanceof tf.Tensor) || k.rank !== 2) {
+        badMlp(
+          `layers[${i}] must be { kernel: float32 [fanIn, fanOut], bias: [fanOut] } tensors`,
+          typeof k,
+          "pass the energy's own kernelHint.",
+        );
+      }
+      widths.push(k.shape[1]!);
+    });
+    return { weights: layers.flatMap((l) => [l.kernel, l.bias]), widths };
+  }
+  const sizes = (p as Partial<MLPKernelParams>)?.sizes;
+  if (!Array.isArray(sizes) || sizes.length < 3 || !sizes.every((s) => Number.isInteger(s) && s >= 1)) {
     badMlp(
-      'layers must hold at least one hidden layer and the output layer',
-      Array.isArray(layers) ? layers.length : typeof layers,
+      'sizes must be [inputDim, ...hiddenWidths, 1] with at least one hidden layer',
+      sizes,
       "pass the energy's own kernelHint.",
     );
   }
-  const activation = params.activation;
+  if (sizes[0] !== dim) {
+    badMlp(
+      `sizes starts with ${sizes[0]}, not the chains' dimension ${dim}`,
+      sizes,
+      "pass the energy's own kernelHint (its input dimension must match the chains).",
+    );
+  }
+  const weights = (p as Partial<MLPKernelParams>).weights;
+  const L = sizes.length - 1;
+  if (!Array.isArray(weights) || weights.length !== 2 * L) {
+    badMlp(
+      `weights must be ${2 * L} tensors or arrays [K0, b0, K1, b1, ...]`,
+      Array.isArray(weights) ? weights.length : typeof weights,
+      "pass the energy's own kernelHint.",
+    );
+  }
+  return { weights: weights as (tf.Tensor | ArrayLike<number>)[], widths: [...sizes] };
+}
+
+/**
+ * Validates an MLP's `kernelHint.params` (core's {@link MLPKernelParams}; the deprecated {@link MlpLayersParams}
+ * too) for dimension `dim` and lays its weights out in one flat buffer, built on the device from the live
+ * variables at each kernel call. Throws `INVALID_PARAM` for inconsistent layers, `NOT_IMPLEMENTED` for an
+ * unknown activation or a width over {@link MLP_MAX_WIDTH}.
+ */
+export function mlpLayout(p: Readonly<Record<string, unknown>>, dim: number): MlpLayout {
+  const activation = (p as { activation?: unknown })?.activation as MlpActivation;
   if (!['silu', 'swish', 'tanh', 'elu', 'leakyRelu'].includes(activation)) {
     throw new EbmError('NOT_IMPLEMENTED', `No fused MLP program for activation "${String(activation)}".`, {
       argument: 'params.activation',
@@ -93,31 +162,42 @@ export function mlpLayout(p: Readonly<Record<string, unknown>>, dim: number): Ml
       fix: 'use silu, tanh, elu or leakyRelu (other energies use the sampler step loop).',
     });
   }
-  const slope = params.leakySlope ?? 0.2;
+  const slope = (p as { leakySlope?: unknown }).leakySlope ?? 0.2;
   if (typeof slope !== 'number' || !Number.isFinite(slope))
     badMlp('leakySlope must be a finite number', slope, 'pass e.g. 0.2.');
-  const widths: number[] = [dim];
-  layers.forEach((l, i) => {
-    const k = l?.kernel;
-    const b = l?.bias;
-    if (!(k instanceof tf.Tensor) || !(b instanceof tf.Tensor) || k.rank !== 2 || k.dtype !== 'float32') {
-      badMlp(
-        `layers[${i}] must be { kernel: float32 [fanIn, fanOut], bias: [fanOut] } tensors`,
-        typeof k,
-        "pass the energy's own kernelHint.",
-      );
-    }
-    if (k.isDisposed || b.isDisposed)
-      badMlp(`layers[${i}] has been disposed`, i, 'keep the network alive while sampling.');
-    if (k.shape[0] !== widths[i] || b.size !== k.shape[1]) {
-      badMlp(
-        `layers[${i}] has kernel ${JSON.stringify(k.shape)} and bias ${JSON.stringify(b.shape)} after width ${widths[i]}`,
-        k.shape,
-        "pass the energy's own kernelHint (its input dimension must match the chains).",
-      );
-    }
-    widths.push(k.shape[1]!);
-  });
+  const { weights, widths } = mlpWeights(p, dim);
+  for (let l = 0; l + 1 < widths.length; l++) {
+    const k = weights[2 * l]!;
+    const b = weights[2 * l + 1]!;
+    const want = [widths[l]! * widths[l + 1]!, widths[l + 1]!];
+    [k, b].forEach((w, j) => {
+      const i = 2 * l + j;
+      if (w instanceof tf.Tensor) {
+        if (w.dtype !== 'float32')
+          badMlp(`weights[${i}] must be float32`, w.dtype, "pass the energy's own kernelHint.");
+        if (w.isDisposed)
+          badMlp(`weights[${i}] has been disposed`, i, 'keep the network alive while sampling.');
+      } else if (w === null || typeof w !== 'object' || typeof (w as ArrayLike<number>).length !== 'number') {
+        badMlp(
+          `weights[${i}] must be a tensor or an array of numbers`,
+          typeof w,
+          "pass the energy's own kernelHint.",
+        );
+      }
+      const size = w instanceof tf.Tensor ? w.size : (w as ArrayLike<number>).length;
+      const shapeOk =
+        w instanceof tf.Tensor && j === 0
+          ? w.rank === 2 && w.shape[0] === widths[l] && w.shape[1] === widths[l + 1]
+          : size === want[j];
+      if (!shapeOk) {
+        badMlp(
+          `weights[${i}] (layer ${l} ${j === 0 ? 'kernel' : 'bias'}) has ${w instanceof tf.Tensor ? `shape ${JSON.stringify(w.shape)}` : `${size} values`}, expected ${j === 0 ? `[${widths[l]}, ${widths[l + 1]}]` : want[j]}`,
+          w instanceof tf.Tensor ? w.shape : size,
+          "pass the energy's own kernelHint (its input dimension must match the chains).",
+        );
+      }
+    });
+  }
   if (widths[widths.length - 1] !== 1)
     badMlp(
       'the output layer must have one unit',
@@ -140,13 +220,12 @@ export function mlpLayout(p: Readonly<Record<string, unknown>>, dim: number): Ml
   const wOff: number[] = [];
   const bOff: number[] = [];
   let off = 0;
-  for (let l = 0; l < layers.length; l++) {
+  for (let l = 0; l + 1 < widths.length; l++) {
     wOff.push(off);
     off += widths[l]! * widths[l + 1]!;
     bOff.push(off);
     off += widths[l + 1]!;
   }
-  const tensors = layers.flatMap((l) => [l.kernel, l.bias]);
   return {
     widths,
     wOff,
@@ -154,7 +233,7 @@ export function mlpLayout(p: Readonly<Record<string, unknown>>, dim: number): Ml
     activation,
     actCode: activationWgsl(activation, slope),
     key: `mlp_${widths.join('x')}_${activation}${activation === 'leakyRelu' ? `_${slope}` : ''}`,
-    params: () => tf.concat(tensors.map((t) => tf.reshape(t, [-1]))) as tf.Tensor1D,
+    params: () => tf.tidy(() => tf.concat(weights.map(flatWeight)) as tf.Tensor1D),
   };
 }
 
@@ -230,35 +309,42 @@ ${input}
 }
 
 /**
- * The `kernelHint` an MLP energy gives the whole-chain kernels: `{ kind: 'mlp', params: { layers, activation,
- * leakySlope } }` from an `MLPEnergy`-like object (`config` and `namedVariables` `dense<l>/kernel`,
- * `dense<l>/bias`), or `undefined` when spectral normalisation is on (the fused program has no power iteration).
- * `@ebm/models`' `MLPEnergy.kernelHint` should return this.
+ * The `kernelHint` of an MLP energy: its own `kernelHint` when it has an `'mlp'` one (`MLPEnergy` of
+ * `@ebm/models` does), else `{ kind: 'mlp', params: { sizes, activation, leakySlope, weights } }` (core's
+ * {@link MLPKernelParams}) built from an `MLPEnergy`-like object (`config` and `namedVariables` `dense<l>/kernel`,
+ * `dense<l>/bias`); `undefined` when spectral normalisation is on (the fused program has no power iteration).
+ * @deprecated `MLPEnergy.kernelHint` provides it; samplers pick `chain.mlp` from it automatically.
  */
 export function mlpKernelHint(energy: {
+  readonly kernelHint?: { readonly kind: string; readonly params: unknown } | undefined;
   readonly config: {
+    readonly inputDim?: number;
     readonly activation: string;
     readonly leakySlope: number;
     readonly spectralNormIterations: number;
     readonly widths: readonly number[];
   };
   readonly namedVariables: readonly { readonly name: string; readonly variable: tf.Tensor }[];
-}): { kind: 'mlp'; params: MlpKernelParams } | undefined {
+}): { kind: 'mlp'; params: MLPKernelParams } | undefined {
   if (energy.config.spectralNormIterations > 0) return undefined;
+  const own = energy.kernelHint;
+  if (own?.kind === 'mlp') return own as { kind: 'mlp'; params: MLPKernelParams };
   const byName = new Map(energy.namedVariables.map((v) => [v.name, v.variable]));
-  const layers: { kernel: tf.Tensor; bias: tf.Tensor }[] = [];
+  const weights: tf.Tensor[] = [];
   for (let l = 0; l <= energy.config.widths.length; l++) {
     const kernel = byName.get(`dense${l}/kernel`);
     const bias = byName.get(`dense${l}/bias`);
     if (kernel === undefined || bias === undefined) return undefined;
-    layers.push({ kernel, bias });
+    weights.push(kernel, bias);
   }
+  const dim = energy.config.inputDim ?? weights[0]!.shape[0]!;
   return {
     kind: 'mlp',
     params: {
-      layers,
+      sizes: [dim, ...energy.config.widths, 1],
       activation: energy.config.activation as MlpActivation,
       leakySlope: energy.config.leakySlope,
+      weights,
     },
   };
 }

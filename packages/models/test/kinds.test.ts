@@ -11,6 +11,7 @@ import {
   Harmonic,
   type HarmonicParams,
   ManyWell,
+  MLPEnergy,
   Rastrigin,
   Rosenbrock,
 } from '../src/index.js';
@@ -40,6 +41,7 @@ describe('typed energy kinds', () => {
       new Funnel(),
       new Banana(),
       new ManyWell(),
+      new MLPEnergy({ inputDim: 2, widths: [4] }),
     ];
     const expected: { [K in keyof EnergyKinds]: readonly string[] } = {
       doubleWell: ['barrierHeight', 'b'],
@@ -52,12 +54,16 @@ describe('typed energy kinds', () => {
       funnel: ['scale'],
       banana: ['curvature', 'scale'],
       manyWell: [],
+      mlp: ['sizes', 'activation', 'leakySlope', 'weights'],
     };
+    const mlp = energies[energies.length - 1] as MLPEnergy;
+    expectTypeOf(mlp.kernelHint).toEqualTypeOf<KernelHint<'mlp'> | undefined>();
     for (const e of energies) {
+      if (e.kernelHint === undefined) throw new Error(`${e.name} has no kernel hint`);
       const kind = e.kernelHint.kind as keyof EnergyKinds;
       expect(Object.keys(e.kernelHint.params).sort(), kind).toEqual([...expected[kind]].sort());
     }
-    expect(new Set(energies.map((e) => e.kernelHint.kind)).size).toBe(Object.keys(expected).length);
+    expect(new Set(energies.map((e) => e.kernelHint?.kind)).size).toBe(Object.keys(expected).length);
     for (const e of energies) if ('dispose' in e && typeof e.dispose === 'function') e.dispose();
   });
 });

@@ -9,8 +9,9 @@
  *   anchor's loop with xorshift + Box–Muller normals (a different, cheaper RNG).
  * - doubleWell: DoubleWell 4096×32×100 `LangevinDynamics` — fused with 1 and 2 workers (`runChainParallel`),
  *   fused in the calling thread (`sample()` on cpu), composite tfjs-cpu, composite tfjs-wasm.
- * - mlp: MLP 32→128→128→1 (SiLU) Langevin 4096×32 — fused `chain.mlp` (calling thread, 2 workers), composite
- *   tfjs-cpu, composite tfjs-wasm; 10 steps per run (100 with --full), reported per step.
+ * - mlp: MLP 32→128→128→1 (SiLU) Langevin 4096×32 — fused `chain.mlp` (calling thread, 2 workers), `sample()` with
+ *   `MLPEnergy.kernelHint` (the sampler picks chain.mlp) vs the same `sample()` with the hint hidden (composite
+ *   autograd step loop) on tfjs-cpu and tfjs-wasm; 10 steps per run (100 with --full), reported per step.
  *
  * Timing: wall clock around the run plus the read-back of the samples (`await x.data()`), x0 drawn outside;
  * median of the repetitions; CPU time of this process too (wall clock on a shared machine includes waiting).
@@ -294,9 +295,8 @@ if (want('mlp')) {
   console.log(`\n[mlp] MLP 32→128→128→1 SiLU Langevin, ${B}×${D}×${steps}`);
   const mlp = new MLPEnergy({ inputDim: 32, widths: [128, 128], activation: 'silu', seed: 7 });
   mlp.training = false;
-  const weights = [];
-  for (const v of mlp.namedVariables) weights.push(await v.variable.data());
-  const params = { sizes: [32, 128, 128, 1], activation: 'silu', leakySlope: 0.2, weights };
+  // MLPEnergy's own kernel hint (core's MLPKernelParams over the live variables).
+  const params = mlp.kernelHint.params;
   const rows = {};
   rows.fused = await time(
     'fused chain.mlp (cpu backend, calling thread)',
@@ -338,11 +338,39 @@ if (want('mlp')) {
     await r.samples.data();
     r.samples.dispose();
   };
-  rows.cpu = await time('composite tfjs-cpu (sample(), autograd)', run, { n: 1, warm: 0, steps });
+  // sample() with MLPEnergy.kernelHint: the sampler picks chain.mlp itself.
+  rows.sampleFused = await time('sample() with kernelHint (fused chain.mlp, tfjs-cpu)', run, {
+    n: 1,
+    warm: 0,
+    steps,
+  });
+  // The composite rows: the same energy with its hint hidden (the autograd step loop).
+  const hint = mlp.kernelHint;
+  Object.defineProperty(mlp, 'kernelHint', { value: undefined, configurable: true });
+  rows.cpu = await time('composite tfjs-cpu (sample(), hint hidden: autograd)', run, {
+    n: 1,
+    warm: 0,
+    steps,
+  });
   await import('@tensorflow/tfjs-backend-wasm');
   await useBackend('wasm');
-  rows.wasm = await time('composite tfjs-wasm (sample(), autograd)', run, { n: 1, warm: 1, steps });
+  rows.wasm = await time('composite tfjs-wasm (sample(), hint hidden: autograd)', run, {
+    n: 1,
+    warm: 1,
+    steps,
+  });
+  Object.defineProperty(mlp, 'kernelHint', { value: hint, configurable: true });
+  rows.wasmFused = await time('sample() with kernelHint on tfjs-wasm (chain.mlp, wasm SIMD)', run, {
+    n: 1,
+    warm: 1,
+    steps,
+  });
   await useBackend('cpu');
+  results.ratios.mlp_sampleComposite_over_sampleFused = rows.cpu.medianMs / rows.sampleFused.medianMs;
+  results.ratios.mlp_wasmComposite_over_wasmFused = rows.wasm.medianMs / rows.wasmFused.medianMs;
+  console.log(
+    `  sample(): hint hidden (composite) / with hint (fused) ${results.ratios.mlp_sampleComposite_over_sampleFused.toFixed(2)}× on tfjs-cpu, ${results.ratios.mlp_wasmComposite_over_wasmFused.toFixed(2)}× on tfjs-wasm`,
+  );
   results.ratios.mlp_cpuComposite_over_fused = rows.cpu.medianMs / rows.fused.medianMs;
   results.ratios.mlp_wasm_over_fused = rows.wasm.medianMs / rows.fused.medianMs;
   results.ratios.mlp_wasm_over_fused2 = rows.wasm.medianMs / rows.fused2.medianMs;

@@ -8,9 +8,9 @@ import {
   langevinStepComposite,
   registerKernelImpl,
 } from '@ebm/core';
-import { MLPEnergy } from '@ebm/models';
+import { energyFromFunction } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 
 let calls = 0;
 /** x − h∇E + σ√(2h)ξ on the 'cpu' backend: kernels take data (tensors and numbers), never callbacks. */
@@ -23,14 +23,15 @@ function langevinStepCpu(inputs: LangevinStepInputs): tf.Tensor2D {
 const unregister = registerKernelImpl('langevinStep', 'cpu', langevinStepCpu, { override: true });
 try {
   console.log(kernelSource('langevinStep', 'cpu')); // 'backend'
-  const energy = new MLPEnergy({ inputDim: 2, widths: [8], seed: 0 }); // no whole-chain kernel: steps run one by one
+  // An energy without a kernelHint has no whole-chain kernel: the steps run one by one. (Energies with a hint, such
+  // as the analytic ones and MLPEnergy, run whole chains through the backend's chain.<kind> kernel instead.)
+  const energy = energyFromFunction((x) => tf.mul(0.5, tf.sum(tf.square(x), 1)) as tf.Tensor1D, { dim: 2 });
   const run = await new LangevinDynamics(energy, { stepSize: 0.01 }).sample({
     nSamples: 16,
     dim: 2,
     nSteps: 10,
   });
   disposeSampleResult(run);
-  energy.dispose();
 } finally {
   unregister();
 }

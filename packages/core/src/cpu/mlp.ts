@@ -9,12 +9,13 @@ const TILE_ROWS = 64;
  * The MLP energy `E(x) = W_L·φ(… φ(W₁x + b₁) …) + b_L` (scalar output) and its input gradient, forward and
  * backward fused over a tile of rows on host typed arrays (the kind `mlp` of the fused CPU kernels).
  *
- * Kernel hint (what `MLPEnergy.kernelHint` provides): `{ kind: 'mlp', params: { sizes, activation, leakySlope,
- * weights } }` with `sizes = [D, w₁, …, 1]`, `activation` one of `silu`/`swish`/`elu`/`leakyRelu`/`tanh`, and
- * `weights = [K₀, b₀, K₁, b₁, …]`, `K_l` the `[fanIn, fanOut]` kernel flattened row-major (`h = x @ K + b`),
- * as arrays or as the tensors (variables) themselves: the kernels read tensors when they run (the cpu/wasm
- * kernel synchronously on the host, the worker pool with `await data()`), so a hint that holds the variables
- * is always up to date during training. `activation` may also be its index in {@link MLP_ACTIVATIONS}.
+ * Kernel hint (what `MLPEnergy.kernelHint` provides): `{ kind: 'mlp', params }` with `params` of core's one MLP hint
+ * format `MLPKernelParams` (`energy-kinds.ts`) — `{ sizes, activation, leakySlope, weights }`, `sizes = [D, w₁, …, 1]`,
+ * `activation` one of `silu`/`swish`/`elu`/`leakyRelu`/`tanh`, `weights = [K₀, b₀, K₁, b₁, …]`, `K_l` the
+ * `[fanIn, fanOut]` kernel (`h = x @ K + b`) as the tensors (variables) themselves or flattened row-major arrays:
+ * the kernels read tensors when they run (the cpu/wasm kernel synchronously on the host, the worker pool with
+ * `await data()`), so a hint that holds the variables is always up to date during training. `activation` may
+ * also be its index in {@link MLP_ACTIVATIONS}.
  * Sums accumulate in doubles; results agree with tfjs's composite to float32 rounding (not bit for bit).
  * No tfjs imports: this module runs inside worker threads. Internal module.
  * @module

@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { MLPKernelParams } from '@ebm/core';
+
 /** `doubleWell`: E = h·Σᵢ(xᵢ² − b²)². */
 export type DoubleWellParams = {
   /** Barrier height h > 0. */
@@ -73,5 +75,10 @@ declare module '@ebm/core' {
     funnel: FunnelParams;
     banana: BananaParams;
     manyWell: ManyWellParams;
+    /**
+     * `mlp`: `MLPEnergy`'s network (core's {@link MLPKernelParams}: sizes, activation, leakySlope and the live
+     * weight variables `[K₀, b₀, …]`, read by the kernels each time they run).
+     */
+    mlp: MLPKernelParams;
   }
 }

@@ -4,6 +4,8 @@ import {
   assertPositive,
   EbmError,
   foldIn,
+  type KernelHint,
+  type MLPKernelActivation,
   optionKeys,
   type RngKey,
   toKey,
@@ -18,6 +20,9 @@ import {
   type SpectralNormOptions,
 } from './base.js';
 import { assertLayoutSize, mlpLayout } from './validate.js';
+
+/** Activations with a fused `chain.mlp` form on every backend. */
+const FUSED_ACTIVATIONS: readonly MLPKernelActivation[] = ['silu', 'swish', 'elu', 'leakyRelu', 'tanh'];
 
 const MLPENERGY_KEYS = optionKeys<MLPEnergyOptions>({
   inputDim: true,
@@ -71,6 +76,8 @@ export type MLPEnergyConfig = {
  */
 export class MLPEnergy extends NeuralEnergy {
   readonly config: MLPEnergyConfig;
+  /** The fused-kernel hint (see the class docs): live variables; `undefined` with spectral normalisation. */
+  override readonly kernelHint: KernelHint<'mlp'> | undefined;
   private readonly layers: { w: tf.Variable; b: tf.Variable; u: tf.Variable | undefined }[] = [];
 
   constructor(options: MLPEnergyOptions) {
@@ -129,6 +136,30 @@ export class MLPEnergy extends NeuralEnergy {
       }
       this.layers.push({ w, b, u });
     }
+    this.kernelHint = this.makeKernelHint(sizes);
+  }
+
+  /** `{ kind: 'mlp', params }` over the live variables, or `undefined` when the fused kernels cannot run it. */
+  private makeKernelHint(sizes: readonly number[]): KernelHint<'mlp'> | undefined {
+    const { activation, leakySlope, spectralNormIterations } = this.config;
+    if (spectralNormIterations > 0 || !(FUSED_ACTIVATIONS as readonly string[]).includes(activation)) {
+      return undefined;
+    }
+    return {
+      kind: 'mlp',
+      params: {
+        sizes: [...sizes],
+        activation: activation as MLPKernelActivation,
+        leakySlope,
+        weights: this.layers.flatMap((l) => [l.w, l.b]),
+      },
+    };
+  }
+
+  /** Frees the variables; the kernel hint is dropped with them. */
+  override dispose(): void {
+    super.dispose();
+    Object.defineProperty(this, 'kernelHint', { value: undefined, configurable: true, enumerable: true });
   }
 
   protected override computeEnergy(x: tf.Tensor2D): tf.Tensor1D {

@@ -1,0 +1,67 @@
+import '@tensorflow/tfjs-backend-cpu';
+import { isEbmError } from '@ebm/core';
+import { MLPEnergy } from '@ebm/models';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mlpKernelHint, mlpLayout } from './mlp-energy.js';
+
+// The WGSL MLP program reads core's one MLP hint format (MLPEnergy.kernelHint: { sizes, activation, leakySlope,
+// weights }), with weights as live tensors or flat arrays, and still the 0.x `{ layers: [{ kernel, bias }] }`.
+// Layout and flat weight buffer only: runs on the cpu backend (the programs are tested on webgpu elsewhere).
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('mlpLayout reads the one MLP hint format', () => {
+  it('MLPEnergy.kernelHint, a frozen array copy and the legacy layers format give one layout and buffer', async () => {
+    const e = new MLPEnergy({ inputDim: 3, widths: [8, 4], activation: 'tanh', seed: 2 });
+    const hint = e.kernelHint!;
+    expect(mlpKernelHint(e)).toBe(hint);
+    const vars = e.trainableVariables;
+    const frozen = { ...hint.params, weights: vars.map((v) => Array.from(v.dataSync())) };
+    const legacy = {
+      layers: [0, 1, 2].map((l) => ({ kernel: vars[2 * l]!, bias: vars[2 * l + 1]! })),
+      activation: 'tanh',
+    };
+    const before = tf.memory().numTensors;
+    const flats: Float32Array[] = [];
+    for (const p of [hint.params, frozen, legacy]) {
+      const layout = mlpLayout(p as never, 3);
+      expect(layout.widths).toEqual([3, 8, 4, 1]);
+      expect(layout.wOff).toEqual([0, 32, 68]);
+      expect(layout.bOff).toEqual([24, 64, 72]);
+      const buf = layout.params();
+      flats.push((await buf.data()) as Float32Array);
+      buf.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    expect(flats[1]).toEqual(flats[0]);
+    expect(flats[2]).toEqual(flats[0]);
+    // Live: the buffer is rebuilt from the variables at each call.
+    vars[0]!.assign(tf.zerosLike(vars[0]!));
+    const buf = mlpLayout(hint.params as never, 3).params();
+    expect(Array.from((await buf.data()).slice(0, 24))).toEqual(new Array(24).fill(0));
+    buf.dispose();
+    e.dispose();
+  });
+
+  it('rejects a hint that does not fit the chains with INVALID_PARAM, unknown activations with NOT_IMPLEMENTED', () => {
+    const e = new MLPEnergy({ inputDim: 3, widths: [8] });
+    const p = e.kernelHint!.params;
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return isEbmError(err) ? err.code : String(err);
+      }
+      return 'no error';
+    };
+    expect(code(() => mlpLayout(p as never, 4))).toBe('INVALID_PARAM');
+    expect(code(() => mlpLayout({ ...p, weights: p.weights.slice(1) } as never, 3))).toBe('INVALID_PARAM');
+    expect(code(() => mlpLayout({ ...p, sizes: [3, 9, 1] } as never, 3))).toBe('INVALID_PARAM');
+    expect(code(() => mlpLayout({ ...p, activation: 'relu' } as never, 3))).toBe('NOT_IMPLEMENTED');
+    e.dispose();
+    expect(code(() => mlpLayout(p as never, 3))).toBe('INVALID_PARAM');
+  });
+});
