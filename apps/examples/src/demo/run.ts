@@ -193,13 +193,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   if (settings.backend === 'auto') {
     // the demo trains an MLP: measure cpu and wasm on an MLP gradient over a training batch
     await import('@tensorflow/tfjs-backend-wasm');
+    tf.enableProdMode();
     const choice = await chooseBackend({
       candidates: ['cpu', 'wasm'],
       workload: 'training',
       dim: 2,
       nChains: settings.batchSize,
     });
-    tf.enableProdMode();
     backend = choice.backend;
     backendReason = `chosen by chooseBackend (@ebm/core): ${choice.reason}`;
   } else {
