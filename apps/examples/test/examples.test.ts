@@ -286,6 +286,14 @@ describe('the curriculum (smoke mode)', () => {
     });
   }
 
+  it.runIf(process.env.EBM_SLOW === '1')(
+    'persistent-cd at full size meets the two-moons target (slow)',
+    async () => {
+      const r = await runExample('persistent-cd', { smoke: false, seed: 0 });
+      expect(r.targetMet, JSON.stringify(r)).toBe(true);
+    },
+  );
+
   it('torchebm-recipe: TorchEBM’s documented recipe diverges with finite values; the runaway guard fires on the energy gap', async () => {
     const r = await runExample('torchebm-recipe');
     expect(r.separatedOptimum).toBe(-500);

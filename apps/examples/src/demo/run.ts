@@ -159,7 +159,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     sampler: samplerName,
     steps: assertInteger('steps', options.steps ?? (smoke ? 60 : base.steps), 1),
     batchSize: assertInteger('batchSize', options.batchSize ?? base.batchSize, 2),
-    learningRate: assertPositive('learningRate', options.learningRate ?? base.learningRate),
+    // smoke: at most 3e-3 (60 updates at the default's 1e-2 leave an over-sharp, unmixed model)
+    learningRate: assertPositive(
+      'learningRate',
+      options.learningRate ?? (smoke ? Math.min(base.learningRate, 3e-3) : base.learningRate),
+    ),
     k: assertInteger('k', options.k ?? (smoke ? Math.min(base.k, 5) : base.k), 1),
     energyL2: options.energyL2 ?? base.energyL2,
     stepSize: assertPositive('stepSize', options.stepSize ?? base.stepSize),
