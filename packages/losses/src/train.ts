@@ -564,7 +564,11 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const keepCheckpoints = assertInteger('keepCheckpoints', options.keepCheckpoints ?? 2, 1);
   const checkpointEvery = assertInteger('checkpointEvery', options.checkpointEvery ?? 50, 1);
   const maxRollbacks = assertInteger('maxRollbacks', options.maxRollbacks ?? 3, 0);
-  const guard = options.runawayGuard === false ? undefined : new RunawayDetector(options.runawayGuard ?? {});
+  const guardOpt = options.runawayGuard as RunawayGuardOptions | boolean | undefined;
+  const guard =
+    guardOpt === false
+      ? undefined
+      : new RunawayDetector(guardOpt === true || guardOpt === undefined ? {} : guardOpt);
   const clipNorm = options.clipNorm === undefined ? undefined : assertPositive('clipNorm', options.clipNorm);
   const clipValue =
     options.clipValue === undefined ? undefined : assertPositive('clipValue', options.clipValue);
