@@ -88,11 +88,13 @@ const SMOKE: Record<(typeof RECIPE_DATASETS)[number], number> = {
 const MET = [
   'twoMoons/pcd',
   'twoMoons/cd',
+  'twoMoons/dsm',
   'twoMoons/nce',
   'eightGaussians/pcd',
   'eightGaussians/cd',
   'eightGaussians/dsm',
   'eightGaussians/nce',
+  'checkerboard/pcd',
   'swissRoll/pcd',
   'swissRoll/cd',
   'swissRoll/dsm',
