@@ -60,6 +60,21 @@ describe('issue-17 score', () => {
     });
   }
 
+  it('the SSM recipe trains on noise-perturbed data (NoisedDataLoss): finite, no roll-backs', async () => {
+    await selectBackend('wasm');
+    const recipe = recipeFor('twoMoons', 'ssm');
+    expect(recipe.ssmSigma).toBe(0.1);
+    const run = await trainRecipe('twoMoons', recipe, {
+      seed: 0,
+      nScore: 100,
+      override: { steps: 10, widths: [16, 16], sampleSteps: 5, batchSize: 32 },
+    });
+    run.energy.dispose();
+    expect(run.history.length).toBe(10);
+    for (const m of run.history) expect(Number.isFinite(m.loss)).toBe(true);
+    expect(run.rollbacks.length).toBe(0);
+  });
+
   // every dataset × loss cell that RECIPES.md reports as meeting its target, at full size (slow: about an hour
   // of CPU on wasm; run with EBM_SLOW=1, or EBM_SLOW_CELLS=twoMoons/pcd,checkerboard/pcd for a subset)
   const cells = (process.env.EBM_SLOW_CELLS ?? MET.join(',')).split(',');
