@@ -124,6 +124,7 @@ def run_group(ds, loss, cfgs, shared, ref, seed=0):
     T = lambda k, d=0.0: torch.tensor([c.get(k, d) for c in cfgs], dtype=F, device=dev)
     h, s, lam, lr, p = T('h'), T('s', 1.0), T('lam'), T('lr'), T('p', 0.05)
     lrFinal = shared.get('lrFinal', 0.1)
+    wd = T('wd') if any(c.get('wd', 0) > 0 for c in cfgs) else None
     steps, B, k, widths = shared['steps'], shared['B'], shared.get('k', 10), shared['widths']
     train = ref['train_z']; clamp = ref['clamp']
     net = MLP(C, widths, seed)
@@ -162,12 +163,16 @@ def run_group(ds, loss, cfgs, shared, ref, seed=0):
             L = 0.5 * ((g - (xt - xb) / sig ** 2) ** 2).sum(-1).mean(1)
             if any(c.get('lam', 0) > 0 for c in cfgs): L = L + lam * (net(xt) ** 2).mean(1)
         elif loss == 'ssm':
-            x = xb.clone().requires_grad_()
+            x = xb.clone()
+            if any(c.get('sigma', 0) > 0 for c in cfgs):  # noise-perturbed SSM (data + sigma * N(0, I))
+                x = x + T('sigma', 0.0)[:, None, None] * torch.randn_like(x)
+            x = x.requires_grad_()
             g = torch.autograd.grad(net(x).sum(), x, create_graph=True)[0]
             vv = torch.randint(0, 2, x.shape, device=dev).float() * 2 - 1
             hv = torch.autograd.grad((g * vv).sum(), x, create_graph=True)[0]
             L = (0.5 * (g ** 2).sum(-1) - (hv * vv).sum(-1)).mean(1)
             if any(c.get('lam', 0) > 0 for c in cfgs): L = L + lam * (net(x) ** 2).mean(1)
+            if any(c.get('gpen', 0) > 0 for c in cfgs): L = L + T('gpen') * (g ** 2).sum(-1).mean(1)
         elif loss == 'nce':
             nstd = T('nstd', 1.0)[:, None, None]
             M = shared.get('ncomp', 0)
@@ -201,25 +206,29 @@ def run_group(ds, loss, cfgs, shared, ref, seed=0):
                 g = torch.nan_to_num(g) * sc.view(shp)
                 mm.mul_(0.9).add_(0.1 * g); vvv.mul_(0.999).add_(0.001 * g * g)
                 upd = (mm / (1 - 0.9 ** t)) / ((vvv / (1 - 0.999 ** t)).sqrt() + 1e-7)
+                if wd is not None and g.dim() == 3:  # decoupled weight decay on the weights (AdamW)
+                    upd = upd + wd.view(shp) * q
                 q.sub_(lr_t.view(shp) * upd * (~bad).float().view(shp))
         if t in segs:
             x0 = ref['noise_z'][None].expand(C, -1, -1).clone()
             hs = h if loss in ('pcd', 'cd') else T('hs', 0.01)
             ssz = s if loss in ('pcd', 'cd') else T('ss', 1.0)
-            hs = hs * shared.get('hmult', 1.0)
-            def emit(S, anneal, xs):
-                sc_ = score(ds, xs * ref['std'] + ref['mean'], ref)
-                for ci, (c, o) in enumerate(zip(cfgs, sc_)):
-                    sh = {kk: vv for kk, vv in shared.items() if kk not in ('segments', 'sampleSteps', 'anneals')}
-                    results.append(dict(ds=ds, loss=loss, trained=t, sampleSteps=S, anneal=anneal, **sh, **c, **o,
-                                        L=float(L[ci]), secs=round(time.time() - t0)))
-            xs = x0; done = 0
-            for S in shared.get('sampleSteps', [500]):
-                xs = langevin(net, xs, hs, ssz, S - done, clamp); done = S
-                emit(S, None, xs)
-            for anneal in shared.get('anneals', []):
-                S = shared.get('sampleSteps', [500])[-1]
-                emit(S, anneal, langevin(net, x0, hs, ssz, S, clamp, anneal))
+            hs0 = hs
+            for hm in shared.get('hmults', [shared.get('hmult', 1.0)]):
+                hs = hs0 * hm
+                def emit(S, anneal, xs):
+                    sc_ = score(ds, xs * ref['std'] + ref['mean'], ref)
+                    for ci, (c, o) in enumerate(zip(cfgs, sc_)):
+                        sh = {kk: vv for kk, vv in shared.items() if kk not in ('segments', 'sampleSteps', 'anneals', 'hmults')}
+                        results.append(dict(ds=ds, loss=loss, trained=t, sampleSteps=S, anneal=anneal, hm=hm, **sh, **c, **o,
+                                            L=float(L[ci]), secs=round(time.time() - t0)))
+                xs = x0; done = 0
+                for S in shared.get('sampleSteps', [500]):
+                    xs = langevin(net, xs, hs, ssz, S - done, clamp); done = S
+                    emit(S, None, xs)
+                for anneal in shared.get('anneals', []):
+                    S = shared.get('sampleSteps', [500])[-1]
+                    emit(S, anneal, langevin(net, x0, hs, ssz, S, clamp, anneal))
     return results
 
 

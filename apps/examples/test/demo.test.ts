@@ -48,8 +48,11 @@ describe('pnpm demo (smoke mode)', () => {
         loss: 'pcd',
         sampler: 'langevin',
         seed: 3,
-        backend: 'wasm',
+        backend: 'auto',
       });
+      // the backend is chosen by chooseBackend of @ebm/core (measured: wasm ≈ 4× cpu on this workload), with why
+      expect(summary.backend).toBe('wasm');
+      expect(summary.backendReason).toMatch(/chooseBackend.*measured an MLP gradient on \[\d+, 2\]: wasm/);
       expect(summary.score.mmd).toMatchObject({ baseline: expect.any(Number), floor: expect.any(Number) });
       expect(summary.wallTimeMs).toBeGreaterThan(0);
       expect(readFileSync(join(out, 'samples.svg'), 'utf8')).toContain('<svg');

@@ -286,16 +286,30 @@ describe('the curriculum (smoke mode)', () => {
     });
   }
 
-  it('torchebm-recipe: TorchEBM’s documented recipe runs as written; every number stays finite, so the guard never fires', async () => {
+  it.runIf(process.env.EBM_SLOW === '1')(
+    'persistent-cd at full size meets the two-moons target (slow)',
+    async () => {
+      const r = await runExample('persistent-cd', { smoke: false, seed: 0 });
+      expect(r.targetMet, JSON.stringify(r)).toBe(true);
+    },
+  );
+
+  it('torchebm-recipe: TorchEBM’s documented recipe diverges with finite values; the runaway guard fires on the energy gap', async () => {
     const r = await runExample('torchebm-recipe');
     expect(r.separatedOptimum).toBe(-500);
-    // CD pushes data energies down and negative energies up: the loss heads for −1/(2λ) (reached in the full run)
-    expect(r.lossEnd).toBeLessThan(0);
-    expect(r.energyNegEnd).toBeGreaterThan(r.energyPosEnd);
+    // unguarded: CD pushes data energies down and negative energies up, the loss heads for −1/(2λ), all finite
+    expect(r.lossEnd).toBeLessThan(-50);
+    expect(r.energyNegEnd - r.energyPosEnd).toBeGreaterThan(100);
     for (const v of [r.lossEnd, r.energyPosEnd, r.energyNegEnd, r.mmdSamples])
       expect(Number.isFinite(v)).toBe(true);
-    // the divergence guard reacts to non-finite values only
-    expect(r.guardRollbacks).toBe(0);
+    expect(r.unguardedRollbacks).toBe(0);
+    // guarded (fit's default): the runaway guard fires on the gap, rolls back once, then stops the run
+    expect(r.guardReason).toBe('energyGap');
+    expect(r.guardRollbacks).toBe(1);
+    expect(r.guardStopped).toBe(true);
+    expect(r.guardError).toMatch(/energy gap/);
+    expect(r.guardFiredAt).toBeGreaterThan(15);
+    expect(r.guardFiredAt).toBeLessThan(60);
   });
 
   it('choosing-a-backend: every available backend samples the same distribution; cpu is restored', async () => {

@@ -12,6 +12,7 @@ export * from './contrastive.js';
 export * from './ema.js';
 export * from './energy-matching.js';
 export * from './equilibrium-matching.js';
+export * from './fit-divergence.js';
 export * from './flow-matching.js';
 export { type SeedLike, stopGradient, variablesOf, withoutTape } from './internal.js';
 export * from './metrics.js';

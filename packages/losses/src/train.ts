@@ -26,6 +26,7 @@ import {
   validateTrainingCheckpoint,
 } from './checkpoint.js';
 import { readLatestCheckpoint, removeStaleTempFiles, writeCheckpointFile } from './checkpoint-file.js';
+import { RunawayDetector, type RunawayGuardOptions } from './fit-divergence.js';
 import { type SeedLike, variablesOf } from './internal.js';
 import { readMetrics } from './metrics.js';
 
@@ -74,11 +75,14 @@ export interface TrainProgress {
 
 /** A roll-back of the divergence guard. */
 export interface RollbackEvent {
-  /** Step at which a non-finite value appeared. */
+  /** Step at which a non-finite value (or a runaway energy gap) appeared. */
   readonly step: number;
   /** Step of the checkpoint restored. */
   readonly restoredStep: number;
-  /** What was non-finite, e.g. `'loss'`, `'energyNeg'`, `'gradNorm'`. */
+  /**
+   * What was non-finite, e.g. `'loss'`, `'energyNeg'`, `'gradNorm'`; or `'energyGap'` when the runaway guard
+   * fired (a finite divergence: see {@link FitOptions.runawayGuard}).
+   */
   readonly reason: string;
   /** Number of roll-backs so far in the run (the retried steps use keys folded with this number). */
   readonly attempt: number;
@@ -140,6 +144,15 @@ export interface FitOptions {
    * divergence: they throw `NON_FINITE` naming the batch at once (no roll-back).
    */
   readonly maxRollbacks?: number;
+  /**
+   * Runaway guard (default on; `false` turns it off): a divergence that stays finite. For losses that report
+   * `energyPos` and `energyNeg` (CD, PCD, PT-CD, NCE), it fires when the smoothed gap |E⁻ − E⁺| exceeds
+   * `ratio` (10) times its running scale, itself at least `floor` (10 energy units), and then acts like a
+   * non-finite value: roll back to the last restore point, retry with fresh keys, `onRollback`, `DIVERGED`
+   * after `maxRollbacks`. Checkpoints taken while a runaway is under way are not restore points (nor passed
+   * to `onCheckpoint`). The statistic and its thresholds: `fit-divergence.ts` ({@link RunawayDetector}).
+   */
+  readonly runawayGuard?: false | RunawayGuardOptions;
   /**
    * Called after each roll-back (e.g. to lower the learning rate). A rate it sets on the optimizer
    * (`optimizer.learningRate = lr / 2`) is kept: with a `learningRate` schedule the schedule is scaled by the
@@ -479,6 +492,7 @@ const FIT_KEYS = optionKeys<FitOptions>({
   onCheckpoint: true,
   resumeFrom: true,
   maxRollbacks: true,
+  runawayGuard: true,
   onRollback: true,
   keepBatches: true,
   checkpointDir: true,
@@ -550,6 +564,11 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const keepCheckpoints = assertInteger('keepCheckpoints', options.keepCheckpoints ?? 2, 1);
   const checkpointEvery = assertInteger('checkpointEvery', options.checkpointEvery ?? 50, 1);
   const maxRollbacks = assertInteger('maxRollbacks', options.maxRollbacks ?? 3, 0);
+  const guardOpt = options.runawayGuard as RunawayGuardOptions | boolean | undefined;
+  const guard =
+    guardOpt === false
+      ? undefined
+      : new RunawayDetector(guardOpt === true || guardOpt === undefined ? {} : guardOpt);
   const clipNorm = options.clipNorm === undefined ? undefined : assertPositive('clipNorm', options.clipNorm);
   const clipValue =
     options.clipValue === undefined ? undefined : assertPositive('clipValue', options.clipValue);
@@ -600,6 +619,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   let incident = 0;
   let failedStep = -1;
   let lastGood = await snapshot();
+  let guardAtLastGood = guard?.save();
   const history: StepMetrics[] = [];
   const rollbacks: RollbackEvent[] = [];
   const started = Date.now();
@@ -649,13 +669,15 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     const lossValue = read.loss ?? read[LOSS]!;
     const metrics: Record<string, number> = {};
     for (const [k, v] of Object.entries(read)) if (k !== LOSS && k !== GRAD_NORM) metrics[k] = v;
-    const reason = nonFinite({ ...metrics, loss: lossValue }, gradNorm);
+    const notFinite = nonFinite({ ...metrics, loss: lossValue }, gradNorm);
+    const gapBefore = guard?.stats;
+    const reason = notFinite ?? guard?.update(metrics);
     if (reason !== undefined) {
       tf.dispose(grads);
       // NaN data is not a divergence: find it (one read, on this failure path only) and say so.
       let badRows = 0;
       try {
-        badRows = await nonFiniteRows(batch);
+        if (notFinite !== undefined) badRows = await nonFiniteRows(batch);
       } finally {
         releaseBatch();
       }
@@ -677,17 +699,25 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       const event: RollbackEvent = { step, restoredStep: lastGood.step, reason, attempt, incident };
       rollbacks.push(event);
       if (incident > maxRollbacks) {
+        const what =
+          notFinite !== undefined
+            ? `${reason} is not finite`
+            : `the energy gap |E⁻ − E⁺| ran away (smoothed ${guard?.stats.fast?.toPrecision(3)} > ${guard?.ratio} × its scale ${gapBefore?.reference.toPrecision(3)}; E⁺ ${metrics.energyPos?.toPrecision(3)}, E⁻ ${metrics.energyNeg?.toPrecision(3)})`;
         throw new EbmError(
           'DIVERGED',
-          `Training diverged: ${reason} is not finite at step ${step} after ${maxRollbacks} roll-back(s).`,
+          `Training diverged: ${what} at step ${step} after ${maxRollbacks} roll-back(s).`,
           {
             argument: reason,
             value: lossValue,
-            fix: 'lower the learning rate or the sampler step size, add energyL2, or set clipNorm.',
+            fix:
+              notFinite !== undefined
+                ? 'lower the learning rate or the sampler step size, add energyL2, or set clipNorm.'
+                : "match the sampler's step size to the data's scale (standardise the data), raise energyL2 or use persistent chains (PCD); runawayGuard: false lets it run.",
           },
         );
       }
       await restoreTrainingState(lastGood, { loss, optimizer, variables });
+      if (guardAtLastGood !== undefined) guard?.load(guardAtLastGood);
       step = lastGood.step;
       // A rate set by onRollback is kept: with a schedule, it becomes a factor on the schedule.
       const before = currentLearningRate(optimizer);
@@ -719,8 +749,10 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     if (step > failedStep) incident = 0;
     if (step % checkpointEvery === 0 || step === steps) {
       const c = await snapshot();
-      if (weightsFinite(c)) {
+      if (weightsFinite(c) && (guard === undefined || guard.calm())) {
         lastGood = c;
+        guard?.accept();
+        guardAtLastGood = guard?.save();
         if (checkpointDir !== undefined)
           await writeCheckpointFile(checkpointDir, c, { keep: keepCheckpoints });
         await options.onCheckpoint?.(c);

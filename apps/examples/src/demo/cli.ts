@@ -79,7 +79,11 @@ const program = new Command('pnpm demo')
     int('sample-steps', 1),
   )
   .option('--seed <n>', 'random seed', int('seed', 0), 0)
-  .addOption(new Option('-b, --backend <name>', 'tfjs backend').choices(BACKENDS).default('wasm'))
+  .addOption(
+    new Option('-b, --backend <name>', 'tfjs backend (auto: measured by chooseBackend, the reason printed)')
+      .choices([...BACKENDS, 'auto'])
+      .default('auto'),
+  )
   .option('-o, --out <dir>', 'output folder', 'out')
   .option('--smoke', 'tiny run (seconds), for tests', false)
   .option('-q, --quiet', 'no progress bar', false)
@@ -101,7 +105,7 @@ const o = program.opts<{
   chains?: number;
   sampleSteps?: number;
   seed: number;
-  backend: BackendName;
+  backend: BackendName | 'auto';
   out: string;
   smoke: boolean;
   quiet: boolean;

@@ -31,6 +31,7 @@ import { MLPEnergy } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { type QualityScore, type ScoreReference, scoreReference, scoreSamples } from '../lib/quality.js';
+import { NoisedDataLoss } from './noised-loss.js';
 
 /** Losses a recipe can use. */
 export const RECIPE_LOSSES = ['pcd', 'cd', 'dsm', 'ssm', 'nce'] as const;
@@ -60,6 +61,11 @@ export interface Recipe {
   readonly reinit?: number;
   /** DSM noise σ (standardised coordinates). */
   readonly sigma?: number;
+  /**
+   * SSM on noise-perturbed data: each batch is x + σξ with this σ (standardised coordinates; see
+   * `NoisedDataLoss`). Without it, SSM on raw data builds spikes on the training points and its samples spread.
+   */
+  readonly ssmSigma?: number;
   /** NCE noise: a Gaussian of this std, or a mixture on `nceComponents` data points with this std. */
   readonly nceStd?: number;
   readonly nceComponents?: number;
@@ -164,14 +170,16 @@ export function buildLoss(
         energyL2: recipe.energyL2,
         seed,
       });
-    case 'ssm':
-      return new SlicedScoreMatching(energy, {
+    case 'ssm': {
+      const ssm = new SlicedScoreMatching(energy, {
         nProjections: 1,
         projection: 'rademacher',
         varianceReduction: true,
         energyL2: recipe.energyL2,
         seed,
       });
+      return recipe.ssmSigma ? new NoisedDataLoss(ssm, recipe.ssmSigma, seed) : ssm;
+    }
     case 'nce': {
       const std = recipe.nceStd ?? 1.5;
       const nc = recipe.nceComponents ?? 0;

@@ -19,7 +19,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertInteger, assertPositive, EbmError, type Sampler } from '@ebm/core';
+import { assertInteger, assertPositive, chooseBackend, EbmError, type Sampler } from '@ebm/core';
 import { DATASET_NAMES, type DatasetName } from '@ebm/datasets';
 import type { StepMetrics } from '@ebm/losses';
 import { HamiltonianMonteCarlo, LangevinDynamics, MALA } from '@ebm/samplers';
@@ -59,7 +59,11 @@ export interface DemoOptions {
   readonly nChains?: number;
   readonly sampleSteps?: number;
   readonly seed?: number;
-  readonly backend?: BackendName;
+  /**
+   * tfjs backend; `'auto'` (default) lets `chooseBackend` of @ebm/core measure cpu and wasm on the training
+   * workload (an MLP's gradient on a batch) and take the faster, with the reason printed.
+   */
+  readonly backend?: BackendName | 'auto';
   /** Output folder (created). */
   readonly outDir?: string;
   /** Tiny sizes for tests: a few seconds. */
@@ -80,6 +84,8 @@ export interface DemoSummary {
     recipe: Recipe;
   };
   readonly backend: string;
+  /** Why this backend: `chooseBackend`'s measurement, or "set with --backend". */
+  readonly backendReason: string;
   readonly wallTimeMs: number;
   readonly trainTimeMs: number;
   /** CPU time of the process (user + system, `process.cpuUsage`): training, sampling, whole run. */
@@ -153,7 +159,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     sampler: samplerName,
     steps: assertInteger('steps', options.steps ?? (smoke ? 60 : base.steps), 1),
     batchSize: assertInteger('batchSize', options.batchSize ?? base.batchSize, 2),
-    learningRate: assertPositive('learningRate', options.learningRate ?? base.learningRate),
+    // smoke: at most 3e-3 (60 updates at the default's 1e-2 leave an over-sharp, unmixed model)
+    learningRate: assertPositive(
+      'learningRate',
+      options.learningRate ?? (smoke ? Math.min(base.learningRate, 3e-3) : base.learningRate),
+    ),
     k: assertInteger('k', options.k ?? (smoke ? Math.min(base.k, 5) : base.k), 1),
     energyL2: options.energyL2 ?? base.energyL2,
     stepSize: assertPositive('stepSize', options.stepSize ?? base.stepSize),
@@ -162,7 +172,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     nChains: assertInteger('nChains', options.nChains ?? (smoke ? 300 : 2000), 2),
     sampleSteps: assertInteger('sampleSteps', options.sampleSteps ?? (smoke ? 150 : base.sampleSteps), 1),
     seed: assertInteger('seed', options.seed ?? 0, 0),
-    backend: options.backend ?? 'wasm',
+    backend: options.backend ?? 'auto',
     outDir: options.outDir ?? 'out',
     smoke,
     standardised: true as const,
@@ -182,8 +192,25 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   };
   if (settings.sampleNoiseFinal === null) delete (recipe as { sampleNoiseFinal?: number }).sampleNoiseFinal;
   const phase = options.onPhase ?? (() => {});
-  phase('setup', `backend ${settings.backend}`);
-  const backend = await selectBackend(settings.backend);
+  let backend: string;
+  let backendReason: string;
+  if (settings.backend === 'auto') {
+    // the demo trains an MLP: measure cpu and wasm on an MLP gradient over a training batch
+    await import('@tensorflow/tfjs-backend-wasm');
+    tf.enableProdMode();
+    const choice = await chooseBackend({
+      candidates: ['cpu', 'wasm'],
+      workload: 'training',
+      dim: 2,
+      nChains: settings.batchSize,
+    });
+    backend = choice.backend;
+    backendReason = `chosen by chooseBackend (@ebm/core): ${choice.reason}`;
+  } else {
+    backend = await selectBackend(settings.backend);
+    backendReason = 'set with --backend';
+  }
+  phase('setup', `backend ${backend} — ${backendReason}`);
 
   // 1–2. data, model, sampler, loss (the held-out sets of the score come from other seeds)
   const makeSampler = (
@@ -301,6 +328,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const summary: DemoSummary = {
     settings: { ...settings, recipe },
     backend,
+    backendReason,
     wallTimeMs: Math.round(performance.now() - t0),
     trainTimeMs: Math.round(trainTimeMs),
     cpuTimeMs: {

@@ -153,7 +153,7 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     tier: 'training',
     title: 'TorchEBM’s documented recipe, and why it diverges',
     summary:
-      'CD-10, Langevin h = 0.1, noise 1, λ = 0.001 on raw two moons: loss → −1/(2λ), samples thrown off; the guard sees only finite numbers.',
+      'CD-10, Langevin h = 0.1, noise 1, λ = 0.001 on raw two moons: loss → −1/(2λ), samples thrown off, every number finite; fit’s runaway guard fires on the energy gap.',
     load: () => import('./torchebm-recipe.js'),
   },
   {

@@ -21,7 +21,9 @@ export async function run(options: ExampleOptions = {}) {
   const p = prepareRecipe('twoMoons', recipe, {
     seed: ctx.seed,
     // smoke: the demo's smoke sizes
-    ...(ctx.smoke ? { nScore: 300, override: { steps: 60, k: 5, sampleSteps: 150 } } : {}),
+    ...(ctx.smoke
+      ? { nScore: 300, override: { steps: 60, k: 5, sampleSteps: 150, learningRate: 3e-3 } }
+      : {}),
   });
   try {
     await trainMore(p);

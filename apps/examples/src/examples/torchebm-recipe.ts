@@ -17,16 +17,25 @@
  * updates, seed 0): loss −456, E(data) −481, E(neg) +406, MMD²_multi 2.49 against 0.071 for noise, 95 % of the
  * samples beyond radius 3 (the farthest at 89), and 0 roll-backs.
  *
- * Does the divergence guard catch it? No: `fit`'s guard rolls back on non-finite values (NaN/∞ loss, energies
- * or gradients), and here every number stays finite — the run diverges *silently* in value space. What
- * prevents it is the recipe: a step size matched to the data's scale (standardised data, h ≈ 0.001–0.01),
- * a regulariser strong enough to bound the energies near the data's scale, and persistent chains (see
- * `persistent-cd`, and the measured recipes of `pnpm demo`). The example reports the score of issue 17
- * (multi-bandwidth MMD² of 2000 samples vs held-out data, beside uniform noise) so the failure is a number.
+ * Does the divergence guard catch it? Not the non-finite one: every number stays finite, the run diverges
+ * *silently* in value space. `fit`'s **runaway guard** (on by default since issue 17) watches the energy gap
+ * E(x⁻) − E(x⁺) instead: it fires when the smoothed gap exceeds ten times its running scale (and 100), rolls
+ * back to the last calm checkpoint, retries with fresh keys and, as the recipe diverges again each time, stops
+ * with `DIVERGED` after three roll-backs. Here it fires about 10 updates after the jump (the gap goes from ≈ 0.5
+ * to ≈ 90 between updates 120 and 150), long before the loss reaches −1/(2λ). The example runs the recipe twice:
+ * faithfully with the guard off (`runawayGuard: false`, TorchEBM's behaviour), and with the default guard.
+ * What prevents the divergence is the recipe: a step size matched to the data's scale (standardised data,
+ * h ≈ 0.001–0.01), a regulariser strong enough to bound the energies near the data's scale, and persistent
+ * chains (see `persistent-cd`, and the measured recipes of `pnpm demo`). The example reports the score of
+ * issue 17 (multi-bandwidth MMD² of 2000 samples vs held-out data, beside uniform noise) so the failure is a
+ * number.
+ *
+ * Smoke size (tests): batch 32 and Adam 1e-2 (ten times the recipe's rate), so that the same runaway comes
+ * within about 30 updates instead of about 140; 60 updates per run.
  */
-import { disposeSampleResult, rngKey } from '@ebm/core';
+import { disposeSampleResult, EbmError, rngKey } from '@ebm/core';
 import { twoMoons } from '@ebm/datasets';
-import { ContrastiveDivergence, fit } from '@ebm/losses';
+import { ContrastiveDivergence, fit, type RollbackEvent } from '@ebm/losses';
 import { MLPEnergy } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import { plotSampleComparison, plotTrainingCurves } from '@ebm/viz/node';
@@ -37,21 +46,62 @@ import { columns, context, type ExampleOptions, finish, mainGuard, round } from 
 /** Runs the example. */
 export async function run(options: ExampleOptions = {}) {
   const ctx = context('torchebm-recipe', options);
-  const steps = ctx.smoke ? 40 : 1000;
+  const steps = ctx.smoke ? 60 : 1000;
+  const batchSize = ctx.smoke ? 32 : 256;
+  const learningRate = ctx.smoke ? 1e-2 : 1e-3;
   const lambda = 0.001;
   const train = twoMoons({ nSamples: 4096, seed: ctx.seed, shuffle: true }).data;
   const data = tf.tensor2d(Float32Array.from(train), [4096, 2]);
+
+  // 2. the same recipe with fit's default runaway guard: it fires on the energy gap, rolls back, and stops
+  const guarded = new MLPEnergy({ inputDim: 2, widths: [128, 128], activation: 'silu', seed: ctx.seed });
+  const guardedLoss = new ContrastiveDivergence(guarded, {
+    sampler: new LangevinDynamics(guarded, { stepSize: 0.1, noiseScale: 1 }),
+    k: 10,
+    energyL2: lambda,
+    seed: ctx.seed,
+  });
+  const guardOptimizer = tf.train.adam(learningRate);
+  const guardEvents: RollbackEvent[] = [];
+  let guardError = '';
+  let guardSteps = 0;
+  try {
+    const r = await fit({
+      loss: guardedLoss,
+      optimizer: guardOptimizer,
+      data,
+      batchSize,
+      steps: ctx.smoke ? steps : 600,
+      seed: ctx.seed,
+      ...(ctx.smoke ? { maxRollbacks: 1, checkpointEvery: 10 } : {}),
+      onRollback: (e) => {
+        guardEvents.push(e);
+      },
+      onStep: (m) => {
+        guardSteps = Math.max(guardSteps, m.step + 1);
+      },
+    });
+    guardSteps = r.step;
+  } catch (e) {
+    if (!(e instanceof EbmError) || e.code !== 'DIVERGED') throw e;
+    guardError = e.message;
+  }
+  guardOptimizer.dispose();
+  guarded.dispose();
+
+  // 1. TorchEBM's recipe as written, with the runaway guard off (TorchEBM has none)
   const energy = new MLPEnergy({ inputDim: 2, widths: [128, 128], activation: 'silu', seed: ctx.seed });
   const sampler = new LangevinDynamics(energy, { stepSize: 0.1, noiseScale: 1 });
   const loss = new ContrastiveDivergence(energy, { sampler, k: 10, energyL2: lambda, seed: ctx.seed });
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = tf.train.adam(learningRate);
   const { history, rollbacks } = await fit({
     loss,
     optimizer,
     data,
-    batchSize: 256,
+    batchSize,
     steps,
     seed: ctx.seed,
+    runawayGuard: false,
   });
   data.dispose();
   optimizer.dispose();
@@ -105,8 +155,14 @@ export async function run(options: ExampleOptions = {}) {
     separatedOptimum: -1 / (2 * lambda),
     energyPosEnd: round(mean((m) => m.energyPos ?? 0)),
     energyNegEnd: round(mean((m) => m.energyNeg ?? 0)),
-    /** Roll-backs of fit's divergence guard (it reacts to non-finite values only). */
-    guardRollbacks: rollbacks.length,
+    /** Roll-backs of the unguarded run (non-finite values only: none, every number stays finite). */
+    unguardedRollbacks: rollbacks.length,
+    /** The guarded run: roll-backs of the runaway guard, the update at which it first fired, its reason. */
+    guardRollbacks: guardEvents.length,
+    guardFiredAt: guardEvents[0]?.step ?? (guardError ? guardSteps : -1),
+    guardReason: guardEvents[0]?.reason ?? (guardError ? 'energyGap' : ''),
+    guardStopped: guardError.length > 0,
+    guardError,
     mmdSamples: round(score.mmd.samples, 5),
     mmdNoise: round(score.mmd.baseline, 5),
     /** Share of samples farther than 3 from the origin (the data lie within about 1.5), and the farthest. */
