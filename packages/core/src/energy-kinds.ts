@@ -122,8 +122,19 @@ export type ChainKernelInputs<K extends string = EnergyKind, M extends ChainMeth
     readonly x0: tf.Tensor2D;
     /** Number of steps to run. */
     readonly nSteps: number;
-    /** Key of the run: step t uses `foldIn(key, t)` (as the step loop does). */
+    /**
+     * Key of the run (the sampler's run key, from `seed`). Together with {@link startStep} it fixes the stream:
+     * see there.
+     */
     readonly key: RngKey;
+    /**
+     * The step index of `x0` (a sampler passes `state.step`; default 0). The chain runs steps
+     * t = startStep + 1 … startStep + nSteps, and step t (the one that makes the state with step index t) draws
+     * from `foldIn(key, t − 1)` — for MALA/HMC split with `splitKey(·, 2)` into [proposal, accept] — exactly the
+     * key the step loop (`sampleChain`) gives that step, `foldIn(runKey, state.step)`. So a whole chain from a
+     * state at step s with the run key draws the same numbers as `nSteps` steps of the loop from that state.
+     */
+    readonly startStep?: number;
     /** The energy's `kernelHint.params`. */
     readonly params: EnergyKindParams<K>;
     /** The sampler's settings for `method`. */

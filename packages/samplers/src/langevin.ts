@@ -4,7 +4,6 @@ import {
   BaseSampler,
   ConstantScheduler,
   type EnergyFunction,
-  foldIn,
   type RngKey,
   type RungeKuttaIntegrator,
   randomNormal,
@@ -235,7 +234,7 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
     ) {
       return undefined;
     }
-    const x = tryWholeChain(this.energy, 'langevin', state.x, nSteps, foldIn(runKey, state.step), {
+    const x = tryWholeChain(this.energy, 'langevin', state.x, nSteps, runKey, state.step, {
       stepSize: this.stepSizeScheduler.value,
       noiseScale: this.noiseScaleScheduler.value,
     });

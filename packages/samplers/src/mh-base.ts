@@ -6,7 +6,6 @@ import {
   type ChainMethodSettings,
   ConstantScheduler,
   type EnergyFunction,
-  foldIn,
   type RngKey,
   type SamplerState,
   type Schedulable,
@@ -162,7 +161,7 @@ export abstract class MHSampler<I extends MHInfo = MHInfo & StepInfo> extends Ba
       invMass: this.invMass,
       ...this.chainSettings(),
     } as ChainMethodSettings[ChainMethod];
-    const x = tryWholeChain(this.energy, this.method, state.x, nSteps, foldIn(runKey, state.step), settings);
+    const x = tryWholeChain(this.energy, this.method, state.x, nSteps, runKey, state.step, settings);
     if (x === undefined) return undefined;
     const { energy, gradient } = this.energy.energyAndGradient(x, { checkFinite: false });
     return { x, energy, grad: gradient, step: state.step + nSteps };

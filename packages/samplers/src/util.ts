@@ -115,7 +115,8 @@ export function parseOptions<T extends object>(
 /**
  * Runs the whole chain through the backend's `chain.<kind>` kernel (the one name of the fused whole-chain
  * path, see `chainKernelName`) when the active backend registered one (never the composite: there is none).
- * `settings` are typed per method by core's `ChainMethodSettings`. Returns `undefined` when unavailable or
+ * `key` is the run key and `startStep` the state's step, so the chain draws exactly the step loop's stream (core's
+ * `ChainKernelInputs.startStep`). `settings` are typed per method by core's `ChainMethodSettings`. Returns `undefined` when unavailable or
  * when the kernel reports `NOT_IMPLEMENTED` for this method.
  */
 export function tryWholeChain<M extends ChainMethod>(
@@ -124,6 +125,7 @@ export function tryWholeChain<M extends ChainMethod>(
   x0: tf.Tensor2D,
   nSteps: number,
   key: RngKey,
+  startStep: number,
   settings: ChainMethodSettings[M],
 ): tf.Tensor2D | undefined {
   const hint = energy.kernelHint;
@@ -132,9 +134,15 @@ export function tryWholeChain<M extends ChainMethod>(
   if (kernelSource(name) !== 'backend') return undefined;
   try {
     // The kind is only known at run time: the inputs are checked against the union of every method.
-    const inputs = { method, x0, nSteps, key, params: hint.params, settings } as {
+    const inputs = { method, x0, nSteps, key, startStep, params: hint.params, settings } as {
       [m in ChainMethod]: { method: m; settings: ChainMethodSettings[m] };
-    }[ChainMethod] & { x0: tf.Tensor2D; nSteps: number; key: RngKey; params: typeof hint.params };
+    }[ChainMethod] & {
+      x0: tf.Tensor2D;
+      nSteps: number;
+      key: RngKey;
+      startStep: number;
+      params: typeof hint.params;
+    };
     return runKernel(name, inputs);
   } catch (e) {
     if (isEbmError(e, 'NOT_IMPLEMENTED')) return undefined;

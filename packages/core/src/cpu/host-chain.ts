@@ -6,7 +6,8 @@ import { foldInRaw, normalRange, split2Raw, uniformAt } from './philox.js';
  * Whole chains of Langevin, MALA and HMC on host typed arrays: the fused CPU path of `chain.<kind>`.
  *
  * ## Streams (the same as the samplers' step loop)
- * Step t (0-based) of a chain run from key K with `firstStep` s uses `k_t = foldIn(K, s + t)`:
+ * Step t (0-based) of a chain run from key K with `startStep` s uses `k_t = foldIn(K, s + t)` — the key the step
+loop gives the step from state step s + t (see core's `ChainKernelInputs.startStep`):
  * - Langevin: ξ_t = `normalArray(k_t, [B, D])`; x ← x − h·∇E(x) + σ√(2h)·ξ_t.
  * - MALA: `[kξ, ku] = splitKey(k_t, 2)`; proposal from `normalArray(kξ, [B, D])`, accept with `uniformArray(ku, [B])`.
  * - HMC: `[kp, ku] = splitKey(k_t, 2)`; p ~ `normalArray(kp, [B, D])`/√m⁻¹, accept with `uniformArray(ku, [B])`.
@@ -42,7 +43,9 @@ export interface HostChainSpec {
   readonly nSteps: number;
   /** Run key: two uint32 words. */
   readonly key: readonly [number, number];
-  /** Step index of the first step (keys `foldIn(key, firstStep + t)`), default 0. */
+  /** Step index of `x0` (the sampler's `state.step`): step t (0-based) uses `foldIn(key, startStep + t)`. Default 0. */
+  readonly startStep?: number;
+  /** @deprecated the old name of {@link HostChainSpec.startStep} (read when `startStep` is absent). */
   readonly firstStep?: number;
 }
 
@@ -78,7 +81,7 @@ export interface ParsedChain {
   readonly invMass: number;
   readonly nLeapfrog: number;
   readonly nSteps: number;
-  readonly firstStep: number;
+  readonly startStep: number;
   readonly k0: number;
   readonly k1: number;
 }
@@ -125,11 +128,11 @@ export function parseChainSpec(spec: HostChainSpec, D: number): ParsedChain {
       fix: 'pass the number of steps, e.g. 100.',
     });
   }
-  const firstStep = spec.firstStep ?? 0;
-  if (!Number.isSafeInteger(firstStep) || firstStep < 0 || !Number.isSafeInteger(firstStep + nSteps)) {
-    throw new EbmError('INVALID_PARAM', 'firstStep must be a non-negative safe integer.', {
-      argument: 'firstStep',
-      value: firstStep,
+  const startStep = spec.startStep ?? spec.firstStep ?? 0;
+  if (!Number.isSafeInteger(startStep) || startStep < 0 || !Number.isSafeInteger(startStep + nSteps)) {
+    throw new EbmError('INVALID_PARAM', 'startStep must be a non-negative safe integer.', {
+      argument: 'startStep',
+      value: startStep,
       fix: 'pass the step index the chain starts at (state.step), or leave it out.',
     });
   }
@@ -142,19 +145,19 @@ export function parseChainSpec(spec: HostChainSpec, D: number): ParsedChain {
       fix: 'make keys with rngKey(seed), foldIn(key, n) or splitKey(key, n).',
     });
   }
-  return { energy, method, h, sigma, invMass, nLeapfrog, nSteps, firstStep, k0: key[0], k1: key[1] };
+  return { energy, method, h, sigma, invMass, nLeapfrog, nSteps, startStep, k0: key[0], k1: key[1] };
 }
 
-/** Per-step keys `foldIn(key, firstStep + t)`, split in two for MH methods (4 words per step then). */
+/** Per-step keys `foldIn(key, startStep + t)`, split in two for MH methods (4 words per step then). */
 function stepKeys(c: ParsedChain): Uint32Array {
   const two = new Uint32Array(2);
   const mh = c.method !== 'langevin';
   const out = new Uint32Array((mh ? 4 : 2) * c.nSteps);
   for (let t = 0; t < c.nSteps; t++) {
     if (mh) {
-      foldInRaw(c.k0, c.k1, c.firstStep + t, two, 0);
+      foldInRaw(c.k0, c.k1, c.startStep + t, two, 0);
       split2Raw(two[0]!, two[1]!, out, 4 * t);
-    } else foldInRaw(c.k0, c.k1, c.firstStep + t, out, 2 * t);
+    } else foldInRaw(c.k0, c.k1, c.startStep + t, out, 2 * t);
   }
   return out;
 }

@@ -57,11 +57,17 @@ export function langevinStepHost(inputs: LangevinStepInputs): tf.Tensor2D {
   return tf.tensor2d(xs, shape, 'float32');
 }
 
-/** Inputs of a `chain.<kind>` kernel, with the optional first step index (see `host-chain.ts`). */
+/** Inputs of a `chain.<kind>` kernel on the host backends: core's {@link ChainKernelInputs} (with `startStep`). */
 export type HostChainKernelInputs = ChainKernelInputs & {
-  /** Keys are `foldIn(key, firstStep + t)` (default 0): pass the run key and `state.step` to match the step loop. */
+  /** @deprecated the old name of `startStep` (read when `startStep` is absent). */
   readonly firstStep?: number;
 };
+
+/** `{ startStep }` from inputs that give `startStep` or (deprecated) `firstStep`, or `{}` when neither. */
+function startStepOf(inputs: { startStep?: number; firstStep?: number }): { startStep?: number } {
+  const s = inputs.startStep ?? inputs.firstStep;
+  return s === undefined ? {} : { startStep: s };
+}
 
 /**
  * The `chain.<kind>` kernel on the host backends, for energies of `kind`. On `wasm`, an MLP whose matrix
@@ -100,7 +106,7 @@ export function makeHostChainKernel(
       settings: inputs.settings,
       nSteps: inputs.nSteps,
       key: inputs.key,
-      ...(inputs.firstStep === undefined ? {} : { firstStep: inputs.firstStep }),
+      ...startStepOf(inputs),
     };
     const x = readHost(inputs.x0, 'x0');
     runChainHost(spec, x, D, 0, B);
