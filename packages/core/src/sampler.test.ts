@@ -39,7 +39,7 @@ class Shift extends BaseSampler {
 }
 
 describe('BaseSampler extensions', () => {
-  it('uses runWholeChain only when no trajectory or diagnostics are requested', async () => {
+  it('uses runWholeChain for plain runs; a whole chain that ignores a record request falls back to the steps', async () => {
     const s = new Shift(true);
     const x0 = tf.zeros([2, 2]) as tf.Tensor2D;
     const events: number[] = [];
@@ -52,8 +52,10 @@ describe('BaseSampler extensions', () => {
     const r2 = s.sampleSync({ x0, nSteps: 5, burnIn: 2, keepState: true });
     expect(Array.from(r2.samples.dataSync())).toEqual([7, 7, 7, 7]);
     expect(r2.finalState!.step).toBe(7);
+    // Diagnostics: runWholeChain gets a request; a bare state back (no records) is discarded for the step loop.
     const r3 = s.sampleSync({ x0, nSteps: 3, diagnostics: true });
-    expect(s.wholeCalls).toBe(3);
+    expect(s.wholeCalls).toBe(4);
+    expect(Object.keys(r3.diagnostics!).sort()).toEqual(['energy', 'mean', 'pairs', 'var']);
     expect(Array.from(r3.samples.dataSync())).toEqual([3, 3, 3, 3]);
     [r2, r3].forEach(disposeSampleResult);
     x0.dispose();
