@@ -276,6 +276,52 @@ describe('sampleChain: the free loop over any { init, step } kernel', () => {
     disposeSampleResult(none);
   });
 
+  it('with progress or a signal a whole chain runs in segments: same samples, progress, abort, nothing leaked', async () => {
+    const base = arKernel(0.6);
+    const sizes: number[] = [];
+    // A whole chain that draws the loop's stream (the step from state step s uses foldIn(runKey, s)).
+    const segmented: SamplingKernel<ArState, ArInfo> = {
+      ...base,
+      wholeChain: (s0, n, runKey) => {
+        sizes.push(n);
+        let s = { x: tf.clone(s0.x), step: s0.step };
+        for (let i = 0; i < n; i++) {
+          const r = base.step(s, foldIn(runKey, s.step));
+          tf.dispose([s.x, r.info.sq]);
+          s = r.state;
+        }
+        return s;
+      },
+    };
+    const opts = { nSamples: 5, dim: 2, nSteps: 90, burnIn: 10, seed: 4, progressEvery: 4 };
+    const plain = await sampleChain(base, opts);
+    const events: number[] = [];
+    const seg = await expectNoLeaks(
+      () => sampleChain(segmented, { ...opts, onProgress: (e) => events.push(e.step) }),
+      {
+        keepOutputs: true,
+      },
+    );
+    // ⌈100 / 16⌉ = 7, rounded up to a multiple of progressEvery: segments of 8 (the last one 4).
+    expect(sizes.slice(-13)).toEqual([8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 4]);
+    expect(events.slice(-13)).toEqual([8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 100]);
+    expect(Array.from(await seg.samples.data())).toEqual(Array.from(await plain.samples.data()));
+    tf.dispose([plain.samples, seg.samples]);
+    // Abort between segments: ABORTED, nothing leaked.
+    const ac = new AbortController();
+    await expectNoLeaks(async () => {
+      await expect(
+        sampleChain(segmented, {
+          ...opts,
+          signal: ac.signal,
+          onProgress: (e) => {
+            if (e.step >= 24) ac.abort();
+          },
+        }),
+      ).rejects.toSatisfy((e) => isEbmError(e, 'ABORTED'));
+    });
+  });
+
   it('a throwing or non-finite whole chain releases everything and reports like the step loop', async () => {
     const boom: SamplingKernel<ArState, ArInfo> = {
       ...arKernel(0.5),

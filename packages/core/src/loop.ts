@@ -57,7 +57,10 @@ export interface SamplingKernel<S extends SamplerState = SamplerState, I extends
    *   return {@link WholeChainRecords} — the final state and what was asked for, with the step loop's keys,
    *   shapes and meaning — or `undefined` when the kernel cannot record (the loop then runs its steps). A bare
    *   state returned to a request (a kernel written before requests existed) is discarded and the step loop runs.
-   * Not called for runs with a `trace` function or trajectory fields other than `x`.
+   * Not called for runs with a `trace` function or trajectory fields other than `x`. With `onProgress` or a
+   * `signal`, a plain run calls it for ≤ 16 consecutive segments (so segments must continue the stream: they
+   * do when the kernel honours `state.step`); returning `undefined` for a later segment hands the rest of the run
+   * to the step loop.
    */
   wholeChain?(
     state: S,
@@ -479,10 +482,47 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
       const wantD = wantDiag && nKeptRun > 0;
       const request: WholeChainRequest | undefined =
         wantX || wantD ? { burnIn, thin, diagnostics: wantD, trajectory: wantX } : undefined;
+      // With progress or an abort signal, a plain whole chain runs in ≤ 16 segments (multiples of progressEvery):
+      // segments draw the same stream as one call (the step from state step s uses foldIn(runKey, s)), and each
+      // one reports progress, checks the signal and checks for non-finite chains.
+      const segment =
+        request === undefined && (options.onProgress !== undefined || signal !== undefined)
+          ? progressEvery * Math.ceil(Math.ceil(total / 16) / progressEvery)
+          : total;
+      let done = 0;
+      while (segment < total && done < total) {
+        checkAbort();
+        const n = Math.min(segment, total - done);
+        let w = kernel.wholeChain(state, n, runKey);
+        if (w instanceof Promise) {
+          if (!isAsync) {
+            w.then(
+              (v) => {
+                if (v !== undefined) disposeState(isRecords(v) ? v.state : v);
+              },
+              () => {},
+            );
+            w = undefined;
+          } else w = (yield w) as S | WholeChainRecords<S> | undefined;
+        }
+        if (w === undefined) break; // the step loop takes over from here (same stream)
+        const next: S = isRecords(w) ? w.state : w;
+        if (isRecords(w))
+          tf.dispose([...Object.values(w.diagnostics ?? {}), ...(w.trajectory ? [w.trajectory] : [])]);
+        disposeStateExcept(state, next);
+        state = next;
+        done += n;
+        first = done + 1;
+        checkFinite(state, done);
+        report(done);
+        if (isAsync) yield undefined;
+      }
       let whole =
-        request === undefined
-          ? kernel.wholeChain(state, total, runKey)
-          : kernel.wholeChain(state, total, runKey, request);
+        segment < total
+          ? undefined
+          : request === undefined
+            ? kernel.wholeChain(state, total, runKey)
+            : kernel.wholeChain(state, total, runKey, request);
       if (whole instanceof Promise) {
         if (!isAsync) {
           // A sync run cannot wait: drop the result when it arrives (its tensors are the kernel's to release).

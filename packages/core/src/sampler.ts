@@ -101,7 +101,11 @@ export interface SampleOptions<I extends StepInfo = StepInfo> {
    * bulk/tail ESS and split-R̂ per dimension from the kept states (needs ≥ 8 kept states: the split halves need 4).
    */
   readonly diagnostics?: boolean | { readonly convergence?: boolean };
-  /** Called with progress every `progressEvery` steps and at the end. */
+  /**
+   * Called with progress every `progressEvery` steps and at the end. A run handed to a whole-chain kernel (see
+   * `SamplingKernel.wholeChain`) reports after each of its ≤ 16 segments (multiples of `progressEvery`), or once
+   * at the end for a traced whole chain.
+   */
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Steps between progress reports (default: about 100 reports per run). */
   readonly progressEvery?: number;
@@ -120,7 +124,8 @@ export interface SampleOptions<I extends StepInfo = StepInfo> {
    * with the count and the first step seen), `'throw'` (an `EbmError` `NON_FINITE`, every tensor released) or
    * `'ignore'`. Either way the result's `nonFinite` reports it. Checked on the device every ⌈total/16⌉ steps
    * and at the end, so `firstStep` is the first checked step at which a chain was bad (a bound: the chain
-   * went bad after the previous check).
+   * went bad after the previous check). A whole-chain run is checked after each segment (with `onProgress` or
+   * `signal`) or once at the end.
    */
   readonly onNonFinite?: 'warn' | 'throw' | 'ignore';
 }

@@ -1,5 +1,7 @@
 import {
   chainKernelName,
+  chainTraceKernelName,
+  disposeSampleResult,
   type EnergyFunction,
   getKernelImpl,
   type KernelImpl,
@@ -114,4 +116,85 @@ describe('fused whole chain and step loop draw one stream (cpu)', () => {
       tf.dispose([first.samples, fused.samples, loop.samples, whole.samples, x]);
     });
   }
+
+  for (const [sName, make] of Object.entries(samplers)) {
+    it(`${sName}: diagnostics and trajectory run through chainTrace.gaussian with the step loop's records`, async () => {
+      const e = energies.gaussian!();
+      const s = make(e);
+      const x = x0();
+      const opts = {
+        x0: x,
+        nSteps: 14,
+        burnIn: 3,
+        thin: 3,
+        seed: 5,
+        trajectory: true,
+        diagnostics: true,
+      } as const;
+      const trace = chainTraceKernelName('gaussian');
+      const impl = getKernelImpl(trace, 'cpu') as KernelImpl;
+      expect(impl).toBeDefined();
+      let calls = 0;
+      registerKernelImpl(
+        trace,
+        'cpu',
+        ((i: unknown) => {
+          calls++;
+          return impl(i);
+        }) as never,
+        { override: true },
+      );
+      let traced: Awaited<ReturnType<typeof s.sample>>;
+      try {
+        traced = await expectNoLeaks(() => s.sample(opts), { keepOutputs: true });
+      } finally {
+        registerKernelImpl(trace, 'cpu', impl as never, { override: true });
+      }
+      expect(calls).toBeGreaterThanOrEqual(1);
+      const name = chainKernelName('gaussian');
+      const chain = getKernelImpl(name, 'cpu') as KernelImpl;
+      unregisterKernelImpl(name, 'cpu');
+      unregisterKernelImpl(trace, 'cpu');
+      let loop: Awaited<ReturnType<typeof s.sample>>;
+      try {
+        loop = await s.sample(opts);
+      } finally {
+        registerKernelImpl(name, 'cpu', chain as never, { override: true });
+        registerKernelImpl(trace, 'cpu', impl as never, { override: true });
+      }
+      expect(Object.keys(traced.diagnostics!).sort()).toEqual(Object.keys(loop.diagnostics!).sort());
+      for (const [k, v] of Object.entries(loop.diagnostics!) as [string, tf.Tensor][]) {
+        const w = (traced.diagnostics as Record<string, tf.Tensor>)[k]!;
+        expect(w.shape, k).toEqual(v.shape);
+        const [a, b] = [w.dataSync(), v.dataSync()];
+        expect(bits(a), k).toEqual(bits(b)); // on cpu the host records equal the step loop's bit for bit
+      }
+      expect(Object.keys(traced.trajectory!)).toEqual(['x']);
+      expect(traced.trajectory!.x!.shape).toEqual([24, 4, 3]);
+      expect(bits(traced.trajectory!.x!.dataSync())).toEqual(bits(loop.trajectory!.x!.dataSync()));
+      expect(bits(traced.samples.dataSync())).toEqual(bits(loop.samples.dataSync()));
+      disposeSampleResult(traced);
+      disposeSampleResult(loop);
+      x.dispose();
+    });
+  }
+
+  it('a throwing energy on the traced path releases everything', async () => {
+    class Flaky extends Gaussian {
+      calls = 0;
+      override energyAndGradient(v: tf.Tensor2D, o?: { checkFinite?: boolean }) {
+        if (++this.calls === 2) throw new Error('energy blew up');
+        return super.energyAndGradient(v, o);
+      }
+    }
+    const e = new Flaky({ mean: [0, 0, 0] });
+    const x = x0();
+    await expectNoLeaks(async () => {
+      e.calls = 0;
+      await expect(
+        new MALA(e).sample({ x0: x, nSteps: 4, diagnostics: true, trajectory: true }),
+      ).rejects.toThrow(/energy blew up/);
+    });
+    x.dispose();
+  });
 });

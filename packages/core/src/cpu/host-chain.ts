@@ -179,7 +179,24 @@ export function runChainHost(
   r1: number,
   base = 0,
 ): AcceptCounts {
-  const c = parseChainSpec(spec, D);
+  return runParsedChain(parseChainSpec(spec, D), x, D, r0, r1, base);
+}
+
+/**
+ * {@link runChainHost} on an already parsed spec (pass `{ ...parsed, startStep, nSteps }` to run a segment of a
+ * chain: segments draw the same stream as one call). With `lastProb` (MALA/HMC; one entry per row of the range)
+ * it also writes min(1, α) of the last step per row (0 for a non-finite log-ratio), rounded to float32 as the
+ * samplers' `acceptanceRate` info is.
+ */
+export function runParsedChain(
+  c: ParsedChain,
+  x: Float32Array,
+  D: number,
+  r0: number,
+  r1: number,
+  base = 0,
+  lastProb?: Float64Array,
+): AcceptCounts {
   if (c.nSteps === 0 || r1 <= r0)
     return c.method === 'langevin' ? undefined : new Float64Array(Math.max(0, r1 - r0));
   const keys = stepKeys(c);
@@ -188,9 +205,14 @@ export function runChainHost(
     return undefined;
   }
   const acc = new Float64Array(r1 - r0);
-  if (c.method === 'mala') malaRows(c, keys, x, D, r0, r1, base, acc);
-  else hmcRows(c, keys, x, D, r0, r1, base, acc);
+  if (c.method === 'mala') malaRows(c, keys, x, D, r0, r1, base, acc, lastProb);
+  else hmcRows(c, keys, x, D, r0, r1, base, acc, lastProb);
   return acc;
+}
+
+/** min(1, exp(logA)) in float32, 0 for a non-finite logA (as the samplers' `acceptProbability`). */
+function acceptProb(logA: number): number {
+  return Number.isFinite(logA) ? f(Math.exp(Math.min(logA, 0))) : 0;
 }
 
 /** x ← x − h·∇E(x) + σ√(2h)·ξ, per tile, in the float32 order of `langevinStepComposite`. */
@@ -241,6 +263,7 @@ function malaRows(
   r1: number,
   base: number,
   acc: Float64Array,
+  lastProb?: Float64Array,
 ): void {
   const { energy, nSteps } = c;
   const unit = c.invMass === 1;
@@ -286,6 +309,7 @@ function malaRows(
         }
         const dE = f(ey[r]! - e[r]!);
         const logA = f(f(-dE - f(wb)) + f(wf));
+        if (lastProb !== undefined && t === nSteps - 1) lastProb[a - r0 + r] = acceptProb(logA);
         const u = uniformAt(keys[4 * t + 2]!, keys[4 * t + 3]!, a + r);
         if (accepts(logA, u)) {
           acc[a - r0 + r]!++;
@@ -314,6 +338,7 @@ function hmcRows(
   r1: number,
   base: number,
   acc: Float64Array,
+  lastProb?: Float64Array,
 ): void {
   const { energy, nSteps, nLeapfrog } = c;
   const unit = c.invMass === 1;
@@ -365,6 +390,7 @@ function hmcRows(
         const h0 = f(e[r]! + f(halfF * f(k0)));
         const h1 = f(eq[r]! + f(halfF * f(k1)));
         const logA = f(h0 - h1);
+        if (lastProb !== undefined && t === nSteps - 1) lastProb[a - r0 + r] = acceptProb(logA);
         const u = uniformAt(keys[4 * t + 2]!, keys[4 * t + 3]!, a + r);
         if (accepts(logA, u)) {
           acc[a - r0 + r]!++;
