@@ -159,8 +159,19 @@ export type ChainKernelInputs<K extends string = EnergyKind, M extends ChainMeth
     readonly x0: tf.Tensor2D;
     /** Number of steps to run. */
     readonly nSteps: number;
-    /** Key of the run: step t uses `foldIn(key, t)` (as the step loop does). */
+    /**
+     * Key of the run (the sampler's run key, from `seed`). Together with {@link startStep} it fixes the stream:
+     * see there.
+     */
     readonly key: RngKey;
+    /**
+     * The step index of `x0` (a sampler passes `state.step`; default 0). The chain runs steps
+     * t = startStep + 1 … startStep + nSteps, and step t (the one that makes the state with step index t) draws
+     * from `foldIn(key, t − 1)` — for MALA/HMC split with `splitKey(·, 2)` into [proposal, accept] — exactly the
+     * key the step loop (`sampleChain`) gives that step, `foldIn(runKey, state.step)`. So a whole chain from a
+     * state at step s with the run key draws the same numbers as `nSteps` steps of the loop from that state.
+     */
+    readonly startStep?: number;
     /** The energy's `kernelHint.params`. */
     readonly params: EnergyKindParams<K>;
     /** The sampler's settings for `method`. */
@@ -168,5 +179,56 @@ export type ChainKernelInputs<K extends string = EnergyKind, M extends ChainMeth
   };
 }[M];
 
+/**
+ * What the traced whole-chain kernel `chainTrace.<kind>` records besides running the chain (see
+ * {@link ChainTraceKernelInputs}). Steps of the call are numbered i = 1 … nSteps; step i is *kept* when
+ * i > burnIn and (i − burnIn) mod thin = 0, so ⌊(nSteps − burnIn) / thin⌋ steps are kept — the step loop's rule.
+ */
+export type ChainTraceRequest = {
+  /** Steps at the start that are not kept (default 0). */
+  readonly burnIn?: number;
+  /** Keep every `thin`-th step after burn-in (default 1). */
+  readonly thin?: number;
+  /** Per kept step statistics over chains (default true): see {@link ChainTraceKernelOutput}. */
+  readonly diagnostics?: boolean;
+  /** The kept positions `[B, nKept, D]` (default false). */
+  readonly trajectory?: boolean;
+};
+
+/** Inputs of the traced whole-chain kernel `chainTrace.<K>`: {@link ChainKernelInputs} and a {@link ChainTraceRequest}. */
+export type ChainTraceKernelInputs<
+  K extends string = EnergyKind,
+  M extends ChainMethod = ChainMethod,
+> = ChainKernelInputs<K, M> & ChainTraceRequest;
+
+/**
+ * Output of `chainTrace.<kind>` (every tensor new; the caller owns them). Statistics are over the B chains at each
+ * kept step, in kept order.
+ */
+export interface ChainTraceKernelOutput {
+  /** Final states `[B, D]`. */
+  readonly x: tf.Tensor2D;
+  /** Number of kept steps. */
+  readonly nKept: number;
+  /** Chain mean of x `[nKept, D]` (with `diagnostics`). */
+  readonly mean?: tf.Tensor2D;
+  /** Biased variance of x over chains, clipped to [1e-10, 1e10] `[nKept, D]` (with `diagnostics`). */
+  readonly var?: tf.Tensor2D;
+  /** Chain mean of E(x) `[nKept]` (with `diagnostics`). */
+  readonly energy?: tf.Tensor1D;
+  /**
+   * MALA/HMC: the fraction of chains whose proposal was accepted (chain mean of the 0/1 decision) `[nKept]` —
+   * what the samplers' step info calls `isAccepted`.
+   */
+  readonly acceptanceRate?: tf.Tensor1D;
+  /** MALA/HMC: chain mean of min(1, α) (0 for non-finite proposals) `[nKept]` — the step info's `acceptanceRate`. */
+  readonly acceptProb?: tf.Tensor1D;
+  /** Kept positions `[B, nKept, D]` (with `trajectory`). */
+  readonly trajectory?: tf.Tensor3D;
+}
+
 /** The registry name of the whole-chain kernel of kind `K`: `chain.${K}` (plain `string` for a non-literal kind). */
 export type ChainKernelName<K extends string> = string extends K ? string : `chain.${K}`;
+
+/** The registry name of the traced whole-chain kernel of kind `K`: `chainTrace.${K}`. */
+export type ChainTraceKernelName<K extends string> = string extends K ? string : `chainTrace.${K}`;

@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ChainKernelInputs, ChainKernelName } from './energy-kinds.js';
+import type {
+  ChainKernelInputs,
+  ChainKernelName,
+  ChainTraceKernelInputs,
+  ChainTraceKernelName,
+  ChainTraceKernelOutput,
+} from './energy-kinds.js';
 import { EbmError } from './errors.js';
 import { normalTensor, type RngKey, uniformTensor } from './rng.js';
 
@@ -177,13 +183,17 @@ export type KernelInputs<N> = N extends keyof KernelSignatures
   ? KernelSignatures[N]['inputs']
   : N extends `chain.${infer K}`
     ? ChainKernelInputs<K>
-    : unknown;
+    : N extends `chainTrace.${infer K}`
+      ? ChainTraceKernelInputs<K>
+      : unknown;
 /** Output of kernel `N`: from {@link KernelSignatures}, the final states for `chain.<kind>`, else unknown. */
 export type KernelOutput<N> = N extends keyof KernelSignatures
   ? KernelSignatures[N]['output']
   : N extends `chain.${string}`
     ? tf.Tensor2D
-    : unknown;
+    : N extends `chainTrace.${string}`
+      ? ChainTraceKernelOutput
+      : unknown;
 type Inputs<N> = KernelInputs<N>;
 type Output<N> = KernelOutput<N>;
 
@@ -235,6 +245,17 @@ export function chainKernelName<K extends string>(kind: K): ChainKernelName<K> {
   return `${CHAIN_PREFIX}${kind}` as ChainKernelName<K>;
 }
 
+const CHAIN_TRACE_PREFIX = 'chainTrace.';
+
+/**
+ * The registry name of the traced whole-chain kernel for an energy kind: `chainTrace.<kind>` (a whole chain that
+ * also returns kept-step statistics and positions, see `ChainTraceKernelInputs` / `ChainTraceKernelOutput`).
+ * Samplers use it for runs with `diagnostics` or an `x` trajectory when the active backend registered one.
+ */
+export function chainTraceKernelName<K extends string>(kind: K): ChainTraceKernelName<K> {
+  return `${CHAIN_TRACE_PREFIX}${kind}` as ChainTraceKernelName<K>;
+}
+
 function assertName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) {
     throw new EbmError('INVALID_PARAM', 'A kernel name must be a non-empty string.', {
@@ -282,10 +303,15 @@ export function declareKernel<N extends KernelName>(
 function entryFor(name: string, forRegistration: boolean): Entry {
   const reg = registry();
   let e = reg.get(name);
-  if (e === undefined && name.startsWith(CHAIN_PREFIX)) {
+  const chainPrefix = name.startsWith(CHAIN_PREFIX)
+    ? CHAIN_PREFIX
+    : name.startsWith(CHAIN_TRACE_PREFIX)
+      ? CHAIN_TRACE_PREFIX
+      : undefined;
+  if (e === undefined && chainPrefix !== undefined) {
     // Whole-chain kernels are declared on first use: they have no composite (the sampler's step loop is it).
     e = {
-      description: `whole chain for energies of kind "${name.slice(CHAIN_PREFIX.length)}"`,
+      description: `${chainPrefix === CHAIN_PREFIX ? 'whole chain' : 'traced whole chain'} for energies of kind "${name.slice(chainPrefix.length)}"`,
       fallback: null,
       impls: new Map(),
     };

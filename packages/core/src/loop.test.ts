@@ -4,8 +4,8 @@ import './register.js';
 import { isEbmError } from './errors.js';
 import { randomNormal } from './kernels.js';
 import { type ChainOptions, type SamplingKernel, sampleChain, sampleChainSync } from './loop.js';
-import type { RngKey } from './rng.js';
-import type { SamplerState, StepResult } from './sampler.js';
+import { foldIn, type RngKey } from './rng.js';
+import { disposeSampleResult, type SamplerState, type StepResult } from './sampler.js';
 import { deserializeState, serializeState } from './state.js';
 import { expectNoLeaks } from './testing/leaks.js';
 import { testSeed } from './testing/seed.js';
@@ -185,6 +185,174 @@ describe('sampleChain: the free loop over any { init, step } kernel', () => {
     expect(called).toBe(2); // the sync run asked and ignored the promise
     expect(Array.from(await b.samples.data())).not.toEqual([3, 3]);
     tf.dispose([x0, a.samples, b.samples]);
+  });
+
+  it("a whole chain that records (WholeChainRequest) gives the step loop's diagnostics and trajectory", async () => {
+    const base = arKernel(0.4);
+    const requests: unknown[] = [];
+    // A reference recorder: the same steps and keys as the loop, recording what the request asks for.
+    const recording: SamplingKernel<ArState, ArInfo> = {
+      ...base,
+      wholeChain: (s0, n, runKey, request) => {
+        requests.push(request);
+        let s = { x: tf.clone(s0.x), step: s0.step };
+        const xs: tf.Tensor[] = [];
+        const cols: Record<string, tf.Tensor[]> = { mean: [], var: [], sq: [] };
+        for (let i = 1; i <= n; i++) {
+          const r = base.step(s, foldIn(runKey, s.step));
+          tf.dispose(s.x);
+          s = r.state;
+          if (request !== undefined && i > request.burnIn && (i - request.burnIn) % request.thin === 0) {
+            if (request.trajectory) xs.push(tf.clone(s.x));
+            if (request.diagnostics) {
+              const { mean, variance } = tf.moments(s.x, 0);
+              cols.mean!.push(mean);
+              cols.var!.push(tf.clipByValue(variance, 1e-10, 1e10));
+              variance.dispose();
+              cols.sq!.push(tf.mean(r.info.sq));
+            }
+          }
+          r.info.sq.dispose();
+        }
+        if (request === undefined) return s;
+        const out = {
+          state: s,
+          ...(request.trajectory ? { trajectory: tf.stack(xs, 1) } : {}),
+          ...(request.diagnostics
+            ? { diagnostics: Object.fromEntries(Object.entries(cols).map(([k, a]) => [k, tf.stack(a, 0)])) }
+            : {}),
+        };
+        tf.dispose([...xs, ...Object.values(cols).flat()]);
+        return out;
+      },
+    };
+    const opts = {
+      nSamples: 6,
+      dim: 2,
+      nSteps: 20,
+      burnIn: 3,
+      thin: 2,
+      seed: 9,
+      trajectory: true,
+      diagnostics: { convergence: true },
+    } as const;
+    const events: number[] = [];
+    const whole = await expectNoLeaks(
+      () => sampleChain(recording, { ...opts, onProgress: (e) => events.push(e.step) }),
+      { keepOutputs: true },
+    );
+    expect(requests.at(-1)).toEqual({ burnIn: 3, thin: 2, diagnostics: true, trajectory: true });
+    expect(new Set(events)).toEqual(new Set([23])); // one report at the end (per run: expectNoLeaks runs twice)
+    const loop = await sampleChain(base, opts);
+    expect(Object.keys(whole.diagnostics!).sort()).toEqual(Object.keys(loop.diagnostics!).sort());
+    for (const [k, v] of Object.entries(loop.diagnostics!)) {
+      const w = (whole.diagnostics as Record<string, tf.Tensor>)[k]!;
+      expect(w.shape, k).toEqual(v.shape);
+      expect(Array.from(await w.data()), k).toEqual(Array.from(await v.data()));
+    }
+    expect(Object.keys(whole.trajectory!)).toEqual(['x']);
+    expect(whole.trajectory!.x!.shape).toEqual([6, 10, 2]);
+    expect(Array.from(await whole.trajectory!.x!.data())).toEqual(
+      Array.from(await loop.trajectory!.x!.data()),
+    );
+    expect(whole.convergence).toEqual(loop.convergence);
+    expect(Array.from(await whole.samples.data())).toEqual(Array.from(await loop.samples.data()));
+    disposeSampleResult(whole);
+    disposeSampleResult(loop);
+    // Diagnostics only, sync: no positions asked for; other trajectory fields or a trace: the step loop.
+    requests.length = 0;
+    disposeSampleResult(sampleChainSync(recording, { ...opts, trajectory: false, diagnostics: true }));
+    expect(requests).toEqual([{ burnIn: 3, thin: 2, diagnostics: true, trajectory: false }]);
+    disposeSampleResult(sampleChainSync(recording, { ...opts, trajectory: { fields: ['x', 'sq'] } }));
+    disposeSampleResult(
+      sampleChainSync(recording, { ...opts, diagnostics: false, trace: (st) => ({ x: st.x }) }),
+    );
+    expect(requests.length).toBe(1);
+    // Nothing kept (nSteps < thin): a plain whole chain, and the same empty records as the step loop.
+    const none = sampleChainSync(recording, { ...opts, nSteps: 1, diagnostics: true });
+    expect(requests.at(-1)).toBeUndefined();
+    expect(none.diagnostics).toEqual({});
+    expect(none.trajectory).toEqual({});
+    disposeSampleResult(none);
+  });
+
+  it('with progress or a signal a whole chain runs in segments: same samples, progress, abort, nothing leaked', async () => {
+    const base = arKernel(0.6);
+    const sizes: number[] = [];
+    // A whole chain that draws the loop's stream (the step from state step s uses foldIn(runKey, s)).
+    const segmented: SamplingKernel<ArState, ArInfo> = {
+      ...base,
+      wholeChain: (s0, n, runKey) => {
+        sizes.push(n);
+        let s = { x: tf.clone(s0.x), step: s0.step };
+        for (let i = 0; i < n; i++) {
+          const r = base.step(s, foldIn(runKey, s.step));
+          tf.dispose([s.x, r.info.sq]);
+          s = r.state;
+        }
+        return s;
+      },
+    };
+    const opts = { nSamples: 5, dim: 2, nSteps: 90, burnIn: 10, seed: 4, progressEvery: 4 };
+    const plain = await sampleChain(base, opts);
+    const events: number[] = [];
+    const seg = await expectNoLeaks(
+      () => sampleChain(segmented, { ...opts, onProgress: (e) => events.push(e.step) }),
+      {
+        keepOutputs: true,
+      },
+    );
+    // ⌈100 / 16⌉ = 7, rounded up to a multiple of progressEvery: segments of 8 (the last one 4).
+    expect(sizes.slice(-13)).toEqual([8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 4]);
+    expect(events.slice(-13)).toEqual([8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 100]);
+    expect(Array.from(await seg.samples.data())).toEqual(Array.from(await plain.samples.data()));
+    tf.dispose([plain.samples, seg.samples]);
+    // Abort between segments: ABORTED, nothing leaked.
+    const ac = new AbortController();
+    await expectNoLeaks(async () => {
+      await expect(
+        sampleChain(segmented, {
+          ...opts,
+          signal: ac.signal,
+          onProgress: (e) => {
+            if (e.step >= 24) ac.abort();
+          },
+        }),
+      ).rejects.toSatisfy((e) => isEbmError(e, 'ABORTED'));
+    });
+  });
+
+  it('a throwing or non-finite whole chain releases everything and reports like the step loop', async () => {
+    const boom: SamplingKernel<ArState, ArInfo> = {
+      ...arKernel(0.5),
+      wholeChain: () => {
+        throw new Error('kernel blew up');
+      },
+    };
+    await expectNoLeaks(async () => {
+      await expect(sampleChain(boom, { nSamples: 3, dim: 2, nSteps: 5, diagnostics: true })).rejects.toThrow(
+        /kernel blew up/,
+      );
+    });
+    const nan: SamplingKernel<ArState, ArInfo> = {
+      ...arKernel(0.5),
+      wholeChain: (s, n, _k, request) => {
+        const x = tf.tidy(() =>
+          tf.concat([tf.fill([1, 2], Number.NaN), tf.slice(s.x, [1, 0], [-1, -1])]),
+        ) as tf.Tensor2D;
+        const state = { x, step: s.step + n };
+        if (request === undefined) return state;
+        return { state, trajectory: tf.zeros([3, n, 2]) };
+      },
+    };
+    await expectNoLeaks(async () => {
+      await expect(
+        sampleChain(nan, { nSamples: 3, dim: 2, nSteps: 4, trajectory: true, onNonFinite: 'throw' }),
+      ).rejects.toSatisfy((e) => isEbmError(e, 'NON_FINITE'));
+    });
+    const r = await sampleChain(nan, { nSamples: 3, dim: 2, nSteps: 4, onNonFinite: 'ignore' });
+    expect(r.nonFinite).toEqual({ chains: 1, firstStep: 4 });
+    r.samples.dispose();
   });
 
   it('rejects a kernel without init/step and a bad trace with EbmError', async () => {

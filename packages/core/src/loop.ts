@@ -49,12 +49,60 @@ export interface SamplingKernel<S extends SamplerState = SamplerState, I extends
   /** Async step, used by {@link sampleChain} when present (steps that read data on the host). */
   stepAsync?(state: S, key: RngKey): Promise<StepResult<S, I>>;
   /**
-   * Optional fast path for a whole run without traces (e.g. a backend's `chain.<kind>` kernel): the state after
-   * `nSteps` steps from `state` (a new state; the input is not disposed), or `undefined` to use the step loop.
+   * Optional fast path for a whole run (e.g. a backend's `chain.<kind>` kernel): `nSteps` steps from `state`
+   * (the input is not disposed) drawing the step loop's stream — the step from state step s uses
+   * `foldIn(runKey, s)` — or `undefined` to use the step loop.
+   * - Without `request` (no diagnostics, trajectory or trace wanted): return the final state.
+   * - With `request` (the run wants `diagnostics` and/or the `x` trajectory, see {@link WholeChainRequest}):
+   *   return {@link WholeChainRecords} — the final state and what was asked for, with the step loop's keys,
+   *   shapes and meaning — or `undefined` when the kernel cannot record (the loop then runs its steps). A bare
+   *   state returned to a request (a kernel written before requests existed) is discarded and the step loop runs.
+   * Not called for runs with a `trace` function or trajectory fields other than `x`. With `onProgress` or a
+   * `signal`, a plain run calls it for ≤ 16 consecutive segments (so segments must continue the stream: they
+   * do when the kernel honours `state.step`); returning `undefined` for a later segment hands the rest of the run
+   * to the step loop.
    */
-  wholeChain?(state: S, nSteps: number, runKey: RngKey): S | undefined | Promise<S | undefined>;
+  wholeChain?(
+    state: S,
+    nSteps: number,
+    runKey: RngKey,
+    request?: WholeChainRequest,
+  ): S | WholeChainRecords<S> | undefined | Promise<S | WholeChainRecords<S> | undefined>;
   /** Disposes a state's tensors (default: every tensor field of the state). */
   disposeState?(state: S): void;
+}
+
+/**
+ * What the loop asks a whole chain to record (the 4th argument of {@link SamplingKernel.wholeChain}). Steps of
+ * the call are numbered i = 1 … nSteps (burn-in included); step i is kept when i > burnIn and
+ * (i − burnIn) mod thin = 0, so nKept = ⌊(nSteps − burnIn) / thin⌋ ≥ 1 (the loop asks only when some step is kept).
+ */
+export interface WholeChainRequest {
+  /** Steps at the start that are not kept. */
+  readonly burnIn: number;
+  /** Keep every `thin`-th step after burn-in. */
+  readonly thin: number;
+  /**
+   * Record the `diagnostics` series as the step loop does: per kept step `mean [nKept, D]`, biased `var [nKept, D]`
+   * (clipped to [1e-10, 1e10]), `energy [nKept]` (chain mean) and the chain mean of every step-info field.
+   */
+  readonly diagnostics: boolean;
+  /** Record x at the kept steps, `[B, nKept, D]`. */
+  readonly trajectory: boolean;
+}
+
+/** What a whole chain returns for a {@link WholeChainRequest}; the loop takes ownership of every tensor. */
+export interface WholeChainRecords<S extends SamplerState = SamplerState> {
+  /** The final state (a new state). */
+  readonly state: S;
+  /** The requested diagnostics series (keys and shapes as the step loop's), when `request.diagnostics`. */
+  readonly diagnostics?: Readonly<Record<string, tf.Tensor>>;
+  /** Kept positions `[B, nKept, D]`, when `request.trajectory`. */
+  readonly trajectory?: tf.Tensor;
+}
+
+function isRecords<S extends SamplerState>(v: S | WholeChainRecords<S>): v is WholeChainRecords<S> {
+  return !((v as S).x instanceof tf.Tensor) && (v as WholeChainRecords<S>).state !== undefined;
 }
 
 /**
@@ -362,6 +410,9 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
   const diag = new Map<string, tf.Tensor[]>();
   const traces = new Map<string, tf.Tensor[]>();
   const xs: tf.Tensor[] = [];
+  // Records of a traced whole chain (instead of the per-step lists above).
+  let wholeTraj: tf.Tensor | undefined;
+  let wholeDiag: Record<string, tf.Tensor> | undefined;
   let state: S | undefined;
   const started = Date.now();
   const report = (s: number) => {
@@ -388,6 +439,10 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
     diag.clear();
     traces.clear();
     xs.length = 0;
+    wholeTraj?.dispose();
+    wholeTraj = undefined;
+    for (const t of Object.values(wholeDiag ?? {})) t.dispose();
+    wholeDiag = undefined;
   };
   let pendingInfo: StepInfo | undefined;
   // Non-finite checks: about 16 per run (each is ~4 small device ops, so the step loop does not slow down).
@@ -420,18 +475,90 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
     }
     let lastYield = Date.now();
     let first = 1;
-    if (trajFields.length === 0 && !wantDiag && options.trace === undefined && kernel.wholeChain) {
-      let whole = kernel.wholeChain(state, total, runKey);
+    const nKeptRun = Math.floor(nSteps / thin);
+    if (options.trace === undefined && trajFields.every((f) => f === 'x') && kernel.wholeChain) {
+      // The whole chain in one call: plain, or traced when diagnostics / x positions are wanted.
+      const wantX = recordX && nKeptRun > 0;
+      const wantD = wantDiag && nKeptRun > 0;
+      const request: WholeChainRequest | undefined =
+        wantX || wantD ? { burnIn, thin, diagnostics: wantD, trajectory: wantX } : undefined;
+      // With progress or an abort signal, a plain whole chain runs in ≤ 16 segments (multiples of progressEvery):
+      // segments draw the same stream as one call (the step from state step s uses foldIn(runKey, s)), and each
+      // one reports progress, checks the signal and checks for non-finite chains.
+      const segment =
+        request === undefined && (options.onProgress !== undefined || signal !== undefined)
+          ? progressEvery * Math.ceil(Math.ceil(total / 16) / progressEvery)
+          : total;
+      let done = 0;
+      while (segment < total && done < total) {
+        checkAbort();
+        const n = Math.min(segment, total - done);
+        let w = kernel.wholeChain(state, n, runKey);
+        if (w instanceof Promise) {
+          if (!isAsync) {
+            w.then(
+              (v) => {
+                if (v !== undefined) disposeState(isRecords(v) ? v.state : v);
+              },
+              () => {},
+            );
+            w = undefined;
+          } else w = (yield w) as S | WholeChainRecords<S> | undefined;
+        }
+        if (w === undefined) break; // the step loop takes over from here (same stream)
+        const next: S = isRecords(w) ? w.state : w;
+        if (isRecords(w))
+          tf.dispose([...Object.values(w.diagnostics ?? {}), ...(w.trajectory ? [w.trajectory] : [])]);
+        disposeStateExcept(state, next);
+        state = next;
+        done += n;
+        first = done + 1;
+        checkFinite(state, done);
+        report(done);
+        if (isAsync) yield undefined;
+      }
+      let whole =
+        segment < total
+          ? undefined
+          : request === undefined
+            ? kernel.wholeChain(state, total, runKey)
+            : kernel.wholeChain(state, total, runKey, request);
       if (whole instanceof Promise) {
-        if (!isAsync) whole = undefined;
-        else whole = (yield whole) as S | undefined;
+        if (!isAsync) {
+          // A sync run cannot wait: drop the result when it arrives (its tensors are the kernel's to release).
+          whole.then(
+            (w) => {
+              if (w === undefined) return;
+              const r = isRecords(w) ? w : { state: w };
+              disposeState(r.state);
+              tf.dispose([...Object.values(r.diagnostics ?? {}), ...(r.trajectory ? [r.trajectory] : [])]);
+            },
+            () => {},
+          );
+          whole = undefined;
+        } else whole = (yield whole) as S | WholeChainRecords<S> | undefined;
       }
       if (whole !== undefined) {
-        disposeStateExcept(state, whole);
-        state = whole;
-        first = total + 1;
-        checkFinite(state, total);
-        report(total);
+        const rec: WholeChainRecords<S> = isRecords(whole) ? whole : { state: whole };
+        const missing =
+          request !== undefined &&
+          ((request.diagnostics && rec.diagnostics === undefined) ||
+            (request.trajectory && rec.trajectory === undefined));
+        if (missing) {
+          // A kernel that ignored the request: use the step loop instead.
+          disposeState(rec.state);
+          tf.dispose([...Object.values(rec.diagnostics ?? {}), ...(rec.trajectory ? [rec.trajectory] : [])]);
+        } else {
+          disposeStateExcept(state, rec.state);
+          state = rec.state;
+          if (request?.trajectory) wholeTraj = rec.trajectory;
+          else rec.trajectory?.dispose();
+          if (request?.diagnostics) wholeDiag = { ...rec.diagnostics };
+          else tf.dispose(Object.values(rec.diagnostics ?? {}));
+          first = total + 1;
+          checkFinite(state, total);
+          report(total);
+        }
       }
     }
     for (let i = first; i <= total; i++) {
@@ -521,8 +648,8 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
     }
     // Convergence first: its host read may throw, and nothing below is owned by the caller yet.
     let convergence: ConvergenceSummary | undefined;
-    if (wantConv && xs.length > 0) {
-      const stacked = tf.stack(xs, 1) as tf.Tensor3D; // [B, nKept, D]
+    if (wantConv && (xs.length > 0 || wholeTraj !== undefined)) {
+      const stacked = (wholeTraj === undefined ? tf.stack(xs, 1) : tf.clone(wholeTraj)) as tf.Tensor3D; // [B, nKept, D]
       const [b, n, d] = stacked.shape;
       let data: ArrayLike<number>;
       try {
@@ -539,9 +666,16 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
     }
     const nKept = Math.floor(nSteps / thin);
     const trajectory: Record<string, tf.Tensor> = {};
-    if (trajFields.includes('x') && xs.length > 0) trajectory.x = tf.stack(xs, 1);
+    if (trajFields.includes('x') && wholeTraj !== undefined) {
+      trajectory.x = wholeTraj;
+      wholeTraj = undefined;
+    } else if (trajFields.includes('x') && xs.length > 0) trajectory.x = tf.stack(xs, 1);
     for (const [k, a] of traj) trajectory[k] = tf.stack(a, 1);
     const diagnostics: Record<string, tf.Tensor> = {};
+    if (wholeDiag !== undefined) {
+      Object.assign(diagnostics, wholeDiag);
+      wholeDiag = undefined;
+    }
     for (const [k, a] of diag) diagnostics[k] = tf.stack(a, 0);
     const traced: Record<string, tf.Tensor> = {};
     for (const [k, a] of traces) traced[k] = tf.stack(a, 0);

@@ -2,7 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EnergyFunction } from './energy.js';
 import { assertFiniteTensor, defaultCheckFinite } from './energy.js';
 import { EbmError } from './errors.js';
-import { type ChainOptions, type ChainResult, sampleChain, sampleChainSync } from './loop.js';
+import {
+  type ChainOptions,
+  type ChainResult,
+  type RecordingHooks,
+  sampleChain,
+  sampleChainSync,
+  type WholeChainRecords,
+  type WholeChainRequest,
+} from './loop.js';
 import type { RngKey } from './rng.js';
 import { type Schedulable, type Scheduler, toScheduler } from './schedulers.js';
 import { deserializeState, type SerializedState, serializeState, stateTensors } from './state.js';
@@ -93,7 +101,11 @@ export interface SampleOptions<I extends StepInfo = StepInfo> {
    * bulk/tail ESS and split-R̂ per dimension from the kept states (needs ≥ 8 kept states: the split halves need 4).
    */
   readonly diagnostics?: boolean | { readonly convergence?: boolean };
-  /** Called with progress every `progressEvery` steps and at the end. */
+  /**
+   * Called with progress every `progressEvery` steps and at the end. A run handed to a whole-chain kernel (see
+   * `SamplingKernel.wholeChain`) reports after each of its ≤ 16 segments (multiples of `progressEvery`), or once
+   * at the end for a traced whole chain.
+   */
   readonly onProgress?: (event: ProgressEvent) => void;
   /** Steps between progress reports (default: about 100 reports per run). */
   readonly progressEvery?: number;
@@ -112,7 +124,8 @@ export interface SampleOptions<I extends StepInfo = StepInfo> {
    * with the count and the first step seen), `'throw'` (an `EbmError` `NON_FINITE`, every tensor released) or
    * `'ignore'`. Either way the result's `nonFinite` reports it. Checked on the device every ⌈total/16⌉ steps
    * and at the end, so `firstStep` is the first checked step at which a chain was bad (a bound: the chain
-   * went bad after the previous check).
+   * went bad after the previous check). A whole-chain run is checked after each segment (with `onProgress` or
+   * `signal`) or once at the end.
    */
   readonly onNonFinite?: 'warn' | 'throw' | 'ignore';
 }
@@ -161,6 +174,11 @@ export interface SampleResult<S extends SamplerState = SamplerState, I extends S
   readonly seed?: number | bigint | RngKey;
   /** Chains that went non-finite, when any did (`undefined` otherwise, or when unchecked). */
   readonly nonFinite?: NonFiniteReport | undefined;
+  /**
+   * Worker threads that ran the chains, when the run was given a sampler's `workers` option (0: the calling
+   * thread; see `@ebm/samplers`); `undefined` otherwise.
+   */
+  readonly workers?: number;
 }
 
 /** Disposes every tensor of a result. */
@@ -256,16 +274,21 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState, I exten
   protected abstract initState(x: tf.Tensor2D, step: number): S;
 
   /**
-   * Optional fast path for a whole run (e.g. a backend's `chain.<kind>` kernel): return the state after
-   * `nSteps` steps from `state` (a new state; do not dispose the input), or `undefined` to use the step loop.
-   * Called only when no trajectory, diagnostics or trace is requested. May return a promise (used by async
-   * runs only; a sync run falls back to the step loop).
+   * Optional fast path for a whole run (e.g. a backend's `chain.<kind>` kernel): `nSteps` steps from `state`
+   * (do not dispose the input) with the step loop's stream — the step from state step s uses `foldIn(runKey, s)`
+   * (pass `key: runKey, startStep: state.step` to a chain kernel) — or `undefined` to use the step loop.
+   * Without `request` return the final state; with one (the run wants `diagnostics` and/or an `x` trajectory,
+   * e.g. through a `chainTrace.<kind>` kernel) return `{ state, diagnostics?, trajectory? }` with the step loop's
+   * keys, shapes and meaning, or `undefined` (see `SamplingKernel.wholeChain`). Not called for runs with a trace
+   * function or trajectory fields other than `x`. May return a promise (used by async runs only; a sync run
+   * falls back to the step loop).
    */
   protected runWholeChain(
     _state: S,
     _nSteps: number,
     _runKey: RngKey,
-  ): S | undefined | Promise<S | undefined> {
+    _request?: WholeChainRequest,
+  ): S | WholeChainRecords<S> | undefined | Promise<S | WholeChainRecords<S> | undefined> {
     return undefined;
   }
 
@@ -287,7 +310,8 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState, I exten
               ),
           }
         : {}),
-      wholeChain: (state: S, nSteps: number, runKey: RngKey) => this.runWholeChain(state, nSteps, runKey),
+      wholeChain: (state: S, nSteps: number, runKey: RngKey, request?: WholeChainRequest) =>
+        this.runWholeChain(state, nSteps, runKey, request),
       disposeState: (state: S) => this.disposeState(state),
     };
   }
@@ -345,7 +369,8 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState, I exten
     return [];
   }
 
-  private hooks() {
+  /** The loop's recording hooks of this sampler (for subclasses that drive `sampleChain` themselves). */
+  protected hooks(): RecordingHooks<S> {
     return { energyOf: (s: S) => this.energyOf(s), optionKeys: this.sampleOptionKeys() };
   }
 }

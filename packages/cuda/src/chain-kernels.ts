@@ -61,11 +61,14 @@ export function chainTraceKernelName(kind: string): string {
   return `chainTrace.${kind}`;
 }
 
-/** What `chain.<kind>` on WebGPU takes besides core's {@link ChainKernelInputs}. */
+/**
+ * What `chain.<kind>` on WebGPU takes besides core's {@link ChainKernelInputs} (nothing now: `startStep` moved
+ * to core's inputs; kept so that code naming this type keeps compiling).
+ */
 export interface WebGpuChainExtras {
   /**
-   * Index of the first step (default 0): step t draws with `foldIn(key, startStep + t)`. Pass the run key and
-   * the state's step to reproduce the step loop's stream.
+   * The state's step index (default 0): step t (0-based) draws with `foldIn(key, startStep + t)`, the step
+   * loop's key for that step (see core's `ChainKernelInputs.startStep`).
    */
   readonly startStep?: number;
 }

@@ -332,8 +332,9 @@ describe.skipIf(!gpuOk)('fused WGSL kernels on webgpu (Dawn)', () => {
 
   it('the sampler step loop on webgpu (GPU noise + fused step) tracks the cpu composite path', async () => {
     const sampler = new LangevinDynamics(new DoubleWell(), { stepSize: 0.01 });
-    // A trajectory forces the step loop (no whole-chain kernel): randomNormal + langevinStep on the GPU.
-    const opts = { nSamples: 64, dim: 2, nSteps: 30, seed, trajectory: true } as const;
+    // An energy trajectory forces the step loop (the traced whole chain records x only): randomNormal +
+    // langevinStep on the GPU.
+    const opts = { nSamples: 64, dim: 2, nSteps: 30, seed, trajectory: { fields: ['x', 'energy'] } } as const;
     const g = await sampler.sample(opts);
     const gpu = await g.samples.data();
     tf.dispose([g.samples, g.trajectory]);

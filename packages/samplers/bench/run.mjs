@@ -11,7 +11,12 @@
  *
  * HMC at 1024×128×200 on cpu (about a minute) runs only with --full.
  *
- * Usage: pnpm bench [-- --full] [-- --large] [-- --only langevin|hmc] [-- --no-wasm] [-- --plugin @ebm/cuda]
+ * Last, the `workers` option on cpu: the fused whole chain in the calling thread (`workers: 0`) against the same
+ * run on 2 worker threads (`workers: 2`), same seed, with the speed-up ratio and a bit-identity check
+ * (`workers` in the JSON; --no-workers skips it, --workers-only runs only it).
+ *
+ * Usage: pnpm bench [-- --full] [-- --large] [-- --only langevin|hmc] [-- --no-wasm] [-- --no-workers]
+ *   [-- --workers-only] [-- --plugin @ebm/cuda]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -131,7 +136,7 @@ async function perStep(sampler, b, d) {
 const energy = new DoubleWell();
 const results = [];
 const t0 = Date.now();
-for (const backend of backends) {
+for (const backend of flag('--workers-only') ? [] : backends) {
   await useBackend(backend);
   const registered = KERNELS.filter((k) => getKernelImpl(k, backend) !== undefined);
   const paths = registered.length > 0 ? ['composite', 'registered'] : ['composite'];
@@ -177,6 +182,52 @@ for (const backend of backends) {
     }
   }
 }
+// The workers option: the fused whole chain in the calling thread (workers: 0, the same numbers as the cpu
+// chain.<kind> kernel) against the same run on 2 worker threads (runChainParallel), same seed, same process.
+const workerRows = [];
+if (!flag('--no-workers')) {
+  await useBackend('cpu');
+  const wGrid = [
+    ['LangevinDynamics', (e) => new LangevinDynamics(e, { stepSize: 0.01 }), 4096, 32, 500],
+    ['HMC(L=10)', (e) => new HamiltonianMonteCarlo(e, { stepSize: 0.01, nLeapfrogSteps: 10 }), 2048, 32, 100],
+  ].filter(([n]) => only === undefined || n.toLowerCase().startsWith(only.toLowerCase()));
+  const timed = async (sampler, b, d, n, workers) => {
+    const start = performance.now();
+    const r = await sampler.sample({ nSamples: b, dim: d, nSteps: n, seed: 42, workers });
+    const data = await r.samples.data();
+    r.samples.dispose();
+    return { ms: performance.now() - start, data, workers: r.workers };
+  };
+  for (const [name, make, b, d, n] of wGrid) {
+    const sampler = make(energy);
+    await timed(sampler, b, d, 2, 2); // warm-up: starts the workers
+    await timed(sampler, b, d, 2, 0);
+    const inThread = await timed(sampler, b, d, n, 0);
+    const two = await timed(sampler, b, d, n, 2);
+    const identical = inThread.data.every((v, i) => Object.is(v, two.data[i]));
+    const row = {
+      backend: 'cpu',
+      sampler: name,
+      path: 'fused in-thread vs workers: 2',
+      chains: b,
+      dim: d,
+      steps: n,
+      inThreadMs: Math.round(inThread.ms * 10) / 10,
+      workersMs: Math.round(two.ms * 10) / 10,
+      workers: two.workers,
+      speedup: Math.round((inThread.ms / two.ms) * 100) / 100,
+      identical,
+    };
+    workerRows.push(row);
+    console.log(
+      `cpu   ${name.padEnd(17)} workers    ${`${b}×${d}×${n}`.padEnd(15)} in-thread ${row.inThreadMs.toFixed(1)} ms, ` +
+        `workers: 2 ${row.workersMs.toFixed(1)} ms → ${row.speedup}× (bit-identical: ${identical})`,
+    );
+  }
+  const { terminateChainWorkers } = await import('@ebm/core');
+  await terminateChainWorkers();
+}
+
 const out = {
   date: new Date().toISOString(),
   node: process.version,
@@ -185,6 +236,7 @@ const out = {
   settings: { langevin: { stepSize: 0.01 }, hmc: { stepSize: 0.01, nLeapfrogSteps: 10 } },
   totalSeconds: (Date.now() - t0) / 1000,
   results,
+  workers: workerRows,
 };
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench-results');
 mkdirSync(dir, { recursive: true });

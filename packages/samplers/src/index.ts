@@ -20,3 +20,4 @@ export * from './rmhmc.js';
 export type { PointSet, TransitionResult, TransitionSettings } from './transitions.js';
 export { hmcTransition, malaTransition } from './transitions.js';
 export type { EmptyInfo, Mass, SamplerParams } from './util.js';
+export type { FusedChainSpec, WorkerSampleOptions, WorkersOption } from './workers.js';

@@ -4,20 +4,24 @@ import {
   BaseSampler,
   ConstantScheduler,
   type EnergyFunction,
-  foldIn,
+  type LangevinChainSettings,
   type RngKey,
   type RungeKuttaIntegrator,
   randomNormal,
   resolveIntegrator,
   runKernel,
+  type SampleResult,
   type SamplerState,
   type Schedulable,
   type Scheduler,
   type StepResult,
+  sampleChain,
+  type WholeChainRecords,
+  type WholeChainRequest,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { massFromInverse } from './mh-base.js';
-import { LANGEVIN_KEYS } from './option-keys.js';
+import { LANGEVIN_KEYS, SAMPLE_WORKER_KEYS } from './option-keys.js';
 import {
   checkMassDim,
   type EmptyInfo,
@@ -27,8 +31,17 @@ import {
   parseMass,
   parseOptions,
   type SamplerParams,
+  tryTracedChain,
   tryWholeChain,
 } from './util.js';
+import {
+  type FusedChainSpec,
+  parallelWholeChain,
+  planWorkers,
+  type WorkerSampleOptions,
+  withoutWorkers,
+  withWorkers,
+} from './workers.js';
 
 /** Step info of {@link LangevinDynamics}: nothing per step (an unadjusted sampler accepts every move). */
 export type LangevinInfo = EmptyInfo;
@@ -221,24 +234,88 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
     }
   }
 
+  /** The fused whole-chain settings of this configuration, or why it has none (see the README, "Which path runs"). */
+  protected fusedSpec(): FusedChainSpec {
+    if (this.integrator !== 'euler')
+      return { reason: `the fused chain runs Euler–Maruyama, not integrator "${this.integrator}"` };
+    if (this.clamp !== undefined) return { reason: 'the fused chain does not clamp' };
+    if (this.invMass !== 1) return { reason: 'the fused Langevin chain runs unit mass only' };
+    if (!(this.stepSizeScheduler instanceof ConstantScheduler))
+      return { reason: 'the fused chain needs a constant stepSize (not a scheduler)' };
+    if (!(this.noiseScaleScheduler instanceof ConstantScheduler))
+      return { reason: 'the fused chain needs a constant noiseScale (not a scheduler)' };
+    return {
+      method: 'langevin',
+      settings: { stepSize: this.stepSizeScheduler.value, noiseScale: this.noiseScaleScheduler.value },
+    };
+  }
+
   protected override runWholeChain(
     state: LangevinState,
     nSteps: number,
     runKey: RngKey,
-  ): LangevinState | undefined {
-    if (
-      this.integrator !== 'euler' ||
-      this.clamp !== undefined ||
-      this.invMass !== 1 ||
-      !(this.stepSizeScheduler instanceof ConstantScheduler) ||
-      !(this.noiseScaleScheduler instanceof ConstantScheduler)
-    ) {
-      return undefined;
+    request?: WholeChainRequest,
+  ): LangevinState | WholeChainRecords<LangevinState> | undefined {
+    const spec = this.fusedSpec();
+    if ('reason' in spec) return undefined;
+    const settings = spec.settings as LangevinChainSettings;
+    if (request !== undefined) {
+      const t = tryTracedChain(
+        this.energy,
+        'langevin',
+        state.x,
+        nSteps,
+        runKey,
+        state.step,
+        settings,
+        request,
+      );
+      if (t === undefined) return undefined;
+      return {
+        state: { x: t.x, step: state.step + nSteps },
+        ...(t.diagnostics === undefined ? {} : { diagnostics: t.diagnostics }),
+        ...(t.trajectory === undefined ? {} : { trajectory: t.trajectory }),
+      };
     }
-    const x = tryWholeChain(this.energy, 'langevin', state.x, nSteps, foldIn(runKey, state.step), {
-      stepSize: this.stepSizeScheduler.value,
-      noiseScale: this.noiseScaleScheduler.value,
-    });
+    const x = tryWholeChain(this.energy, 'langevin', state.x, nSteps, runKey, state.step, settings);
     return x === undefined ? undefined : { x, step: state.step + nSteps };
+  }
+
+  /**
+   * Full run on any backend (see core's `sampleChain`); with `workers` (cpu/wasm, async only) the whole chain
+   * runs on worker threads, bit-identical for any count (see {@link WorkerSampleOptions.workers}).
+   */
+  override async sample(
+    options: WorkerSampleOptions<LangevinInfo>,
+  ): Promise<SampleResult<LangevinState, LangevinInfo>> {
+    const spec = this.fusedSpec();
+    const plan = planWorkers(this.name, this.energy, options, spec, true);
+    if (plan === undefined) return super.sample(options);
+    const rest = withoutWorkers(options);
+    if (plan.reason !== undefined || 'reason' in spec) return withWorkers(await super.sample(rest), 0);
+    const used = { workers: 0 };
+    const kernel = {
+      ...this.asKernel(),
+      wholeChain: parallelWholeChain<LangevinState>(
+        this.energy,
+        spec,
+        plan.requested,
+        options.signal,
+        (x, step) => ({ x, step }),
+        used,
+      ),
+    };
+    return withWorkers(await sampleChain(kernel, this.chainOptions(rest), this.hooks()), used.workers);
+  }
+
+  /** Full run, synchronous: `workers` must be 0 or `'auto'` here (the calling thread). */
+  override sampleSync(options: WorkerSampleOptions<LangevinInfo>): SampleResult<LangevinState, LangevinInfo> {
+    const plan = planWorkers(this.name, this.energy, options, this.fusedSpec(), false);
+    if (plan === undefined) return super.sampleSync(options);
+    return withWorkers(super.sampleSync(withoutWorkers(options)), 0);
+  }
+
+  protected override sampleOptionKeys(): readonly string[] {
+    return SAMPLE_WORKER_KEYS;
   }
 }

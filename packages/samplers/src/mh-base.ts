@@ -6,15 +6,19 @@ import {
   type ChainMethodSettings,
   ConstantScheduler,
   type EnergyFunction,
-  foldIn,
   type RngKey,
+  type SampleResult,
   type SamplerState,
   type Schedulable,
   type Scheduler,
   type StepInfo,
   type StepResult,
+  sampleChain,
+  type WholeChainRecords,
+  type WholeChainRequest,
 } from '@ebm/core';
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import { SAMPLE_WORKER_KEYS } from './option-keys.js';
 import type { TransitionResult } from './transitions.js';
 import {
   checkMassDim,
@@ -22,8 +26,17 @@ import {
   type Mass,
   parseMass,
   type SamplerParams,
+  tryTracedChain,
   tryWholeChain,
 } from './util.js';
+import {
+  type FusedChainSpec,
+  parallelWholeChain,
+  planWorkers,
+  type WorkerSampleOptions,
+  withoutWorkers,
+  withWorkers,
+} from './workers.js';
 
 /**
  * Step info of the Metropolis–Hastings samplers (MALA, HMC, NUTS; replica exchange adds `swapRate`), per chain
@@ -154,7 +167,31 @@ export abstract class MHSampler<I extends MHInfo = MHInfo & StepInfo> extends Ba
     return { stepSize: this.scheduled('stepSize', t), invMass: this.invMass };
   }
 
-  protected override runWholeChain(state: MHState, nSteps: number, runKey: RngKey): MHState | undefined {
+  /** The fused whole-chain settings of this configuration, or why it has none (see the README, "Which path runs"). */
+  protected fusedSpec(): FusedChainSpec {
+    if (this.method !== 'mala' && this.method !== 'hmc')
+      return { reason: `${this.name} has no fused host chain (MALA and HMC do)` };
+    if (typeof this.invMass !== 'number') return { reason: 'the fused chain runs a scalar mass only' };
+    if (!(this.stepSizeScheduler instanceof ConstantScheduler))
+      return { reason: 'the fused chain needs a constant stepSize (not a scheduler)' };
+    return {
+      method: this.method,
+      settings: { stepSize: this.stepSizeScheduler.value, invMass: this.invMass, ...this.chainSettings() },
+    };
+  }
+
+  /** The state at `step` from chain positions `x` (energies and gradients evaluated; `x` is owned on success). */
+  protected stateFromChain(x: tf.Tensor2D, step: number): MHState {
+    const { energy, gradient } = this.energy.energyAndGradient(x, { checkFinite: false });
+    return { x, energy, grad: gradient, step };
+  }
+
+  protected override runWholeChain(
+    state: MHState,
+    nSteps: number,
+    runKey: RngKey,
+    request?: WholeChainRequest,
+  ): MHState | WholeChainRecords<MHState> | undefined {
     if (typeof this.invMass !== 'number' || !(this.stepSizeScheduler instanceof ConstantScheduler))
       return undefined;
     const settings = {
@@ -162,9 +199,73 @@ export abstract class MHSampler<I extends MHInfo = MHInfo & StepInfo> extends Ba
       invMass: this.invMass,
       ...this.chainSettings(),
     } as ChainMethodSettings[ChainMethod];
-    const x = tryWholeChain(this.energy, this.method, state.x, nSteps, foldIn(runKey, state.step), settings);
+    const { energy: e, method } = this;
+    const traced =
+      request === undefined
+        ? undefined
+        : tryTracedChain(e, method, state.x, nSteps, runKey, state.step, settings, request);
+    if (request !== undefined && traced === undefined) return undefined;
+    const x = traced?.x ?? tryWholeChain(e, method, state.x, nSteps, runKey, state.step, settings);
     if (x === undefined) return undefined;
-    const { energy, gradient } = this.energy.energyAndGradient(x, { checkFinite: false });
-    return { x, energy, grad: gradient, step: state.step + nSteps };
+    let next: MHState;
+    try {
+      next = this.stateFromChain(x, state.step + nSteps);
+    } catch (err) {
+      tf.dispose([
+        x,
+        ...Object.values(traced?.diagnostics ?? {}),
+        ...(traced?.trajectory ? [traced.trajectory] : []),
+      ]);
+      throw err;
+    }
+    if (traced === undefined) return next;
+    return {
+      state: next,
+      ...(traced.diagnostics === undefined ? {} : { diagnostics: traced.diagnostics }),
+      ...(traced.trajectory === undefined ? {} : { trajectory: traced.trajectory }),
+    };
+  }
+
+  /** Whether `sample()` takes the `workers` option (MALA and HMC; not NUTS). */
+  private get takesWorkers(): boolean {
+    return this.method === 'mala' || this.method === 'hmc';
+  }
+
+  /**
+   * Full run on any backend (see core's `sampleChain`); MALA and HMC take `workers` (cpu/wasm, async only): the
+   * whole chain then runs on worker threads, bit-identical for any count (see {@link WorkerSampleOptions.workers}).
+   */
+  override async sample(options: WorkerSampleOptions<I>): Promise<SampleResult<MHState, I>> {
+    if (!this.takesWorkers) return super.sample(options);
+    const spec = this.fusedSpec();
+    const plan = planWorkers(this.name, this.energy, options, spec, true);
+    if (plan === undefined) return super.sample(options);
+    const rest = withoutWorkers(options);
+    if (plan.reason !== undefined || 'reason' in spec) return withWorkers(await super.sample(rest), 0);
+    const used = { workers: 0 };
+    const kernel = {
+      ...this.asKernel(),
+      wholeChain: parallelWholeChain<MHState>(
+        this.energy,
+        spec,
+        plan.requested,
+        options.signal,
+        (x, step) => this.stateFromChain(x, step),
+        used,
+      ),
+    };
+    return withWorkers(await sampleChain(kernel, this.chainOptions(rest), this.hooks()), used.workers);
+  }
+
+  /** Full run, synchronous: `workers` (MALA, HMC) must be 0 or `'auto'` here (the calling thread). */
+  override sampleSync(options: WorkerSampleOptions<I>): SampleResult<MHState, I> {
+    if (!this.takesWorkers) return super.sampleSync(options);
+    const plan = planWorkers(this.name, this.energy, options, this.fusedSpec(), false);
+    if (plan === undefined) return super.sampleSync(options);
+    return withWorkers(super.sampleSync(withoutWorkers(options)), 0);
+  }
+
+  protected override sampleOptionKeys(): readonly string[] {
+    return this.takesWorkers ? SAMPLE_WORKER_KEYS : super.sampleOptionKeys();
   }
 }

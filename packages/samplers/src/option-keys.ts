@@ -6,6 +6,7 @@ import type { LangevinOptions } from './langevin.js';
 import type { MALAOptions } from './mala.js';
 import type { NUTSOptions } from './nuts.js';
 import type { ReplicaExchangeOptions } from './replica-exchange.js';
+import type { WorkerSampleOptions } from './workers.js';
 
 /**
  * The option names of every sampler, as runtime lists for `assertKnownOptions` (each checked complete against
@@ -56,3 +57,6 @@ export const DUAL_AVERAGING_KEYS = optionKeys<DualAveragingOptions>({
   t0: true,
   kappa: true,
 });
+
+/** Run options of Langevin, MALA and HMC besides core's `SampleOptions` (accepted by `sample()`/`sampleSync()`). */
+export const SAMPLE_WORKER_KEYS = optionKeys<Pick<WorkerSampleOptions, 'workers'>>({ workers: true });

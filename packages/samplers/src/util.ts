@@ -2,13 +2,16 @@ import {
   assertKnownOptions,
   type ChainMethod,
   type ChainMethodSettings,
+  type ChainTraceKernelOutput,
   chainKernelName,
+  chainTraceKernelName,
   EbmError,
   type EnergyFunction,
   isEbmError,
   kernelSource,
   type RngKey,
   runKernel,
+  type WholeChainRequest,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -115,7 +118,8 @@ export function parseOptions<T extends object>(
 /**
  * Runs the whole chain through the backend's `chain.<kind>` kernel (the one name of the fused whole-chain
  * path, see `chainKernelName`) when the active backend registered one (never the composite: there is none).
- * `settings` are typed per method by core's `ChainMethodSettings`. Returns `undefined` when unavailable or
+ * `key` is the run key and `startStep` the state's step, so the chain draws exactly the step loop's stream (core's
+ * `ChainKernelInputs.startStep`). `settings` are typed per method by core's `ChainMethodSettings`. Returns `undefined` when unavailable or
  * when the kernel reports `NOT_IMPLEMENTED` for this method.
  */
 export function tryWholeChain<M extends ChainMethod>(
@@ -124,6 +128,7 @@ export function tryWholeChain<M extends ChainMethod>(
   x0: tf.Tensor2D,
   nSteps: number,
   key: RngKey,
+  startStep: number,
   settings: ChainMethodSettings[M],
 ): tf.Tensor2D | undefined {
   const hint = energy.kernelHint;
@@ -132,14 +137,113 @@ export function tryWholeChain<M extends ChainMethod>(
   if (kernelSource(name) !== 'backend') return undefined;
   try {
     // The kind is only known at run time: the inputs are checked against the union of every method.
-    const inputs = { method, x0, nSteps, key, params: hint.params, settings } as {
+    const inputs = { method, x0, nSteps, key, startStep, params: hint.params, settings } as {
       [m in ChainMethod]: { method: m; settings: ChainMethodSettings[m] };
-    }[ChainMethod] & { x0: tf.Tensor2D; nSteps: number; key: RngKey; params: typeof hint.params };
+    }[ChainMethod] & {
+      x0: tf.Tensor2D;
+      nSteps: number;
+      key: RngKey;
+      startStep: number;
+      params: typeof hint.params;
+    };
     return runKernel(name, inputs);
   } catch (e) {
     if (isEbmError(e, 'NOT_IMPLEMENTED')) return undefined;
     throw e;
   }
+}
+
+/** What {@link tryTracedChain} returns: final states and the records a {@link WholeChainRequest} asked for. */
+export interface TracedChain {
+  /** Final states `[B, D]`. */
+  readonly x: tf.Tensor2D;
+  /** The step loop's diagnostics series (mean, var, energy; MALA/HMC also isAccepted, acceptanceRate, acceptProb). */
+  readonly diagnostics?: Record<string, tf.Tensor>;
+  /** Kept positions `[B, nKept, D]`. */
+  readonly trajectory?: tf.Tensor;
+}
+
+/**
+ * Runs the whole chain through the backend's traced kernel `chainTrace.<kind>` (see core's
+ * `ChainTraceKernelInputs`) when the active backend registered one, and maps its output onto the step loop's
+ * records: per kept step `mean`, `var`, `energy` and, for MALA/HMC, `isAccepted` (fraction of chains that
+ * accepted: the kernel's `acceptanceRate`), `acceptanceRate` (chain mean of min(1, α): the kernel's
+ * `acceptProb`) and its deprecated alias `acceptProb`; `trajectory` `[B, nKept, D]`. Returns `undefined` when no
+ * traced kernel runs this (the sampler then uses its step loop). Keys and stream as {@link tryWholeChain}.
+ */
+export function tryTracedChain<M extends ChainMethod>(
+  energy: EnergyFunction,
+  method: M,
+  x0: tf.Tensor2D,
+  nSteps: number,
+  key: RngKey,
+  startStep: number,
+  settings: ChainMethodSettings[M],
+  request: WholeChainRequest,
+): TracedChain | undefined {
+  const hint = energy.kernelHint;
+  if (hint === undefined || hint === null || typeof hint.kind !== 'string') return undefined;
+  const name = chainTraceKernelName(hint.kind) as `chainTrace.${string}`;
+  if (kernelSource(name) !== 'backend') return undefined;
+  let out: ChainTraceKernelOutput;
+  try {
+    out = runKernel(name, {
+      method,
+      x0,
+      nSteps,
+      key,
+      startStep,
+      params: hint.params,
+      settings,
+      burnIn: request.burnIn,
+      thin: request.thin,
+      diagnostics: request.diagnostics,
+      trajectory: request.trajectory,
+    } as never);
+  } catch (e) {
+    if (isEbmError(e, 'NOT_IMPLEMENTED')) return undefined;
+    throw e;
+  }
+  const mh = method !== 'langevin';
+  const all: (tf.Tensor | undefined)[] = [
+    out.x,
+    out.mean,
+    out.var,
+    out.energy,
+    out.acceptanceRate,
+    out.acceptProb,
+    out.trajectory,
+  ];
+  const complete =
+    out.x instanceof tf.Tensor &&
+    (!request.trajectory || out.trajectory !== undefined) &&
+    (!request.diagnostics ||
+      (out.mean !== undefined &&
+        out.var !== undefined &&
+        out.energy !== undefined &&
+        (!mh || (out.acceptanceRate !== undefined && out.acceptProb !== undefined))));
+  if (!complete) {
+    tf.dispose(all.filter((t): t is tf.Tensor => t instanceof tf.Tensor));
+    return undefined;
+  }
+  const keep = new Set<tf.Tensor>([out.x]);
+  let diagnostics: Record<string, tf.Tensor> | undefined;
+  if (request.diagnostics) {
+    diagnostics = { mean: out.mean!, var: out.var!, energy: out.energy! };
+    if (mh) {
+      diagnostics.isAccepted = out.acceptanceRate!;
+      diagnostics.acceptanceRate = out.acceptProb!;
+      diagnostics.acceptProb = tf.clone(out.acceptProb!);
+    }
+    for (const t of Object.values(diagnostics)) keep.add(t);
+  }
+  if (request.trajectory) keep.add(out.trajectory!);
+  tf.dispose(all.filter((t): t is tf.Tensor => t instanceof tf.Tensor && !keep.has(t)));
+  return {
+    x: out.x,
+    ...(diagnostics === undefined ? {} : { diagnostics }),
+    ...(request.trajectory ? { trajectory: out.trajectory! } : {}),
+  };
 }
 
 /** `a · c` that skips the multiply when `c === 1`. */

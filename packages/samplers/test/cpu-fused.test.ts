@@ -110,7 +110,7 @@ describe('fused CPU chains vs the step loop (cpu backend)', () => {
           key,
           params: e.kernelHint.params,
           settings: SETTINGS[method],
-          firstStep: first,
+          startStep: first,
         } as never) as tf.Tensor2D;
         expect(bits(fused.dataSync()), `${kind} ${method}`).toEqual(bits(ref));
         fused.dispose();
@@ -139,7 +139,7 @@ describe('fused CPU chains vs the step loop (cpu backend)', () => {
     tf.dispose([fused, x0]);
   });
 
-  it('sample() takes the fused path (chain kernel with key foldIn(runKey, 0)) and leaks nothing', async () => {
+  it('sample() takes the fused path (chain kernel with the run key, startStep 0) and leaks nothing', async () => {
     const e = new DoubleWell();
     const s = new LangevinDynamics(e, { stepSize: 0.01 });
     const x0 = tf.tidy(() => tf.mul(tf.sin(tf.reshape(tf.range(0, 64 * 4), [64, 4])), 1.5)) as tf.Tensor2D;
@@ -148,7 +148,8 @@ describe('fused CPU chains vs the step loop (cpu backend)', () => {
       method: 'langevin',
       x0,
       nSteps: 30,
-      key: foldIn(rngKey(4), 0),
+      key: rngKey(4),
+      startStep: 0,
       params: e.kernelHint.params,
       settings: { stepSize: 0.01, noiseScale: 1 },
     }) as tf.Tensor2D;
@@ -207,7 +208,7 @@ describe('fused CPU MLP energy (kind "mlp")', () => {
     // (Langevin: with MALA/HMC a last-bit difference in E can flip an accept decision.)
     const s = new LangevinDynamics(e, { stepSize: 0.01, noiseScale: 0.9 });
     const r = await s.sample({ x0, nSteps: 6, seed: 2 });
-    const ref = stepLoop('langevin', e, x0, foldIn(rngKey(2), 0), 0, 6);
+    const ref = stepLoop('langevin', e, x0, rngKey(2), 0, 6);
     const got = r.samples.dataSync();
     let maxErr = 0;
     for (let i = 0; i < ref.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i]! - ref[i]!));

@@ -6,7 +6,8 @@ import { foldInRaw, normalRange, split2Raw, uniformAt } from './philox.js';
  * Whole chains of Langevin, MALA and HMC on host typed arrays: the fused CPU path of `chain.<kind>`.
  *
  * ## Streams (the same as the samplers' step loop)
- * Step t (0-based) of a chain run from key K with `firstStep` s uses `k_t = foldIn(K, s + t)`:
+ * Step t (0-based) of a chain run from key K with `startStep` s uses `k_t = foldIn(K, s + t)` — the key the step
+loop gives the step from state step s + t (see core's `ChainKernelInputs.startStep`):
  * - Langevin: ξ_t = `normalArray(k_t, [B, D])`; x ← x − h·∇E(x) + σ√(2h)·ξ_t.
  * - MALA: `[kξ, ku] = splitKey(k_t, 2)`; proposal from `normalArray(kξ, [B, D])`, accept with `uniformArray(ku, [B])`.
  * - HMC: `[kp, ku] = splitKey(k_t, 2)`; p ~ `normalArray(kp, [B, D])`/√m⁻¹, accept with `uniformArray(ku, [B])`.
@@ -42,7 +43,9 @@ export interface HostChainSpec {
   readonly nSteps: number;
   /** Run key: two uint32 words. */
   readonly key: readonly [number, number];
-  /** Step index of the first step (keys `foldIn(key, firstStep + t)`), default 0. */
+  /** Step index of `x0` (the sampler's `state.step`): step t (0-based) uses `foldIn(key, startStep + t)`. Default 0. */
+  readonly startStep?: number;
+  /** @deprecated the old name of {@link HostChainSpec.startStep} (read when `startStep` is absent). */
   readonly firstStep?: number;
 }
 
@@ -78,7 +81,7 @@ export interface ParsedChain {
   readonly invMass: number;
   readonly nLeapfrog: number;
   readonly nSteps: number;
-  readonly firstStep: number;
+  readonly startStep: number;
   readonly k0: number;
   readonly k1: number;
 }
@@ -125,11 +128,11 @@ export function parseChainSpec(spec: HostChainSpec, D: number): ParsedChain {
       fix: 'pass the number of steps, e.g. 100.',
     });
   }
-  const firstStep = spec.firstStep ?? 0;
-  if (!Number.isSafeInteger(firstStep) || firstStep < 0 || !Number.isSafeInteger(firstStep + nSteps)) {
-    throw new EbmError('INVALID_PARAM', 'firstStep must be a non-negative safe integer.', {
-      argument: 'firstStep',
-      value: firstStep,
+  const startStep = spec.startStep ?? spec.firstStep ?? 0;
+  if (!Number.isSafeInteger(startStep) || startStep < 0 || !Number.isSafeInteger(startStep + nSteps)) {
+    throw new EbmError('INVALID_PARAM', 'startStep must be a non-negative safe integer.', {
+      argument: 'startStep',
+      value: startStep,
       fix: 'pass the step index the chain starts at (state.step), or leave it out.',
     });
   }
@@ -142,19 +145,19 @@ export function parseChainSpec(spec: HostChainSpec, D: number): ParsedChain {
       fix: 'make keys with rngKey(seed), foldIn(key, n) or splitKey(key, n).',
     });
   }
-  return { energy, method, h, sigma, invMass, nLeapfrog, nSteps, firstStep, k0: key[0], k1: key[1] };
+  return { energy, method, h, sigma, invMass, nLeapfrog, nSteps, startStep, k0: key[0], k1: key[1] };
 }
 
-/** Per-step keys `foldIn(key, firstStep + t)`, split in two for MH methods (4 words per step then). */
+/** Per-step keys `foldIn(key, startStep + t)`, split in two for MH methods (4 words per step then). */
 function stepKeys(c: ParsedChain): Uint32Array {
   const two = new Uint32Array(2);
   const mh = c.method !== 'langevin';
   const out = new Uint32Array((mh ? 4 : 2) * c.nSteps);
   for (let t = 0; t < c.nSteps; t++) {
     if (mh) {
-      foldInRaw(c.k0, c.k1, c.firstStep + t, two, 0);
+      foldInRaw(c.k0, c.k1, c.startStep + t, two, 0);
       split2Raw(two[0]!, two[1]!, out, 4 * t);
-    } else foldInRaw(c.k0, c.k1, c.firstStep + t, out, 2 * t);
+    } else foldInRaw(c.k0, c.k1, c.startStep + t, out, 2 * t);
   }
   return out;
 }
@@ -176,7 +179,24 @@ export function runChainHost(
   r1: number,
   base = 0,
 ): AcceptCounts {
-  const c = parseChainSpec(spec, D);
+  return runParsedChain(parseChainSpec(spec, D), x, D, r0, r1, base);
+}
+
+/**
+ * {@link runChainHost} on an already parsed spec (pass `{ ...parsed, startStep, nSteps }` to run a segment of a
+ * chain: segments draw the same stream as one call). With `lastProb` (MALA/HMC; one entry per row of the range)
+ * it also writes min(1, α) of the last step per row (0 for a non-finite log-ratio), rounded to float32 as the
+ * samplers' `acceptanceRate` info is.
+ */
+export function runParsedChain(
+  c: ParsedChain,
+  x: Float32Array,
+  D: number,
+  r0: number,
+  r1: number,
+  base = 0,
+  lastProb?: Float64Array,
+): AcceptCounts {
   if (c.nSteps === 0 || r1 <= r0)
     return c.method === 'langevin' ? undefined : new Float64Array(Math.max(0, r1 - r0));
   const keys = stepKeys(c);
@@ -185,9 +205,14 @@ export function runChainHost(
     return undefined;
   }
   const acc = new Float64Array(r1 - r0);
-  if (c.method === 'mala') malaRows(c, keys, x, D, r0, r1, base, acc);
-  else hmcRows(c, keys, x, D, r0, r1, base, acc);
+  if (c.method === 'mala') malaRows(c, keys, x, D, r0, r1, base, acc, lastProb);
+  else hmcRows(c, keys, x, D, r0, r1, base, acc, lastProb);
   return acc;
+}
+
+/** min(1, exp(logA)) in float32, 0 for a non-finite logA (as the samplers' `acceptProbability`). */
+function acceptProb(logA: number): number {
+  return Number.isFinite(logA) ? f(Math.exp(Math.min(logA, 0))) : 0;
 }
 
 /** x ← x − h·∇E(x) + σ√(2h)·ξ, per tile, in the float32 order of `langevinStepComposite`. */
@@ -238,6 +263,7 @@ function malaRows(
   r1: number,
   base: number,
   acc: Float64Array,
+  lastProb?: Float64Array,
 ): void {
   const { energy, nSteps } = c;
   const unit = c.invMass === 1;
@@ -283,6 +309,7 @@ function malaRows(
         }
         const dE = f(ey[r]! - e[r]!);
         const logA = f(f(-dE - f(wb)) + f(wf));
+        if (lastProb !== undefined && t === nSteps - 1) lastProb[a - r0 + r] = acceptProb(logA);
         const u = uniformAt(keys[4 * t + 2]!, keys[4 * t + 3]!, a + r);
         if (accepts(logA, u)) {
           acc[a - r0 + r]!++;
@@ -311,6 +338,7 @@ function hmcRows(
   r1: number,
   base: number,
   acc: Float64Array,
+  lastProb?: Float64Array,
 ): void {
   const { energy, nSteps, nLeapfrog } = c;
   const unit = c.invMass === 1;
@@ -362,6 +390,7 @@ function hmcRows(
         const h0 = f(e[r]! + f(halfF * f(k0)));
         const h1 = f(eq[r]! + f(halfF * f(k1)));
         const logA = f(h0 - h1);
+        if (lastProb !== undefined && t === nSteps - 1) lastProb[a - r0 + r] = acceptProb(logA);
         const u = uniformAt(keys[4 * t + 2]!, keys[4 * t + 3]!, a + r);
         if (accepts(logA, u)) {
           acc[a - r0 + r]!++;

@@ -23,6 +23,7 @@ export {
   type HostChainKernelInputs,
   langevinStepHost,
   makeHostChainKernel,
+  makeHostChainTraceKernel,
   registerCpuKernels,
 } from './kernels.js';
 export { MLP_ACTIVATIONS, MLP_KIND, mlpUsesSimd } from './mlp.js';

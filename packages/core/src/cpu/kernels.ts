@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ChainKernelInputs } from '../energy-kinds.js';
+import type { ChainKernelInputs, ChainTraceKernelInputs, ChainTraceKernelOutput } from '../energy-kinds.js';
 import { EbmError } from '../errors.js';
 import {
   chainKernelName,
+  chainTraceKernelName,
   type LangevinStepInputs,
   langevinStepComposite,
   registerKernelImpl,
 } from '../kernels.js';
-import { runChainHost } from './host-chain.js';
+import { type AcceptCounts, parseChainSpec, runChainHost, runParsedChain } from './host-chain.js';
 import { HOST_ENERGY_KINDS } from './host-energies.js';
 import { assertRank2, HOST_BACKENDS, hostParamsSync, readHost } from './host-tensors.js';
 import { MLP_KIND, mlpUsesSimd } from './mlp.js';
@@ -57,11 +58,17 @@ export function langevinStepHost(inputs: LangevinStepInputs): tf.Tensor2D {
   return tf.tensor2d(xs, shape, 'float32');
 }
 
-/** Inputs of a `chain.<kind>` kernel, with the optional first step index (see `host-chain.ts`). */
+/** Inputs of a `chain.<kind>` kernel on the host backends: core's {@link ChainKernelInputs} (with `startStep`). */
 export type HostChainKernelInputs = ChainKernelInputs & {
-  /** Keys are `foldIn(key, firstStep + t)` (default 0): pass the run key and `state.step` to match the step loop. */
+  /** @deprecated the old name of `startStep` (read when `startStep` is absent). */
   readonly firstStep?: number;
 };
+
+/** `{ startStep }` from inputs that give `startStep` or (deprecated) `firstStep`, or `{}` when neither. */
+function startStepOf(inputs: { startStep?: number; firstStep?: number }): { startStep?: number } {
+  const s = inputs.startStep ?? inputs.firstStep;
+  return s === undefined ? {} : { startStep: s };
+}
 
 /**
  * The `chain.<kind>` kernel on the host backends, for energies of `kind`. On `wasm`, an MLP whose matrix
@@ -100,7 +107,7 @@ export function makeHostChainKernel(
       settings: inputs.settings,
       nSteps: inputs.nSteps,
       key: inputs.key,
-      ...(inputs.firstStep === undefined ? {} : { firstStep: inputs.firstStep }),
+      ...startStepOf(inputs),
     };
     const x = readHost(inputs.x0, 'x0');
     runChainHost(spec, x, D, 0, B);
@@ -108,11 +115,121 @@ export function makeHostChainKernel(
   };
 }
 
+function traceInt(name: string, v: unknown, min: number, dflt: number): number {
+  const x = v === undefined ? dflt : v;
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min) {
+    throw new EbmError('INVALID_PARAM', `${name} must be an integer >= ${min}.`, {
+      argument: name,
+      value: v,
+      fix: `pass an integer >= ${min}.`,
+    });
+  }
+  return x;
+}
+
+/**
+ * The traced whole-chain kernel `chainTrace.<kind>` on the host backends (see core's `ChainTraceKernelInputs` /
+ * `ChainTraceKernelOutput`): the fused host chain run in segments between kept steps (segments draw the same
+ * stream as one call, so the final states equal `chain.<kind>`'s), recording at each kept step what the
+ * samplers' step loop records — `tf.moments` of x over chains, the chain mean of E(x) (host energy,
+ * float32-faithful) and, for MALA/HMC, the chain means of the step's 0/1 decision and of min(1, α) — and the kept
+ * positions. On cpu the records equal the step loop's.
+ */
+export function makeHostChainTraceKernel(
+  kind: string,
+  backend = 'cpu',
+): (inputs: ChainTraceKernelInputs & { firstStep?: number }) => ChainTraceKernelOutput {
+  const chain = makeHostChainKernel(kind, backend);
+  return (inputs) => {
+    // The chain kernel's checks (inputs, NOT_IMPLEMENTED for an MLP without SIMD on wasm) on a 0-step run.
+    chain(inputs === null || typeof inputs !== 'object' ? inputs : { ...inputs, nSteps: 0 }).dispose();
+    const [B, D] = assertRank2(inputs.x0, 'x0');
+    const burnIn = traceInt('burnIn', inputs.burnIn, 0, 0);
+    const thin = traceInt('thin', inputs.thin, 1, 1);
+    const wantStats = inputs.diagnostics ?? true;
+    const wantX = inputs.trajectory ?? false;
+    const params = hostParamsSync(inputs.params);
+    const spec = {
+      kind,
+      params,
+      method: inputs.method,
+      settings: inputs.settings,
+      nSteps: inputs.nSteps,
+      key: inputs.key,
+      ...startStepOf(inputs),
+    };
+    const c = parseChainSpec(spec, D);
+    const mh = c.method !== 'langevin';
+    const nKept = c.nSteps > burnIn ? Math.floor((c.nSteps - burnIn) / thin) : 0;
+    const x = readHost(inputs.x0, 'x0');
+    let done = 0;
+    const advance = (n: number, lastProb?: Float64Array): AcceptCounts => {
+      const acc = runParsedChain({ ...c, startStep: c.startStep + done, nSteps: n }, x, D, 0, B, 0, lastProb);
+      done += n;
+      return acc;
+    };
+    const kept: tf.Tensor2D[] = [];
+    const cols: Record<string, tf.Tensor[]> = {
+      mean: [],
+      var: [],
+      energy: [],
+      acceptanceRate: [],
+      acceptProb: [],
+    };
+    const e = new Float32Array(B);
+    const prob = new Float64Array(B);
+    try {
+      advance(burnIn);
+      for (let k = 0; k < nKept; k++) {
+        advance(thin - 1);
+        const acc = advance(1, mh ? prob : undefined);
+        const xk = tf.tensor2d(x.slice(), [B, D], 'float32'); // a copy: tfjs may keep the array, x moves on
+        if (wantX) kept.push(xk);
+        if (wantStats) {
+          c.energy.energy(x, 0, e, 0, B, D);
+          tf.tidy(() => {
+            const { mean, variance } = tf.moments(xk, 0);
+            cols.mean!.push(tf.keep(mean));
+            cols.var!.push(tf.keep(tf.clipByValue(variance, 1e-10, 1e10)));
+            cols.energy!.push(tf.keep(tf.mean(tf.tensor1d(e, 'float32'))));
+            if (mh) {
+              cols.acceptanceRate!.push(tf.keep(tf.mean(tf.tensor1d(Float32Array.from(acc!), 'float32'))));
+              cols.acceptProb!.push(tf.keep(tf.mean(tf.tensor1d(Float32Array.from(prob), 'float32'))));
+            }
+          });
+        }
+        if (!wantX) xk.dispose();
+      }
+      advance(c.nSteps - done);
+      const out: { -readonly [K in keyof ChainTraceKernelOutput]: ChainTraceKernelOutput[K] } = {
+        x: tf.tensor2d(x, [B, D], 'float32'),
+        nKept,
+      };
+      if (wantStats && nKept > 0) {
+        out.mean = tf.stack(cols.mean!, 0) as tf.Tensor2D;
+        out.var = tf.stack(cols.var!, 0) as tf.Tensor2D;
+        out.energy = tf.stack(cols.energy!, 0) as tf.Tensor1D;
+        if (mh) {
+          out.acceptanceRate = tf.stack(cols.acceptanceRate!, 0) as tf.Tensor1D;
+          out.acceptProb = tf.stack(cols.acceptProb!, 0) as tf.Tensor1D;
+        }
+      }
+      if (wantX && nKept > 0) out.trajectory = tf.stack(kept, 1) as tf.Tensor3D;
+      return out;
+    } finally {
+      tf.dispose([...kept, ...Object.values(cols).flat()]);
+    }
+  };
+}
+
 /** Kinds with a fused CPU `chain.<kind>` kernel. */
 export const CPU_CHAIN_KINDS: readonly string[] = Object.keys(HOST_ENERGY_KINDS);
 
 /** Names of the kernels {@link registerCpuKernels} registers (for each of {@link HOST_BACKENDS}). */
-export const CPU_KERNEL_NAMES: readonly string[] = CPU_CHAIN_KINDS.map(chainKernelName);
+export const CPU_KERNEL_NAMES: readonly string[] = [
+  ...CPU_CHAIN_KINDS.map(chainKernelName),
+  ...CPU_CHAIN_KINDS.map(chainTraceKernelName),
+];
 
 interface RegistrationState {
   unregister: () => void;
@@ -137,6 +254,12 @@ export function registerCpuKernels(): () => void {
           chainKernelName(kind),
           backend,
           makeHostChainKernel(kind, backend) as (inputs: unknown) => unknown,
+          opts,
+        ),
+        registerKernelImpl(
+          chainTraceKernelName(kind),
+          backend,
+          makeHostChainTraceKernel(kind, backend) as (inputs: unknown) => unknown,
           opts,
         ),
       );

@@ -37,9 +37,11 @@ export interface ParallelChainOptions {
   /** Initial states `[B, D]` (not disposed). */
   readonly x0: tf.Tensor2D;
   readonly nSteps: number;
-  /** Run key: step t uses `foldIn(key, firstStep + t)`, as the samplers' step loop does. */
+  /** Run key: step t (0-based) uses `foldIn(key, startStep + t)`, as the samplers' step loop does. */
   readonly key: RngKey;
-  /** Index of the first step (the sampler's `state.step`), default 0. */
+  /** Step index of `x0` (the sampler's `state.step`), default 0; see core's `ChainKernelInputs.startStep`. */
+  readonly startStep?: number;
+  /** @deprecated the old name of {@link ParallelChainOptions.startStep} (read when `startStep` is absent). */
   readonly firstStep?: number;
   /**
    * Number of workers: an integer ≥ 1, `'auto'` (one per core: `os.availableParallelism()` /
@@ -242,6 +244,7 @@ const KNOWN_OPTIONS = new Set([
   'x0',
   'nSteps',
   'key',
+  'startStep',
   'firstStep',
   'workers',
   'signal',
@@ -250,7 +253,7 @@ const KNOWN_OPTIONS = new Set([
 /**
  * Runs `nSteps` of a fused chain (`method` on the energy `kind`/`params`) from `x0`, split across workers.
  * The result is bit-identical for every `workers` value (and equals the cpu `chain.<kind>` kernel and, with
- * `key` the sampler's run key and `firstStep` its `state.step`, the sampler's step loop on the cpu backend).
+ * `key` the sampler's run key and `startStep` its `state.step`, the sampler's step loop on the cpu backend).
  * Reads `x0` with `await x0.data()`: works from any backend.
  *
  * @example
@@ -294,7 +297,9 @@ export async function runChainParallel(options: ParallelChainOptions): Promise<P
     settings: options.settings,
     nSteps: options.nSteps,
     key: options.key,
-    ...(options.firstStep === undefined ? {} : { firstStep: options.firstStep }),
+    ...(options.startStep === undefined && options.firstStep === undefined
+      ? {}
+      : { startStep: options.startStep ?? options.firstStep }),
   };
   parseChainSpec(spec, D); // validate here: clear errors from the calling thread
   const nWorkers = await resolveWorkers(options.workers, B);
