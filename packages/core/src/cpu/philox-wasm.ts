@@ -4,11 +4,15 @@
  * The module computes exactly what `rng.ts` computes — the same Philox words, then the same inverse-CDF
  * conversion (Acklam's rational function in f64 arithmetic, no fused multiply-adds in wasm; `log` imported from
  * `Math.log`; `f64.sqrt` is correctly rounded like `Math.sqrt`) and the same rounding to float32 — so normals are
- * bit-identical to `normalArray` (tested). Used by `philox.ts` when WebAssembly is available.
+ * bit-identical to `normalArray` (tested). Used by `philox.ts` when WebAssembly is available. Where the engine
+ * validates WebAssembly SIMD, the module also holds the four-blocks-at-a-time filler of `philox-simd.ts` (same
+ * numbers, ~2× faster), and `fill` is that one; the scalar module is the fallback.
  * No tfjs imports: this module runs inside worker threads. Internal module.
  * @module
  */
 
+import { lowerNormalQuantile } from '../normal-quantile.js';
+import { fillSimdBody } from './philox-simd.js';
 import {
   BLOCK,
   BR,
@@ -157,22 +161,30 @@ function fillBody(): number[] {
   ];
 }
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
+function moduleBytes(simd: boolean): Uint8Array<ArrayBuffer> {
   const types = vec([
     [0x60, ...vec([[F64]]), ...vec([[F64]])], // 0: (f64) → f64
     [0x60, ...vec([[I32]]), ...vec([[F64]])], // 1: (i32) → f64
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([])], // 2: (i32 ×5) → ()
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])], // 3: (i32 ×6) → i32
   ]);
   const imports = vec([[...str('m'), ...str('log'), 0x00, 0]]);
-  const funcs = vec([[0], [1], [2]]);
+  // func 4 (SIMD builds): fillSimd, exported as `fill` in place of the scalar func 3.
+  const funcs = vec(simd ? [[0], [1], [2], [3]] : [[0], [1], [2]]);
   const memory = vec([[0x00, 1]]);
   const exports = vec([
     [...str('mem'), 0x02, 0],
-    [...str('fill'), 0x00, 3],
+    [...str('fill'), 0x00, simd ? 4 : 3],
   ]);
   const body = (b: number[]) => [...uleb(b.length), ...b];
   // biome-ignore format: one instruction per group reads like assembly
-  const code = [...uleb(3), ...body(lowqBody()), ...body(nrmBody()), ...body(fillBody())];
+  const code = [
+    ...uleb(simd ? 4 : 3),
+    ...body(lowqBody()),
+    ...body(nrmBody()),
+    ...body(fillBody()),
+    ...(simd ? body(fillSimdBody(3, A, Bc)) : []),
+  ];
   return new Uint8Array([
     0x00,
     0x61,
@@ -193,22 +205,38 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
 
 /** The wasm normal filler: `fill(k0, k1, b0, nBlocks)` returns a Float32Array view of 4·nBlocks normals. */
 export interface WasmNormals {
+  /** Whether this is the SIMD module. */
+  readonly simd: boolean;
   /** Normals of blocks b0 … b0 + nBlocks − 1 (b < 2³²), valid until the next call. */
   fill(k0: number, k1: number, b0: number, nBlocks: number): Float32Array;
 }
 
 let cached: WasmNormals | null | undefined;
+let cachedScalar: WasmNormals | null | undefined;
+let simdEnabled = true;
 
-/** The wasm filler, or `null` where WebAssembly is unavailable (then `philox.ts` uses its JS path). */
-export function wasmNormals(): WasmNormals | null {
-  if (cached !== undefined) return cached;
+/** Turns the SIMD filler off/on (benchmarks and tests of the scalar module); returns the previous setting. */
+export function setSimdNormals(on: boolean): boolean {
+  const was = simdEnabled;
+  simdEnabled = on;
+  return was;
+}
+
+/** `bitsToNormal` of `rng.ts` (for the tail lanes of the SIMD filler). */
+function bitsToNormal(u: number): number {
+  return u < 0x80000000
+    ? lowerNormalQuantile((u + 0.5) * INV_2_32)
+    : -lowerNormalQuantile((0xffffffff - u + 0.5) * INV_2_32);
+}
+
+function instantiate(simd: boolean): WasmNormals | null {
   try {
     const W = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
-    if (W === undefined) {
-      cached = null;
-      return cached;
-    }
-    const instance = new W.Instance(new W.Module(moduleBytes()), { m: { log: Math.log } });
+    if (W === undefined) return null;
+    const bytes = moduleBytes(simd);
+    // Feature detection: engines without SIMD reject the module (then the scalar module is used).
+    if (simd && !W.validate(bytes)) return null;
+    const instance = new W.Instance(new W.Module(bytes), { m: { log: Math.log } });
     const mem = instance.exports.mem as WebAssembly.Memory;
     const fill = instance.exports.fill as (
       k0: number,
@@ -216,17 +244,42 @@ export function wasmNormals(): WasmNormals | null {
       b0: number,
       n: number,
       out: number,
-    ) => void;
-    cached = {
+      list: number,
+    ) => number;
+    let f32 = new Float32Array(mem.buffer);
+    let u32 = new Uint32Array(mem.buffer);
+    return {
+      simd,
       fill(k0, k1, b0, nBlocks) {
-        const bytes = 16 * nBlocks;
-        if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
-        fill(k0 | 0, k1 | 0, b0 | 0, nBlocks, 0);
-        return new Float32Array(mem.buffer, 0, 4 * nBlocks);
+        // Normals at [0, 16·n) bytes; SIMD: the tail list (8 bytes per lane at most) after them.
+        const bytes = (simd ? 48 : 16) * nBlocks;
+        if (mem.buffer.byteLength < bytes) {
+          mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+          f32 = new Float32Array(mem.buffer);
+          u32 = new Uint32Array(mem.buffer);
+        }
+        const list = 16 * nBlocks;
+        const end = fill(k0 | 0, k1 | 0, b0 | 0, nBlocks, 0, list);
+        if (simd) {
+          for (let a = list >> 2; a < end >> 2; a += 2) f32[u32[a]! >> 2] = bitsToNormal(u32[a + 1]!);
+        }
+        return f32.subarray(0, 4 * nBlocks);
       },
     };
   } catch {
-    cached = null; // e.g. a CSP without 'wasm-unsafe-eval'
+    return null; // e.g. a CSP without 'wasm-unsafe-eval'
   }
-  return cached;
+}
+
+/**
+ * The wasm filler — the SIMD module where the engine has WebAssembly SIMD (and {@link setSimdNormals} is on),
+ * else the scalar module — or `null` where WebAssembly is unavailable (then `philox.ts` uses its JS path).
+ */
+export function wasmNormals(): WasmNormals | null {
+  if (simdEnabled) {
+    if (cached === undefined) cached = instantiate(true);
+    if (cached !== null) return cached;
+  }
+  if (cachedScalar === undefined) cachedScalar = instantiate(false);
+  return cachedScalar;
 }
