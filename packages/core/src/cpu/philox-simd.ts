@@ -16,8 +16,12 @@ import {
   CALL,
   END,
   F32_STORE,
+  F32X4_ADD,
   F32X4_DEMOTE_F64X2_ZERO,
   F32X4_EXTRACT_LANE,
+  F32X4_MUL,
+  F32X4_SPLAT,
+  F32X4_SUB,
   F64X2_ADD,
   F64X2_CONVERT_LOW_I32X4_U,
   F64X2_DIV,
@@ -50,6 +54,8 @@ import {
   V128_AND,
   V128_ANY_TRUE,
   V128_CONST,
+  V128_LOAD,
+  V128_STORE,
   V128_XOR,
   vec,
 } from './wasm-asm.js';
@@ -193,6 +199,40 @@ export function fillSimdBody(fillIndex: number, A: readonly number[], B: readonl
     ...vec([
       [nI32, I32],
       [nV128, V128],
+    ]),
+    ...code,
+  ];
+}
+
+/**
+ * langevin(x, g, z, nBytes, hf, ampf): `x ← (x − g·h) + z·amp` over f32x4 lanes, each operation rounded to
+ * float32 (the float32 order of `langevinStepComposite`, as the JavaScript loop with `Math.fround` per op; a
+ * single f32 operation equals the fround of the double operation). Byte offsets; nBytes a multiple of 16.
+ */
+export function langevinBody(): number[] {
+  const [x, g, z, nBytes, hf, ampf] = [0, 1, 2, 3, 4, 5];
+  const i = 6;
+  const [H, AMP] = [7, 8];
+  // biome-ignore format: assembly listing
+  const code = [
+    GET, hf, ...F32X4_SPLAT, SET, H, GET, ampf, ...F32X4_SPLAT, SET, AMP,
+    ...i32c(0), SET, i,
+    BLOCK, 0x40, LOOP, 0x40,
+    GET, i, GET, nBytes, I32_GE_U, BR_IF, 1,
+    GET, x, GET, i, I32_ADD,
+    GET, x, GET, i, I32_ADD, ...V128_LOAD, 4, 0,
+    GET, g, GET, i, I32_ADD, ...V128_LOAD, 4, 0, GET, H, ...F32X4_MUL, ...F32X4_SUB,
+    GET, z, GET, i, I32_ADD, ...V128_LOAD, 4, 0, GET, AMP, ...F32X4_MUL, ...F32X4_ADD,
+    ...V128_STORE, 4, 0,
+    GET, i, ...i32c(16), I32_ADD, SET, i,
+    BR, 0,
+    END, END,
+    END,
+  ];
+  return [
+    ...vec([
+      [1, I32],
+      [2, V128],
     ]),
     ...code,
   ];

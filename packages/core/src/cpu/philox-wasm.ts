@@ -12,7 +12,7 @@
  */
 
 import { lowerNormalQuantile } from '../normal-quantile.js';
-import { fillSimdBody } from './philox-simd.js';
+import { fillSimdBody, langevinBody } from './philox-simd.js';
 import {
   BLOCK,
   BR,
@@ -20,6 +20,7 @@ import {
   CALL,
   ELSE,
   END,
+  F32,
   F32_DEMOTE,
   F32_STORE,
   F64,
@@ -167,23 +168,25 @@ function moduleBytes(simd: boolean): Uint8Array<ArrayBuffer> {
     [0x60, ...vec([[I32]]), ...vec([[F64]])], // 1: (i32) → f64
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([])], // 2: (i32 ×5) → ()
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])], // 3: (i32 ×6) → i32
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [F32], [F32]]), ...vec([])], // 4: (i32 ×4, f32 ×2) → ()
   ]);
   const imports = vec([[...str('m'), ...str('log'), 0x00, 0]]);
-  // func 4 (SIMD builds): fillSimd, exported as `fill` in place of the scalar func 3.
-  const funcs = vec(simd ? [[0], [1], [2], [3]] : [[0], [1], [2]]);
+  // funcs 4, 5 (SIMD builds): fillSimd, exported as `fill` in place of the scalar func 3; the Langevin update.
+  const funcs = vec(simd ? [[0], [1], [2], [3], [4]] : [[0], [1], [2]]);
   const memory = vec([[0x00, 1]]);
   const exports = vec([
     [...str('mem'), 0x02, 0],
     [...str('fill'), 0x00, simd ? 4 : 3],
+    ...(simd ? [[...str('langevin'), 0x00, 5]] : []),
   ]);
   const body = (b: number[]) => [...uleb(b.length), ...b];
   // biome-ignore format: one instruction per group reads like assembly
   const code = [
-    ...uleb(simd ? 4 : 3),
+    ...uleb(simd ? 5 : 3),
     ...body(lowqBody()),
     ...body(nrmBody()),
     ...body(fillBody()),
-    ...(simd ? body(fillSimdBody(3, A, Bc)) : []),
+    ...(simd ? [...body(fillSimdBody(3, A, Bc)), ...body(langevinBody())] : []),
   ];
   return new Uint8Array([
     0x00,
@@ -209,6 +212,19 @@ export interface WasmNormals {
   readonly simd: boolean;
   /** Normals of blocks b0 … b0 + nBlocks − 1 (b < 2³²), valid until the next call. */
   fill(k0: number, k1: number, b0: number, nBlocks: number): Float32Array;
+  /** The fused Langevin tile of the SIMD module (`undefined` for the scalar module). */
+  readonly langevinTile?: (m: number) => LangevinTile;
+}
+
+/**
+ * State and gradient of one tile of a Langevin chain (m floats each, m a multiple of 4) in the module's memory,
+ * and the step that draws the tile's normals (blocks start/4 …) and applies `x ← (x − g·h) + z·amp` in place,
+ * without the normals leaving wasm memory. Valid until the next `langevinTile` call.
+ */
+export interface LangevinTile {
+  readonly x: Float32Array;
+  readonly g: Float32Array;
+  step(k0: number, k1: number, start: number, hf: number, ampf: number): void;
 }
 
 let cached: WasmNormals | null | undefined;
@@ -221,6 +237,9 @@ export function setSimdNormals(on: boolean): boolean {
   simdEnabled = on;
   return was;
 }
+
+/** The most blocks one `fill` call draws (`philox.ts` calls in chunks of at most this many). */
+export const MAX_FILL_BLOCKS = 16384;
 
 /** `bitsToNormal` of `rng.ts` (for the tail lanes of the SIMD filler). */
 function bitsToNormal(u: number): number {
@@ -248,7 +267,7 @@ function instantiate(simd: boolean): WasmNormals | null {
     ) => number;
     let f32 = new Float32Array(mem.buffer);
     let u32 = new Uint32Array(mem.buffer);
-    return {
+    const normals: WasmNormals = {
       simd,
       fill(k0, k1, b0, nBlocks) {
         // Normals at [0, 16·n) bytes; SIMD: the tail list (8 bytes per lane at most) after them.
@@ -264,6 +283,40 @@ function instantiate(simd: boolean): WasmNormals | null {
           for (let a = list >> 2; a < end >> 2; a += 2) f32[u32[a]! >> 2] = bitsToNormal(u32[a + 1]!);
         }
         return f32.subarray(0, 4 * nBlocks);
+      },
+    };
+    if (!simd) return normals;
+    const langevin = instance.exports.langevin as (
+      x: number,
+      g: number,
+      z: number,
+      nBytes: number,
+      hf: number,
+      ampf: number,
+    ) => void;
+    return {
+      ...normals,
+      langevinTile(m) {
+        // x and g after the largest region `fill` uses (48 bytes per block, WASM_CHUNK blocks), so no call of
+        // `fill` grows the memory (which would detach these views) or overwrites them.
+        const X = 48 * MAX_FILL_BLOCKS;
+        const G = X + 4 * m;
+        const bytes = G + 4 * m;
+        if (mem.buffer.byteLength < bytes) {
+          mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+          f32 = new Float32Array(mem.buffer);
+          u32 = new Uint32Array(mem.buffer);
+        }
+        const nb = m / 4;
+        return {
+          x: new Float32Array(mem.buffer, X, m),
+          g: new Float32Array(mem.buffer, G, m),
+          step(k0, k1, start, hf, ampf) {
+            const end = fill(k0 | 0, k1 | 0, start / 4, nb, 0, 16 * nb);
+            for (let a = (16 * nb) >> 2; a < end >> 2; a += 2) f32[u32[a]! >> 2] = bitsToNormal(u32[a + 1]!);
+            langevin(X, G, 0, 4 * m, hf, ampf);
+          },
+        };
       },
     };
   } catch {

@@ -112,3 +112,5 @@ export const F64X2_DIV = [SIMD, 0xf3, 0x01];
 export const F64X2_CONVERT_LOW_I32X4_U = [SIMD, 0xff, 0x01];
 export const F32X4_LOAD_SPLAT = [SIMD, 0x09];
 export const I32_AND = 0x71;
+export const F32 = 0x7d;
+export const F32X4_SUB = [SIMD, 0xe5, 0x01];
