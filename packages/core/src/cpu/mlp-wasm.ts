@@ -71,35 +71,15 @@ function gemmBody(): number[] {
     }
   }
   const ap = [a0, a1, a2, a3];
-  const kBody: number[] = [
-    GET,
-    bp,
-    ...V128_LOAD,
-    ...mem(2),
-    SET,
-    w0,
-    GET,
-    bp,
-    ...V128_LOAD,
-    ...mem(2, 16),
-    SET,
-    w1,
-  ];
+  // Per k: w0, w1 = B[k, j … j+8); for each row i: hv = splat(A[i, k]); acc[i] += hv·w (two f32x4).
+  const w = [w0, w1];
+  const kBody: number[] = [GET, bp, ...V128_LOAD, ...mem(2), SET, w0];
+  kBody.push(GET, bp, ...V128_LOAD, ...mem(2, 16), SET, w1);
   for (let i = 0; i < 4; i++) {
     kBody.push(GET, ap[i]!, ...F32X4_LOAD_SPLAT, ...mem(2), SET, hv);
     for (let h = 0; h < 2; h++) {
-      kBody.push(
-        GET,
-        acc[2 * i + h]!,
-        GET,
-        hv,
-        GET,
-        h === 0 ? w0 : w1,
-        ...F32X4_MUL,
-        ...F32X4_ADD,
-        SET,
-        acc[2 * i + h]!,
-      );
+      const ac = acc[2 * i + h]!;
+      kBody.push(GET, ac, GET, hv, GET, w[h]!, ...F32X4_MUL, ...F32X4_ADD, SET, ac);
     }
   }
   for (const p of ap) kBody.push(GET, p, ...i32c(4), I32_ADD, SET, p);

@@ -15,10 +15,8 @@ import {
   BR_IF,
   CALL,
   END,
-  F32_STORE,
   F32X4_ADD,
   F32X4_DEMOTE_F64X2_ZERO,
-  F32X4_EXTRACT_LANE,
   F32X4_MUL,
   F32X4_SPLAT,
   F32X4_SUB,
@@ -49,7 +47,6 @@ import {
   LOOP,
   SET,
   sleb,
-  uleb,
   V128,
   V128_AND,
   V128_ANY_TRUE,
@@ -107,6 +104,7 @@ export function fillSimdBody(fillIndex: number, A: readonly number[], B: readonl
   const v = () => next++;
   const [C0, C1, C2, C3, lo0, hi0, lo1, hi1, t, p] = [v(), v(), v(), v(), v(), v(), v(), v(), v(), v()];
   const [q, r, lo, mask, m0, m1, sign, tail, pl, ph] = [v(), v(), v(), v(), v(), v(), v(), v(), v(), v()];
+  const R = [v(), v(), v(), v()];
   const K0 = Array.from({ length: 10 }, v);
   const K1 = Array.from({ length: 10 }, v);
   const nV128 = next - 6 - nI32;
@@ -126,7 +124,7 @@ export function fillSimdBody(fillIndex: number, A: readonly number[], B: readonl
     GET, q, GET, q, ...F64X2_MUL, SET, r,
     ...horner(A, r), GET, q, ...F64X2_MUL, ...horner(B, r), ...F64X2_DIV,
   ];
-  /** Normals of the word vector `c` (lane k = block k, word l), stored at out + 16k + 4l. */
+  /** Normals of the word vector `c` (lane k = block k, word l) into R[l]; they belong at out + 16k + 4l. */
   const convert = (c: number, l: number) => {
     // biome-ignore format: assembly listing
     const code = [
@@ -135,11 +133,8 @@ export function fillSimdBody(fillIndex: number, A: readonly number[], B: readonl
       GET, t, ...F64X2_CONVERT_LOW_I32X4_U, ...central(), ...F32X4_DEMOTE_F64X2_ZERO, SET, lo,
       GET, lo, GET, t, GET, t, ...shuffle(HIGH_HALF), ...F64X2_CONVERT_LOW_I32X4_U, ...central(),
       ...F32X4_DEMOTE_F64X2_ZERO, ...shuffle(LOW_HALVES),
-      GET, c, GET, sign, ...V128_AND, ...V128_XOR, SET, lo,
+      GET, c, GET, sign, ...V128_AND, ...V128_XOR, SET, R[l]!,
     ];
-    for (let k = 0; k < 4; k++) {
-      code.push(GET, out, GET, lo, ...F32X4_EXTRACT_LANE, k, F32_STORE, 2, ...uleb(16 * k + 4 * l));
-    }
     // Tail lanes: (byte address, u) appended to the list, without branches per lane; the caller converts them.
     code.push(GET, t, GET, tail, ...I32X4_LE_U, SET, mask, GET, mask, ...V128_ANY_TRUE, IF, 0x40);
     for (let k = 0; k < 4; k++) {
@@ -170,6 +165,20 @@ export function fillSimdBody(fillIndex: number, A: readonly number[], B: readonl
   const rounds: number[] = [];
   for (let i = 0; i < 10; i++) rounds.push(...round(i));
   const zero = i32x4c(0, 0, 0, 0);
+  // The 4×4 transpose of R (word-major) into block-major order: four v128 stores.
+  const U01 = [0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]; // [a0, b0, a1, b1]
+  const H01 = [8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31]; // [a2, b2, a3, b3]
+  const LO64 = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+  const HI64 = [8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31];
+  // biome-ignore format: assembly listing
+  const transposeStore = [
+    GET, R[0]!, GET, R[1]!, ...shuffle(U01), SET, pl, GET, R[2]!, GET, R[3]!, ...shuffle(U01), SET, ph,
+    GET, out, GET, pl, GET, ph, ...shuffle(LO64), ...V128_STORE, 2, 0,
+    GET, out, GET, pl, GET, ph, ...shuffle(HI64), ...V128_STORE, 2, 16,
+    GET, R[0]!, GET, R[1]!, ...shuffle(H01), SET, pl, GET, R[2]!, GET, R[3]!, ...shuffle(H01), SET, ph,
+    GET, out, GET, pl, GET, ph, ...shuffle(LO64), ...V128_STORE, 2, 32,
+    GET, out, GET, pl, GET, ph, ...shuffle(HI64), ...V128_STORE, 2, 48,
+  ];
   // biome-ignore format: assembly listing
   const code = [
     ...keys,
@@ -183,7 +192,7 @@ export function fillSimdBody(fillIndex: number, A: readonly number[], B: readonl
     GET, b, ...I32X4_SPLAT, ...i32x4c(0, 1, 2, 3), ...I32X4_ADD, SET, C0,
     ...zero, SET, C1, ...zero, SET, C2, ...zero, SET, C3,
     ...rounds,
-    ...convert(C0, 0), ...convert(C1, 1), ...convert(C2, 2), ...convert(C3, 3),
+    ...convert(C0, 0), ...convert(C1, 1), ...convert(C2, 2), ...convert(C3, 3), ...transposeStore,
     GET, out, ...i32c(64), I32_ADD, SET, out,
     GET, b, ...i32c(4), I32_ADD, SET, b,
     BR, 0,
