@@ -215,8 +215,10 @@ function langevinRows(
     const tile = amp !== 0 && (a * D) % 4 === 0 && (a * D + m) / 4 <= 0xffffffff ? langevinTile(m) : null;
     if (tile !== null) {
       tile.x.set(x.subarray(o, o + m));
+      const dw = energy.doubleWell; // its gradient in f32x4 too (same float32 operations)
       for (let t = 0; t < nSteps; t++) {
-        energy.grad(tile.x, 0, tile.g, 0, n, D);
+        if (dw !== undefined) tile.doubleWellGrad(dw.c4h, dw.b2);
+        else energy.grad(tile.x, 0, tile.g, 0, n, D);
         tile.step(keys[2 * t]!, keys[2 * t + 1]!, a * D, hf, ampf);
       }
       x.set(tile.x, o);

@@ -246,3 +246,36 @@ export function langevinBody(): number[] {
     ...code,
   ];
 }
+
+/**
+ * doubleWellGrad(x, g, nBytes, c4h, b2): `g = (4h·x)·(x² − b²)` over f32x4 lanes with c4h = f32(4h), b2 = f32(b²),
+ * each operation rounded to float32: the float32 order of `host-energies.ts`'s DoubleWell gradient (and of the
+ * composite), so the same numbers. Byte offsets; nBytes a multiple of 16.
+ */
+export function doubleWellGradBody(): number[] {
+  const [x, g, nBytes, c4h, b2] = [0, 1, 2, 3, 4];
+  const i = 5;
+  const [C, B2, v] = [6, 7, 8];
+  // biome-ignore format: assembly listing
+  const code = [
+    GET, c4h, ...F32X4_SPLAT, SET, C, GET, b2, ...F32X4_SPLAT, SET, B2,
+    ...i32c(0), SET, i,
+    BLOCK, 0x40, LOOP, 0x40,
+    GET, i, GET, nBytes, I32_GE_U, BR_IF, 1,
+    GET, x, GET, i, I32_ADD, ...V128_LOAD, 4, 0, SET, v,
+    GET, g, GET, i, I32_ADD,
+    GET, C, GET, v, ...F32X4_MUL, GET, v, GET, v, ...F32X4_MUL, GET, B2, ...F32X4_SUB, ...F32X4_MUL,
+    ...V128_STORE, 4, 0,
+    GET, i, ...i32c(16), I32_ADD, SET, i,
+    BR, 0,
+    END, END,
+    END,
+  ];
+  return [
+    ...vec([
+      [1, I32],
+      [3, V128],
+    ]),
+    ...code,
+  ];
+}

@@ -12,7 +12,7 @@
  */
 
 import { lowerNormalQuantile } from '../normal-quantile.js';
-import { fillSimdBody, langevinBody } from './philox-simd.js';
+import { doubleWellGradBody, fillSimdBody, langevinBody } from './philox-simd.js';
 import {
   BLOCK,
   BR,
@@ -169,24 +169,32 @@ function moduleBytes(simd: boolean): Uint8Array<ArrayBuffer> {
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([])], // 2: (i32 ×5) → ()
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])], // 3: (i32 ×6) → i32
     [0x60, ...vec([[I32], [I32], [I32], [I32], [F32], [F32]]), ...vec([])], // 4: (i32 ×4, f32 ×2) → ()
+    [0x60, ...vec([[I32], [I32], [I32], [F32], [F32]]), ...vec([])], // 5: (i32 ×3, f32 ×2) → ()
   ]);
   const imports = vec([[...str('m'), ...str('log'), 0x00, 0]]);
   // funcs 4, 5 (SIMD builds): fillSimd, exported as `fill` in place of the scalar func 3; the Langevin update.
-  const funcs = vec(simd ? [[0], [1], [2], [3], [4]] : [[0], [1], [2]]);
+  const funcs = vec(simd ? [[0], [1], [2], [3], [4], [5]] : [[0], [1], [2]]);
   const memory = vec([[0x00, 1]]);
   const exports = vec([
     [...str('mem'), 0x02, 0],
     [...str('fill'), 0x00, simd ? 4 : 3],
-    ...(simd ? [[...str('langevin'), 0x00, 5]] : []),
+    ...(simd
+      ? [
+          [...str('langevin'), 0x00, 5],
+          [...str('doubleWellGrad'), 0x00, 6],
+        ]
+      : []),
   ]);
   const body = (b: number[]) => [...uleb(b.length), ...b];
   // biome-ignore format: one instruction per group reads like assembly
   const code = [
-    ...uleb(simd ? 5 : 3),
+    ...uleb(simd ? 6 : 3),
     ...body(lowqBody()),
     ...body(nrmBody()),
     ...body(fillBody()),
-    ...(simd ? [...body(fillSimdBody(3, A, Bc)), ...body(langevinBody())] : []),
+    ...(simd
+      ? [...body(fillSimdBody(3, A, Bc)), ...body(langevinBody()), ...body(doubleWellGradBody())]
+      : []),
   ];
   return new Uint8Array([
     0x00,
@@ -225,6 +233,8 @@ export interface LangevinTile {
   readonly x: Float32Array;
   readonly g: Float32Array;
   step(k0: number, k1: number, start: number, hf: number, ampf: number): void;
+  /** g = (c4h·x)·(x² − b2) in f32x4 (the DoubleWell gradient with c4h = f32(4h), b2 = f32(b²)). */
+  doubleWellGrad(c4h: number, b2: number): void;
 }
 
 let cached: WasmNormals | null | undefined;
@@ -294,6 +304,13 @@ function instantiate(simd: boolean): WasmNormals | null {
       hf: number,
       ampf: number,
     ) => void;
+    const dwGrad = instance.exports.doubleWellGrad as (
+      x: number,
+      g: number,
+      nBytes: number,
+      c4h: number,
+      b2: number,
+    ) => void;
     return {
       ...normals,
       langevinTile(m) {
@@ -315,6 +332,9 @@ function instantiate(simd: boolean): WasmNormals | null {
             const end = fill(k0 | 0, k1 | 0, start / 4, nb, 0, 16 * nb);
             for (let a = (16 * nb) >> 2; a < end >> 2; a += 2) f32[u32[a]! >> 2] = bitsToNormal(u32[a + 1]!);
             langevin(X, G, 0, 4 * m, hf, ampf);
+          },
+          doubleWellGrad(c4h, b2) {
+            dwGrad(X, G, 4 * m, c4h, b2);
           },
         };
       },
