@@ -1,8 +1,9 @@
 // pnpm bench (core): the fused CPU kernels in one thread, CPU time (process.cpuUsage, so a shared machine's
 // waiting does not count), medians, all in one run:
 // - normals: the host Philox normal filler (`normalRange`) — wasm SIMD, scalar wasm, JavaScript — ns/normal;
-// - langevin: DoubleWell 4096×32×100 Langevin through `runChainHost` (one thread), with SIMD and with scalar
-//   normals — ns per element-step;
+// - langevin: DoubleWell 4096×32×100 Langevin through `runChainHost` (one thread): the SIMD tile (normals,
+//   gradient and update in wasm SIMD) and, with SIMD normals off, the previous path (scalar wasm normals, JS
+//   loop) — ns per element-step;
 // - mlp: MLP 32→128→128→1 (SiLU) Langevin 4096×32 (10 steps; 100 with --full), fused — ms per step and GFLOP/s
 //   (2·(32·128 + 128·128 + 128) multiply-adds forward + 2·(128 + 128·128 + 128·32) backward per row-step).
 // Writes bench-results/core-cpu-host.json. Usage: node bench/cpu-host.mjs [--only normals|langevin|mlp] [--full]
@@ -80,7 +81,8 @@ if (want('langevin')) {
   for (const name of ['simd', 'scalar wasm']) {
     modes[name]();
     const ms = time(() => runChainHost(spec, x0.slice(), D, 0, B), 3);
-    row(`DoubleWell Langevin ${B}x${D}x${N} (${name} normals)`, (ms * 1e6) / (B * D * N), 'ns/elem-step');
+    const how = name === 'simd' ? 'SIMD tile' : 'scalar wasm normals, JS loop: the previous path';
+    row(`DoubleWell Langevin ${B}x${D}x${N} (${how})`, (ms * 1e6) / (B * D * N), 'ns/elem-step');
   }
   modes.simd();
 }
