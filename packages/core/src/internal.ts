@@ -5,6 +5,9 @@
  * @module
  */
 
+/** Benchmarks of the fused CPU kernels: the host normal filler and its switches (not a stable API). */
+export { normalRange, setWasmNormals } from './cpu/philox.js';
+export { setSimdNormals, wasmNormals } from './cpu/philox-wasm.js';
 export { generatedTfjsCoreVersion } from './register-version.js';
 export {
   canReadSync,

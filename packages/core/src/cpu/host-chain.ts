@@ -1,6 +1,6 @@
 import { EbmError } from '../errors.js';
 import { type HostEnergy, type HostParams, makeHostEnergy } from './host-energies.js';
-import { foldInRaw, normalRange, split2Raw, uniformAt } from './philox.js';
+import { foldInRaw, langevinTile, normalRange, split2Raw, uniformAt } from './philox.js';
 
 /**
  * Whole chains of Langevin, MALA and HMC on host typed arrays: the fused CPU path of `chain.<kind>`.
@@ -235,6 +235,20 @@ function langevinRows(
     const n = Math.min(TILE_ROWS, r1 - a);
     const o = (a - base) * D;
     const m = n * D;
+    // Fast path: the tile's state, gradient and normals in the SIMD module's memory, the update in f32x4 (the
+    // same float32 operations in the same order, so the same numbers).
+    const tile = amp !== 0 && (a * D) % 4 === 0 && (a * D + m) / 4 <= 0xffffffff ? langevinTile(m) : null;
+    if (tile !== null) {
+      tile.x.set(x.subarray(o, o + m));
+      const dw = energy.doubleWell; // its gradient in f32x4 too (same float32 operations)
+      for (let t = 0; t < nSteps; t++) {
+        if (dw !== undefined) tile.doubleWellGrad(dw.c4h, dw.b2);
+        else energy.grad(tile.x, 0, tile.g, 0, n, D);
+        tile.step(keys[2 * t]!, keys[2 * t + 1]!, a * D, hf, ampf);
+      }
+      x.set(tile.x, o);
+      continue;
+    }
     for (let t = 0; t < nSteps; t++) {
       energy.grad(x, o, g, 0, n, D);
       if (amp === 0) {

@@ -24,6 +24,11 @@ export interface HostEnergy {
   grad(x: Float32Array, xo: number, g: Float32Array, go: number, n: number, D: number): void;
   /** E of rows `x[xo …]` into `e[eo … eo + n)`. */
   energy(x: Float32Array, xo: number, e: Float32Array, eo: number, n: number, D: number): void;
+  /**
+   * DoubleWell only: its float32 constants `c4h = f32(4h)`, `b2 = f32(b²)`, so that the Langevin tile can
+   * compute the same gradient in wasm SIMD (`philox-simd.ts`).
+   */
+  readonly doubleWell?: { readonly c4h: number; readonly b2: number };
 }
 
 /** Plain-data parameters as they arrive from a `kernelHint` (or a worker message). */
@@ -117,6 +122,7 @@ function doubleWell(p: HostParams): HostEnergy {
   const hf = f(h);
   return {
     kind: 'doubleWell',
+    doubleWell: { c4h, b2 },
     grad(x, xo, g, go, n, D) {
       const m = n * D;
       for (let i = 0; i < m; i++) {

@@ -7,6 +7,7 @@ import { foldIn, normalArray, rngKey } from '../rng.js';
 import { expectNoLeaksSync } from '../testing/leaks.js';
 import { runChainHost } from './host-chain.js';
 import { CPU_CHAIN_KINDS, CPU_KERNEL_NAMES, langevinStepHost, registerCpuKernels } from './kernels.js';
+import { langevinTile, setWasmNormals } from './philox.js';
 
 let unregister: () => void = () => {};
 beforeAll(async () => {
@@ -104,6 +105,33 @@ describe('fused CPU kernels', () => {
         expect(Array.from(joined)).toEqual(Array.from(whole));
         if (accWhole !== undefined) expect([...accA!, ...accB!]).toEqual(Array.from(accWhole));
       }
+    }
+  });
+
+  it('the Langevin tile in wasm SIMD memory equals the JavaScript loop bit for bit (tiles, row ranges, kinds)', () => {
+    expect(langevinTile(64 * 4)).not.toBeNull(); // Node has WebAssembly SIMD: the fast path is what runs
+    const cases = [
+      { kind: 'doubleWell', params: { barrierHeight: 2, b: 1 }, D: 4, B: 150, r0: 0 },
+      { kind: 'doubleWell', params: { barrierHeight: 0.5, b: 1.5 }, D: 3, B: 140, r0: 4 },
+      { kind: 'harmonic', params: { k: 2 }, D: 8, B: 70, r0: 1 },
+    ];
+    for (const { kind, params, D, B, r0 } of cases) {
+      const spec = {
+        kind,
+        params,
+        method: 'langevin',
+        settings: { stepSize: 0.03, noiseScale: 0.7 },
+        nSteps: 7,
+        key: rngKey(11),
+      };
+      const x0 = normalArray(rngKey(12), [B - r0, D], 0, 2);
+      const fast = x0.slice();
+      runChainHost(spec, fast, D, r0, B, r0);
+      const was = setWasmNormals(false); // the JavaScript loop and normals: the reference
+      const ref = x0.slice();
+      runChainHost(spec, ref, D, r0, B, r0);
+      setWasmNormals(was);
+      expect(new Uint32Array(fast.buffer)).toEqual(new Uint32Array(ref.buffer));
     }
   });
 

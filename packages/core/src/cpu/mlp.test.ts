@@ -8,6 +8,7 @@ const rnd = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) =>
 
 describe.each([
   [16, 8],
+  [12, 4], // SIMD path with hidden widths padded to multiples of 8
   [6, 3],
 ])('fused MLP, hidden widths %i, %i', (w1, w2) => {
   const sizes = [D, w1, w2, 1];

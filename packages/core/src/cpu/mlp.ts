@@ -227,8 +227,11 @@ function activationGrad(code: string, slope: number): (s: number, a: number) => 
 }
 
 /**
- * The MLP with its matrix products in WebAssembly SIMD (`mlp-wasm.ts`): hidden widths multiples of 4 and a
- * scalar output; activations and the output layer in JavaScript. `null` when wasm SIMD is unavailable.
+ * The MLP with its matrix products in WebAssembly SIMD (`mlp-wasm.ts`, register-blocked float32 gemm): hidden
+ * widths padded to multiples of 8 with zero weights (φ(0) = 0 for every activation, so the padding stays 0),
+ * the kernels packed once here (`K_l` for the forward pass, `K_lᵀ` for the backward pass), a scalar output;
+ * activations and the output layer in JavaScript (SiLU keeps its sigmoid from the forward pass for φ′).
+ * `null` when wasm SIMD is unavailable.
  */
 function mlpSimd(
   sizes: number[],
@@ -239,44 +242,67 @@ function mlpSimd(
   D: number,
 ): HostEnergy | null {
   const L = sizes.length - 1;
-  const T = TILE_ROWS;
-  const maxW = Math.max(...sizes);
-  // Float offsets in the wasm memory: weights, then per-tile buffers.
+  const T = TILE_ROWS; // a multiple of 4 (the gemm's row block)
+  const pad = (w: number) => Math.ceil(w / 8) * 8;
+  // Padded widths: W[0] = D (the input, a K of the first product only), W[l] = pad(sizes[l]) for hidden layers.
+  const W = sizes.map((s, i) => (i === 0 ? D : pad(s)));
+  const DP = pad(D);
+  const maxW = Math.max(...W, DP);
   let top = 0;
   const alloc = (n: number) => {
     const at = top;
     top += Math.ceil(n / 4) * 4; // 16-byte aligned
     return at;
   };
-  const offK = K.map((k) => alloc(k.length));
+  const hiddenL = Array.from({ length: L - 1 }, (_, l) => l);
+  const offKp = hiddenL.map((l) => alloc(W[l]! * W[l + 1]!));
+  const offBp = hiddenL.map((l) => alloc(W[l + 1]!));
+  const offKT = hiddenL.map((l) => alloc(W[l + 1]! * (l === 0 ? DP : W[l]!)));
   const offX = alloc(T * D);
-  const offZ = sizes.slice(1, L).map((w) => alloc(T * w));
-  const offH = sizes.slice(1, L).map((w) => alloc(T * w));
+  const offZ = hiddenL.map((l) => alloc(T * W[l + 1]!));
+  const offH = hiddenL.map((l) => alloc(T * W[l + 1]!));
+  const offS = hiddenL.map((l) => alloc(T * W[l + 1]!)); // SiLU: σ(z) of the forward pass
   const offD1 = alloc(T * maxW);
   const offD2 = alloc(T * maxW);
-  const offG = alloc(T * D);
+  const offG = alloc(T * DP);
   const gemm = wasmGemm(4 * top);
   if (gemm === null) return null;
   const m = new Float32Array(gemm.memory.buffer);
-  K.forEach((k, l) => m.set(k, offK[l]!));
+  for (const l of hiddenL) {
+    const fin = sizes[l]!;
+    const fout = sizes[l + 1]!;
+    const N = l === 0 ? DP : W[l]!;
+    const Kl = K[l]!;
+    for (let k = 0; k < fin; k++) {
+      for (let j = 0; j < fout; j++) {
+        m[offKp[l]! + k * W[l + 1]! + j] = Kl[k * fout + j]!;
+        m[offKT[l]! + j * N + k] = Kl[k * fout + j]!;
+      }
+    }
+    m.set(b[l]!, offBp[l]!);
+  }
+  const silu = code === 'silu';
   const phi = activation(code, slope);
   const dphi = activationGrad(code, slope);
   const KL = K[L - 1]!;
   const bL = b[L - 1]![0]!;
   const last = sizes[L - 1]!;
+  const WL = W[L - 1]!;
+  const KLp = new Float32Array(WL);
+  KLp.set(KL);
 
-  /** Hidden layers of rows x[xo …] (n ≤ T): z and h in wasm memory. */
+  /** Hidden layers of rows x[xo …] (n ≤ T): z, h (and σ for SiLU) in wasm memory. */
   const hidden = (x: Float32Array, xo: number, n: number) => {
     m.set(x.subarray(xo, xo + n * D), offX);
-    for (let l = 0; l < L - 1; l++) {
-      const fin = sizes[l]!;
-      const fout = sizes[l + 1]!;
+    const rows = Math.ceil(n / 4) * 4; // rows past n hold stale numbers; their results are never read
+    for (const l of hiddenL) {
       const z = offZ[l]!;
-      const bl = b[l]!;
-      for (let r = 0; r < n; r++) m.set(bl, z + r * fout);
-      gemm.axpy(4 * (l === 0 ? offX : offH[l - 1]!), n, fin, 4 * offK[l]!, fout, 4 * z);
       const h = offH[l]!;
-      for (let i = 0; i < n * fout; i++) m[h + i] = phi(m[z + i]!);
+      const A = l === 0 ? offX : offH[l - 1]!;
+      gemm.gemm(4 * A, W[l]!, 4 * offKp[l]!, W[l + 1]!, 4 * z, rows, 4 * offBp[l]!);
+      const end = n * W[l + 1]!;
+      if (silu) gemm.silu(4 * z, 4 * h, 4 * offS[l]!, 4 * rows * W[l + 1]!);
+      else for (let i = 0; i < end; i++) m[h + i] = phi(m[z + i]!);
     }
   };
   return {
@@ -284,24 +310,33 @@ function mlpSimd(
     grad(x, xo, g, go, n0) {
       for (let t0 = 0; t0 < n0; t0 += T) {
         const n = Math.min(T, n0 - t0);
+        const rows = Math.ceil(n / 4) * 4;
         hidden(x, xo + t0 * D, n);
         // dE/dh_{L−2} = K_{L−1}[:, 0] per row, then back through the hidden layers.
         let up = offD1;
         let down = offD2;
-        for (let r = 0; r < n; r++) m.set(KL, up + r * last);
+        for (let r = 0; r < n; r++) m.set(KLp, up + r * WL);
         for (let l = L - 2; l >= 0; l--) {
-          const fin = sizes[l]!;
-          const fout = sizes[l + 1]!;
+          const fout = W[l + 1]!;
           const z = offZ[l]!;
-          const h = offH[l]!;
-          for (let i = 0; i < n * fout; i++) m[up + i] = m[up + i]! * dphi(m[z + i]!, m[h + i]!);
+          const end = n * fout;
+          if (silu) gemm.siluBack(4 * up, 4 * z, 4 * offS[l]!, 4 * rows * fout);
+          else {
+            const h = offH[l]!;
+            for (let i = 0; i < end; i++) m[up + i] = m[up + i]! * dphi(m[z + i]!, m[h + i]!);
+          }
           const target = l === 0 ? offG : down;
-          gemm.dot(4 * up, n, fout, 4 * offK[l]!, fin, 4 * target);
+          gemm.gemm(4 * up, fout, 4 * offKT[l]!, l === 0 ? DP : W[l]!, 4 * target, rows, -1);
           const tmp = up;
           up = down;
           down = tmp;
         }
-        g.set(m.subarray(offG, offG + n * D), go + t0 * D);
+        if (DP === D) g.set(m.subarray(offG, offG + n * D), go + t0 * D);
+        else {
+          for (let r = 0; r < n; r++) {
+            g.set(m.subarray(offG + r * DP, offG + r * DP + D), go + (t0 + r) * D);
+          }
+        }
       }
     },
     energy(x, xo, e, eo, n0) {
@@ -311,7 +346,7 @@ function mlpSimd(
         const h = offH[L - 2]!;
         for (let r = 0; r < n; r++) {
           let s = bL;
-          for (let k = 0; k < last; k++) s += m[h + r * last + k]! * KL[k]!;
+          for (let k = 0; k < last; k++) s += m[h + r * WL + k]! * KL[k]!;
           e[eo + t0 + r] = s;
         }
       }

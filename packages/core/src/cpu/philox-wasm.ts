@@ -4,11 +4,15 @@
  * The module computes exactly what `rng.ts` computes — the same Philox words, then the same inverse-CDF
  * conversion (Acklam's rational function in f64 arithmetic, no fused multiply-adds in wasm; `log` imported from
  * `Math.log`; `f64.sqrt` is correctly rounded like `Math.sqrt`) and the same rounding to float32 — so normals are
- * bit-identical to `normalArray` (tested). Used by `philox.ts` when WebAssembly is available.
+ * bit-identical to `normalArray` (tested). Used by `philox.ts` when WebAssembly is available. Where the engine
+ * validates WebAssembly SIMD, the module also holds the four-blocks-at-a-time filler of `philox-simd.ts` (same
+ * numbers, ~2× faster), and `fill` is that one; the scalar module is the fallback.
  * No tfjs imports: this module runs inside worker threads. Internal module.
  * @module
  */
 
+import { lowerNormalQuantile } from '../normal-quantile.js';
+import { doubleWellGradBody, fillSimdBody, langevinBody } from './philox-simd.js';
 import {
   BLOCK,
   BR,
@@ -16,6 +20,7 @@ import {
   CALL,
   ELSE,
   END,
+  F32,
   F32_DEMOTE,
   F32_STORE,
   F64,
@@ -157,22 +162,40 @@ function fillBody(): number[] {
   ];
 }
 
-function moduleBytes(): Uint8Array<ArrayBuffer> {
+function moduleBytes(simd: boolean): Uint8Array<ArrayBuffer> {
   const types = vec([
     [0x60, ...vec([[F64]]), ...vec([[F64]])], // 0: (f64) → f64
     [0x60, ...vec([[I32]]), ...vec([[F64]])], // 1: (i32) → f64
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([])], // 2: (i32 ×5) → ()
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])], // 3: (i32 ×6) → i32
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [F32], [F32]]), ...vec([])], // 4: (i32 ×4, f32 ×2) → ()
+    [0x60, ...vec([[I32], [I32], [I32], [F32], [F32]]), ...vec([])], // 5: (i32 ×3, f32 ×2) → ()
   ]);
   const imports = vec([[...str('m'), ...str('log'), 0x00, 0]]);
-  const funcs = vec([[0], [1], [2]]);
+  // funcs 4, 5 (SIMD builds): fillSimd, exported as `fill` in place of the scalar func 3; the Langevin update.
+  const funcs = vec(simd ? [[0], [1], [2], [3], [4], [5]] : [[0], [1], [2]]);
   const memory = vec([[0x00, 1]]);
   const exports = vec([
     [...str('mem'), 0x02, 0],
-    [...str('fill'), 0x00, 3],
+    [...str('fill'), 0x00, simd ? 4 : 3],
+    ...(simd
+      ? [
+          [...str('langevin'), 0x00, 5],
+          [...str('doubleWellGrad'), 0x00, 6],
+        ]
+      : []),
   ]);
   const body = (b: number[]) => [...uleb(b.length), ...b];
   // biome-ignore format: one instruction per group reads like assembly
-  const code = [...uleb(3), ...body(lowqBody()), ...body(nrmBody()), ...body(fillBody())];
+  const code = [
+    ...uleb(simd ? 6 : 3),
+    ...body(lowqBody()),
+    ...body(nrmBody()),
+    ...body(fillBody()),
+    ...(simd
+      ? [...body(fillSimdBody(3, A, Bc)), ...body(langevinBody()), ...body(doubleWellGradBody())]
+      : []),
+  ];
   return new Uint8Array([
     0x00,
     0x61,
@@ -193,22 +216,56 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
 
 /** The wasm normal filler: `fill(k0, k1, b0, nBlocks)` returns a Float32Array view of 4·nBlocks normals. */
 export interface WasmNormals {
+  /** Whether this is the SIMD module. */
+  readonly simd: boolean;
   /** Normals of blocks b0 … b0 + nBlocks − 1 (b < 2³²), valid until the next call. */
   fill(k0: number, k1: number, b0: number, nBlocks: number): Float32Array;
+  /** The fused Langevin tile of the SIMD module (`undefined` for the scalar module). */
+  readonly langevinTile?: (m: number) => LangevinTile;
+}
+
+/**
+ * State and gradient of one tile of a Langevin chain (m floats each, m a multiple of 4) in the module's memory,
+ * and the step that draws the tile's normals (blocks start/4 …) and applies `x ← (x − g·h) + z·amp` in place,
+ * without the normals leaving wasm memory. Valid until the next `langevinTile` call.
+ */
+export interface LangevinTile {
+  readonly x: Float32Array;
+  readonly g: Float32Array;
+  step(k0: number, k1: number, start: number, hf: number, ampf: number): void;
+  /** g = (c4h·x)·(x² − b2) in f32x4 (the DoubleWell gradient with c4h = f32(4h), b2 = f32(b²)). */
+  doubleWellGrad(c4h: number, b2: number): void;
 }
 
 let cached: WasmNormals | null | undefined;
+let cachedScalar: WasmNormals | null | undefined;
+let simdEnabled = true;
 
-/** The wasm filler, or `null` where WebAssembly is unavailable (then `philox.ts` uses its JS path). */
-export function wasmNormals(): WasmNormals | null {
-  if (cached !== undefined) return cached;
+/** Turns the SIMD filler off/on (benchmarks and tests of the scalar module); returns the previous setting. */
+export function setSimdNormals(on: boolean): boolean {
+  const was = simdEnabled;
+  simdEnabled = on;
+  return was;
+}
+
+/** The most blocks one `fill` call draws (`philox.ts` calls in chunks of at most this many). */
+export const MAX_FILL_BLOCKS = 16384;
+
+/** `bitsToNormal` of `rng.ts` (for the tail lanes of the SIMD filler). */
+function bitsToNormal(u: number): number {
+  return u < 0x80000000
+    ? lowerNormalQuantile((u + 0.5) * INV_2_32)
+    : -lowerNormalQuantile((0xffffffff - u + 0.5) * INV_2_32);
+}
+
+function instantiate(simd: boolean): WasmNormals | null {
   try {
     const W = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
-    if (W === undefined) {
-      cached = null;
-      return cached;
-    }
-    const instance = new W.Instance(new W.Module(moduleBytes()), { m: { log: Math.log } });
+    if (W === undefined) return null;
+    const bytes = moduleBytes(simd);
+    // Feature detection: engines without SIMD reject the module (then the scalar module is used).
+    if (simd && !W.validate(bytes)) return null;
+    const instance = new W.Instance(new W.Module(bytes), { m: { log: Math.log } });
     const mem = instance.exports.mem as WebAssembly.Memory;
     const fill = instance.exports.fill as (
       k0: number,
@@ -216,17 +273,86 @@ export function wasmNormals(): WasmNormals | null {
       b0: number,
       n: number,
       out: number,
-    ) => void;
-    cached = {
+      list: number,
+    ) => number;
+    let f32 = new Float32Array(mem.buffer);
+    let u32 = new Uint32Array(mem.buffer);
+    const normals: WasmNormals = {
+      simd,
       fill(k0, k1, b0, nBlocks) {
-        const bytes = 16 * nBlocks;
-        if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
-        fill(k0 | 0, k1 | 0, b0 | 0, nBlocks, 0);
-        return new Float32Array(mem.buffer, 0, 4 * nBlocks);
+        // Normals at [0, 16·n) bytes; SIMD: the tail list (8 bytes per lane at most) after them.
+        const bytes = (simd ? 48 : 16) * nBlocks;
+        if (mem.buffer.byteLength < bytes) {
+          mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+          f32 = new Float32Array(mem.buffer);
+          u32 = new Uint32Array(mem.buffer);
+        }
+        const list = 16 * nBlocks;
+        const end = fill(k0 | 0, k1 | 0, b0 | 0, nBlocks, 0, list);
+        if (simd) {
+          for (let a = list >> 2; a < end >> 2; a += 2) f32[u32[a]! >> 2] = bitsToNormal(u32[a + 1]!);
+        }
+        return f32.subarray(0, 4 * nBlocks);
+      },
+    };
+    if (!simd) return normals;
+    const langevin = instance.exports.langevin as (
+      x: number,
+      g: number,
+      z: number,
+      nBytes: number,
+      hf: number,
+      ampf: number,
+    ) => void;
+    const dwGrad = instance.exports.doubleWellGrad as (
+      x: number,
+      g: number,
+      nBytes: number,
+      c4h: number,
+      b2: number,
+    ) => void;
+    return {
+      ...normals,
+      langevinTile(m) {
+        // x and g after the largest region `fill` uses (48 bytes per block, WASM_CHUNK blocks), so no call of
+        // `fill` grows the memory (which would detach these views) or overwrites them.
+        const X = 48 * MAX_FILL_BLOCKS;
+        const G = X + 4 * m;
+        const bytes = G + 4 * m;
+        if (mem.buffer.byteLength < bytes) {
+          mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+          f32 = new Float32Array(mem.buffer);
+          u32 = new Uint32Array(mem.buffer);
+        }
+        const nb = m / 4;
+        return {
+          x: new Float32Array(mem.buffer, X, m),
+          g: new Float32Array(mem.buffer, G, m),
+          step(k0, k1, start, hf, ampf) {
+            const end = fill(k0 | 0, k1 | 0, start / 4, nb, 0, 16 * nb);
+            for (let a = (16 * nb) >> 2; a < end >> 2; a += 2) f32[u32[a]! >> 2] = bitsToNormal(u32[a + 1]!);
+            langevin(X, G, 0, 4 * m, hf, ampf);
+          },
+          doubleWellGrad(c4h, b2) {
+            dwGrad(X, G, 4 * m, c4h, b2);
+          },
+        };
       },
     };
   } catch {
-    cached = null; // e.g. a CSP without 'wasm-unsafe-eval'
+    return null; // e.g. a CSP without 'wasm-unsafe-eval'
   }
-  return cached;
+}
+
+/**
+ * The wasm filler — the SIMD module where the engine has WebAssembly SIMD (and {@link setSimdNormals} is on),
+ * else the scalar module — or `null` where WebAssembly is unavailable (then `philox.ts` uses its JS path).
+ */
+export function wasmNormals(): WasmNormals | null {
+  if (simdEnabled) {
+    if (cached === undefined) cached = instantiate(true);
+    if (cached !== null) return cached;
+  }
+  if (cachedScalar === undefined) cachedScalar = instantiate(false);
+  return cachedScalar;
 }

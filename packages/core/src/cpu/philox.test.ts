@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { foldIn, normalArray, rngKey, splitKey, uniformArray } from '../rng.js';
 import { foldInRaw, normalRange, setWasmNormals, split2Raw, uniformAt } from './philox.js';
-import { wasmNormals } from './philox-wasm.js';
+import { setSimdNormals, wasmNormals } from './philox-wasm.js';
 
 describe('host Philox ranges (fused CPU kernels)', () => {
   it.each([true, false])(
@@ -35,6 +35,37 @@ describe('host Philox ranges (fused CPU kernels)', () => {
       setWasmNormals(was);
     },
   );
+
+  it('the SIMD filler is bit-identical to the JS reference (many keys and offsets, tails, partial blocks)', () => {
+    expect(wasmNormals()?.simd).toBe(true); // Node 20 has WebAssembly SIMD: the SIMD module is the one tested
+    const cases: [number, number, number, number][] = [
+      [0, 0, 0, 1],
+      [1, 2, 0, 17],
+      [0xffffffff, 0xffffffff, 3, 4099],
+      [123456, 0x80000000, 1000001, 2047],
+      [7, 9, 4 * (2 ** 32 - 64), 250], // block counters near 2³²
+      [0xdeadbeef, 42, 2 ** 33 + 2, 30], // counters ≥ 2³²: the JS path for those blocks
+    ];
+    for (let s = 0; s < 24; s++)
+      cases.push([(s * 2654435761) >>> 0, (s * 40503) >>> 0, s * 37 + (s % 4), 3000 + s]);
+    let tails = 0;
+    for (const [k0, k1, start, count] of cases) {
+      const simd = new Float32Array(count);
+      const scalar = new Float32Array(count);
+      const js = new Float32Array(count);
+      normalRange(k0, k1, start, count, simd, 0);
+      const wasSimd = setSimdNormals(false);
+      normalRange(k0, k1, start, count, scalar, 0);
+      setSimdNormals(wasSimd);
+      const was = setWasmNormals(false);
+      normalRange(k0, k1, start, count, js, 0);
+      setWasmNormals(was);
+      expect(simd).toEqual(js); // toEqual on typed arrays compares with Object.is per element
+      expect(scalar).toEqual(js);
+      for (const v of js) if (Math.abs(v) > 1.9724) tails++; // |z| beyond Φ⁻¹(0.02425): the tail branch
+    }
+    expect(tails).toBeGreaterThan(1000);
+  });
 
   it('uniformAt, foldInRaw and split2Raw match uniformArray, foldIn and splitKey', () => {
     const key = rngKey(2 ** 40 + 17);

@@ -1,5 +1,5 @@
 import { lowerNormalQuantile } from '../normal-quantile.js';
-import { wasmNormals } from './philox-wasm.js';
+import { type LangevinTile, MAX_FILL_BLOCKS, wasmNormals } from './philox-wasm.js';
 
 /**
  * Philox4x32-10 over a range of the flat counter layout of `@ebm/core`'s rng (element `i` of a random tensor is
@@ -82,8 +82,8 @@ export function split2Raw(k0: number, k1: number, out: Uint32Array, o: number): 
   out[o + 3] = block[1]!;
 }
 
-/** Blocks per call of the wasm filler (bounds its memory to 256 KiB). */
-const WASM_CHUNK = 16384;
+/** Blocks per call of the wasm filler (bounds its memory). */
+const WASM_CHUNK = MAX_FILL_BLOCKS;
 
 let wasmEnabled = true;
 
@@ -92,6 +92,16 @@ export function setWasmNormals(on: boolean): boolean {
   const was = wasmEnabled;
   wasmEnabled = on;
   return was;
+}
+
+/**
+ * The fused Langevin tile of the SIMD normal filler for tiles of m floats (m a multiple of 4), or `null` where
+ * it is unavailable (no WebAssembly SIMD, wasm normals turned off): see `LangevinTile` in `philox-wasm.ts`.
+ * Its step draws elements start … start + m − 1 of the stream (start a multiple of 4, (start + m)/4 ≤ 2³²).
+ */
+export function langevinTile(m: number): LangevinTile | null {
+  if (!wasmEnabled || m % 4 !== 0 || m / 4 > MAX_FILL_BLOCKS) return null;
+  return wasmNormals()?.langevinTile?.(m) ?? null;
 }
 
 /** `bitsToNormal` of `rng.ts`: inversion symmetric around 2³¹. */
