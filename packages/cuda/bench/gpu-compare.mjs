@@ -32,6 +32,7 @@ import { chainTraceKernelName, registerWebGpuKernels, setupWebGpu } from '@ebm/c
 import * as M from '@ebm/models';
 import { DoubleWell, MLPEnergy } from '@ebm/models';
 import { HamiltonianMonteCarlo, LangevinDynamics, MALA, NUTS } from '@ebm/samplers';
+import * as tfCpu from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 // @ebm/cuda cannot depend on @ebm/losses or @ebm/datasets (they depend on it for their tests): their built dist,
 // by path (esbuild bundles it the same way).
@@ -39,6 +40,8 @@ import { twoMoons } from '../../datasets/dist/index.js';
 import { ContrastiveDivergence, fit, PersistentContrastiveDivergence } from '../../losses/dist/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// @ebm/core loads the cpu backend through createRequire (an optional peer), which a bundle cannot see: import it.
+if (tfCpu.version_cpu === undefined) throw new Error('tfjs-backend-cpu missing');
 const args = process.argv.slice(2);
 const section = args[0] ?? 'info';
 const small = args.includes('--small');
