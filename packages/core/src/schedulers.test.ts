@@ -129,3 +129,82 @@ describe('schedulers (TorchEBM semantics)', () => {
     expect(schedulerFromJSON(s.toJSON()).value).toBe(2);
   });
 });
+
+describe('option names (TorchEBM keyword arguments as an options object)', () => {
+  const err = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return e as { code: string; message: string; argument: string };
+    }
+    throw new Error('expected an EbmError');
+  };
+  it('every constructor takes its arguments as one object, equal to the positional call', () => {
+    const main = new CosineScheduler(1, 0.1, 10);
+    const pairs: [BaseScheduler, BaseScheduler][] = [
+      [new ConstantScheduler({ startValue: 2 }), new ConstantScheduler(2)],
+      [
+        new ExponentialDecayScheduler({ startValue: 1, decayRate: 0.9, minValue: 0.2 }),
+        new ExponentialDecayScheduler(1, 0.9, 0.2),
+      ],
+      [new LinearScheduler({ startValue: 1, endValue: 0, nSteps: 4 }), new LinearScheduler(1, 0, 4)],
+      [new CosineScheduler({ startValue: 1, endValue: 0, nSteps: 4 }), new CosineScheduler(1, 0, 4)],
+      [
+        new MultiStepScheduler({ startValue: 1, milestones: [2, 4], gamma: 0.5 }),
+        new MultiStepScheduler(1, [2, 4], 0.5),
+      ],
+      [
+        new WarmupScheduler({ main, warmupSteps: 3, warmupInitFactor: 0.1 }),
+        new WarmupScheduler(new CosineScheduler(1, 0.1, 10), 3, 0.1),
+      ],
+      [
+        new TemperatureScheduler({ epsilonMax: 1, tauStar: 0.5, nSteps: 10 }),
+        new TemperatureScheduler(1, { tauStar: 0.5, nSteps: 10 }),
+      ],
+    ];
+    for (const [a, b] of pairs) {
+      expect(run(a, 12)).toEqual(run(b, 12));
+      expect(a.toJSON()).toEqual(b.toJSON());
+    }
+  });
+  it.each([
+    ['ConstantScheduler', () => new ConstantScheduler({ start_value: 1 } as never), 'startValue'],
+    [
+      'ExponentialDecayScheduler',
+      () => new ExponentialDecayScheduler({ startValue: 1, decay_rate: 0.9 } as never),
+      'decayRate',
+    ],
+    [
+      'LinearScheduler',
+      () => new LinearScheduler({ startValue: 1, endValue: 0, n_steps: 3 } as never),
+      'nSteps',
+    ],
+    [
+      'CosineScheduler',
+      () => new CosineScheduler({ startValue: 1, endValue: 0, nStep: 3 } as never),
+      'nSteps',
+    ],
+    [
+      'MultiStepScheduler',
+      () => new MultiStepScheduler({ startValue: 1, milestone: [2] } as never),
+      'milestones',
+    ],
+    [
+      'WarmupScheduler',
+      () => new WarmupScheduler({ main_scheduler: new ConstantScheduler(1), warmupSteps: 2 } as never),
+      'main',
+    ],
+    ['TemperatureScheduler', () => new TemperatureScheduler(1, { tau_star: 0.5 } as never), 'tauStar'],
+    ['TemperatureScheduler', () => new TemperatureScheduler({ epsilon_max: 1 } as never), 'epsilonMax'],
+    [
+      'schedulerFromJSON (linear)',
+      () => schedulerFromJSON({ type: 'linear', config: { startValue: 1, endValue: 0, n_steps: 3 }, n: 0 }),
+      'nSteps',
+    ],
+  ])('%s rejects a misspelt name and suggests the right one', (owner, make, hint) => {
+    const e = err(make);
+    expect(e.code).toBe('INVALID_PARAM');
+    expect(e.message).toContain(owner);
+    expect(e.message).toContain(`Did you mean "${hint}"?`);
+  });
+});
