@@ -7,6 +7,7 @@
  */
 
 export * from './backend-conformance.js';
+export * from './bad-input.js';
 export * from './chromium.js';
 export * from './conservation.js';
 export * from './leaks.js';
