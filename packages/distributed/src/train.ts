@@ -49,27 +49,35 @@ export type LossFactory<S extends SamplingKernel = SamplingKernel> = (ctx: {
   readonly params: JsonObject;
 }) => Loss;
 
+/** Sampler factories by name (what a registry's `samplers` holds). */
+export type SamplerFactories = Readonly<
+  Record<string, (energy: EnergyFunction, params: JsonObject) => SamplingKernel>
+>;
+
+/** The samplers a set of factories makes (the union of their return types). */
+export type SamplerOf<R extends SamplerFactories> = ReturnType<R[keyof R]>;
+
 /**
- * What {@link fitTrainer} needs from the application. `S`, the samplers' type, is inferred from `samplers`:
+ * What {@link fitTrainer} needs from the application. The samplers' type is inferred from `samplers`:
  * pass the registry's sampler factories here (e.g. returning `LangevinDynamics | MALA`, full `Sampler`s) when a
  * loss needs more than a `{ init, step }` kernel — `PersistentContrastiveDivergence` wants a `Sampler`.
  */
-export interface FitTrainerDeps<C, S extends SamplingKernel = SamplingKernel> {
+export interface FitTrainerDeps<C, R extends SamplerFactories = SamplerFactories> {
   /** The training loop (`fit` from `@ebm/losses`). */
   readonly fit: (options: FitCallOptions<C>) => Promise<unknown>;
   readonly datasets: Readonly<Record<string, DatasetFactory>>;
-  readonly losses: Readonly<Record<string, LossFactory<S>>>;
+  readonly losses: Readonly<Record<string, LossFactory<SamplerOf<R>>>>;
   /** Energy factories (default: the worker registry's). */
   readonly energies?: Readonly<Record<string, EnergyFactory>>;
   /**
    * Sampler factories (default: the worker registry's; a kind not listed here is looked up there, so list every
-   * kind the jobs use when `S` is narrower than `SamplingKernel`).
+   * kind the jobs use when they return more than a `SamplingKernel`).
    */
-  readonly samplers?: Readonly<Record<string, (energy: EnergyFunction, params: JsonObject) => S>>;
+  readonly samplers?: R;
   /** Scores the trained model (e.g. MMD of samples to held-out data); JSON result. */
   readonly evaluate?: (ctx: {
     readonly energy: EnergyFunction;
-    readonly sampler: S | undefined;
+    readonly sampler: SamplerOf<R> | undefined;
     readonly data: tf.Tensor2D;
     readonly spec: FitSpec;
     readonly seed: number;
@@ -117,8 +125,8 @@ function parseResume(
 }
 
 /** A {@link Trainer} that runs `fit` from a {@link FitSpec} (see the module docs). */
-export function fitTrainer<C, S extends SamplingKernel = SamplingKernel>(
-  deps: FitTrainerDeps<C, S>,
+export function fitTrainer<C, R extends SamplerFactories = SamplerFactories>(
+  deps: FitTrainerDeps<C, R>,
 ): Trainer {
   if (typeof deps?.fit !== 'function') {
     throw new EbmError('INVALID_PARAM', 'fitTrainer needs the training loop: { fit }.', {
@@ -142,7 +150,7 @@ export function fitTrainer<C, S extends SamplingKernel = SamplingKernel>(
             : lookup(ctx.registry, 'samplers', spec.sampler.kind)) as (
             energy: EnergyFunction,
             params: JsonObject,
-          ) => S);
+          ) => SamplerOf<R>);
     const dataF = ownOr(deps.datasets, spec.dataset.kind, 'datasets');
     const lossF = ownOr(deps.losses, spec.loss.kind, 'losses');
     const resume = parseResume(ctx.resumeFrom, spec.steps);
