@@ -118,7 +118,7 @@ const GAUSSIANMIXTURE_KEYS = optionKeys<GaussianMixtureDatasetOptions>({
 export function gaussianMixture(options: GaussianMixtureDatasetOptions = {}): PointDataset {
   assertKnownOptions('gaussianMixture', options, GAUSSIANMIXTURE_KEYS);
   const n = nSamplesOf(options.nSamples);
-  const K = assertInteger('nComponents', options.nComponents ?? 8, 1);
+  const K = assertInteger('nComponents', options.nComponents ?? 8, 1, 2 ** 20);
   const std = assertNonNegative('std', options.std ?? 0.05);
   const r = assertPositive('radius', options.radius ?? 1);
   const k = keys(options.seed);
