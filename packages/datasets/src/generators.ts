@@ -94,7 +94,7 @@ function finish(name: string, data: Float64Array, labels?: Int32Array): PointDat
 export interface GaussianMixtureDatasetOptions extends CommonOptions {
   /** Number of points (default 2000). */
   readonly nSamples?: number;
-  /** Number of components K (default 8). */
+  /** Number of components K (default 8, at most 2²⁰). */
   readonly nComponents?: number;
   /** Standard deviation of each component (default 0.05). */
   readonly std?: number;
