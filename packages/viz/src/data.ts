@@ -320,6 +320,8 @@ export function paddedExtent(cols: readonly ArrayLike<number>[], pad = 0.05): Ra
  * (`y` ascending); points outside the domain are dropped.
  */
 export function bin2d(xy: XY, xDomain: Range, yDomain: Range, nx: number, ny: number): Float64Array {
+  checkInt('nx', nx, 1, 4096);
+  checkInt('ny', ny, 1, 4096);
   const counts = new Float64Array(nx * ny);
   const sx = nx / (xDomain[1] - xDomain[0]);
   const sy = ny / (yDomain[1] - yDomain[0]);

@@ -1,4 +1,4 @@
-import { assertKnownOptions, autocorrelation, splitRhatEss } from '@ebm/core';
+import { assertKnownOptions, assertPositive, autocorrelation, splitRhatEss } from '@ebm/core';
 import * as Plot from '@observablehq/plot';
 import { type ChainsInput, checkInt, checkSize, invalid, toChains } from './data.js';
 import { combineFigures, type Figure, type PlotPanel, type TextItem, TITLE_BAND } from './figure.js';
@@ -152,6 +152,17 @@ export interface RankPlotOptions extends DiagnosticPlotOptions {
 
 /** Ranks (1..S, average ties) of all draws pooled over chains, returned per chain. */
 export function poolRanks(chains: readonly ArrayLike<number>[]): Float64Array[] {
+  if (
+    !Array.isArray(chains) ||
+    chains.some((c) => c === null || typeof (c as ArrayLike<number>).length !== 'number')
+  ) {
+    throw invalid(
+      'chains',
+      'chains must be an array of number arrays.',
+      typeof chains,
+      'pass one array of draws per chain.',
+    );
+  }
   const m = chains.length;
   const n = chains[0]?.length ?? 0;
   const S = m * n;
@@ -303,7 +314,8 @@ export async function plotDiagnosticsTable(
     );
   }
   const width = checkSize('width', options.width ?? 640, 300);
-  const rhatMax = options.rhatThreshold ?? 1.01;
+  const rhatMax = assertPositive('rhatThreshold', options.rhatThreshold ?? 1.01);
+  if (options.minEss !== undefined) assertPositive('minEss', options.minEss);
   const rows: DiagnosticsRow[] = [];
   let m = 1;
   for (const [name, ch] of Object.entries(quantities)) {

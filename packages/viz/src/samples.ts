@@ -265,6 +265,8 @@ export async function plotSampleComparison(
 
 /** Counts of `v` in `bins` equal bins over `range` (values outside are dropped; the top edge is included). */
 export function histogram(v: ArrayLike<number>, range: Range, bins: number): number[] {
+  checkInt('bins', bins, 1, 1e5);
+  checkRange('range', range);
   const out = new Array<number>(bins).fill(0);
   const s = bins / (range[1] - range[0]);
   for (let i = 0; i < v.length; i++) {
