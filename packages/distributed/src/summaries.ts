@@ -1,4 +1,4 @@
-import { autocovariance, EbmError, essFromAutocovariance, splitRhatEss } from '@ebm/core';
+import { assertInteger, autocovariance, EbmError, essFromAutocovariance, splitRhatEss } from '@ebm/core';
 
 /**
  * # Per-chain summaries and their exact merge
@@ -80,6 +80,17 @@ export function summarizeDraws(
   dim: number,
   maxLag?: number,
 ): ChainSummaries {
+  assertInteger('nChains', nChains, 1);
+  assertInteger('nKept', nKept, 1);
+  assertInteger('dim', dim, 1);
+  if (maxLag !== undefined) assertInteger('maxLag', maxLag, 0);
+  if (draws === null || typeof draws !== 'object' || typeof draws.length !== 'number') {
+    throw new EbmError('INVALID_PARAM', 'draws must be an array of numbers.', {
+      argument: 'draws',
+      value: draws === null ? null : typeof draws,
+      fix: 'pass chain-major draws [nChains, nKept, dim] as a Float64Array.',
+    });
+  }
   if (draws.length !== nChains * nKept * dim) {
     throw new EbmError('SHAPE_MISMATCH', 'draws must hold nChains·nKept·dim numbers.', {
       argument: 'draws',
@@ -200,6 +211,17 @@ function rhatFrom(means: number[], vars: number[], n: number): number {
 
 /** Pooled moments, split-R̂ and ESS across all chains from merged summaries (see the module docs). */
 export function mergedStats(s: ChainSummaries): MergedStats {
+  if (s === null || typeof s !== 'object' || !(s.halfAcov instanceof Float64Array)) {
+    throw new EbmError(
+      'INVALID_PARAM',
+      'mergedStats needs summaries from summarizeDraws / concatSummaries.',
+      {
+        argument: 'summaries',
+        value: s === null ? null : typeof s,
+        fix: 'pass the value returned by summarizeDraws or concatSummaries.',
+      },
+    );
+  }
   const { nChains, nKept, dim, maxLag } = s;
   if (nChains < 1) {
     throw new EbmError('INVALID_PARAM', 'mergedStats needs at least one chain.', {
