@@ -208,3 +208,38 @@ describe('option names (TorchEBM keyword arguments as an options object)', () =>
     expect(e.message).toContain(`Did you mean "${hint}"?`);
   });
 });
+
+/**
+ * TorchEBM's schedules (`torchebm/core/base_scheduler.py`, v0.7.11) at their edges, value by value: the formulas
+ * of the "Deviations from TorchEBM" page. Each expected array is TorchEBM's `[get_value()] + [step() × n]`.
+ */
+describe('TorchEBM parity at the edges', () => {
+  it('step 0 is the start value; the end value holds from step N on (linear, cosine)', () => {
+    expect(run(new LinearScheduler(1, 0, 4), 6)).toEqual([1, 0.75, 0.5, 0.25, 0, 0, 0]);
+    const c = run(new CosineScheduler(1, 0, 2), 3);
+    expect(c[0]).toBe(1);
+    expect(c[1]).toBeCloseTo(0.5, 15);
+    expect(c.slice(2)).toEqual([0, 0]);
+  });
+  it('exponential decay clamps at minValue (max(min, v0·r^n)); r = 1 is constant', () => {
+    expect(run(new ExponentialDecayScheduler(1, 0.5, 0.2), 4)).toEqual([1, 0.5, 0.25, 0.2, 0.2]);
+    expect(run(new ExponentialDecayScheduler(2, 1), 2)).toEqual([2, 2, 2]);
+  });
+  it('multi-step counts milestones m <= n (the drop happens at step m)', () => {
+    expect(run(new MultiStepScheduler(1, [2, 3], 0.5), 4)).toEqual([1, 1, 0.5, 0.25, 0.25]);
+  });
+  it('warm-up: linear from v0·factor at n = 0 to v0 at n = W, then the main schedule at n − W', () => {
+    const w = new WarmupScheduler(new LinearScheduler(1, 0, 2), 2, 0.5);
+    expect(run(w, 5)).toEqual([0.5, 0.75, 1, 0.5, 0, 0]);
+  });
+  it('zero-length warm-up is the main schedule from step 0 (TorchEBM: v0·factor at n = 0, then main)', () => {
+    const w = new WarmupScheduler(new LinearScheduler(1, 0, 2), 0, 0.5);
+    expect(run(w, 3)).toEqual([1, 0.5, 0, 0]);
+  });
+  it('temperature: 0 before τ*, a ramp to ε_max at t = 1, then flat; √ε by default; tEnd < tStart refused', () => {
+    const t = new TemperatureScheduler(4, { tauStar: 0.5, nSteps: 4, sqrt: false });
+    expect(run(t, 5)).toEqual([0, 0, 0, 2, 4, 4]);
+    expect(new TemperatureScheduler(4, { tauStar: 0.5, nSteps: 4 }).valueAt(3)).toBeCloseTo(Math.SQRT2, 15);
+    expect(() => new TemperatureScheduler(1, { tStart: 1, tEnd: 0 })).toThrow(/tEnd must be >= tStart/);
+  });
+});

@@ -407,6 +407,17 @@ export class TemperatureScheduler extends BaseScheduler {
     this.nSteps = assertInteger('nSteps', options.nSteps ?? 200, 1);
     this.tStart = assertFiniteNumber('tStart', options.tStart ?? 0);
     this.tEnd = assertFiniteNumber('tEnd', options.tEnd ?? 1);
+    if (this.tEnd < this.tStart) {
+      throw new EbmError(
+        'INVALID_PARAM',
+        'tEnd must be >= tStart (virtual time runs forward, as in TorchEBM).',
+        {
+          argument: 'tEnd',
+          value: [this.tStart, this.tEnd],
+          fix: 'pass tStart <= tEnd (e.g. the defaults 0 and 1).',
+        },
+      );
+    }
     const sq = options.sqrt ?? true;
     if (typeof sq !== 'boolean') {
       throw new EbmError('INVALID_PARAM', 'sqrt must be a boolean.', {
