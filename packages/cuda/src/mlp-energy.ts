@@ -244,6 +244,19 @@ export function mlpKernelHint(energy: {
   };
   readonly namedVariables: readonly { readonly name: string; readonly variable: tf.Tensor }[];
 }): { kind: 'mlp'; params: MlpKernelParams } | undefined {
+  const c = (energy as { config?: unknown } | null)?.config as { widths?: unknown } | undefined;
+  if (
+    c === null ||
+    typeof c !== 'object' ||
+    !Array.isArray(c.widths) ||
+    !Array.isArray((energy as { namedVariables?: unknown }).namedVariables)
+  ) {
+    throw new EbmError('INVALID_PARAM', 'mlpKernelHint needs an MLPEnergy (its config and namedVariables).', {
+      argument: 'energy',
+      value: energy === null ? null : typeof energy,
+      fix: "pass an MLPEnergy from '@ebm/models'.",
+    });
+  }
   if (energy.config.spectralNormIterations > 0) return undefined;
   const byName = new Map(energy.namedVariables.map((v) => [v.name, v.variable]));
   const layers: { kernel: tf.Tensor; bias: tf.Tensor }[] = [];
