@@ -38,7 +38,6 @@ import {
 } from '../src/index.js';
 
 const pos = { type: 'number', min: 'positive' } as const;
-const nonNeg = { type: 'number', min: 'nonNegative' } as const;
 const real = { type: 'number' } as const;
 const dimSpec = { type: 'number', min: 'positive', integer: true, huge: 1e9 } as const;
 const opts = { type: 'options' } as const;
