@@ -158,10 +158,7 @@ for (const readme of readmes) {
 
 // Blocks with a known type error that their owner is fixing: reported, not failed. Remove the entry with the fix
 // (the check fails while an entry no longer matches an error, so the list cannot go stale).
-const KNOWN = {
-  'packages/distributed/README.md:44':
-    "fitTrainer's loss factory receives the job's sampler as a SamplingKernel; PersistentContrastiveDivergence wants a Sampler",
-};
+const KNOWN = {};
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const where = (out) =>
   out.replace(/src\/([\w]+)\.m?[tj]s\((\d+),(\d+)\)/g, (s, name, l) => {

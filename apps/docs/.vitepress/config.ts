@@ -50,6 +50,7 @@ export default defineConfig({
           items: [
             { text: 'Getting started', link: '/guide/getting-started' },
             { text: 'Coming from TorchEBM', link: '/guide/from-torchebm' },
+            { text: 'Deviations from TorchEBM', link: '/guide/torchebm-deviations' },
             { text: 'Performance', link: '/guide/performance' },
             { text: 'Writing plugins', link: '/guide/plugins' },
           ],

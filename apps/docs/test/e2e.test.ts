@@ -5,16 +5,15 @@
  * diagnostics are finite numbers; trains in the playground and checks the loss changed; saves screenshots to
  * `test-results/screenshots/`. Skipped without Chromium, unless EBM_TEST_BROWSER=1 makes that a failure.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { chromiumAvailable, type LaunchedChromium, launchChromium } from '@ebm/core/testing';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveStatic } from './serve.js';
 
-const chromium = '/usr/bin/chromium';
-const have = existsSync(chromium);
+const have = await chromiumAvailable();
 const required = process.env.EBM_TEST_BROWSER === '1';
 if (!have) console.warn('[ebm] docs e2e test skipped: no /usr/bin/chromium (apt-get install chromium).');
 
@@ -33,7 +32,7 @@ describe.skipIf(!have && !required)('the docs site in headless Chromium', () => 
   let ctx: BrowserContext;
   let server: Server;
   let base: string;
-  let userDir: string;
+  let browser: LaunchedChromium<BrowserContext> | undefined;
   const problems: string[] = [];
 
   /** A page that records console errors, page errors and failed requests into `problems`. */
@@ -61,28 +60,16 @@ describe.skipIf(!have && !required)('the docs site in headless Chromium', () => 
     const s = await serveStatic(dist);
     server = s.server;
     base = s.url;
-    const { chromium: pw } = await import('playwright-core');
-    userDir = mkdtempSync(join(tmpdir(), 'ebm-docs-chromium-'));
-    ctx = await pw.launchPersistentContext(userDir, {
-      executablePath: chromium,
-      headless: true,
+    browser = await launchChromium<BrowserContext>({
+      profilePrefix: 'ebm-docs-chromium-',
       viewport: { width: 1280, height: 900 },
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
     });
+    ctx = browser.context;
   });
 
   afterAll(async () => {
-    await ctx?.close();
+    await browser?.close();
     server?.close();
-    if (userDir !== undefined) rmSync(userDir, { recursive: true, force: true });
   });
 
   it('opens every page with no console errors', async () => {

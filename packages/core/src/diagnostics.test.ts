@@ -5,6 +5,7 @@ import {
   autocovariance,
   essBasic,
   essBulk,
+  essFromAutocovariance,
   essTail,
   mcseMean,
   normalCdf,
@@ -144,5 +145,28 @@ describe('statistical behaviour (fixed seeds)', () => {
     expect(() => splitRhat([[1, 2, Number.NaN, 4]])).toThrowError(/NON_FINITE/);
     expect(() => splitRhat([[1, 2]])).toThrowError(/at least 4 draws/);
     expect(() => rhatBasic([[1, 2, 3]])).toThrowError(/at least 2 chains/);
+  });
+});
+
+describe('essFromAutocovariance (the autocovariance → ESS step of essBasic)', () => {
+  const ar = [0, 1, 2].map((k) => ar1(400 + k, 600, 0.9));
+  const acov = ar.map((c) => autocovariance(c));
+  const means = ar.map((c) => c.reduce((a, b) => a + b, 0) / c.length);
+  const meanAcov = (t: number) => acov.reduce((a, g) => a + g[t]!, 0) / acov.length;
+  it('equals essBasic without maxLag, and is not truncated', () => {
+    const r = essFromAutocovariance(means, meanAcov, 600);
+    expect(r.ess).toBe(essBasic(ar));
+    expect(r.truncated).toBe(false);
+  });
+  it('stops at maxLag and flags the truncation (over-estimating the ESS of correlated chains)', () => {
+    const full = essFromAutocovariance(means, meanAcov, 600).ess;
+    const cut = essFromAutocovariance(means, (t) => (t <= 4 ? meanAcov(t) : Number.NaN), 600, 4);
+    expect(cut.truncated).toBe(true);
+    expect(cut.ess).toBeGreaterThan(full);
+    // a long enough maxLag changes nothing
+    expect(essFromAutocovariance(means, meanAcov, 600, 599)).toEqual({ ess: full, truncated: false });
+  });
+  it('a non-finite variance (a diverged chain) gives NaN', () => {
+    expect(essFromAutocovariance([0, Number.NaN], () => Number.NaN, 10).ess).toBeNaN();
   });
 });

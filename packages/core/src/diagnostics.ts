@@ -300,11 +300,51 @@ export function essBasic(chains: Chains): number {
     return s / n;
   });
   const meanAcov = (t: number) => acov.reduce((a, g) => a + g[t]!, 0) / m;
+  return essFromAutocovariance(means, meanAcov, n).ess;
+}
+
+/** Result of {@link essFromAutocovariance}. */
+export interface EssFromAutocovariance {
+  /** Effective sample size of all `m·n` draws. */
+  readonly ess: number;
+  /** True when the autocorrelation sequence was cut at `maxLag` before Geyer's rule stopped it. */
+  readonly truncated: boolean;
+}
+
+/**
+ * The autocovariance → ESS step of {@link essBasic} (Geyer's initial monotone sequence, as ArviZ/Stan): from
+ * the `m` chain means `x̄_c`, the chain-averaged biased autocovariance `γ̄(t) = mean_c γ_c(t)` and the draws per
+ * chain `n`,
+ *
+ * `W = γ̄(0)·n/(n−1)`, `var⁺ = (n−1)/n·W + B/n` with `B/n = Σ(x̄_c − x̄)²/(m−1)` (0 for one chain),
+ * `ρ_t = 1 − (W − γ̄(t))/var⁺`; pairs `ρ_{2k} + ρ_{2k+1}` are summed while positive, made monotone, and
+ * `ESS = m·n / max(−1 + 2Σρ_t, 1/log10(m·n))`.
+ *
+ * `maxLag` (default: unlimited) is the last lag of `γ̄` available — for autocovariances computed only up to a
+ * lag: the sequence stops there and `truncated` says so (the ESS is then an over-estimate). A non-finite `W`
+ * (a diverged chain) gives `NaN`. A constant chain (all draws equal) is the caller's case: `m·n`.
+ *
+ * @param means The chain means (`m` of them).
+ * @param meanAcov `t ↦ γ̄(t)` for `0 ≤ t ≤ min(n − 1, maxLag)`.
+ * @param n Draws per chain.
+ */
+export function essFromAutocovariance(
+  means: ArrayLike<number>,
+  meanAcov: (lag: number) => number,
+  n: number,
+  maxLag: number = Number.POSITIVE_INFINITY,
+): EssFromAutocovariance {
+  const m = means.length;
   const meanVar = (meanAcov(0) * n) / (n - 1);
+  if (!Number.isFinite(meanVar)) return { ess: Number.NaN, truncated: false }; // a diverged chain
   let varPlus = (meanVar * (n - 1)) / n;
   if (m > 1) {
-    const g = means.reduce((a, b) => a + b, 0) / m;
-    varPlus += means.reduce((a, mu) => a + (mu - g) ** 2, 0) / (m - 1);
+    let g = 0;
+    for (let c = 0; c < m; c++) g += means[c]!;
+    g /= m;
+    let b = 0;
+    for (let c = 0; c < m; c++) b += (means[c]! - g) ** 2;
+    varPlus += b / (m - 1);
   }
   const rho = new Float64Array(n);
   let rhoEven = 1;
@@ -312,7 +352,12 @@ export function essBasic(chains: Chains): number {
   let rhoOdd = 1 - (meanVar - meanAcov(1)) / varPlus;
   rho[1] = rhoOdd;
   let t = 1;
+  let truncated = false;
   while (t < n - 3 && rhoEven + rhoOdd > 0) {
+    if (t + 2 > maxLag) {
+      truncated = true;
+      break;
+    }
     rhoEven = 1 - (meanVar - meanAcov(t + 1)) / varPlus;
     rhoOdd = 1 - (meanVar - meanAcov(t + 2)) / varPlus;
     if (rhoEven + rhoOdd >= 0) {
@@ -336,7 +381,7 @@ export function essBasic(chains: Chains): number {
   for (let i = 0; i <= maxT; i++) sum += rho[i]!;
   let tau = -1 + 2 * sum + (maxT + 1 < n ? rho[maxT + 1]! : 0);
   tau = Math.max(tau, 1 / Math.log10(ess));
-  return ess / tau;
+  return { ess: ess / tau, truncated };
 }
 
 /** Bulk ESS: ESS of the rank-normalised split chains. */

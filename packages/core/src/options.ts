@@ -32,6 +32,7 @@ export const TORCHEBM_ALIASES: Readonly<Record<string, string>> = Object.freeze(
   learning_rate: 'learningRate',
   buffer_size: 'bufferSize',
   persistent: 'persistent',
+  main_scheduler: 'main',
 });
 
 /**

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { EbmError } from './errors.js';
 import { lowerNormalQuantile } from './normal-quantile.js';
+import { assertAllocation, assertFiniteNumber, assertNonNegative } from './validation.js';
 
 /**
  * Counter-based random numbers: Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3",
@@ -161,14 +162,20 @@ export function foldIn(key: RngKey, data: number): RngKey {
   return Object.freeze([out[0]!, out[1]!]) as unknown as RngKey;
 }
 
-/** Derives `n` independent keys from `key` (default 2). */
+/** The most keys one {@link splitKey} call makes (2²⁴; beyond that use `foldIn(key, i)`). */
+const MAX_SPLIT = 2 ** 24;
+
+/** Derives `n` independent keys from `key` (default 2, at most 2²⁴). */
 export function splitKey(key: RngKey, n = 2): RngKey[] {
   assertKey(key);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new EbmError('INVALID_PARAM', 'splitKey n must be an integer >= 1.', {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SPLIT) {
+    throw new EbmError('INVALID_PARAM', `splitKey n must be an integer in [1, ${MAX_SPLIT}].`, {
       argument: 'n',
       value: n,
-      fix: 'ask for at least one key.',
+      fix:
+        n > MAX_SPLIT
+          ? 'derive keys on demand with foldIn(key, i) instead of splitting millions at once.'
+          : 'ask for at least one key.',
     });
   }
   const keys: RngKey[] = [];
@@ -192,6 +199,7 @@ function sizeOf(shape: readonly number[]): number {
     }
     n *= d;
   }
+  assertAllocation('shape', n, 'ask for fewer random numbers (at most 2^28 per call).');
   return n;
 }
 
@@ -240,6 +248,14 @@ export function bitsToUniform(u: number): number {
 /** Uniform numbers in (lo, hi) for `shape`, on the host. */
 export function uniformArray(key: RngKey, shape: readonly number[], lo = 0, hi = 1): Float32Array {
   assertKey(key);
+  assertFiniteNumber('lo', lo);
+  if (!(assertFiniteNumber('hi', hi) > lo)) {
+    throw new EbmError('INVALID_PARAM', 'hi must be > lo.', {
+      argument: 'hi',
+      value: [lo, hi],
+      fix: 'pass lo < hi.',
+    });
+  }
   const out = fillUniform(key, new Float32Array(sizeOf(shape)));
   if (lo !== 0 || hi !== 1) for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * out[i]!;
   return out;
@@ -258,6 +274,8 @@ export function bitsToNormal(u: number): number {
 /** Standard-normal numbers (times `stddev`, plus `mean`) for `shape`, on the host: `bitsToNormal` of the stream. */
 export function normalArray(key: RngKey, shape: readonly number[], mean = 0, stddev = 1): Float32Array {
   assertKey(key);
+  assertFiniteNumber('mean', mean);
+  assertNonNegative('stddev', stddev);
   const out = fillNormal(key, new Float32Array(sizeOf(shape)));
   if (mean !== 0 || stddev !== 1) for (let i = 0; i < out.length; i++) out[i] = mean + stddev * out[i]!;
   return out;

@@ -1,5 +1,6 @@
 import { EbmError } from './errors.js';
-import { assertFiniteArray } from './validation.js';
+import { assertKnownOptions } from './options.js';
+import { assertFiniteArray, assertPositive } from './validation.js';
 
 /**
  * Two-sample discrepancies on host arrays (row-major `[n, dim]` point sets): how close model samples are to
@@ -218,6 +219,22 @@ export function modeCoverage(
   options: { radius: number; minShare?: number },
 ): ModeCoverage {
   const n = checkPoints('samples', samples, dim);
+  assertKnownOptions('modeCoverage', options, ['radius', 'minShare']);
+  if (options === undefined) {
+    throw new EbmError('INVALID_PARAM', 'modeCoverage needs { radius }.', {
+      argument: 'options',
+      value: options,
+      fix: 'pass { radius } (e.g. 3·std of a mode).',
+    });
+  }
+  if (!Array.isArray(centers) || centers.some((c) => !Array.isArray(c) && !ArrayBuffer.isView(c))) {
+    throw new EbmError('INVALID_PARAM', 'centers must be an array of points.', {
+      argument: 'centers',
+      value: typeof centers,
+      fix: `pass [[x, y], …] centres of length ${dim}.`,
+    });
+  }
+  assertPositive('radius', options.radius);
   const minShare = options.minShare ?? 0.05;
   if (!(options.radius > 0) || centers.length === 0 || centers.some((c) => c.length !== dim)) {
     throw new EbmError(

@@ -129,3 +129,117 @@ describe('schedulers (TorchEBM semantics)', () => {
     expect(schedulerFromJSON(s.toJSON()).value).toBe(2);
   });
 });
+
+describe('option names (TorchEBM keyword arguments as an options object)', () => {
+  const err = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      return e as { code: string; message: string; argument: string };
+    }
+    throw new Error('expected an EbmError');
+  };
+  it('every constructor takes its arguments as one object, equal to the positional call', () => {
+    const main = new CosineScheduler(1, 0.1, 10);
+    const pairs: [BaseScheduler, BaseScheduler][] = [
+      [new ConstantScheduler({ startValue: 2 }), new ConstantScheduler(2)],
+      [
+        new ExponentialDecayScheduler({ startValue: 1, decayRate: 0.9, minValue: 0.2 }),
+        new ExponentialDecayScheduler(1, 0.9, 0.2),
+      ],
+      [new LinearScheduler({ startValue: 1, endValue: 0, nSteps: 4 }), new LinearScheduler(1, 0, 4)],
+      [new CosineScheduler({ startValue: 1, endValue: 0, nSteps: 4 }), new CosineScheduler(1, 0, 4)],
+      [
+        new MultiStepScheduler({ startValue: 1, milestones: [2, 4], gamma: 0.5 }),
+        new MultiStepScheduler(1, [2, 4], 0.5),
+      ],
+      [
+        new WarmupScheduler({ main, warmupSteps: 3, warmupInitFactor: 0.1 }),
+        new WarmupScheduler(new CosineScheduler(1, 0.1, 10), 3, 0.1),
+      ],
+      [
+        new TemperatureScheduler({ epsilonMax: 1, tauStar: 0.5, nSteps: 10 }),
+        new TemperatureScheduler(1, { tauStar: 0.5, nSteps: 10 }),
+      ],
+    ];
+    for (const [a, b] of pairs) {
+      expect(run(a, 12)).toEqual(run(b, 12));
+      expect(a.toJSON()).toEqual(b.toJSON());
+    }
+  });
+  it.each([
+    ['ConstantScheduler', () => new ConstantScheduler({ start_value: 1 } as never), 'startValue'],
+    [
+      'ExponentialDecayScheduler',
+      () => new ExponentialDecayScheduler({ startValue: 1, decay_rate: 0.9 } as never),
+      'decayRate',
+    ],
+    [
+      'LinearScheduler',
+      () => new LinearScheduler({ startValue: 1, endValue: 0, n_steps: 3 } as never),
+      'nSteps',
+    ],
+    [
+      'CosineScheduler',
+      () => new CosineScheduler({ startValue: 1, endValue: 0, nStep: 3 } as never),
+      'nSteps',
+    ],
+    [
+      'MultiStepScheduler',
+      () => new MultiStepScheduler({ startValue: 1, milestone: [2] } as never),
+      'milestones',
+    ],
+    [
+      'WarmupScheduler',
+      () => new WarmupScheduler({ main_scheduler: new ConstantScheduler(1), warmupSteps: 2 } as never),
+      'main',
+    ],
+    ['TemperatureScheduler', () => new TemperatureScheduler(1, { tau_star: 0.5 } as never), 'tauStar'],
+    ['TemperatureScheduler', () => new TemperatureScheduler({ epsilon_max: 1 } as never), 'epsilonMax'],
+    [
+      'schedulerFromJSON (linear)',
+      () => schedulerFromJSON({ type: 'linear', config: { startValue: 1, endValue: 0, n_steps: 3 }, n: 0 }),
+      'nSteps',
+    ],
+  ])('%s rejects a misspelt name and suggests the right one', (owner, make, hint) => {
+    const e = err(make);
+    expect(e.code).toBe('INVALID_PARAM');
+    expect(e.message).toContain(owner);
+    expect(e.message).toContain(`Did you mean "${hint}"?`);
+  });
+});
+
+/**
+ * TorchEBM's schedules (`torchebm/core/base_scheduler.py`, v0.7.11) at their edges, value by value: the formulas
+ * of the "Deviations from TorchEBM" page. Each expected array is TorchEBM's `[get_value()] + [step() × n]`.
+ */
+describe('TorchEBM parity at the edges', () => {
+  it('step 0 is the start value; the end value holds from step N on (linear, cosine)', () => {
+    expect(run(new LinearScheduler(1, 0, 4), 6)).toEqual([1, 0.75, 0.5, 0.25, 0, 0, 0]);
+    const c = run(new CosineScheduler(1, 0, 2), 3);
+    expect(c[0]).toBe(1);
+    expect(c[1]).toBeCloseTo(0.5, 15);
+    expect(c.slice(2)).toEqual([0, 0]);
+  });
+  it('exponential decay clamps at minValue (max(min, v0·r^n)); r = 1 is constant', () => {
+    expect(run(new ExponentialDecayScheduler(1, 0.5, 0.2), 4)).toEqual([1, 0.5, 0.25, 0.2, 0.2]);
+    expect(run(new ExponentialDecayScheduler(2, 1), 2)).toEqual([2, 2, 2]);
+  });
+  it('multi-step counts milestones m <= n (the drop happens at step m)', () => {
+    expect(run(new MultiStepScheduler(1, [2, 3], 0.5), 4)).toEqual([1, 1, 0.5, 0.25, 0.25]);
+  });
+  it('warm-up: linear from v0·factor at n = 0 to v0 at n = W, then the main schedule at n − W', () => {
+    const w = new WarmupScheduler(new LinearScheduler(1, 0, 2), 2, 0.5);
+    expect(run(w, 5)).toEqual([0.5, 0.75, 1, 0.5, 0, 0]);
+  });
+  it('zero-length warm-up is the main schedule from step 0 (TorchEBM: v0·factor at n = 0, then main)', () => {
+    const w = new WarmupScheduler(new LinearScheduler(1, 0, 2), 0, 0.5);
+    expect(run(w, 3)).toEqual([1, 0.5, 0, 0]);
+  });
+  it('temperature: 0 before τ*, a ramp to ε_max at t = 1, then flat; √ε by default; tEnd < tStart refused', () => {
+    const t = new TemperatureScheduler(4, { tauStar: 0.5, nSteps: 4, sqrt: false });
+    expect(run(t, 5)).toEqual([0, 0, 0, 2, 4, 4]);
+    expect(new TemperatureScheduler(4, { tauStar: 0.5, nSteps: 4 }).valueAt(3)).toBeCloseTo(Math.SQRT2, 15);
+    expect(() => new TemperatureScheduler(1, { tStart: 1, tEnd: 0 })).toThrow(/tEnd must be >= tStart/);
+  });
+});

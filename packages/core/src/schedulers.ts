@@ -1,4 +1,5 @@
 import { EbmError } from './errors.js';
+import { assertKnownOptions, optionKeys } from './options.js';
 import {
   assertFiniteNumber,
   assertInRange,
@@ -13,8 +14,22 @@ import {
  * `value` is the value at the current n; `reset()` returns to n = 0. Samplers step their schedulers once per
  * iteration, after the update, so iteration i uses the value after i steps.
  * Every scheduler serialises with `toJSON()` and is restored by {@link schedulerFromJSON}.
+ *
+ * Constructors take TorchEBM's positional arguments or one options object with the same names in camelCase
+ * (`new LinearScheduler({ startValue: 1, endValue: 0.1, nSteps: 100 })`, TorchEBM's keyword call); unknown names
+ * in an options object (`start_value`, `n_step`) throw `INVALID_PARAM` with the right name.
  * @module
  */
+
+/** The options object of a scheduler constructor (TorchEBM's keyword arguments), or `undefined`. */
+function optionsForm<T extends object>(
+  owner: string,
+  first: unknown,
+  keys: readonly string[],
+): T | undefined {
+  if (first === null || typeof first !== 'object' || first instanceof BaseScheduler) return undefined;
+  return assertKnownOptions<T>(owner, first as T, keys);
+}
 
 /** Plain-data form of a scheduler. */
 export interface SchedulerJSON {
@@ -83,13 +98,20 @@ export abstract class BaseScheduler implements Scheduler {
   }
 }
 
+/** Options of {@link ConstantScheduler}. */
+export interface ConstantSchedulerOptions {
+  readonly startValue: number;
+}
+const CONSTANT_KEYS = optionKeys<ConstantSchedulerOptions>({ startValue: true });
+
 /** v(n) = v₀. */
 export class ConstantScheduler extends BaseScheduler {
   readonly type = 'constant';
   readonly startValue: number;
-  constructor(startValue: number) {
+  constructor(startValue: number | ConstantSchedulerOptions) {
     super();
-    this.startValue = assertFiniteNumber('startValue', startValue);
+    const o = optionsForm<ConstantSchedulerOptions>('ConstantScheduler', startValue, CONSTANT_KEYS);
+    this.startValue = assertFiniteNumber('startValue', o ? o.startValue : startValue);
   }
   valueAt(_n: number): number {
     return this.startValue;
@@ -99,17 +121,37 @@ export class ConstantScheduler extends BaseScheduler {
   }
 }
 
+/** Options of {@link ExponentialDecayScheduler}. */
+export interface ExponentialDecaySchedulerOptions {
+  readonly startValue: number;
+  readonly decayRate: number;
+  /** Default 0. */
+  readonly minValue?: number;
+}
+const EXP_KEYS = optionKeys<ExponentialDecaySchedulerOptions>({
+  startValue: true,
+  decayRate: true,
+  minValue: true,
+});
+
 /** v(n) = max(min, v₀·rⁿ), r ∈ (0, 1]. */
 export class ExponentialDecayScheduler extends BaseScheduler {
   readonly type = 'exponentialDecay';
   readonly startValue: number;
   readonly decayRate: number;
   readonly minValue: number;
-  constructor(startValue: number, decayRate: number, minValue = 0) {
+  constructor(options: ExponentialDecaySchedulerOptions);
+  constructor(startValue: number, decayRate: number, minValue?: number);
+  constructor(startValue: number | ExponentialDecaySchedulerOptions, decayRate?: number, minValue = 0) {
     super();
-    this.startValue = assertFiniteNumber('startValue', startValue);
-    this.decayRate = assertInRange('decayRate', decayRate, 0, 1, { loInclusive: false });
-    this.minValue = assertNonNegative('minValue', minValue);
+    const o = optionsForm<ExponentialDecaySchedulerOptions>(
+      'ExponentialDecayScheduler',
+      startValue,
+      EXP_KEYS,
+    );
+    this.startValue = assertFiniteNumber('startValue', o ? o.startValue : startValue);
+    this.decayRate = assertInRange('decayRate', o ? o.decayRate : decayRate, 0, 1, { loInclusive: false });
+    this.minValue = assertNonNegative('minValue', o ? (o.minValue ?? 0) : minValue);
   }
   valueAt(n: number): number {
     return Math.max(this.minValue, this.startValue * this.decayRate ** n);
@@ -119,16 +161,36 @@ export class ExponentialDecayScheduler extends BaseScheduler {
   }
 }
 
+/** Options of {@link LinearScheduler} and {@link CosineScheduler}. */
+export interface RampSchedulerOptions {
+  readonly startValue: number;
+  readonly endValue: number;
+  /** N ≥ 1. */
+  readonly nSteps: number;
+}
+const RAMP_KEYS = optionKeys<RampSchedulerOptions>({ startValue: true, endValue: true, nSteps: true });
+
 /** Shared part of schedules that run from a start value to an end value over N steps. */
 abstract class RampScheduler extends BaseScheduler {
   readonly startValue: number;
   readonly endValue: number;
   readonly nSteps: number;
-  constructor(startValue: number, endValue: number, nSteps: number) {
+  constructor(options: RampSchedulerOptions);
+  constructor(startValue: number, endValue: number, nSteps: number);
+  constructor(startValue: number | RampSchedulerOptions, endValue?: number, nSteps?: number) {
     super();
-    this.startValue = assertFiniteNumber('startValue', startValue);
-    this.endValue = assertFiniteNumber('endValue', endValue);
-    this.nSteps = assertInteger('nSteps', nSteps, 1);
+    const o = optionsForm<RampSchedulerOptions>(
+      new.target === CosineScheduler
+        ? 'CosineScheduler'
+        : new.target === LinearScheduler
+          ? 'LinearScheduler'
+          : new.target.name,
+      startValue,
+      RAMP_KEYS,
+    );
+    this.startValue = assertFiniteNumber('startValue', o ? o.startValue : startValue);
+    this.endValue = assertFiniteNumber('endValue', o ? o.endValue : endValue);
+    this.nSteps = assertInteger('nSteps', o ? o.nSteps : nSteps, 1);
   }
   protected config() {
     return { startValue: this.startValue, endValue: this.endValue, nSteps: this.nSteps };
@@ -156,15 +218,34 @@ export class CosineScheduler extends RampScheduler {
   }
 }
 
+/** Options of {@link MultiStepScheduler}. */
+export interface MultiStepSchedulerOptions {
+  readonly startValue: number;
+  /** Positive, strictly increasing step counts. */
+  readonly milestones: readonly number[];
+  /** Default 0.1. */
+  readonly gamma?: number;
+}
+const MULTI_KEYS = optionKeys<MultiStepSchedulerOptions>({ startValue: true, milestones: true, gamma: true });
+
 /** v(n) = v₀·γ^#{m ∈ milestones : m ≤ n}; milestones positive and strictly increasing. */
 export class MultiStepScheduler extends BaseScheduler {
   readonly type = 'multiStep';
   readonly startValue: number;
   readonly milestones: readonly number[];
   readonly gamma: number;
-  constructor(startValue: number, milestones: readonly number[], gamma = 0.1) {
+  constructor(options: MultiStepSchedulerOptions);
+  constructor(startValue: number, milestones: readonly number[], gamma?: number);
+  constructor(
+    startValue: number | MultiStepSchedulerOptions,
+    milestonesArg?: readonly number[],
+    gammaArg = 0.1,
+  ) {
     super();
-    this.startValue = assertFiniteNumber('startValue', startValue);
+    const o = optionsForm<MultiStepSchedulerOptions>('MultiStepScheduler', startValue, MULTI_KEYS);
+    this.startValue = assertFiniteNumber('startValue', o ? o.startValue : startValue);
+    const milestones = o ? o.milestones : milestonesArg;
+    const gamma = o ? (o.gamma ?? 0.1) : gammaArg;
     if (!Array.isArray(milestones) || milestones.length === 0) {
       throw new EbmError('INVALID_PARAM', 'milestones must be a non-empty array of positive integers.', {
         argument: 'milestones',
@@ -195,6 +276,21 @@ export class MultiStepScheduler extends BaseScheduler {
   }
 }
 
+/** Options of {@link WarmupScheduler}. */
+export interface WarmupSchedulerOptions {
+  /** The scheduler that runs after the warm-up (TorchEBM's `main_scheduler`). */
+  readonly main: BaseScheduler;
+  /** W ≥ 0. */
+  readonly warmupSteps: number;
+  /** Default 0.01. */
+  readonly warmupInitFactor?: number;
+}
+const WARMUP_KEYS = optionKeys<WarmupSchedulerOptions>({
+  main: true,
+  warmupSteps: true,
+  warmupInitFactor: true,
+});
+
 /**
  * Linear warm-up into a main scheduler: for n ≤ W, v = v_s + (n/W)(v_main(0) − v_s) with
  * v_s = v_main(0)·warmupInitFactor; after that the main scheduler runs in lockstep with count n − W.
@@ -204,8 +300,18 @@ export class WarmupScheduler extends BaseScheduler {
   readonly main: BaseScheduler;
   readonly warmupSteps: number;
   readonly warmupInitFactor: number;
-  constructor(main: BaseScheduler, warmupSteps: number, warmupInitFactor = 0.01) {
+  constructor(options: WarmupSchedulerOptions);
+  constructor(main: BaseScheduler, warmupSteps: number, warmupInitFactor?: number);
+  constructor(
+    mainArg: BaseScheduler | WarmupSchedulerOptions,
+    warmupStepsArg?: number,
+    warmupInitFactorArg = 0.01,
+  ) {
     super();
+    const o = optionsForm<WarmupSchedulerOptions>('WarmupScheduler', mainArg, WARMUP_KEYS);
+    const main = o ? o.main : (mainArg as BaseScheduler);
+    const warmupSteps = o ? o.warmupSteps : warmupStepsArg;
+    const warmupInitFactor = o ? (o.warmupInitFactor ?? 0.01) : warmupInitFactorArg;
     if (!(main instanceof BaseScheduler)) {
       throw new EbmError('INVALID_PARAM', 'main must be a scheduler.', {
         argument: 'main',
@@ -263,6 +369,14 @@ export interface TemperatureSchedulerOptions {
   readonly sqrt?: boolean;
 }
 
+const TEMPERATURE_KEYS = optionKeys<TemperatureSchedulerOptions>({
+  tauStar: true,
+  nSteps: true,
+  tStart: true,
+  tEnd: true,
+  sqrt: true,
+});
+
 /**
  * Equilibrium-matching temperature: virtual time t = t_start + (t_end − t_start)·min(n, N)/N; ε(t) = 0 for
  * t < τ*, ε_max(t − τ*)/(1 − τ*) for τ* ≤ t < 1, ε_max for t ≥ 1. Returns √ε when `sqrt`.
@@ -275,13 +389,35 @@ export class TemperatureScheduler extends BaseScheduler {
   readonly tStart: number;
   readonly tEnd: number;
   readonly sqrt: boolean;
-  constructor(epsilonMax: number, options: TemperatureSchedulerOptions = {}) {
+  constructor(options: TemperatureSchedulerOptions & { readonly epsilonMax: number });
+  constructor(epsilonMax: number, options?: TemperatureSchedulerOptions);
+  constructor(
+    epsilonMaxArg: number | (TemperatureSchedulerOptions & { readonly epsilonMax: number }),
+    optionsArg: TemperatureSchedulerOptions = {},
+  ) {
     super();
-    this.epsilonMax = assertNonNegative('epsilonMax', epsilonMax);
+    const o = optionsForm<TemperatureSchedulerOptions & { readonly epsilonMax: number }>(
+      'TemperatureScheduler',
+      epsilonMaxArg,
+      [...TEMPERATURE_KEYS, 'epsilonMax'],
+    );
+    const options = o ?? assertKnownOptions('TemperatureScheduler', optionsArg, TEMPERATURE_KEYS);
+    this.epsilonMax = assertNonNegative('epsilonMax', o ? o.epsilonMax : epsilonMaxArg);
     this.tauStar = assertInRange('tauStar', options.tauStar ?? 0.8, 0, 1, { hiInclusive: false });
     this.nSteps = assertInteger('nSteps', options.nSteps ?? 200, 1);
     this.tStart = assertFiniteNumber('tStart', options.tStart ?? 0);
     this.tEnd = assertFiniteNumber('tEnd', options.tEnd ?? 1);
+    if (this.tEnd < this.tStart) {
+      throw new EbmError(
+        'INVALID_PARAM',
+        'tEnd must be >= tStart (virtual time runs forward, as in TorchEBM).',
+        {
+          argument: 'tEnd',
+          value: [this.tStart, this.tEnd],
+          fix: 'pass tStart <= tEnd (e.g. the defaults 0 and 1).',
+        },
+      );
+    }
     const sq = options.sqrt ?? true;
     if (typeof sq !== 'boolean') {
       throw new EbmError('INVALID_PARAM', 'sqrt must be a boolean.', {
@@ -347,6 +483,17 @@ const factories = new Map<string, Factory>([
   ],
 ]);
 
+/** The configuration names of the built-in types (a custom type's factory checks its own). */
+const CONFIG_KEYS: Readonly<Record<string, readonly string[]>> = {
+  constant: CONSTANT_KEYS,
+  exponentialDecay: EXP_KEYS,
+  linear: RAMP_KEYS,
+  cosine: RAMP_KEYS,
+  multiStep: MULTI_KEYS,
+  warmup: WARMUP_KEYS,
+  temperature: [...TEMPERATURE_KEYS, 'epsilonMax'],
+};
+
 /** Registers a custom scheduler type for {@link schedulerFromJSON} (plugins). */
 export function registerSchedulerType(type: string, factory: Factory): void {
   if (factories.has(type)) {
@@ -376,7 +523,11 @@ export function schedulerFromJSON(json: SchedulerJSON): BaseScheduler {
       fix: `use one of ${[...factories.keys()].join(', ')}, or registerSchedulerType first.`,
     });
   }
-  const s = f(json.config ?? {});
+  const keys = Object.hasOwn(CONFIG_KEYS, json.type) ? CONFIG_KEYS[json.type] : undefined;
+  const config = keys
+    ? assertKnownOptions(`schedulerFromJSON (${json.type})`, json.config, keys)
+    : json.config;
+  const s = f(config ?? {});
   s.setStep(json.n ?? 0);
   return s;
 }

@@ -1,12 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import type { BrowserContext } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { chromiumAvailable, launchChromium } from '../src/testing/index.js';
 
-const chromium = '/usr/bin/chromium';
-const have = existsSync(chromium);
+const have = await chromiumAvailable();
 
 describe('chain worker pool on Web Workers (headless Chromium)', () => {
   it.skipIf(!have)(
@@ -22,21 +20,8 @@ describe('chain worker pool on Web Workers (headless Chromium)', () => {
         logLevel: 'error',
       });
       const code = out.outputFiles[0]!.text;
-      const { chromium: pw } = await import('playwright-core');
-      const dir = mkdtempSync(join(tmpdir(), 'ebm-chromium-'));
-      const ctx = await pw.launchPersistentContext(dir, {
-        executablePath: chromium,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-          '--disable-quic',
-        ],
-      });
+      const browser = await launchChromium<BrowserContext>();
+      const ctx = browser.context;
       try {
         const page = await ctx.newPage();
         await page.setContent('<!doctype html><html><body></body></html>');
@@ -53,8 +38,7 @@ describe('chain worker pool on Web Workers (headless Chromium)', () => {
           workersStarted: 3,
         });
       } finally {
-        await ctx.close();
-        rmSync(dir, { recursive: true, force: true });
+        await browser.close();
       }
     },
   );

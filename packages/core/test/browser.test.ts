@@ -1,12 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import type { BrowserContext } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { chromiumAvailable, launchChromium } from '../src/testing/index.js';
 
-const chromium = '/usr/bin/chromium';
-const have = existsSync(chromium);
+const have = await chromiumAvailable();
 const required = process.env.EBM_TEST_BROWSER === '1';
 if (!have) console.warn('[ebm] browser test skipped: no /usr/bin/chromium (apt-get install chromium).');
 
@@ -34,21 +32,8 @@ describe('@ebm/core in a browser bundle (headless Chromium)', () => {
       expect(code).toMatch(/tfjs-core\/dist\/gradients\/Abs_grad\.js/);
       expect(code.match(/\bvar absGradConfig\d* =/g)).toHaveLength(1);
       expect(code.match(/\bvar addGradConfig\d* =/g)).toHaveLength(1);
-      const { chromium: pw } = await import('playwright-core');
-      const dir = mkdtempSync(join(tmpdir(), 'ebm-chromium-'));
-      const ctx = await pw.launchPersistentContext(dir, {
-        executablePath: chromium,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-          '--disable-quic',
-        ],
-      });
+      const browser = await launchChromium<BrowserContext>();
+      const ctx = browser.context;
       try {
         const page = await ctx.newPage();
         await page.setContent('<!doctype html><html><body></body></html>');
@@ -66,8 +51,7 @@ describe('@ebm/core in a browser bundle (headless Chromium)', () => {
         expect(r.rngMatches).toBe(true);
         expect(r.generatedFrom).toMatch(/^\d+\.\d+\.\d+/);
       } finally {
-        await ctx.close();
-        rmSync(dir, { recursive: true, force: true });
+        await browser.close();
       }
     },
   );

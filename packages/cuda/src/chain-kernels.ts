@@ -58,6 +58,13 @@ export const CHAIN_KINDS: readonly string[] = WGSL_ENERGY_KINDS;
 
 /** Registry name of the traced whole-chain kernel: `chainTrace.<kind>`. */
 export function chainTraceKernelName(kind: string): string {
+  if (typeof kind !== 'string' || kind === '') {
+    throw new EbmError('INVALID_PARAM', 'kind must be an energy kind name.', {
+      argument: 'kind',
+      value: kind,
+      fix: `pass one of: ${CHAIN_KINDS.join(', ')}.`,
+    });
+  }
   return `chainTrace.${kind}`;
 }
 

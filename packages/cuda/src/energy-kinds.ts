@@ -1,4 +1,4 @@
-import { EbmError } from '@ebm/core';
+import { assertInteger, EbmError } from '@ebm/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { mlpEnergy } from './mlp-energy.js';
 
@@ -416,6 +416,7 @@ export const WGSL_ENERGY_KINDS: readonly string[] = [...Object.keys(WGSL_ENERGIE
 
 /** The WGSL energy of `kind` for dimension `dim`; throws `NOT_IMPLEMENTED` for other kinds. */
 export function wgslEnergy(kind: string, params: Params, dim: number): WgslEnergy {
+  assertInteger('dim', dim, 1);
   const b = kind === 'mlp' ? mlpEnergy : WGSL_ENERGIES[kind];
   if (b === undefined) {
     throw new EbmError('NOT_IMPLEMENTED', `No fused WGSL energy for kind "${kind}".`, {

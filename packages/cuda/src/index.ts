@@ -7,7 +7,7 @@
  * @module
  */
 
-import { EbmError } from '@ebm/core';
+import { assertKnownOptions, EbmError, optionKeys } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 export {
@@ -155,6 +155,8 @@ function ensureWebGpuFactory(mod: TfjsWebGpuModule, gpu: GpuLike): void {
   );
 }
 
+const SETUP_KEYS = optionKeys<SetupWebGpuOptions>({ dawnFlags: true, backend: true });
+
 /**
  * Makes tfjs's `webgpu` backend active. In Node it first installs Dawn's `navigator.gpu` from the optional peer
  * `webgpu`; in a browser it uses the browser's WebGPU. The tfjs backend module is imported with a literal
@@ -163,6 +165,7 @@ function ensureWebGpuFactory(mod: TfjsWebGpuModule, gpu: GpuLike): void {
  * adapter is missing. Read results with `await t.data()`: `dataSync` is unavailable on WebGPU in Node.
  */
 export async function setupWebGpu(options: SetupWebGpuOptions = {}): Promise<WebGpuInfo> {
+  assertKnownOptions('setupWebGpu', options, SETUP_KEYS);
   const g = globalThis as unknown as { navigator?: { gpu?: GpuLike } };
   if (isNode() && g.navigator?.gpu === undefined) {
     let dawn: { create: (flags: string[]) => GpuLike; globals: Record<string, unknown> };
@@ -293,6 +296,7 @@ export async function detectTfjsNodeGpu(): Promise<NativeBackendStatus> {
  * runs on the CPU.
  */
 export async function useTfjsNodeGpu(options: { requireGpu?: boolean } = {}): Promise<NativeBackendStatus> {
+  assertKnownOptions('useTfjsNodeGpu', options, ['requireGpu']);
   const status = await detectTfjsNodeGpu();
   if (!status.available || (options.requireGpu === true && status.gpu !== true)) {
     throw new EbmError('BACKEND_UNAVAILABLE', `@tensorflow/tfjs-node-gpu is unavailable: ${status.reason}`, {

@@ -326,6 +326,19 @@ export function mlpKernelHint(energy: {
   };
   readonly namedVariables: readonly { readonly name: string; readonly variable: tf.Tensor }[];
 }): { kind: 'mlp'; params: MLPKernelParams } | undefined {
+  const c = (energy as { config?: unknown } | null)?.config as { widths?: unknown } | undefined;
+  if (
+    c === null ||
+    typeof c !== 'object' ||
+    !Array.isArray(c.widths) ||
+    !Array.isArray((energy as { namedVariables?: unknown }).namedVariables)
+  ) {
+    throw new EbmError('INVALID_PARAM', 'mlpKernelHint needs an MLPEnergy (its config and namedVariables).', {
+      argument: 'energy',
+      value: energy === null ? null : typeof energy,
+      fix: "pass an MLPEnergy from '@ebm/models'.",
+    });
+  }
   if (energy.config.spectralNormIterations > 0) return undefined;
   const own = energy.kernelHint;
   if (own?.kind === 'mlp') return own as { kind: 'mlp'; params: MLPKernelParams };

@@ -1,8 +1,10 @@
 import {
+  assertFiniteArray,
   assertInteger,
   assertKnownOptions,
   EbmError,
   foldIn,
+  MAX_ELEMENTS,
   type RngKey,
   toKey,
   uniformArray,
@@ -29,6 +31,8 @@ export interface BatchOptions {
  * identical on every backend.
  */
 export function permutation(n: number, key: RngKey): Int32Array {
+  assertInteger('n', n, 0, MAX_ELEMENTS);
+  toKey(key, 'key');
   const perm = new Int32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
   if (n < 2) return perm;
@@ -57,6 +61,15 @@ export class PointDataset {
   readonly dim: number;
 
   constructor(name: string, data: Float32Array, dim: number, labels?: Int32Array) {
+    assertInteger('dim', dim, 1);
+    if (!(data instanceof Float32Array)) {
+      throw new EbmError('INVALID_PARAM', 'data must be a Float32Array.', {
+        argument: 'data',
+        value: data === null ? null : typeof data,
+        fix: 'pass row-major points as Float32Array.from(values).',
+      });
+    }
+    assertFiniteArray('data', data);
     if (data.length % dim !== 0) {
       throw new EbmError('SHAPE_MISMATCH', 'data length must be a multiple of dim.', {
         argument: 'data',

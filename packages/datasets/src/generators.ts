@@ -94,7 +94,7 @@ function finish(name: string, data: Float64Array, labels?: Int32Array): PointDat
 export interface GaussianMixtureDatasetOptions extends CommonOptions {
   /** Number of points (default 2000). */
   readonly nSamples?: number;
-  /** Number of components K (default 8). */
+  /** Number of components K (default 8, at most 2²⁰). */
   readonly nComponents?: number;
   /** Standard deviation of each component (default 0.05). */
   readonly std?: number;
@@ -118,7 +118,7 @@ const GAUSSIANMIXTURE_KEYS = optionKeys<GaussianMixtureDatasetOptions>({
 export function gaussianMixture(options: GaussianMixtureDatasetOptions = {}): PointDataset {
   assertKnownOptions('gaussianMixture', options, GAUSSIANMIXTURE_KEYS);
   const n = nSamplesOf(options.nSamples);
-  const K = assertInteger('nComponents', options.nComponents ?? 8, 1);
+  const K = assertInteger('nComponents', options.nComponents ?? 8, 1, 2 ** 20);
   const std = assertNonNegative('std', options.std ?? 0.05);
   const r = assertPositive('radius', options.radius ?? 1);
   const k = keys(options.seed);

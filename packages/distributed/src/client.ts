@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EbmError } from '@ebm/core';
+import { assertKnownOptions, EbmError, optionKeys } from '@ebm/core';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -140,6 +140,8 @@ export interface ClientOptions {
   readonly queue?: string;
 }
 
+const CLIENT_KEYS = optionKeys<ClientOptions>({ connection: true, queue: true });
+
 /** Submits runs and collects their results (see the module docs). */
 export class DistributedClient {
   private readonly redis: Redis;
@@ -149,6 +151,7 @@ export class DistributedClient {
   private readonly store: RunStore;
 
   constructor(options: ClientOptions = {}) {
+    assertKnownOptions('DistributedClient', options, CLIENT_KEYS);
     const prefix = keyPrefix(options.connection);
     this.url = redisOptions(options.connection).url;
     this.redis = connectRedis(options.connection);

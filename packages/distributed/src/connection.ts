@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EbmError } from '@ebm/core';
+import { assertKnownOptions, EbmError, optionKeys } from '@ebm/core';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /**
@@ -36,8 +36,25 @@ export interface RedisConnectionOptions {
   readonly prefix?: string;
 }
 
+const CONNECTION_KEYS = optionKeys<RedisConnectionOptions>({
+  url: true,
+  username: true,
+  password: true,
+  tls: true,
+  prefix: true,
+});
+const TLS_KEYS = optionKeys<NonNullable<RedisConnectionOptions['tls']>>({
+  caFile: true,
+  certFile: true,
+  keyFile: true,
+  rejectUnauthorized: true,
+  servername: true,
+});
+
 /** ioredis options for {@link RedisConnectionOptions} (BullMQ needs `maxRetriesPerRequest: null`). */
 export function redisOptions(options: RedisConnectionOptions = {}): { url: string; options: RedisOptions } {
+  assertKnownOptions('connection', options, CONNECTION_KEYS);
+  if (options.tls !== undefined) assertKnownOptions('connection.tls', options.tls, TLS_KEYS);
   const url = options.url ?? process.env.EBM_REDIS_URL ?? 'redis://127.0.0.1:6379';
   let parsed: URL;
   try {

@@ -1,3 +1,4 @@
+import { EbmError } from '@ebm/core';
 import { invalidJob } from './validate.js';
 
 /**
@@ -8,6 +9,13 @@ import { invalidJob } from './validate.js';
 
 /** Base64 of a float array's bytes. */
 export function encodeFloats(a: Float32Array | Float64Array): string {
+  if (!(a instanceof Float32Array || a instanceof Float64Array)) {
+    throw new EbmError('INVALID_PARAM', 'encodeFloats needs a Float32Array or Float64Array.', {
+      argument: 'a',
+      value: a === null ? null : typeof a,
+      fix: 'pass Float32Array.from(values) (or Float64Array).',
+    });
+  }
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 }
 

@@ -1,4 +1,4 @@
-import { autocovariance, EbmError, splitRhatEss } from '@ebm/core';
+import { assertInteger, autocovariance, EbmError, essFromAutocovariance, splitRhatEss } from '@ebm/core';
 
 /**
  * # Per-chain summaries and their exact merge
@@ -80,6 +80,17 @@ export function summarizeDraws(
   dim: number,
   maxLag?: number,
 ): ChainSummaries {
+  assertInteger('nChains', nChains, 1);
+  assertInteger('nKept', nKept, 1);
+  assertInteger('dim', dim, 1);
+  if (maxLag !== undefined) assertInteger('maxLag', maxLag, 0);
+  if (draws === null || typeof draws !== 'object' || typeof draws.length !== 'number') {
+    throw new EbmError('INVALID_PARAM', 'draws must be an array of numbers.', {
+      argument: 'draws',
+      value: draws === null ? null : typeof draws,
+      fix: 'pass chain-major draws [nChains, nKept, dim] as a Float64Array.',
+    });
+  }
   if (draws.length !== nChains * nKept * dim) {
     throw new EbmError('SHAPE_MISMATCH', 'draws must hold nChains·nKept·dim numbers.', {
       argument: 'draws',
@@ -198,68 +209,19 @@ function rhatFrom(means: number[], vars: number[], n: number): number {
   return Math.sqrt((B / W + n - 1) / n);
 }
 
-/** ESS from per-chain means and autocovariances at lags 0..L (core's `essBasic`, same arithmetic). */
-function essFrom(
-  means: number[],
-  acov: (c: number, t: number) => number,
-  n: number,
-  L: number,
-  constant: boolean,
-): { ess: number; truncated: boolean } {
-  const m = means.length;
-  if (constant) return { ess: m * n, truncated: false };
-  const meanAcov = (t: number) => {
-    let s = 0;
-    for (let c = 0; c < m; c++) s += acov(c, t);
-    return s / m;
-  };
-  const meanVar = (meanAcov(0) * n) / (n - 1);
-  if (!Number.isFinite(meanVar)) return { ess: Number.NaN, truncated: false }; // a diverged chain
-  let varPlus = (meanVar * (n - 1)) / n;
-  if (m > 1) {
-    const g = means.reduce((a, b) => a + b, 0) / m;
-    varPlus += means.reduce((a, mu) => a + (mu - g) ** 2, 0) / (m - 1);
-  }
-  const rho = new Float64Array(n);
-  let rhoEven = 1;
-  rho[0] = rhoEven;
-  let rhoOdd = 1 - (meanVar - meanAcov(1)) / varPlus;
-  rho[1] = rhoOdd;
-  let t = 1;
-  let truncated = false;
-  while (t < n - 3 && rhoEven + rhoOdd > 0) {
-    if (t + 2 > L) {
-      truncated = true;
-      break;
-    }
-    rhoEven = 1 - (meanVar - meanAcov(t + 1)) / varPlus;
-    rhoOdd = 1 - (meanVar - meanAcov(t + 2)) / varPlus;
-    if (rhoEven + rhoOdd >= 0) {
-      rho[t + 1] = rhoEven;
-      rho[t + 2] = rhoOdd;
-    }
-    t += 2;
-  }
-  const maxT = t - 2;
-  if (rhoEven > 0) rho[maxT + 1] = rhoEven;
-  t = 1;
-  while (t <= maxT - 2) {
-    if (rho[t + 1]! + rho[t + 2]! > rho[t - 1]! + rho[t]!) {
-      rho[t + 1] = (rho[t - 1]! + rho[t]!) / 2;
-      rho[t + 2] = rho[t + 1]!;
-    }
-    t += 2;
-  }
-  const ess = m * n;
-  let sum = 0;
-  for (let i = 0; i <= maxT; i++) sum += rho[i]!;
-  let tau = -1 + 2 * sum + (maxT + 1 < n ? rho[maxT + 1]! : 0);
-  tau = Math.max(tau, 1 / Math.log10(ess));
-  return { ess: ess / tau, truncated };
-}
-
 /** Pooled moments, split-R̂ and ESS across all chains from merged summaries (see the module docs). */
 export function mergedStats(s: ChainSummaries): MergedStats {
+  if (s === null || typeof s !== 'object' || !(s.halfAcov instanceof Float64Array)) {
+    throw new EbmError(
+      'INVALID_PARAM',
+      'mergedStats needs summaries from summarizeDraws / concatSummaries.',
+      {
+        argument: 'summaries',
+        value: s === null ? null : typeof s,
+        fix: 'pass the value returned by summarizeDraws or concatSummaries.',
+      },
+    );
+  }
   const { nChains, nKept, dim, maxLag } = s;
   if (nChains < 1) {
     throw new EbmError('INVALID_PARAM', 'mergedStats needs at least one chain.', {
@@ -304,7 +266,16 @@ export function mergedStats(s: ChainSummaries): MergedStats {
     }
     rhat.push(rhatFrom(hm, hv, half));
     const constant = hi - lo < 1e-12 * Math.max(1, Math.abs(lo));
-    const e = essFrom(hm, (k, t) => s.halfAcov[(k * dim + j) * (maxLag + 1) + t]!, half, maxLag, constant);
+    const m = 2 * nChains;
+    const meanAcov = (t: number) => {
+      let sum = 0;
+      for (let k = 0; k < m; k++) sum += s.halfAcov[(k * dim + j) * (maxLag + 1) + t]!;
+      return sum / m;
+    };
+    // Core's autocovariance → ESS step (Geyer's initial monotone sequence), cut at the lags kept.
+    const e = constant
+      ? { ess: m * half, truncated: false }
+      : essFromAutocovariance(hm, meanAcov, half, maxLag);
     ess.push(e.ess);
     essTruncated.push(e.truncated);
     mcse.push(Math.sqrt(v / e.ess));

@@ -1,6 +1,6 @@
 import { EbmError, type EnergyFunction, type Loss, type SamplingKernel } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { EnergyFactory, SamplerFactory, TrainContext, Trainer } from './registry.js';
+import type { EnergyFactory, TrainContext, Trainer } from './registry.js';
 import { lookup } from './registry.js';
 import { type FitSpec, parseFitSpec } from './specs.js';
 import { assertObject, invalidJob, type JsonObject, type JsonValue } from './validate.js';
@@ -39,27 +39,45 @@ export type DatasetFactory = (
   seed: number,
 ) => tf.Tensor2D | { readonly data: ArrayLike<number>; readonly dim: number };
 
-/** A loss factory. */
-export type LossFactory = (ctx: {
+/**
+ * A loss factory. `S` is the type of the samplers it receives: {@link SamplingKernel} (what any registry's
+ * sampler factory returns) unless the trainer is given its own typed `samplers` (see {@link FitTrainerDeps}).
+ */
+export type LossFactory<S extends SamplingKernel = SamplingKernel> = (ctx: {
   readonly energy: EnergyFunction;
-  readonly sampler: SamplingKernel | undefined;
+  readonly sampler: S | undefined;
   readonly params: JsonObject;
 }) => Loss;
 
-/** What {@link fitTrainer} needs from the application. */
-export interface FitTrainerDeps<C> {
+/** Sampler factories by name (what a registry's `samplers` holds). */
+export type SamplerFactories = Readonly<
+  Record<string, (energy: EnergyFunction, params: JsonObject) => SamplingKernel>
+>;
+
+/** The samplers a set of factories makes (the union of their return types). */
+export type SamplerOf<R extends SamplerFactories> = ReturnType<R[keyof R]>;
+
+/**
+ * What {@link fitTrainer} needs from the application. The samplers' type is inferred from `samplers`:
+ * pass the registry's sampler factories here (e.g. returning `LangevinDynamics | MALA`, full `Sampler`s) when a
+ * loss needs more than a `{ init, step }` kernel — `PersistentContrastiveDivergence` wants a `Sampler`.
+ */
+export interface FitTrainerDeps<C, R extends SamplerFactories = SamplerFactories> {
   /** The training loop (`fit` from `@ebm/losses`). */
   readonly fit: (options: FitCallOptions<C>) => Promise<unknown>;
   readonly datasets: Readonly<Record<string, DatasetFactory>>;
-  readonly losses: Readonly<Record<string, LossFactory>>;
+  readonly losses: Readonly<Record<string, LossFactory<SamplerOf<R>>>>;
   /** Energy factories (default: the worker registry's). */
   readonly energies?: Readonly<Record<string, EnergyFactory>>;
-  /** Sampler factories (default: the worker registry's). */
-  readonly samplers?: Readonly<Record<string, SamplerFactory>>;
+  /**
+   * Sampler factories (default: the worker registry's; a kind not listed here is looked up there, so list every
+   * kind the jobs use when they return more than a `SamplingKernel`).
+   */
+  readonly samplers?: R;
   /** Scores the trained model (e.g. MMD of samples to held-out data); JSON result. */
   readonly evaluate?: (ctx: {
     readonly energy: EnergyFunction;
-    readonly sampler: SamplingKernel | undefined;
+    readonly sampler: SamplerOf<R> | undefined;
     readonly data: tf.Tensor2D;
     readonly spec: FitSpec;
     readonly seed: number;
@@ -107,7 +125,9 @@ function parseResume(
 }
 
 /** A {@link Trainer} that runs `fit` from a {@link FitSpec} (see the module docs). */
-export function fitTrainer<C>(deps: FitTrainerDeps<C>): Trainer {
+export function fitTrainer<C, R extends SamplerFactories = SamplerFactories>(
+  deps: FitTrainerDeps<C, R>,
+): Trainer {
   if (typeof deps?.fit !== 'function') {
     throw new EbmError('INVALID_PARAM', 'fitTrainer needs the training loop: { fit }.', {
       argument: 'deps.fit',
@@ -127,7 +147,10 @@ export function fitTrainer<C>(deps: FitTrainerDeps<C>): Trainer {
         ? undefined
         : ((deps.samplers && Object.hasOwn(deps.samplers, spec.sampler.kind)
             ? deps.samplers[spec.sampler.kind]
-            : lookup(ctx.registry, 'samplers', spec.sampler.kind)) as SamplerFactory);
+            : lookup(ctx.registry, 'samplers', spec.sampler.kind)) as (
+            energy: EnergyFunction,
+            params: JsonObject,
+          ) => SamplerOf<R>);
     const dataF = ownOr(deps.datasets, spec.dataset.kind, 'datasets');
     const lossF = ownOr(deps.losses, spec.loss.kind, 'losses');
     const resume = parseResume(ctx.resumeFrom, spec.steps);

@@ -1,4 +1,4 @@
-import { EbmError } from '@ebm/core';
+import { assertInteger, EbmError } from '@ebm/core';
 import type { TrainingCheckpoint } from './checkpoint.js';
 
 /**
@@ -46,6 +46,7 @@ function node(): Promise<{ fs: Fs; path: Path }> {
 
 /** The file name of the checkpoint of `step` (zero-padded so names sort by step). */
 export function checkpointFileName(step: number): string {
+  assertInteger('step', step, 0, 1e15 - 1);
   return `${PREFIX}${String(step).padStart(12, '0')}${SUFFIX}`;
 }
 

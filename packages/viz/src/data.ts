@@ -1,6 +1,7 @@
-import { EbmError } from '@ebm/core';
+import { assertKnownOptions, EbmError } from '@ebm/core';
 import * as Plot from '@observablehq/plot';
 import * as tf from '@tensorflow/tfjs-core';
+import { VIZ_OPTION_KEYS } from './option-keys.js';
 
 /**
  * A set of 2-D points: a `[N, 2]` tensor, an array of `[x, y]` pairs, or columns `{ x, y }`.
@@ -319,6 +320,8 @@ export function paddedExtent(cols: readonly ArrayLike<number>[], pad = 0.05): Ra
  * (`y` ascending); points outside the domain are dropped.
  */
 export function bin2d(xy: XY, xDomain: Range, yDomain: Range, nx: number, ny: number): Float64Array {
+  checkInt('nx', nx, 1, 4096);
+  checkInt('ny', ny, 1, 4096);
   const counts = new Float64Array(nx * ny);
   const sx = nx / (xDomain[1] - xDomain[0]);
   const sy = ny / (yDomain[1] - yDomain[0]);
@@ -354,6 +357,7 @@ export interface PointStyle {
  * `rasterThreshold`, one binned-count raster image (opacity ∝ √count) above it.
  */
 export function pointMarks(xy: XY, xDomain: Range, yDomain: Range, style: PointStyle = {}): Plot.Markish[] {
+  assertKnownOptions('pointMarks', style, VIZ_OPTION_KEYS.pointStyle);
   const color = style.color ?? '#d62728';
   const threshold = style.rasterThreshold ?? 5000;
   const n = xy.x.length;

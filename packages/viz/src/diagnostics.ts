@@ -1,8 +1,9 @@
-import { autocorrelation, splitRhatEss } from '@ebm/core';
+import { assertKnownOptions, assertPositive, autocorrelation, splitRhatEss } from '@ebm/core';
 import * as Plot from '@observablehq/plot';
 import { type ChainsInput, checkInt, checkSize, invalid, toChains } from './data.js';
 import { combineFigures, type Figure, type PlotPanel, type TextItem, TITLE_BAND } from './figure.js';
 import { MARGINS } from './landscape.js';
+import { VIZ_OPTION_KEYS } from './option-keys.js';
 import { categoryColor, thinIndices } from './palette.js';
 
 /** Common options of the diagnostic plots. */
@@ -58,6 +59,7 @@ export interface TraceOptions extends DiagnosticPlotOptions {
  * as a "hairy caterpillar"; stuck or drifting chains stand out.
  */
 export async function plotTrace(chains: ChainsInput, options: TraceOptions = {}): Promise<Figure> {
+  assertKnownOptions('plotTrace', options, VIZ_OPTION_KEYS.trace);
   const cs = await toChains('chains', chains, 1);
   const width = checkSize('width', options.width ?? 640, 200);
   const height = checkSize('height', options.height ?? 300, 120);
@@ -102,6 +104,7 @@ export async function plotAutocorrelation(
   chains: ChainsInput,
   options: AutocorrelationOptions = {},
 ): Promise<Figure> {
+  assertKnownOptions('plotAutocorrelation', options, VIZ_OPTION_KEYS.autocorrelation);
   const cs = await toChains('chains', chains, 2);
   const n = cs[0]!.length;
   const width = checkSize('width', options.width ?? 640, 200);
@@ -149,6 +152,17 @@ export interface RankPlotOptions extends DiagnosticPlotOptions {
 
 /** Ranks (1..S, average ties) of all draws pooled over chains, returned per chain. */
 export function poolRanks(chains: readonly ArrayLike<number>[]): Float64Array[] {
+  if (
+    !Array.isArray(chains) ||
+    chains.some((c) => c === null || typeof (c as ArrayLike<number>).length !== 'number')
+  ) {
+    throw invalid(
+      'chains',
+      'chains must be an array of number arrays.',
+      typeof chains,
+      'pass one array of draws per chain.',
+    );
+  }
   const m = chains.length;
   const n = chains[0]?.length ?? 0;
   const S = m * n;
@@ -172,6 +186,7 @@ export function poolRanks(chains: readonly ArrayLike<number>[]): Float64Array[] 
  * Chains that sample the same distribution give flat histograms around the dashed uniform level.
  */
 export async function plotRanks(chains: ChainsInput, options: RankPlotOptions = {}): Promise<Figure> {
+  assertKnownOptions('plotRanks', options, VIZ_OPTION_KEYS.ranks);
   const cs = await toChains('chains', chains, 2);
   const m = cs.length;
   const n = cs[0]!.length;
@@ -289,6 +304,7 @@ export async function plotDiagnosticsTable(
   quantities: Readonly<Record<string, ChainsInput>>,
   options: DiagnosticsTableOptions = {},
 ): Promise<Figure> {
+  assertKnownOptions('plotDiagnosticsTable', options, VIZ_OPTION_KEYS.diagnosticsTable);
   if (quantities === null || typeof quantities !== 'object' || Object.keys(quantities).length === 0) {
     throw invalid(
       'quantities',
@@ -298,7 +314,8 @@ export async function plotDiagnosticsTable(
     );
   }
   const width = checkSize('width', options.width ?? 640, 300);
-  const rhatMax = options.rhatThreshold ?? 1.01;
+  const rhatMax = assertPositive('rhatThreshold', options.rhatThreshold ?? 1.01);
+  if (options.minEss !== undefined) assertPositive('minEss', options.minEss);
   const rows: DiagnosticsRow[] = [];
   let m = 1;
   for (const [name, ch] of Object.entries(quantities)) {
@@ -400,6 +417,7 @@ export async function plotMcmcDiagnostics(
   chains: ChainsInput,
   options: McmcDiagnosticsOptions = {},
 ): Promise<Figure> {
+  assertKnownOptions('plotMcmcDiagnostics', options, VIZ_OPTION_KEYS.mcmcDiagnostics);
   const name = options.name ?? 'θ';
   const cs = await toChains('chains', chains, 4);
   const width = options.width ?? 640;

@@ -1,5 +1,6 @@
-import { EbmError } from '@ebm/core';
+import { assertKnownOptions, EbmError } from '@ebm/core';
 import * as Plot from '@observablehq/plot';
+import { VIZ_OPTION_KEYS } from './option-keys.js';
 
 /** The kinds of figure `@ebm/viz` builds. */
 export type FigureKind =
@@ -140,6 +141,7 @@ function place(doc: Document, el: Element, x: number, y: number): Element {
  * @throws EbmError `BACKEND_UNAVAILABLE` when no document is available.
  */
 export function toSvg(figure: Figure, options: ToSvgOptions = {}): string {
+  assertKnownOptions('toSvg', options, VIZ_OPTION_KEYS.toSvg);
   validateFigure(figure);
   const doc = resolveDocument(options.document);
   const svg = doc.createElementNS(SVG_NS, 'svg');
@@ -215,6 +217,7 @@ export interface CombineOptions {
  * trace, an autocorrelation plot and a rank plot of the same run. Returns a new {@link Figure}.
  */
 export function combineFigures(figures: readonly Figure[], options: CombineOptions = {}): Figure {
+  assertKnownOptions('combineFigures', options, VIZ_OPTION_KEYS.combine);
   if (!Array.isArray(figures) || figures.length === 0) {
     throw new EbmError('INVALID_PARAM', 'figures is empty.', {
       argument: 'figures',

@@ -1,8 +1,9 @@
-import { EbmError, type EnergyFunction } from '@ebm/core';
+import { assertKnownOptions, EbmError, type EnergyFunction } from '@ebm/core';
 import * as Plot from '@observablehq/plot';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkRange, checkSize, invalid, type Range } from './data.js';
 import { type Figure, type LegendPanel, type PlotPanel, TITLE_BAND } from './figure.js';
+import { pickOptions, VIZ_OPTION_KEYS } from './option-keys.js';
 
 /**
  * Energies on a regular 2-D grid: `values[j * nx + i] = E(x_i, y_j)` at cell centres
@@ -57,6 +58,7 @@ export async function computeEnergyGrid(
   energy: EnergyFunction,
   options: EnergyGridOptions = {},
 ): Promise<EnergyGrid> {
+  assertKnownOptions('computeEnergyGrid', options, VIZ_OPTION_KEYS.energyGrid);
   const e = checkEnergy(energy);
   const xRange = checkRange('xRange', options.xRange ?? [-3, 3]);
   const yRange = checkRange('yRange', options.yRange ?? xRange);
@@ -156,6 +158,7 @@ export interface LandscapeLayer {
 
 /** Builds the heatmap + contour marks of a grid (values possibly log-transformed). */
 export function landscapeLayer(g: EnergyGrid, style: LandscapeStyle = {}): LandscapeLayer {
+  assertKnownOptions('landscapeLayer', style, VIZ_OPTION_KEYS.landscapeStyle);
   const grid = checkGrid(g);
   const levels = checkInt('contourLevels', style.contourLevels ?? 12, 1, 100);
   let lo = Infinity;
@@ -259,11 +262,14 @@ export async function plotEnergyLandscape(
   source: EnergyFunction | EnergyGrid,
   options: EnergyLandscapeOptions = {},
 ): Promise<Figure> {
+  assertKnownOptions('plotEnergyLandscape', options, VIZ_OPTION_KEYS.energyLandscape);
   const width = checkSize('width', options.width ?? 560, 200);
   const height = checkSize('height', options.height ?? 540, 200);
   const isGrid = source !== null && typeof source === 'object' && 'values' in source;
-  const grid = isGrid ? checkGrid(source) : await computeEnergyGrid(source as EnergyFunction, options);
-  const layer = landscapeLayer(grid, options);
+  const grid = isGrid
+    ? checkGrid(source)
+    : await computeEnergyGrid(source as EnergyFunction, pickOptions(options, VIZ_OPTION_KEYS.energyGrid));
+  const layer = landscapeLayer(grid, pickOptions(options, VIZ_OPTION_KEYS.landscapeStyle));
   const plotHeight = height - TITLE_BAND - LEGEND_BAND;
   const name = isGrid ? 'grid' : (source as EnergyFunction).name;
   const panel: PlotPanel = {

@@ -5,12 +5,13 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { EbmError } from '@ebm/core';
+import { assertKnownOptions, EbmError } from '@ebm/core';
 import type * as ResvgModule from '@resvg/resvg-js';
 import { rgb } from 'd3-color';
 import { encode } from 'fast-png';
 import type * as LinkedomModule from 'linkedom';
 import { type Figure, type ToSvgOptions, toSvg as toSvgWith } from './figure.js';
+import { pickOptions, VIZ_OPTION_KEYS } from './option-keys.js';
 
 export * from './index.js';
 
@@ -132,6 +133,7 @@ export function createNodeDocument(): Document {
 
 /** {@link toSvgWith | toSvg} for Node: renders a figure to an SVG string using a linkedom document. */
 export function toSvg(figure: Figure, options: ToSvgOptions = {}): string {
+  assertKnownOptions('toSvg', options, VIZ_OPTION_KEYS.toSvg);
   return toSvgWith(figure, { ...options, document: options.document ?? createNodeDocument() });
 }
 
@@ -143,6 +145,7 @@ export interface ToPngOptions extends ToSvgOptions {
 
 /** Renders a figure to PNG bytes (SVG through `@resvg/resvg-js`, system fonts). */
 export function toPng(figure: Figure, options: ToPngOptions = {}): Uint8Array {
+  assertKnownOptions('toPng', options, VIZ_OPTION_KEYS.toPng);
   const scale = options.scale ?? 1;
   if (typeof scale !== 'number' || !(scale > 0 && scale <= 8)) {
     throw new EbmError('INVALID_PARAM', 'scale must be a number in (0, 8].', {
@@ -151,7 +154,7 @@ export function toPng(figure: Figure, options: ToPngOptions = {}): Uint8Array {
       fix: 'pass e.g. { scale: 2 } for a high-density PNG.',
     });
   }
-  const svg = toSvg(figure, options);
+  const svg = toSvg(figure, pickOptions(options, VIZ_OPTION_KEYS.toSvg));
   const { Resvg } = peer<typeof ResvgModule>('@resvg/resvg-js', 'toPng');
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
@@ -165,9 +168,11 @@ export function toPng(figure: Figure, options: ToPngOptions = {}): Uint8Array {
  * @returns the number of bytes written.
  */
 export async function savePlot(figure: Figure, path: string, options: ToPngOptions = {}): Promise<number> {
+  assertKnownOptions('savePlot', options, VIZ_OPTION_KEYS.toPng);
   const lower = String(path).toLowerCase();
   let bytes: Uint8Array;
-  if (lower.endsWith('.svg')) bytes = new TextEncoder().encode(toSvg(figure, options));
+  if (lower.endsWith('.svg'))
+    bytes = new TextEncoder().encode(toSvg(figure, pickOptions(options, VIZ_OPTION_KEYS.toSvg)));
   else if (lower.endsWith('.png')) bytes = toPng(figure, options);
   else {
     throw new EbmError('INVALID_PARAM', 'savePlot writes .svg or .png files.', {

@@ -1,4 +1,5 @@
 import type { EnergyFunction } from '@ebm/core';
+import { assertKnownOptions } from '@ebm/core';
 import * as Plot from '@observablehq/plot';
 import {
   checkInt,
@@ -23,6 +24,7 @@ import {
   MARGINS,
   maybeGrid,
 } from './landscape.js';
+import { pickOptions, VIZ_OPTION_KEYS } from './option-keys.js';
 
 /** Options of {@link plotSamples}. */
 export interface SamplesOptions extends LandscapeStyle, PointStyle {
@@ -72,6 +74,7 @@ function ranges(
  * points stay fast and the SVG small.
  */
 export async function plotSamples(samples: Points2D, options: SamplesOptions = {}): Promise<Figure> {
+  assertKnownOptions('plotSamples', options, VIZ_OPTION_KEYS.samples);
   const width = checkSize('width', options.width ?? 560, 200);
   const height = checkSize('height', options.height ?? 540, 200);
   const xy = await toXY('samples', samples);
@@ -81,7 +84,7 @@ export async function plotSamples(samples: Points2D, options: SamplesOptions = {
       : undefined;
   const { xr, yr } = ranges([xy], given, options.xRange, options.yRange);
   const grid = await maybeGrid(options.energy, xr, yr, options.resolution);
-  const layer = grid ? landscapeLayer(grid, options) : undefined;
+  const layer = grid ? landscapeLayer(grid, pickOptions(options, VIZ_OPTION_KEYS.landscapeStyle)) : undefined;
   const plotHeight = height - TITLE_BAND - (layer ? LEGEND_BAND : 8);
   const panel: PlotPanel = {
     type: 'plot',
@@ -94,7 +97,11 @@ export async function plotSamples(samples: Points2D, options: SamplesOptions = {
       x: { domain: [...xr], label: 'x₁' },
       y: { domain: [...yr], label: 'x₂' },
       ...(layer ? { color: layer.color } : {}),
-      marks: [...(layer?.marks ?? []), ...pointMarks(xy, xr, yr, options), Plot.frame()],
+      marks: [
+        ...(layer?.marks ?? []),
+        ...pointMarks(xy, xr, yr, pickOptions(options, VIZ_OPTION_KEYS.pointStyle)),
+        Plot.frame(),
+      ],
     },
   };
   const n = xy.x.length;
@@ -137,6 +144,7 @@ export async function plotSampleComparison(
   model: Points2D,
   options: ComparisonOptions = {},
 ): Promise<Figure> {
+  assertKnownOptions('plotSampleComparison', options, VIZ_OPTION_KEYS.comparison);
   const a = await toXY('data', data);
   const b = await toXY('model', model);
   const size = checkSize('panelSize', options.panelSize ?? 320, 120);
@@ -204,7 +212,10 @@ export async function plotSampleComparison(
         height: mainH,
         x: { domain: [...xr], label: 'x₁' },
         y: { domain: [...yr], label: 'x₂' },
-        marks: [...pointMarks(xy, xr, yr, { ...options, color }), Plot.frame()],
+        marks: [
+          ...pointMarks(xy, xr, yr, { ...pickOptions(options, VIZ_OPTION_KEYS.pointStyle), color }),
+          Plot.frame(),
+        ],
       },
     });
     panels.push({
@@ -254,6 +265,8 @@ export async function plotSampleComparison(
 
 /** Counts of `v` in `bins` equal bins over `range` (values outside are dropped; the top edge is included). */
 export function histogram(v: ArrayLike<number>, range: Range, bins: number): number[] {
+  checkInt('bins', bins, 1, 1e5);
+  checkRange('range', range);
   const out = new Array<number>(bins).fill(0);
   const s = bins / (range[1] - range[0]);
   for (let i = 0; i < v.length; i++) {
@@ -288,6 +301,7 @@ export async function plotDatasetGallery(
     | readonly { readonly name: string; readonly points: Points2D }[],
   options: GalleryOptions = {},
 ): Promise<Figure> {
+  assertKnownOptions('plotDatasetGallery', options, VIZ_OPTION_KEYS.gallery);
   const entries: [string, Points2D][] = Array.isArray(datasets)
     ? (datasets as readonly { name: string; points: Points2D }[]).map((d) => [String(d?.name), d?.points])
     : datasets !== null && typeof datasets === 'object'
@@ -339,7 +353,14 @@ export async function plotDatasetGallery(
         height: size + 28,
         x: { domain: [...xr], ticks: 4, label: null },
         y: { domain: [...yr], ticks: 4, label: null },
-        marks: [...pointMarks(xy, xr, yr, { radius: 1.4, color: '#1f77b4', ...options }), Plot.frame()],
+        marks: [
+          ...pointMarks(xy, xr, yr, {
+            radius: 1.4,
+            color: '#1f77b4',
+            ...pickOptions(options, VIZ_OPTION_KEYS.pointStyle),
+          }),
+          Plot.frame(),
+        ],
       },
     });
   }

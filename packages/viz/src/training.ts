@@ -1,8 +1,9 @@
-import { EbmError } from '@ebm/core';
+import { assertKnownOptions, EbmError } from '@ebm/core';
 import * as Plot from '@observablehq/plot';
 import { type ChainsInput, checkInt, checkSize, invalid, type Series, toChains, toSeries } from './data.js';
 import { type Figure, type PlotPanel, type TextItem, TITLE_BAND } from './figure.js';
 import { MARGINS } from './landscape.js';
+import { VIZ_OPTION_KEYS } from './option-keys.js';
 import { categoryColor, thinIndices } from './palette.js';
 
 /**
@@ -129,6 +130,7 @@ export async function plotTrainingCurves(
   history: TrainingHistory,
   options: TrainingCurvesOptions = {},
 ): Promise<Figure> {
+  assertKnownOptions('plotTrainingCurves', options, VIZ_OPTION_KEYS.trainingCurves);
   const cols = toColumns(history);
   const width = checkSize('width', options.width ?? 640, 200);
   const panelHeight = checkSize('panelHeight', options.panelHeight ?? 190, 80);
@@ -236,6 +238,7 @@ export async function plotEnergyEvolution(
   energies: Series | ChainsInput,
   options: EnergyEvolutionOptions = {},
 ): Promise<Figure> {
+  assertKnownOptions('plotEnergyEvolution', options, VIZ_OPTION_KEYS.energyEvolution);
   const width = checkSize('width', options.width ?? 640, 200);
   const height = checkSize('height', options.height ?? 340, 120);
   const maxPoints = checkInt('maxPoints', options.maxPoints ?? 4000, 2, 1e7);

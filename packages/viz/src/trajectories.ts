@@ -1,4 +1,5 @@
 import type { EnergyFunction } from '@ebm/core';
+import { assertKnownOptions } from '@ebm/core';
 import * as Plot from '@observablehq/plot';
 import {
   checkInt,
@@ -19,6 +20,7 @@ import {
   MARGINS,
   maybeGrid,
 } from './landscape.js';
+import { pickOptions, VIZ_OPTION_KEYS } from './option-keys.js';
 import { categoryColor, thinIndices } from './palette.js';
 
 /** Options of {@link plotTrajectories}. */
@@ -59,6 +61,7 @@ export async function plotTrajectories(
   trajectories: TrajectoriesInput,
   options: TrajectoriesOptions = {},
 ): Promise<Figure> {
+  assertKnownOptions('plotTrajectories', options, VIZ_OPTION_KEYS.trajectories);
   const width = checkSize('width', options.width ?? 560, 200);
   const height = checkSize('height', options.height ?? 560, 200);
   const maxPts = checkInt('maxPointsPerChain', options.maxPointsPerChain ?? 2000, 2, 1e7);
@@ -84,7 +87,7 @@ export async function plotTrajectories(
           0.1,
         ));
   const grid = await maybeGrid(options.energy, xr, yr, options.resolution);
-  const layer = grid ? landscapeLayer(grid, options) : undefined;
+  const layer = grid ? landscapeLayer(grid, pickOptions(options, VIZ_OPTION_KEYS.landscapeStyle)) : undefined;
   const steps = chains[0]!.x.length;
   const keep = thinIndices(steps, maxPts);
   const rows: { x: number; y: number; chain: number; color: string }[] = [];

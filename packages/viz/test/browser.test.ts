@@ -1,11 +1,10 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromiumAvailable, launchChromium } from '@ebm/core/testing';
 import { build } from 'esbuild';
+import type { BrowserContext } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 
-const chromium = '/usr/bin/chromium';
-const have = existsSync(chromium);
+const have = await chromiumAvailable();
 const required = process.env.EBM_TEST_BROWSER === '1';
 if (!have) console.warn('[ebm] viz browser test skipped: no /usr/bin/chromium (apt-get install chromium).');
 
@@ -24,21 +23,8 @@ describe('@ebm/viz in headless Chromium (real DOM and canvas)', () => {
         write: false,
         logLevel: 'error',
       });
-      const { chromium: pw } = await import('playwright-core');
-      const dir = mkdtempSync(join(tmpdir(), 'ebm-viz-chromium-'));
-      const ctx = await pw.launchPersistentContext(dir, {
-        executablePath: chromium,
-        headless: true,
-        args: [
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-          '--disable-quic',
-        ],
-      });
+      const browser = await launchChromium<BrowserContext>({ profilePrefix: 'ebm-viz-chromium-' });
+      const ctx = browser.context;
       try {
         const page = await ctx.newPage();
         const errors: string[] = [];
@@ -63,8 +49,7 @@ describe('@ebm/viz in headless Chromium (real DOM and canvas)', () => {
         expect(r.cloud.elements).toBeLessThan(500);
         expect(r.trace.paths).toBeGreaterThanOrEqual(2);
       } finally {
-        await ctx.close();
-        rmSync(dir, { recursive: true, force: true });
+        await browser.close();
       }
     },
   );

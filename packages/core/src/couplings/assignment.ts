@@ -1,4 +1,5 @@
 import { EbmError } from '../errors.js';
+import { assertInteger } from '../validation.js';
 
 /**
  * Linear assignment on the host: given an n×n cost matrix C (row-major), a permutation σ (row i → column σ(i))
@@ -12,6 +13,7 @@ import { EbmError } from '../errors.js';
  */
 
 function checkSquare(cost: ArrayLike<number>, n: number, owner: string): void {
+  assertInteger('n', n, 1, 2 ** 14);
   if (!Number.isInteger(n) || n < 1 || cost.length !== n * n) {
     throw new EbmError('SHAPE_MISMATCH', `${owner}: the cost matrix must hold n·n = ${n * n} entries.`, {
       argument: 'cost',

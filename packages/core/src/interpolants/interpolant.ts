@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { EbmError } from '../errors.js';
-import { assertFiniteNumber, assertNonNegative } from '../validation.js';
+import { assertBatch, assertFiniteNumber, assertNonNegative, assertTensor } from '../validation.js';
 
 /**
  * Interpolants between noise x₀ ~ N(0, I) (t = 0) and data x₁ (t = 1), TorchEBM's `BaseInterpolant`:
@@ -58,14 +58,14 @@ export function expandTime(t: tf.Tensor): tf.Tensor {
 }
 
 function checkTime(t: unknown): tf.Tensor1D {
-  if (!(t instanceof tf.Tensor) || t.rank !== 1) {
+  if (t instanceof tf.Tensor && !t.isDisposed && t.rank !== 1) {
     throw new EbmError('SHAPE_MISMATCH', 'Interpolant times must be a [B] tensor.', {
       argument: 't',
-      value: t instanceof tf.Tensor ? t.shape : typeof t,
+      value: t.shape,
       fix: 'pass one time per row, e.g. tf.fill([B], 0.5).',
     });
   }
-  return t as tf.Tensor1D;
+  return assertTensor('t', t, { rank: 1 }) as tf.Tensor1D;
 }
 
 /** Base of the interpolants: subclasses give α, σ, α̇, σ̇ (and may refine α̇/α or the drift). */
@@ -86,7 +86,15 @@ export abstract class Interpolant {
 
   /** x_t = αx₁ + σx₀ and u_t = α̇x₁ + σ̇x₀ for rows of noise x₀, data x₁ and times t `[B]`. */
   interpolate(x0: tf.Tensor2D, x1: tf.Tensor2D, t: tf.Tensor1D): { xt: tf.Tensor2D; ut: tf.Tensor2D } {
-    checkTime(t);
+    assertBatch('x0', x0);
+    assertBatch('x1', x1, x0.shape[1]);
+    if (x1.shape[0] !== x0.shape[0] || checkTime(t).shape[0] !== x0.shape[0]) {
+      throw new EbmError('SHAPE_MISMATCH', 'x0, x1 and t must have one row (time) each per sample.', {
+        argument: 't',
+        value: [x0.shape, x1.shape, (t as tf.Tensor).shape],
+        fix: 'pass x0 and x1 [B, D] and t [B].',
+      });
+    }
     const [xt, ut] = tf.tidy(() => {
       const c = this.coefficients(expandTime(t));
       return [

@@ -7,6 +7,8 @@
  */
 
 export * from './backend-conformance.js';
+export * from './bad-input.js';
+export * from './chromium.js';
 export * from './conservation.js';
 export * from './leaks.js';
 export * from './seed.js';

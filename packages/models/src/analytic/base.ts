@@ -5,6 +5,12 @@ import * as tf from '@tensorflow/tfjs-core';
  * Base of the analytic energies: a {@link BaseEnergy} that may own constant tensors (means, precisions),
  * created with `tf.keep` so enclosing `tf.tidy` scopes never free them, and released by {@link dispose}.
  */
+/**
+ * The largest dimension an analytic energy takes (2²⁴): its host-side tables (modes, variances) are O(dim), so a
+ * typo (`dim: 1e9`) fails at once instead of filling memory.
+ */
+export const MAX_DIM = 2 ** 24;
+
 export abstract class AnalyticEnergy extends BaseEnergy {
   private readonly owned: tf.Tensor[] = [];
   private disposedFlag = false;

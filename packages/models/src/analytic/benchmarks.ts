@@ -12,7 +12,7 @@ import {
   uniformArray,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { AnalyticEnergy } from './base.js';
+import { AnalyticEnergy, MAX_DIM } from './base.js';
 import { assertSampleCount } from './linalg.js';
 import { Tabulated1D } from './tabulated.js';
 
@@ -52,7 +52,7 @@ export class Funnel extends AnalyticEnergy {
 
   constructor(options: FunnelOptions = {}) {
     assertKnownOptions('Funnel', options, FUNNEL_KEYS);
-    const d = assertInteger('dim', options.dim ?? 10, 2);
+    const d = assertInteger('dim', options.dim ?? 10, 2, MAX_DIM);
     super({ dim: d, name: 'Funnel' });
     this.scale = assertPositive('scale', options.scale ?? 3);
     this.logNormalizer =
@@ -137,7 +137,7 @@ export class Banana extends AnalyticEnergy {
 
   constructor(options: BananaOptions = {}) {
     assertKnownOptions('Banana', options, BANANA_KEYS);
-    const d = assertInteger('dim', options.dim ?? 2, 2);
+    const d = assertInteger('dim', options.dim ?? 2, 2, MAX_DIM);
     super({ dim: d, name: 'Banana' });
     this.curvature = assertNonNegative('curvature', options.curvature ?? 0.03);
     this.scale = assertPositive('scale', options.scale ?? 10);
@@ -244,7 +244,7 @@ export class ManyWell extends AnalyticEnergy {
 
   constructor(options: ManyWellOptions = {}) {
     assertKnownOptions('ManyWell', options, MANYWELL_KEYS);
-    const d = assertInteger('dim', options.dim ?? 32, 2);
+    const d = assertInteger('dim', options.dim ?? 32, 2, MAX_DIM);
     if (d % 2 !== 0) {
       throw new EbmError('INVALID_PARAM', 'ManyWell dim must be even.', {
         argument: 'dim',

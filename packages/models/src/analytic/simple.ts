@@ -11,7 +11,7 @@ import {
   uniformArray,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { AnalyticEnergy } from './base.js';
+import { AnalyticEnergy, MAX_DIM } from './base.js';
 import { assertSampleCount } from './linalg.js';
 import { Tabulated1D } from './tabulated.js';
 
@@ -23,7 +23,7 @@ const RASTRIGIN_KEYS = optionKeys<RastriginOptions>({ a: true, dim: true });
 
 function optionalDim(dim: unknown, min = 1): number | undefined {
   if (dim === undefined) return undefined;
-  return assertInteger('dim', dim, min);
+  return assertInteger('dim', dim, min, MAX_DIM);
 }
 
 /** Options of {@link DoubleWell}. */

@@ -1,4 +1,4 @@
-import { assertInteger, assertPositive, EbmError, foldIn, type RngKey, toKey } from '@ebm/core';
+import { assertInteger, assertPositive, assertTensor, EbmError, foldIn, type RngKey, toKey } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, activate, assertActivation, normalInit } from './base.js';
 
@@ -23,6 +23,15 @@ export interface TimeConditionedMLPOptions {
  * [cos(s·t·f₀), …, cos(s·t·f_{K/2−1}), sin(s·t·f₀), …], fₖ = exp(−ln(10⁴)·k/(K/2)).
  */
 export function sinusoidalEmbedding(t: tf.Tensor1D, size: number, scale = 1000): tf.Tensor2D {
+  assertTensor('t', t, { rank: 1 });
+  if (assertInteger('size', size, 2, 2 ** 16) % 2 !== 0) {
+    throw new EbmError('INVALID_PARAM', 'size must be even (cosines and sines of size/2 frequencies).', {
+      argument: 'size',
+      value: size,
+      fix: 'pass an even embedding size such as 32.',
+    });
+  }
+  assertPositive('scale', scale);
   const half = size / 2;
   return tf.tidy(() => {
     const freqs = tf.tensor1d(
