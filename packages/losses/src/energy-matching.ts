@@ -91,8 +91,12 @@ export function trimmedMean(values: tf.Tensor1D, trim: number): tf.Scalar {
     const n = values.shape[0];
     const drop = Math.floor(trim * n);
     if (drop === 0 || drop >= n) return tf.mean(values) as tf.Scalar;
-    const keep = withoutTape(() => tf.topk(tf.neg(values), n - drop).indices);
-    return tf.mean(tf.gather(values, keep)) as tf.Scalar;
+    // A 0/1 mask of the kept rows (no gradient), so the gradient flows through a product, not a gather (whose
+    // gradient, UnsortedSegmentSum, the wasm backend lacks).
+    const keep = withoutTape(() =>
+      tf.sub(1, tf.sum(tf.oneHot(tf.topk(values, drop).indices, n, 1, 0, 'float32'), 0)),
+    );
+    return tf.div(tf.sum(tf.mul(values, keep)), n - drop) as tf.Scalar;
   });
 }
 

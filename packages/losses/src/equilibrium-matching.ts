@@ -12,7 +12,6 @@ import {
   type InterpolantSpec,
   type RngKey,
   randomNormal,
-  randomUniform,
   resolveCoupling,
   resolveInterpolant,
   splitKey,
@@ -22,8 +21,15 @@ import {
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { BaseLoss, type BaseLossOptions, type LossCallContext, type LossParts } from './base.js';
-import type { FlowLossWeight } from './flow-matching.js';
 import { variablesOf, withoutTape } from './internal.js';
+import {
+  type FlowLossWeight,
+  lossWeightAt,
+  resolveLossWeight,
+  resolveTimeSampling,
+  sampleTimes,
+  type TimeSampling,
+} from './time-weighting.js';
 
 /** How the EqM model gives its gradient field (TorchEBM's `energy_type`). */
 export type EqMEnergyKind = 'none' | 'dot' | 'mean' | 'l2';
@@ -162,6 +168,7 @@ export class EquilibriumMatchingLoss extends BaseLoss {
   readonly timeInvariant: boolean;
   override readonly variables: readonly tf.Variable[];
   private readonly fn: (x: tf.Tensor2D, t: tf.Tensor1D) => tf.Tensor2D;
+  private readonly times: TimeSampling;
 
   constructor(model: TimeField, options: EquilibriumMatchingOptions = {}) {
     const fn = timeFieldFn(model);
@@ -188,10 +195,9 @@ export class EquilibriumMatchingLoss extends BaseLoss {
     }
     this.interpolant = resolveInterpolant(options.interpolant, 'EquilibriumMatchingLoss');
     this.coupling = resolveCoupling(options.coupling, 'independent', 'EquilibriumMatchingLoss');
-    const lw = options.lossWeight ?? 'none';
-    if (typeof lw !== 'function') assertOneOf('lossWeight', lw, ['none', 'velocity', 'likelihood']);
-    this.lossWeight = lw;
-    this.trainEps = assertInRange('trainEps', options.trainEps ?? 0, 0, 0.5, { hiInclusive: false });
+    this.lossWeight = resolveLossWeight(options.lossWeight);
+    this.times = resolveTimeSampling(options.trainEps === undefined ? {} : { trainEps: options.trainEps });
+    this.trainEps = this.times.trainEps;
     this.ctThreshold = assertInRange('ctThreshold', options.ctThreshold ?? 0.8, 0, 1, { hiInclusive: false });
     this.ctMultiplier = assertPositive('ctMultiplier', options.ctMultiplier ?? 4);
     this.applyDispersion = assertBool('applyDispersion', options.applyDispersion, false);
@@ -247,7 +253,7 @@ export class EquilibriumMatchingLoss extends BaseLoss {
       return this.coupling.couple(z, data, kCouple);
     });
     const { x0, x1, weights } = pair;
-    const t = tf.add(this.trainEps, tf.mul(randomUniform(kTime, [b]), 1 - 2 * this.trainEps)) as tf.Tensor1D;
+    const t = sampleTimes(this.times, kTime, b);
     const { xt, ut } = this.interpolant.interpolate(x0, x1, t);
     const tm = this.timeInvariant ? (tf.zeros([b]) as tf.Tensor1D) : t;
     const sigma = tf.reshape(this.interpolant.coefficients(t).sigma, [-1, 1]);
@@ -258,15 +264,8 @@ export class EquilibriumMatchingLoss extends BaseLoss {
     } else if (this.prediction === 'noise') resid = tf.sub(this.fn(xt, tm), x0);
     else resid = tf.add(tf.mul(this.fn(xt, tm), sigma), x0);
     let perRow: tf.Tensor = tf.mean(tf.square(resid), 1);
-    if (typeof this.lossWeight === 'function') perRow = tf.mul(this.lossWeight(t), perRow);
-    else if (this.lossWeight !== 'none') {
-      const lam = this.interpolant.driftVar(t);
-      const s = tf.reshape(sigma, [-1]);
-      perRow = tf.mul(
-        this.lossWeight === 'velocity' ? tf.square(tf.div(lam, s)) : tf.div(lam, tf.square(s)),
-        perRow,
-      );
-    }
+    const w = lossWeightAt(this.lossWeight, this.interpolant, t);
+    if (w !== undefined) perRow = tf.mul(w, perRow);
     if (weights !== undefined) perRow = tf.mul(weights, perRow);
     let loss = tf.mean(perRow) as tf.Scalar;
     const stats: Record<string, tf.Scalar> = {};

@@ -1,15 +1,11 @@
 import {
-  assertFiniteNumber,
-  assertInRange,
   assertOneOf,
-  assertPositive,
   EbmError,
   type EnergyFunction,
   type Interpolant,
   type InterpolantSpec,
   type RngKey,
   randomNormal,
-  randomUniform,
   resolveInterpolant,
   splitKey,
   type TimeField,
@@ -19,27 +15,23 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { BaseLoss, type BaseLossOptions, type LossCallContext, type LossParts } from './base.js';
 import { variablesOf } from './internal.js';
-
-/** Time distributions of {@link FlowMatchingLoss}. */
-export type TimeSampler = 'uniform' | 'logitNormal';
-
-/** Built-in loss weights w(t) (TorchEBM EqM's `loss_weight`), or a function of t `[B]` → `[B]`. */
-export type FlowLossWeight = 'none' | 'velocity' | 'likelihood' | ((t: tf.Tensor1D) => tf.Tensor1D);
+import {
+  type FlowLossWeight,
+  lossWeightAt,
+  resolveLossWeight,
+  resolveTimeSampling,
+  sampleTimes,
+  type TimeSampler,
+  type TimeSampling,
+  type TimeSamplingOptions,
+} from './time-weighting.js';
 
 /** Options of {@link FlowMatchingLoss}. */
-export interface FlowMatchingOptions extends BaseLossOptions {
+export interface FlowMatchingOptions extends BaseLossOptions, TimeSamplingOptions {
   /** Interpolant (default `'linear'`). */
   readonly interpolant?: InterpolantSpec;
   /** What the model predicts (default `'velocity'`): target u_t, x₀ (noise) or the score −x₀/σ. */
   readonly prediction?: 'velocity' | 'noise' | 'score';
-  /** t ~ U[eps, 1 − eps] (`'uniform'`, default) or sigmoid(N(m, s²)) (`'logitNormal'`, alias `'lognormal'`). */
-  readonly timeSampler?: TimeSampler | 'lognormal';
-  /** eps of the uniform times (TorchEBM's `train_eps`, default 0). */
-  readonly trainEps?: number;
-  /** Logit-normal location m (default 0). */
-  readonly logitMean?: number;
-  /** Logit-normal scale s (default 1). */
-  readonly logitStd?: number;
   /** Per-sample weight w(t) (default `'none'`). `velocity`: (λ/σ)², `likelihood`: λ/σ², λ the drift variance. */
   readonly lossWeight?: FlowLossWeight;
   /** Regress onto −u_t (Equilibrium-Matching style fields sampled with `negateVelocity`). Default false. */
@@ -95,6 +87,7 @@ export class FlowMatchingLoss extends BaseLoss {
   readonly negateVelocity: boolean;
   override readonly variables: readonly tf.Variable[];
   private readonly fn: (x: tf.Tensor2D, t: tf.Tensor1D) => tf.Tensor2D;
+  private readonly times: TimeSampling;
 
   constructor(model: TimeField, options: FlowMatchingOptions = {}) {
     const fn = timeFieldFn(model);
@@ -119,14 +112,12 @@ export class FlowMatchingLoss extends BaseLoss {
       'noise',
       'score',
     ]);
-    const ts = options.timeSampler === 'lognormal' ? 'logitNormal' : (options.timeSampler ?? 'uniform');
-    this.timeSampler = assertOneOf('timeSampler', ts, ['uniform', 'logitNormal']);
-    this.trainEps = assertInRange('trainEps', options.trainEps ?? 0, 0, 0.5, { hiInclusive: false });
-    this.logitMean = assertFiniteNumber('logitMean', options.logitMean ?? 0);
-    this.logitStd = assertPositive('logitStd', options.logitStd ?? 1);
-    const lw = options.lossWeight ?? 'none';
-    if (typeof lw !== 'function') assertOneOf('lossWeight', lw, ['none', 'velocity', 'likelihood']);
-    this.lossWeight = lw;
+    this.times = resolveTimeSampling(options);
+    this.timeSampler = this.times.timeSampler;
+    this.trainEps = this.times.trainEps;
+    this.logitMean = this.times.logitMean;
+    this.logitStd = this.times.logitStd;
+    this.lossWeight = resolveLossWeight(options.lossWeight);
     this.negateVelocity = options.negateVelocity ?? false;
     if (typeof this.negateVelocity !== 'boolean') {
       throw new EbmError('INVALID_PARAM', 'negateVelocity must be true or false.', {
@@ -140,14 +131,7 @@ export class FlowMatchingLoss extends BaseLoss {
 
   /** Times `[B]` for a batch. */
   sampleTimes(key: RngKey, n: number): tf.Tensor1D {
-    return tf.tidy(() => {
-      if (this.timeSampler === 'uniform') {
-        const u = randomUniform(key, [n]);
-        return tf.add(this.trainEps, tf.mul(u, 1 - 2 * this.trainEps)) as tf.Tensor1D;
-      }
-      const z = randomNormal(key, [n]);
-      return tf.sigmoid(tf.add(this.logitMean, tf.mul(z, this.logitStd))) as tf.Tensor1D;
-    });
+    return sampleTimes(this.times, key, n);
   }
 
   protected computeParts(data: tf.Tensor2D, key: RngKey, _context?: LossCallContext): LossParts {
@@ -163,13 +147,7 @@ export class FlowMatchingLoss extends BaseLoss {
     else if (this.prediction === 'noise') resid = tf.sub(pred, x0);
     else resid = tf.add(tf.mul(pred, sigma), x0);
     const perRow = tf.mean(tf.square(resid), 1);
-    let w: tf.Tensor | undefined;
-    if (typeof this.lossWeight === 'function') w = this.lossWeight(t);
-    else if (this.lossWeight !== 'none') {
-      const lam = this.interpolant.driftVar(t);
-      const s = tf.reshape(sigma, [-1]);
-      w = this.lossWeight === 'velocity' ? tf.square(tf.div(lam, s)) : tf.div(lam, tf.square(s));
-    }
+    const w = lossWeightAt(this.lossWeight, this.interpolant, t);
     const loss = tf.mean(w === undefined ? perRow : tf.mul(w, perRow)) as tf.Scalar;
     return { loss, stats: {} };
   }

@@ -20,4 +20,5 @@ export * from './nce.js';
 export * from './replay-buffer.js';
 export { disposeAllButSamples } from './sampling.js';
 export * from './score-matching.js';
+export type { FlowLossWeight, TimeSampler, TimeSamplingOptions } from './time-weighting.js';
 export * from './train.js';

@@ -52,7 +52,12 @@ describe('EnergyMatchingLoss', () => {
     expect(trimmedMean(v, 0.1).dataSync()[0]!).toBeCloseTo(5, 5); // drops 100
     expect(trimmedMean(v, 0.25).dataSync()[0]!).toBeCloseTo(4.5, 5); // drops 100, 9
     expect(trimmedMean(v, 0).dataSync()[0]!).toBeCloseTo(14.5, 5);
-    tf.dispose([w, v]);
+    // the gradient is 1/(n − drop) on the kept values and 0 on the dropped ones (a mask, no gather)
+    const g = tf.grad((x: tf.Tensor) => trimmedMean(x as tf.Tensor1D, 0.25))(v);
+    expect(Array.from(g.dataSync())).toEqual(
+      [1, 1, 1, 1, 1, 0, 1, 1, 1, 0].map((k) => expect.closeTo(k / 8, 6)),
+    );
+    tf.dispose([w, v, g]);
   });
 
   it('the flow term equals the hand-computed one (independent coupling), gradients included', () => {

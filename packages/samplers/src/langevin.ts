@@ -1,5 +1,6 @@
 import {
   assertLiveState,
+  assertNonNegative,
   assertPositive,
   BaseSampler,
   ConstantScheduler,
@@ -68,7 +69,10 @@ const LANGEVIN_INTEGRATORS: readonly string[] = [
 export interface LangevinOptions {
   /** Step size h > 0, a number or a scheduler (default 1e-3). */
   readonly stepSize?: Schedulable;
-  /** Noise scale σ > 0, a number or a scheduler (default 1); σ² acts as a temperature. */
+  /**
+   * Noise scale σ ≥ 0, a number or a scheduler (default 1); σ² acts as a temperature. σ = 0 (e.g.
+   * `TemperatureScheduler` before τ*) makes the step a deterministic gradient step x − h·M⁻¹∇E; σ < 0 is rejected.
+   */
   readonly noiseScale?: Schedulable;
   /** Clamp every coordinate to `[min, max]` after each step. */
   readonly clamp?: readonly [number, number];
@@ -123,7 +127,7 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
     const o = parseOptions('LangevinDynamics', options, LANGEVIN_KEYS);
     this.options = o;
     this.stepSizeScheduler = this.schedule('stepSize', o.stepSize ?? 1e-3);
-    this.noiseScaleScheduler = this.schedule('noiseScale', o.noiseScale ?? 1);
+    this.noiseScaleScheduler = this.schedule('noiseScale', o.noiseScale ?? 1, { allowZero: true });
     this.clamp = parseClamp(o.clamp);
     this.integratorSpec = resolveIntegrator(o.integrator, {
       family: 'rungeKutta',
@@ -181,7 +185,7 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
     h: number,
     invMass: number | Float32Array,
   ): StepResult<LangevinState, LangevinInfo> {
-    const sigma = assertPositive('noiseScale', this.scheduled('noiseScale', state.step));
+    const sigma = assertNonNegative('noiseScale', this.scheduled('noiseScale', state.step));
     const { x } = state;
     const inv = invMassTensor(invMass);
     const unit = typeof inv === 'number' && inv === 1;

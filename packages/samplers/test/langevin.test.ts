@@ -1,4 +1,13 @@
-import { EbmError, foldIn, LinearScheduler, normalArray, rngKey, splitKey } from '@ebm/core';
+import {
+  ConstantScheduler,
+  EbmError,
+  foldIn,
+  LinearScheduler,
+  normalArray,
+  rngKey,
+  splitKey,
+  TemperatureScheduler,
+} from '@ebm/core';
 import {
   expectMean,
   expectVariance,
@@ -63,6 +72,54 @@ describe('LangevinDynamics update', () => {
     });
     s.disposeState(st);
     s.disposeState(state);
+  });
+
+  it('noise scale 0 from a scheduler (TemperatureScheduler before τ*) is a deterministic gradient step', () => {
+    const h = 0.05;
+    // ε(t) = 0 for t < τ* = 0.5 over 4 steps: steps 0 and 1 are noiseless, step 3 has σ = √(ε_max·0.5).
+    const temp = new TemperatureScheduler(0.2, { tauStar: 0.5, nSteps: 4 });
+    expect(temp.valueAt(0)).toBe(0);
+    const s = new LangevinDynamics(g, { stepSize: h, noiseScale: temp });
+    const st = s.init(tf.tensor2d(x0));
+    const { state } = s.step(st, rngKey(13));
+    const got = state.x.arraySync();
+    x0.forEach((row, i) => {
+      const gr = grad(row);
+      for (let j = 0; j < 2; j++) expect(got[i]![j]!).toBeCloseTo(row[j]! - h * gr[j]!, 5);
+    });
+    // a whole run through the τ* switch: the first steps are deterministic, the later ones noisy
+    const a = s.sampleSync({ x0: tf.tensor2d(x0), nSteps: 2, seed: 3 });
+    const b = s.sampleSync({ x0: tf.tensor2d(x0), nSteps: 2, seed: 4 });
+    expect(a.samples.arraySync()).toEqual(b.samples.arraySync());
+    const c = s.sampleSync({ x0: tf.tensor2d(x0), nSteps: 4, seed: 3 });
+    const d = s.sampleSync({ x0: tf.tensor2d(x0), nSteps: 4, seed: 4 });
+    expect(c.samples.arraySync()).not.toEqual(d.samples.arraySync());
+    // a constant σ = 0 is plain gradient descent, on the step loop and the whole-chain path alike
+    const gd = new GradientDescentSampler(g, { stepSize: h });
+    const zero = new LangevinDynamics(g, { stepSize: h, noiseScale: 0 });
+    const e = zero.sampleSync({ x0: tf.tensor2d(x0), nSteps: 5, seed: 5 });
+    const f = gd.sampleSync({ x0: tf.tensor2d(x0), nSteps: 5, seed: 5 });
+    const ea = e.samples.arraySync();
+    f.samples.arraySync().forEach((row, i) => {
+      for (let j = 0; j < 2; j++) expect(ea[i]![j]!).toBeCloseTo(row[j]!, 5);
+    });
+    for (const r of [a, b, c, d, e, f]) r.samples.dispose();
+    s.disposeState(st);
+    s.disposeState(state);
+  });
+
+  it('a negative noise scale is an EbmError, as a number and from a scheduler at the step', () => {
+    expect(() => new LangevinDynamics(g, { noiseScale: -0.1 })).toThrow(EbmError);
+    const s = new LangevinDynamics(g, { noiseScale: new ConstantScheduler(-0.1) });
+    const st = s.init(tf.tensor2d(x0));
+    try {
+      s.step(st, rngKey(1));
+      expect.unreachable('expected an EbmError for noiseScale');
+    } catch (e) {
+      expect(e).toBeInstanceOf(EbmError);
+      expect((e as EbmError).argument).toBe('noiseScale');
+    }
+    s.disposeState(st);
   });
 
   it('clamps every coordinate after each step', () => {

@@ -177,7 +177,7 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     tier: 'training',
     title: 'Equilibrium matching in 2-D',
     summary:
-      'A time-invariant EqM field on two moons and eight gaussians, sampled by gradient descent; MMD² vs descent time.',
+      'A time-invariant EqM field on two moons and eight gaussians, sampled by gradient descent stopped on a validation set; MMD² vs descent time.',
     load: () => import('./equilibrium-matching-2d.js'),
   },
   {
@@ -185,7 +185,7 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     tier: 'training',
     title: 'Energy matching in 2-D',
     summary:
-      "The paper's two-moons set-up: OT flow phase, then tempered-Langevin contrastive phase; one scalar energy.",
+      "The paper's set-up on two moons and eight gaussians: OT flow phase, then tempered-Langevin contrastive phase; one scalar energy, its landscape and samples.",
     load: () => import('./energy-matching-2d.js'),
   },
   {
