@@ -170,6 +170,7 @@ export function warmupWindows(nWarmup: number): {
   termBuffer: number;
   windowEnds: number[];
 } {
+  assertInteger('nWarmup', nWarmup, 0);
   let initBuffer = 75;
   let termBuffer = 50;
   let base = 25;

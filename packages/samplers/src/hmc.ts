@@ -32,7 +32,8 @@ export class HamiltonianMonteCarlo extends MHSampler<MHInfo> {
   constructor(energy: EnergyFunction, options?: HMCOptions) {
     const o = parseOptions('HamiltonianMonteCarlo', options, HMC_KEYS);
     super(energy, 'HamiltonianMonteCarlo', o, 1e-3);
-    this.nLeapfrogSteps = assertInteger('nLeapfrogSteps', o.nLeapfrogSteps ?? 10, 1);
+    // At most 10⁵ leapfrog steps per transition: more is a typo (it would run for hours without allocating).
+    this.nLeapfrogSteps = assertInteger('nLeapfrogSteps', o.nLeapfrogSteps ?? 10, 1, 100_000);
   }
 
   /** Same sampler with another step size and (optionally) inverse mass; an omitted `invMass` keeps this one's. */
