@@ -5,6 +5,7 @@ import {
   assertKnownOptions,
   assertNonNegative,
   assertPositive,
+  assertTensor,
   type Coupling,
   type CouplingSpec,
   type EnergyFunction,
@@ -79,6 +80,7 @@ const KEYS = [
 
 /** Energy Matching's flow weight w(t) = clip((1 − t)/(1 − a), 0, 1) `[B]` (TorchEBM's `compute_flow_weight`). */
 export function flowWeight(t: tf.Tensor1D, cutoff = 0.8): tf.Tensor1D {
+  assertTensor('t', t, { rank: 1 });
   return tf.tidy(() => tf.clipByValue(tf.div(tf.sub(1, t), 1 - cutoff), 0, 1)) as tf.Tensor1D;
 }
 
@@ -87,6 +89,7 @@ export function flowWeight(t: tf.Tensor1D, cutoff = 0.8): tf.Tensor1D {
  * values (which ones are kept is decided on a detached copy).
  */
 export function trimmedMean(values: tf.Tensor1D, trim: number): tf.Scalar {
+  assertTensor('values', values, { rank: 1 });
   return tf.tidy(() => {
     const n = values.shape[0];
     const drop = Math.floor(trim * n);

@@ -1,9 +1,11 @@
 import {
+  assertBatch,
   assertInRange,
   assertKnownOptions,
   assertNonNegative,
   assertOneOf,
   assertPositive,
+  assertTensor,
   type Coupling,
   type CouplingSpec,
   EbmError,
@@ -114,6 +116,7 @@ function assertBool(name: string, v: unknown, dflt: boolean): boolean {
  * then decaying linearly to 0 at the data (t = 1), so the learned gradient vanishes on the data manifold.
  */
 export function eqmCt(t: tf.Tensor1D, threshold = 0.8, multiplier = 4): tf.Tensor1D {
+  assertTensor('t', t, { rank: 1 });
   return tf.tidy(() => tf.mul(multiplier, tf.minimum(1, tf.div(tf.sub(1, t), 1 - threshold)))) as tf.Tensor1D;
 }
 
@@ -122,6 +125,7 @@ export function eqmCt(t: tf.Tensor1D, threshold = 0.8, multiplier = 4): tf.Tenso
  * batch of features z `[B, D]`, an InfoNCE without positives that spreads the representations apart.
  */
 export function dispersiveLoss(z: tf.Tensor2D): tf.Scalar {
+  assertBatch('z', z);
   return tf.tidy(() => {
     const [b, d] = z.shape;
     const sq = tf.sum(tf.square(z), 1, true);

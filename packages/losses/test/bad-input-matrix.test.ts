@@ -34,6 +34,7 @@ import {
   ParallelTemperingCD,
   PersistentContrastiveDivergence,
   ReplayBuffer,
+  RunawayDetector,
   ScoreMatching,
   SlicedScoreMatching,
   train,
@@ -204,75 +205,24 @@ cases.push(
     { type: 'object', wrong: 'x' },
     (v) => new ExponentialMovingAverage(v as never),
   ),
-  ...badInputCases(
-    'flowWeight',
-    't',
-    { type: 'tensor', shape: [4], checksDim: false },
-    (v) => flowWeight(v as tf.Tensor1D),
-    {
-      todo: {
-        'wrong type':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        'wrong rank':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        'wrong dtype':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        disposed: 'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-      },
-    },
+  ...badInputCases('flowWeight', 't', { type: 'tensor', shape: [4], checksDim: false }, (v) =>
+    flowWeight(v as tf.Tensor1D),
   ),
-  ...badInputCases(
-    'trimmedMean',
-    'values',
-    { type: 'tensor', shape: [4], checksDim: false },
-    (v) => trimmedMean(v as tf.Tensor1D, 0.1),
-    {
-      todo: {
-        'wrong type':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        'wrong rank':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        'wrong dtype':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        disposed: 'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-      },
-    },
+  ...badInputCases('trimmedMean', 'values', { type: 'tensor', shape: [4], checksDim: false }, (v) =>
+    trimmedMean(v as tf.Tensor1D, 0.1),
   ),
-  ...badInputCases(
-    'eqmCt',
-    't',
-    { type: 'tensor', shape: [4], checksDim: false },
-    (v) => eqmCt(v as tf.Tensor1D),
-    {
-      todo: {
-        'wrong type':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        'wrong rank':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        'wrong dtype':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        disposed: 'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-      },
-    },
+  ...badInputCases('eqmCt', 't', { type: 'tensor', shape: [4], checksDim: false }, (v) =>
+    eqmCt(v as tf.Tensor1D),
   ),
+  ...badInputCases('dispersiveLoss', 'z', { type: 'tensor', shape: [4, 2], checksDim: false }, (v) =>
+    dispersiveLoss(v as tf.Tensor2D),
+  ),
+  ...badInputCases('RunawayDetector', 'options', opts, (v) => new RunawayDetector(v as never)),
   ...badInputCases(
-    'dispersiveLoss',
-    'z',
-    { type: 'tensor', shape: [4, 2] },
-    (v) => dispersiveLoss(v as tf.Tensor2D),
-    {
-      todo: {
-        'wrong type':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        'wrong rank':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        'wrong dtype':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        disposed: 'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-        'wrong dim':
-          'the fix belongs in packages/losses/src/{energy,equilibrium}-matching.ts, edited elsewhere',
-      },
-    },
+    'RunawayDetector',
+    'ratio',
+    { type: 'number', min: 'positive' },
+    (v) => new RunawayDetector({ ratio: v as number }),
   ),
   ...badInputCases('checkpointFileName', 'step', { type: 'number', min: 'nonNegative', integer: true }, (v) =>
     checkpointFileName(v as number),
