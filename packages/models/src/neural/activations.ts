@@ -1,3 +1,4 @@
+import { isRecordingGradients } from '@ebm/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -13,19 +14,31 @@ import * as tf from '@tensorflow/tfjs-core';
  * stays connected on the tape) and calls these same functions again, so the gradient of the gradient is again
  * exact, at any depth. The derivative expressions use only ops whose own gradients read their inputs (mul,
  * sub, relu, step) — no comparison ops, which have no gradient in tfjs. Forward values are tfjs's own kernels,
- * so first-order results are unchanged.
+ * so first-order results are unchanged; when no outer tape records the backward pass (the common first-order
+ * case) the gradient is tfjs's own, from the saved output, at its old cost.
  */
 
 type Unary = (x: tf.Tensor) => tf.Tensor;
 type Save = (tensors: tf.Tensor[]) => void;
+/** tfjs's own first-order gradient, from dy, the input x and the output y. */
+type FastGrad = (dy: tf.Tensor, x: tf.Tensor, y: tf.Tensor) => tf.Tensor;
 
-/** `tf.customGrad` for one input with the gradient written from the saved input: grad = dy ⊙ f'(x). */
-function unaryWithDerivative(forward: Unary, derivative: Unary): Unary {
+/**
+ * `tf.customGrad` for one input. When the backward pass is itself recorded (a gradient of a gradient is being
+ * taken), grad = dy ⊙ f'(x) with f' written from the saved input through these exact ops; otherwise (plain
+ * first-order use: samplers, ordinary training) `fast` — tfjs's own gradient from the saved output — so the
+ * common path costs what it did before.
+ */
+function unaryWithDerivative(forward: Unary, derivative: Unary, fast: FastGrad): Unary {
   return tf.customGrad(((x: tf.Tensor, save: Save) => {
-    save([x]);
+    const y = forward(x);
+    save([x, y]);
     return {
-      value: forward(x),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, derivative(saved[0]!)),
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ys] = saved as [tf.Tensor, tf.Tensor];
+        return isRecordingGradients() ? tf.mul(dy, derivative(xs)) : fast(dy, xs, ys);
+      },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as Unary;
 }
@@ -34,6 +47,7 @@ function unaryWithDerivative(forward: Unary, derivative: Unary): Unary {
 export const exp: Unary = unaryWithDerivative(
   (x) => tf.exp(x),
   (x) => exp(x),
+  (dy, _x, y) => tf.mul(dy, y),
 );
 
 /** σ(x) = 1/(1 + e⁻ˣ), with σ' = σ(1 − σ) (σ recomputed from x). */
@@ -43,12 +57,14 @@ export const sigmoid: Unary = unaryWithDerivative(
     const s = sigmoid(x);
     return tf.mul(s, tf.sub(1, s));
   },
+  (dy, _x, y) => tf.mul(dy, tf.mul(y, tf.sub(1, y))),
 );
 
 /** tanh(x), with tanh' = 1 − tanh² (tanh recomputed from x). */
 export const tanh: Unary = unaryWithDerivative(
   (x) => tf.tanh(x),
   (x) => tf.sub(1, tf.square(tanh(x))),
+  (dy, _x, y) => tf.mul(tf.sub(1, tf.square(y)), dy),
 );
 
 /** SiLU / swish x·σ(x) (a product, so its derivatives follow from {@link sigmoid}'s). */
@@ -63,6 +79,7 @@ export function silu(x: tf.Tensor): tf.Tensor {
 export const elu: Unary = unaryWithDerivative(
   (x) => tf.elu(x),
   (x) => exp(tf.neg(tf.relu(tf.neg(x)))),
+  (dy, _x, y) => tf.engine().runKernel('EluGrad', { dy, y }) as tf.Tensor,
 );
 
 const leakyRelus = new Map<number, Unary>();
@@ -74,6 +91,7 @@ export function leakyRelu(x: tf.Tensor, alpha: number): tf.Tensor {
     op = unaryWithDerivative(
       (v) => tf.leakyRelu(v, alpha),
       (v) => tf.add(alpha, tf.mul(1 - alpha, tf.step(v))),
+      (dy, v) => tf.where(tf.greater(v, 0), dy, tf.mul(dy, alpha)),
     );
     leakyRelus.set(alpha, op);
   }
