@@ -1,6 +1,6 @@
 /**
  * Checks the parameter gradient of score-matching terms built on ∇ₓE of an `MLPEnergy` against central finite
- * differences (RECIPES.md, "SSM: why it does not train an MLP in @ebm"). Usage:
+ * differences (RECIPES.md, "SSM: the second-order gradients (fixed)"). Usage:
  *
  *   tsx scripts/check-second-order.ts [all|g|h] [silu|tanh|elu|leakyRelu]
  *
