@@ -39,8 +39,7 @@ export {
   Rosenbrock,
   type RosenbrockOptions,
 } from './analytic/simple.js';
-/** Elementwise ops (exp, sigmoid, tanh, silu, elu, leakyRelu) whose derivatives of every order are exact. */
-export * as activations from './neural/activations.js';
+export { activations } from './neural/activations.js';
 export {
   ACTIVATIONS,
   type Activation,

@@ -1,8 +1,7 @@
 import { expectNoLeaksSync } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { ACTIVATIONS, MLPEnergy } from '../src/index.js';
-import * as act from '../src/neural/activations.js';
+import { ACTIVATIONS, activations as act, MLPEnergy } from '../src/index.js';
 
 // Derivatives of orders 1–3 of each activation by nested tf.grad, against the closed forms. tfjs's own
 // sigmoid/tanh/exp/elu gradients read the saved output and drop (or throw on) every order above the first.

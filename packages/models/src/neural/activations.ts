@@ -97,3 +97,22 @@ export function leakyRelu(x: tf.Tensor, alpha: number): tf.Tensor {
   }
   return op(x);
 }
+
+/**
+ * The elementwise ops above, whose derivatives of every order are exact under tfjs autodiff: use them in
+ * energies that score matching differentiates twice (e.g. `energyFromFunction`) instead of `tf.sigmoid`,
+ * `tf.tanh`, `tf.exp`, `tf.elu`.
+ *
+ * @example
+ * ```ts
+ * const e = energyFromFunction((x) => tf.sum(activations.silu(tf.matMul(x, w)), 1), { dim: 2 });
+ * ```
+ */
+export const activations: {
+  readonly exp: Unary;
+  readonly sigmoid: Unary;
+  readonly tanh: Unary;
+  readonly silu: Unary;
+  readonly elu: Unary;
+  readonly leakyRelu: (x: tf.Tensor, alpha: number) => tf.Tensor;
+} = { exp, sigmoid, tanh, silu, elu, leakyRelu };
