@@ -28,7 +28,19 @@ describe('GaussianMixture (K=8) gradient 4096×8', () => {
   bench('analytic', () => tf.dispose(mix.gradient(x2, opts)));
   bench('tf.grad', () => tf.dispose(auto(mix, x2)));
 });
+// The same network with tfjs's plain ops (no customGrad activations): the cost of exact higher-order derivatives
+// on the first-order path (should be ≈ 1).
+const plainMlp = (v: tf.Tensor): tf.Tensor => {
+  const ws = mlp.trainableVariables;
+  let h = v;
+  for (let l = 0; l < ws.length; l += 2) {
+    h = tf.add(tf.matMul(h as tf.Tensor2D, ws[l] as tf.Tensor2D), ws[l + 1]!);
+    if (l + 2 < ws.length) h = tf.mul(h, tf.sigmoid(h));
+  }
+  return tf.sum(h);
+};
 describe('MLPEnergy 32-128-128-1, 4096 rows', () => {
   bench('energy', () => tf.dispose(mlp.energy(x, opts)));
   bench('gradient (autograd)', () => tf.dispose(mlp.gradient(x, opts)));
+  bench('gradient, plain tfjs sigmoid (reference)', () => tf.dispose(tf.grad(plainMlp)(x)));
 });

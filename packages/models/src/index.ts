@@ -39,6 +39,7 @@ export {
   Rosenbrock,
   type RosenbrockOptions,
 } from './analytic/simple.js';
+export { activations } from './neural/activations.js';
 export {
   ACTIVATIONS,
   type Activation,

@@ -1,5 +1,6 @@
 import { assertOneOf, BaseEnergy, EbmError, type EvalOptions, normalArray, type RngKey } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
+import * as act from './activations.js';
 import {
   artifactFromJSON,
   artifactToJSON,
@@ -15,18 +16,21 @@ export type Activation = 'silu' | 'swish' | 'elu' | 'leakyRelu' | 'tanh';
 /** All activation names. */
 export const ACTIVATIONS: readonly Activation[] = ['silu', 'swish', 'elu', 'leakyRelu', 'tanh'];
 
-/** Applies an activation. */
+/**
+ * Applies an activation. The activations are `tf.customGrad` ops (see `activations.ts`) whose derivatives of
+ * every order are exact, so score-matching losses can differentiate ∇ₓE with respect to the parameters.
+ */
 export function activate(x: tf.Tensor, activation: Activation, leakySlope: number): tf.Tensor {
   switch (activation) {
     case 'silu':
     case 'swish':
-      return tf.mul(x, tf.sigmoid(x));
+      return act.silu(x);
     case 'elu':
-      return tf.elu(x);
+      return act.elu(x);
     case 'leakyRelu':
-      return tf.leakyRelu(x, leakySlope);
+      return act.leakyRelu(x, leakySlope);
     case 'tanh':
-      return tf.tanh(x);
+      return act.tanh(x);
   }
 }
 
