@@ -105,6 +105,7 @@ export function leakyRelu(x: tf.Tensor, alpha: number): tf.Tensor {
  *
  * @example
  * ```ts
+ * const w = tf.variable(tf.randomNormal([2, 16]));
  * const e = energyFromFunction((x) => tf.sum(activations.silu(tf.matMul(x, w)), 1), { dim: 2 });
  * ```
  */
