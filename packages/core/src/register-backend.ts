@@ -17,7 +17,7 @@ export function registerNoBackendHint(): void {
       throw new EbmError('BACKEND_UNAVAILABLE', 'no tfjs backend is installed, or none could start.', {
         argument: 'backend',
         value: Object.keys(tf.engine().registryFactory).filter((n) => n !== NO_BACKEND),
-        fix: 'install one and import it before using @ebm: `npm i @tensorflow/tfjs-backend-cpu` (Node loads it for you), or a browser backend package (@tensorflow/tfjs-backend-webgpu, -wasm, -webgl).',
+        fix: 'install one and import it before using @ebm: `npm i @tensorflow/tfjs-backend-cpu` (Node loads it for you; a single-file Node bundle must import it itself, `import "@tensorflow/tfjs-backend-cpu"`, and resolve ESM builds first, esbuild `--main-fields=module,main`: that package marks its CommonJS Node build free of side effects), or a browser backend package (@tensorflow/tfjs-backend-webgpu, -wasm, -webgl).',
       });
     },
     -1000,
