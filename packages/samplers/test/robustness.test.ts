@@ -1,5 +1,5 @@
-import { EbmError, type EnergyFunction, type EvalOptions, rngKey } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { EbmError, type EnergyFunction, rngKey } from '@ebm/core';
+import { expectNoLeaks, ThrowingEnergy } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -104,34 +104,6 @@ describe('a step on a disposed state is a STATE_ERROR, not a TypeError', () => {
     x0.dispose();
   });
 });
-
-/** Delegates to `base` and throws on the `failAt`-th gradient evaluation (counted over a whole run). */
-class ThrowingEnergy implements EnergyFunction {
-  readonly name = 'Throwing';
-  calls = 0;
-  constructor(
-    private readonly base: EnergyFunction,
-    private readonly failAt: number,
-  ) {}
-  get dim() {
-    return this.base.dim;
-  }
-  private tick(): void {
-    this.calls++;
-    if (this.calls === this.failAt) throw new Error('energy failed mid-run');
-  }
-  energy(x: tf.Tensor2D, o?: EvalOptions) {
-    return this.base.energy(x, o);
-  }
-  gradient(x: tf.Tensor2D, o?: EvalOptions) {
-    this.tick();
-    return this.base.gradient(x, o);
-  }
-  energyAndGradient(x: tf.Tensor2D, o?: EvalOptions) {
-    this.tick();
-    return this.base.energyAndGradient(x, o);
-  }
-}
 
 describe('no leaks when the energy throws mid-run (sample() and NUTS step)', () => {
   const makers: [string, (e: EnergyFunction) => { sample(o: object): Promise<unknown> }][] = [

@@ -15,3 +15,4 @@ export * from './kernels.js';
 export * from './leaks.js';
 export * from './seed.js';
 export * from './stats.js';
+export * from './throwing-energy.js';

@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import '../register.js';
+import { BaseEnergy, type EnergyFunction } from '../energy.js';
 import { EbmError } from '../errors.js';
 import { declareKernel, getKernelImpl, type KernelImpl, registerKernelImpl, runKernel } from '../kernels.js';
 import { badInputCases, describeBadInputMatrix, type MatrixTestApi } from './bad-input.js';
 import { countKernelCalls, withoutKernelHint, withoutKernelImpls } from './kernels.js';
+import { expectNoLeaks } from './leaks.js';
+import { ThrowingEnergy } from './throwing-energy.js';
 
 /** A framework stand-in that records what describeBadInputMatrix registers. */
 function recorder() {
@@ -25,7 +28,11 @@ function recorder() {
 
 const check = (v: unknown): number => {
   if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
-    throw new EbmError('INVALID_PARAM', 'v must be a positive finite number', { argument: 'v', value: v, fix: 'pass v > 0' });
+    throw new EbmError('INVALID_PARAM', 'v must be a positive finite number', {
+      argument: 'v',
+      value: v,
+      fix: 'pass v > 0',
+    });
   }
   return v;
 };
@@ -134,5 +141,35 @@ describe('kernel-path helpers', () => {
     const bare: { kernelHint?: unknown } = {};
     withoutKernelHint(bare, () => undefined);
     expect('kernelHint' in bare).toBe(false);
+  });
+});
+
+describe('ThrowingEnergy', () => {
+  class Quadratic extends BaseEnergy {
+    protected computeEnergy(x: tf.Tensor2D): tf.Tensor1D {
+      return tf.mul(0.5, tf.sum(tf.square(x), 1)) as tf.Tensor1D;
+    }
+  }
+
+  it('delegates, counts gradient evaluations and throws on the failAt-th one (leaving no tensor)', async () => {
+    const e = new ThrowingEnergy(new Quadratic({ dim: 2 }), 2);
+    expect(e.dim).toBe(2);
+    expect((e as EnergyFunction).kernelHint).toBeUndefined();
+    const x = tf.tensor2d([[1, 2]]);
+    tf.dispose([e.energy(x), e.gradient(x)]);
+    expect(e.calls).toBe(1);
+    await expectNoLeaks(
+      () => {
+        expect(() => e.energyAndGradient(x)).toThrowError('energy failed mid-run');
+      },
+      { warmup: 0 },
+    );
+    e.reset();
+    e.failAt = Number.POSITIVE_INFINITY;
+    const { energy, gradient } = e.energyAndGradient(x);
+    expect(Array.from(await gradient.data())).toEqual([1, 2]);
+    expect(e.calls).toBe(1);
+    tf.dispose([energy, gradient, x]);
+    expect(() => new ThrowingEnergy(new Quadratic(), 1, 'boom').gradient(x)).toThrowError('boom');
   });
 });
