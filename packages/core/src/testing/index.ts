@@ -11,6 +11,7 @@ export * from './backend-conformance.js';
 export * from './bad-input.js';
 export * from './chromium.js';
 export * from './conservation.js';
+export * from './errors.js';
 export * from './kernels.js';
 export * from './leaks.js';
 export * from './seed.js';

@@ -5,6 +5,7 @@ import { BaseEnergy, type EnergyFunction } from '../energy.js';
 import { EbmError } from '../errors.js';
 import { declareKernel, getKernelImpl, type KernelImpl, registerKernelImpl, runKernel } from '../kernels.js';
 import { badInputCases, describeBadInputMatrix, type MatrixTestApi } from './bad-input.js';
+import { expectEbmError, expectEbmErrorAsync } from './errors.js';
 import { countKernelCalls, withoutKernelHint, withoutKernelImpls } from './kernels.js';
 import { expectNoLeaks } from './leaks.js';
 import { ThrowingEnergy } from './throwing-energy.js';
@@ -171,5 +172,30 @@ describe('ThrowingEnergy', () => {
     expect(e.calls).toBe(1);
     tf.dispose([energy, gradient, x]);
     expect(() => new ThrowingEnergy(new Quadratic(), 1, 'boom').gradient(x)).toThrowError('boom');
+  });
+});
+
+describe('expectEbmError', () => {
+  it('returns the EbmError; TEST_FAILURE when nothing, something else or another EbmError is thrown', async () => {
+    const e = expectEbmError(() => check(-1), 'INVALID_PARAM', { argument: 'v', message: /positive/ });
+    expect(e.argument).toBe('v');
+    expect(expectEbmError(() => check(Number.NaN)).code).toBe('INVALID_PARAM');
+    expect(() => expectEbmError(() => check(1))).toThrowError(/TEST_FAILURE.*nothing was thrown/);
+    expect(() =>
+      expectEbmError(() => {
+        throw new RangeError('raw');
+      }),
+    ).toThrowError(/TEST_FAILURE.*RangeError: raw/);
+    expect(() => expectEbmError(() => check(-1), 'NON_FINITE')).toThrowError(
+      /code INVALID_PARAM, expected NON_FINITE/,
+    );
+    expect(() => expectEbmError(() => check(-1), undefined, { argument: 'w' })).toThrowError(/argument v/);
+    expect(() => expectEbmError(() => check(-1), undefined, { message: /finite!/ })).toThrowError(
+      /does not match/,
+    );
+    expect(() => expectEbmError(async () => check(-1))).toThrowError(/expectEbmErrorAsync/);
+    expect((await expectEbmErrorAsync(async () => check(-1), 'INVALID_PARAM')).argument).toBe('v');
+    expect((await expectEbmErrorAsync(Promise.resolve().then(() => check(0)))).code).toBe('INVALID_PARAM');
+    await expect(expectEbmErrorAsync(Promise.resolve(1))).rejects.toThrowError(/nothing was thrown/);
   });
 });
