@@ -316,6 +316,10 @@ export interface BadInputMatrixOptions {
  * ```ts
  * import { describe, it } from 'vitest';
  * import * as samplers from '../src/index.js';
+ * const cases = [
+ *   ...badInputCases('MALA', 'stepSize', { type: 'number', min: 'positive' }, (v) => new MALA(energy, { stepSize: v })),
+ *   …
+ * ];
  * describeBadInputMatrix({ describe, it }, '@ebm/samplers', cases, samplers, { MHSampler: 'abstract base' });
  * ```
  */

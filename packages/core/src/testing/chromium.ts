@@ -139,7 +139,8 @@ export interface ChromiumEvaluation<T> {
  *
  * @example
  * ```ts
- * const out = await build({ entryPoints: [entry], bundle: true, format: 'iife', platform: 'browser', write: false });
+ * import { build } from 'esbuild';
+ * const out = await build({ entryPoints: ['fixtures/entry.ts'], bundle: true, format: 'iife', write: false, … });
  * const { result, pageErrors } = await evaluateInChromium(out.outputFiles[0]!.text, 'runEbm()');
  * ```
  * @throws EbmError `BACKEND_UNAVAILABLE` when Chromium or `playwright-core` is missing.

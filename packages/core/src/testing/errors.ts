@@ -44,7 +44,8 @@ function check(error: unknown, code: EbmErrorCode | undefined, o: ExpectEbmError
  *
  * @example
  * ```ts
- * expectEbmError(() => new Gaussian({ mean: [] }), 'INVALID_PARAM', { argument: 'mean' });
+ * const e = expectEbmError(() => new Gaussian({ mean: [] }), 'INVALID_PARAM', { argument: 'mean' });
+ * expect(e.fix).toContain(…);
  * ```
  */
 export function expectEbmError(

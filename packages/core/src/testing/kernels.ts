@@ -19,9 +19,10 @@ import {
  *
  * @example
  * ```ts
- * const [fused, calls] = await countKernelCalls(chainKernelName('mlp'), 'cpu', () => s.sample(opts));
+ * const opts = { x0, nSteps: 20, … };
+ * const [fused, calls] = await countKernelCalls(chainKernelName('mlp'), 'cpu', () => sampler.sample(opts));
  * expect(calls).toBe(1);
- * const loop = await withoutKernelHint(energy, () => s.sample(opts));
+ * const loop = await withoutKernelHint(energy, () => sampler.sample(opts)); // the step loop
  * ```
  * @module
  */

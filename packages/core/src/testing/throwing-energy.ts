@@ -10,8 +10,10 @@ import type { EnergyFunction, EvalOptions } from '../energy.js';
  *
  * @example
  * ```ts
- * const e = new ThrowingEnergy(new DoubleWell(), 2);
- * await expectNoLeaks(() => expect(() => sampler(e).step(state, key)).toThrowError(/energy failed/));
+ * const e = new ThrowingEnergy(energy, 2); // throws on its 2nd gradient evaluation
+ * const mala = new MALA(e, { stepSize: 0.1 });
+ * await expectNoLeaks(() => expect(() => mala.step(mala.init(x0), key)).toThrowError(/energy failed/));
+ * // … and the same for sample(), with failAt = 1, 2, … up to a whole run
  * ```
  */
 export class ThrowingEnergy implements EnergyFunction {
