@@ -5,7 +5,7 @@
  * input are listed in EXEMPT with the reason, so a new export cannot be missed.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import * as core from '../src/index.js';
 import {
   ConstantScheduler,
@@ -53,13 +53,7 @@ import {
   VariancePreservingInterpolant,
   WarmupScheduler,
 } from '../src/index.js';
-import {
-  type BadInputCase,
-  badInputCases,
-  expectBadInput,
-  summarizeBadInputCases,
-  uncoveredExports,
-} from '../src/testing/index.js';
+import { type BadInputCase, badInputCases, describeBadInputMatrix } from '../src/testing/index.js';
 
 const pos = { type: 'number', min: 'positive' } as const;
 const nonNeg = { type: 'number', min: 'nonNegative' } as const;
@@ -483,23 +477,4 @@ Object.assign(EXEMPT, {
   mmd: 'covered',
 });
 
-describe('@ebm/core bad-input matrix', () => {
-  const s = summarizeBadInputCases(cases);
-  it('covers every public export (or says why not)', () => {
-    console.log(
-      `[ebm] @ebm/core bad-input matrix: ${s.total} cases over ${s.entries} entry points, ${s.todo} todo`,
-    );
-    expect(
-      uncoveredExports(
-        core,
-        cases.map((c) => c.entry.split('.')[0]!),
-        EXEMPT,
-      ),
-    ).toEqual([]);
-    expect(s.total).toBeGreaterThan(200);
-  });
-  it.each(cases.filter((c) => c.todo === undefined).map((c) => [c.label, c] as const))('%s', async (_, c) => {
-    await expectBadInput(c);
-  });
-  for (const c of cases.filter((x) => x.todo !== undefined)) it.todo(`${c.label} — ${c.todo}`);
-});
+describeBadInputMatrix({ describe, it }, '@ebm/core', cases, core, EXEMPT, { minCases: 200 });

@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { BrowserContext } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium } from '../src/testing/index.js';
+import { chromiumAvailable, evaluateInChromium } from '../src/testing/index.js';
 
 const have = await chromiumAvailable();
 
@@ -19,27 +18,17 @@ describe('chain worker pool on Web Workers (headless Chromium)', () => {
         write: false,
         logLevel: 'error',
       });
-      const code = out.outputFiles[0]!.text;
-      const browser = await launchChromium<BrowserContext>();
-      const ctx = browser.context;
-      try {
-        const page = await ctx.newPage();
-        await page.setContent('<!doctype html><html><body></body></html>');
-        await page.addScriptTag({ content: code });
-        const r = (await page.evaluate('runPool()')) as Record<string, unknown>;
-        expect(r).toMatchObject({
-          backend: 'cpu',
-          'langevin/1': true,
-          'langevin/2': true,
-          'langevin/3': true,
-          'mala/1': true,
-          'mala/2': true,
-          'mala/3': true,
-          workersStarted: 3,
-        });
-      } finally {
-        await browser.close();
-      }
+      const { result } = await evaluateInChromium(out.outputFiles[0]!.text, 'runPool()');
+      expect(result).toMatchObject({
+        backend: 'cpu',
+        'langevin/1': true,
+        'langevin/2': true,
+        'langevin/3': true,
+        'mala/1': true,
+        'mala/2': true,
+        'mala/3': true,
+        workersStarted: 3,
+      });
     },
   );
 });

@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import type { BrowserContext } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { chromiumAvailable, launchChromium } from '../src/testing/index.js';
+import { chromiumAvailable, evaluateInChromium } from '../src/testing/index.js';
 
 const have = await chromiumAvailable();
 const required = process.env.EBM_TEST_BROWSER === '1';
@@ -32,27 +31,18 @@ describe('@ebm/core in a browser bundle (headless Chromium)', () => {
       expect(code).toMatch(/tfjs-core\/dist\/gradients\/Abs_grad\.js/);
       expect(code.match(/\bvar absGradConfig\d* =/g)).toHaveLength(1);
       expect(code.match(/\bvar addGradConfig\d* =/g)).toHaveLength(1);
-      const browser = await launchChromium<BrowserContext>();
-      const ctx = browser.context;
-      try {
-        const page = await ctx.newPage();
-        await page.setContent('<!doctype html><html><body></body></html>');
-        await page.addScriptTag({ content: code });
-        const r = (await page.evaluate('runEbm()')) as {
-          backend: string;
-          grad: number[];
-          chained: number;
-          rngMatches: boolean;
-          generatedFrom: string;
-        };
-        expect(r.backend).toBe('cpu');
-        expect(r.grad).toEqual([2, -2]);
-        expect(r.chained).toBe(4);
-        expect(r.rngMatches).toBe(true);
-        expect(r.generatedFrom).toMatch(/^\d+\.\d+\.\d+/);
-      } finally {
-        await browser.close();
-      }
+      const { result: r } = await evaluateInChromium<{
+        backend: string;
+        grad: number[];
+        chained: number;
+        rngMatches: boolean;
+        generatedFrom: string;
+      }>(code, 'runEbm()');
+      expect(r.backend).toBe('cpu');
+      expect(r.grad).toEqual([2, -2]);
+      expect(r.chained).toBe(4);
+      expect(r.rngMatches).toBe(true);
+      expect(r.generatedFrom).toMatch(/^\d+\.\d+\.\d+/);
     },
   );
 });

@@ -11,12 +11,17 @@ import {
   normalCdf,
   randomNormal,
   randomUniform,
-  registerKernelImpl,
   rngKey,
   runKernel,
   uniformArray,
 } from '@ebm/core';
-import { expectKsOneSample, expectKsTwoSample, expectNoLeaks, testSeed } from '@ebm/core/testing';
+import {
+  countKernelCalls,
+  expectKsOneSample,
+  expectKsTwoSample,
+  expectNoLeaks,
+  testSeed,
+} from '@ebm/core/testing';
 import { DoubleWell } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -294,29 +299,13 @@ describe.skipIf(!gpuOk)('fused WGSL kernels on webgpu (Dawn)', () => {
   it('LangevinDynamics on DoubleWell uses chain.doubleWell unchanged and matches the cpu step loop (KS)', async () => {
     const energy = new DoubleWell();
     const sampler = new LangevinDynamics(energy, { stepSize: 0.01 });
-    const name = chainKernelName('doubleWell');
-    const impl = getKernelImpl(name, 'webgpu');
-    expect(impl).toBeDefined();
-    let calls = 0;
-    const restore = registerKernelImpl(
-      name,
-      'webgpu',
-      (inputs) => {
-        calls++;
-        return impl!(inputs);
-      },
-      { override: true },
-    );
     const opts = { nSamples: 1024, dim: 2, nSteps: 200 };
-    let gpu: Float32Array;
-    try {
+    const [gpu, calls] = await countKernelCalls(chainKernelName('doubleWell'), 'webgpu', async () => {
       const { samples } = await sampler.sample({ ...opts, seed });
-      gpu = (await samples.data()) as Float32Array;
+      const data = await samples.data();
       samples.dispose();
-    } finally {
-      restore();
-      registerKernelImpl(name, 'webgpu', impl!, { override: true });
-    }
+      return data;
+    });
     expect(calls).toBe(1);
     await tf.setBackend('cpu');
     try {

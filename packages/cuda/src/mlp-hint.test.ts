@@ -1,5 +1,11 @@
-import { chainKernelName, getKernelImpl, normalArray, registerKernelImpl, rngKey } from '@ebm/core';
-import { expectKsTwoSample, expectNoLeaks, testSeed } from '@ebm/core/testing';
+import { chainKernelName, getKernelImpl, normalArray, rngKey } from '@ebm/core';
+import {
+  countKernelCalls,
+  expectKsTwoSample,
+  expectNoLeaks,
+  testSeed,
+  withoutKernelHint,
+} from '@ebm/core/testing';
 import { MLPEnergy } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -22,37 +28,6 @@ const gpuOk = await setupWebGpu().then(
   },
 );
 
-/** Counts calls of the registered webgpu chain.mlp while `f` runs. */
-async function countChainMlp<T>(f: () => Promise<T>): Promise<[T, number]> {
-  const name = chainKernelName('mlp');
-  const impl = getKernelImpl(name, 'webgpu')!;
-  let n = 0;
-  registerKernelImpl(
-    name,
-    'webgpu',
-    (inputs) => {
-      n++;
-      return impl(inputs);
-    },
-    { override: true },
-  );
-  try {
-    return [await f(), n];
-  } finally {
-    registerKernelImpl(name, 'webgpu', impl, { override: true });
-  }
-}
-
-async function withoutHint<T>(e: MLPEnergy, f: () => Promise<T>): Promise<T> {
-  const hint = e.kernelHint;
-  Object.defineProperty(e, 'kernelHint', { value: undefined, configurable: true });
-  try {
-    return await f();
-  } finally {
-    Object.defineProperty(e, 'kernelHint', { value: hint, configurable: true });
-  }
-}
-
 async function maxDiff(a: tf.Tensor, b: tf.Tensor): Promise<number> {
   const [x, y] = await Promise.all([a.data(), b.data()]);
   let m = 0;
@@ -67,12 +42,13 @@ describe.skipIf(!gpuOk)('MLPEnergy.kernelHint on webgpu', () => {
     const e = new MLPEnergy({ inputDim: 2, widths: [16, 16], seed });
     const s = new LangevinDynamics(e, { stepSize: 0.05, noiseScale: 1 });
     const opts = { nSamples: 256, dim: 2, nSteps: 20 };
-    const [fused, calls] = await countChainMlp(() =>
+    const mlpChain = chainKernelName('mlp');
+    const [fused, calls] = await countKernelCalls(mlpChain, 'webgpu', () =>
       expectNoLeaks(() => s.sample({ ...opts, seed }), { keepOutputs: true, warmup: 0 }),
     );
     expect(calls).toBe(1);
-    const [ref, refCalls] = await countChainMlp(() =>
-      withoutHint(e, () => s.sample({ ...opts, seed: seed + 1 })),
+    const [ref, refCalls] = await countKernelCalls(mlpChain, 'webgpu', () =>
+      withoutKernelHint(e, () => s.sample({ ...opts, seed: seed + 1 })),
     );
     expect(refCalls).toBe(0);
     const [a, b] = await Promise.all([fused.samples.data(), ref.samples.data()]);

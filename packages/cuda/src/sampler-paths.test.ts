@@ -2,16 +2,18 @@ import {
   chainKernelName,
   disposeSampleResult,
   type EnergyFunction,
-  getKernelImpl,
   isEbmError,
-  type KernelImpl,
   normalArray,
-  registerKernelImpl,
   rngKey,
   type SamplerState,
-  unregisterKernelImpl,
 } from '@ebm/core';
-import { expectKsTwoSample, expectNoLeaks, testSeed } from '@ebm/core/testing';
+import {
+  countKernelCalls,
+  expectKsTwoSample,
+  expectNoLeaks,
+  testSeed,
+  withoutKernelImpls,
+} from '@ebm/core/testing';
 import * as M from '@ebm/models';
 import { HamiltonianMonteCarlo, LangevinDynamics, MALA } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -33,37 +35,12 @@ const gpuOk = await setupWebGpu().then(
 await tf.setBackend('cpu');
 
 /** Runs `fn` with the webgpu kernels `names` removed (restored afterwards). */
-export async function without<T>(names: string[], fn: () => Promise<T>): Promise<T> {
-  const saved = names.map((n) => [n, getKernelImpl(n, 'webgpu') as KernelImpl | undefined] as const);
-  for (const [n] of saved) unregisterKernelImpl(n, 'webgpu');
-  try {
-    return await fn();
-  } finally {
-    for (const [n, impl] of saved)
-      if (impl) registerKernelImpl(n, 'webgpu', impl as never, { override: true });
-  }
-}
+export const without = <T>(names: string[], fn: () => Promise<T>): Promise<T> =>
+  withoutKernelImpls(names, 'webgpu', fn);
 
-/** Runs `fn` counting calls of the webgpu kernel `name`. */
-export async function counting<T>(name: string, fn: () => Promise<T>): Promise<[T, number]> {
-  const impl = getKernelImpl(name, 'webgpu') as KernelImpl | undefined;
-  expect(impl, name).toBeDefined();
-  let calls = 0;
-  registerKernelImpl(
-    name,
-    'webgpu',
-    (inputs: unknown) => {
-      calls++;
-      return impl!(inputs);
-    },
-    { override: true },
-  );
-  try {
-    return [await fn(), calls];
-  } finally {
-    registerKernelImpl(name, 'webgpu', impl as never, { override: true });
-  }
-}
+/** Runs `fn` counting calls of the webgpu kernel `name` (which must be registered). */
+export const counting = <T>(name: string, fn: () => Promise<T>): Promise<[T, number]> =>
+  countKernelCalls(name, 'webgpu', fn);
 
 const gaussian = () =>
   new M.Gaussian({

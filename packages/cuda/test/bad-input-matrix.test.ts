@@ -3,14 +3,8 @@
  * WGSL energy dimensions, setup options and the MLP hint × the classic bad values must give a clear EbmError
  * (see `badInputCases` in @ebm/core/testing). The kernels' tensor inputs need WebGPU: `webgpu` tests.
  */
-import {
-  type BadInputCase,
-  badInputCases,
-  expectBadInput,
-  summarizeBadInputCases,
-  uncoveredExports,
-} from '@ebm/core/testing';
-import { describe, expect, it } from 'vitest';
+import { type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
+import { describe, it } from 'vitest';
 import * as cuda from '../src/index.js';
 import {
   chainTraceKernelName,
@@ -76,22 +70,4 @@ const EXEMPT: Record<string, string> = {
   randomUniformWebGpu: 'WebGPU tensors only (webgpu tests)',
 };
 
-describe('@ebm/cuda bad-input matrix (cpu)', () => {
-  const s = summarizeBadInputCases(cases);
-  it('covers every public export (or says why not)', () => {
-    console.log(
-      `[ebm] @ebm/cuda bad-input matrix: ${s.total} cases over ${s.entries} entry points, ${s.todo} todo`,
-    );
-    expect(
-      uncoveredExports(
-        cuda,
-        cases.map((c) => c.entry),
-        EXEMPT,
-      ),
-    ).toEqual([]);
-  });
-  it.each(cases.filter((c) => c.todo === undefined).map((c) => [c.label, c] as const))('%s', async (_, c) => {
-    await expectBadInput(c);
-  });
-  for (const c of cases.filter((x) => x.todo !== undefined)) it.todo(`${c.label} — ${c.todo}`);
-});
+describeBadInputMatrix({ describe, it }, '@ebm/cuda', cases, cuda, EXEMPT, { suffix: '(cpu)' });

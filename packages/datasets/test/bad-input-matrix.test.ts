@@ -4,14 +4,8 @@
  * `badInputCases` in @ebm/core/testing).
  */
 import { rngKey } from '@ebm/core';
-import {
-  type BadInputCase,
-  badInputCases,
-  expectBadInput,
-  summarizeBadInputCases,
-  uncoveredExports,
-} from '@ebm/core/testing';
-import { describe, expect, it } from 'vitest';
+import { type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
+import { describe, it } from 'vitest';
 import * as datasets from '../src/index.js';
 import {
   checkerboard,
@@ -113,22 +107,4 @@ const EXEMPT: Record<string, string> = {
   isCheckerboardCell: 'a predicate on two numbers (any numbers are valid)',
 };
 
-describe('@ebm/datasets bad-input matrix', () => {
-  const s = summarizeBadInputCases(cases);
-  it('covers every public export (or says why not)', () => {
-    console.log(
-      `[ebm] @ebm/datasets bad-input matrix: ${s.total} cases over ${s.entries} entry points, ${s.todo} todo`,
-    );
-    expect(
-      uncoveredExports(
-        datasets,
-        cases.map((c) => c.entry.split('.')[0]!),
-        EXEMPT,
-      ),
-    ).toEqual([]);
-  });
-  it.each(cases.filter((c) => c.todo === undefined).map((c) => [c.label, c] as const))('%s', async (_, c) => {
-    await expectBadInput(c);
-  });
-  for (const c of cases.filter((x) => x.todo !== undefined)) it.todo(`${c.label} — ${c.todo}`);
-});
+describeBadInputMatrix({ describe, it }, '@ebm/datasets', cases, datasets, EXEMPT);

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EbmError, normalQuantile, rngKey } from '@ebm/core';
-import { expectKsOneSample, expectMean, expectNoLeaks, testSeed } from '@ebm/core/testing';
+import { normalQuantile, rngKey } from '@ebm/core';
+import { expectEbmError, expectKsOneSample, expectMean, expectNoLeaks, testSeed } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -23,17 +23,6 @@ import {
   twoMoons,
   twoSpirals,
 } from '../src/index.js';
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EbmError);
-    expect((e as EbmError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected EbmError ${code}`);
-}
 
 const col = (ds: PointDataset, j: number) =>
   Float64Array.from({ length: ds.nSamples }, (_, i) => ds.data[2 * i + j]!);
@@ -66,15 +55,15 @@ describe('every generator', () => {
   }
 
   it('validates parameters with EbmError codes', () => {
-    expectCode(() => twoMoons({ nSamples: 0 }), 'INVALID_PARAM');
-    expectCode(() => twoMoons({ noise: -1 }), 'INVALID_PARAM');
-    expectCode(() => circle({ radius: 0 }), 'INVALID_PARAM');
-    expectCode(() => gaussianMixture({ nComponents: 1.5 }), 'INVALID_PARAM');
-    expectCode(() => checkerboard({ rangeLimit: 0.5 }), 'INVALID_PARAM');
-    expectCode(() => grid({ nSamplesPerDim: 0 }), 'INVALID_PARAM');
-    expectCode(() => concentricRings({ radii: [1, -1] }), 'INVALID_PARAM');
-    expectCode(() => swissRoll({ seed: 1.5 }), 'INVALID_PARAM');
-    expectCode(() => makeDataset('nope' as never), 'INVALID_PARAM');
+    expectEbmError(() => twoMoons({ nSamples: 0 }), 'INVALID_PARAM');
+    expectEbmError(() => twoMoons({ noise: -1 }), 'INVALID_PARAM');
+    expectEbmError(() => circle({ radius: 0 }), 'INVALID_PARAM');
+    expectEbmError(() => gaussianMixture({ nComponents: 1.5 }), 'INVALID_PARAM');
+    expectEbmError(() => checkerboard({ rangeLimit: 0.5 }), 'INVALID_PARAM');
+    expectEbmError(() => grid({ nSamplesPerDim: 0 }), 'INVALID_PARAM');
+    expectEbmError(() => concentricRings({ radii: [1, -1] }), 'INVALID_PARAM');
+    expectEbmError(() => swissRoll({ seed: 1.5 }), 'INVALID_PARAM');
+    expectEbmError(() => makeDataset('nope' as never), 'INVALID_PARAM');
   });
 
   it('accepts a core RngKey as seed', () => {
@@ -243,7 +232,7 @@ describe('batches', () => {
     expect(dropped).toEqual([25, 25, 25, 25]);
     const ordered = Array.from(ds.arrayBatches(50, { shuffle: false }), (b) => b.indices[0]);
     expect(ordered).toEqual([0, 50, 100]);
-    expectCode(() => ds.arrayBatches(0).next(), 'INVALID_PARAM');
+    expectEbmError(() => ds.arrayBatches(0).next(), 'INVALID_PARAM');
   });
 
   it('tensor batches have the right shapes and leak nothing', async () => {

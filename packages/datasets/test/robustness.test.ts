@@ -1,4 +1,4 @@
-import { EbmError } from '@ebm/core';
+import { expectEbmError } from '@ebm/core/testing';
 import { describe, expect, it } from 'vitest';
 import {
   checkerboard,
@@ -14,16 +14,6 @@ import {
   twoSpirals,
 } from '../src/index.js';
 
-function ebmError(fn: () => unknown): EbmError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EbmError);
-    return e as EbmError;
-  }
-  throw new Error('expected an EbmError');
-}
-
 describe('unknown option names', () => {
   const gens: [string, (o: never) => unknown][] = [
     ['gaussianMixture', gaussianMixture],
@@ -38,17 +28,21 @@ describe('unknown option names', () => {
   ];
   it.each(gens)('%s rejects { n_samples } / { nsamples } and suggests nSamples', (name, gen) => {
     for (const bad of ['n_samples', 'nsamples', 'num_samples']) {
-      const e = ebmError(() => gen({ [bad]: 10 } as never));
+      const e = expectEbmError(() => gen({ [bad]: 10 } as never));
       expect(e.code).toBe('INVALID_PARAM');
       expect(e.message).toContain(name);
       expect(e.message).toContain('"nSamples"');
     }
   });
   it('grid and makeDataset and batches() check names too', () => {
-    expect(ebmError(() => grid({ n_samples_per_dim: 3 } as never)).message).toContain('"nSamplesPerDim"');
-    expect(ebmError(() => makeDataset('twoMoons', { noice: 0.1 } as never)).message).toContain('"noise"');
+    expect(expectEbmError(() => grid({ n_samples_per_dim: 3 } as never)).message).toContain(
+      '"nSamplesPerDim"',
+    );
+    expect(expectEbmError(() => makeDataset('twoMoons', { noice: 0.1 } as never)).message).toContain(
+      '"noise"',
+    );
     const ds = twoMoons({ nSamples: 10 });
-    expect(ebmError(() => ds.arrayBatches(2, { drop_last: true } as never).next()).message).toContain(
+    expect(expectEbmError(() => ds.arrayBatches(2, { drop_last: true } as never).next()).message).toContain(
       '"dropLast"',
     );
   });
@@ -62,7 +56,7 @@ describe('sizes guarded before allocating', () => {
       () => gaussianMixture({ nSamples: 1e9 }),
       () => grid({ nSamplesPerDim: 1e5 }),
     ]) {
-      const e = ebmError(f);
+      const e = expectEbmError(f);
       expect(e.code).toBe('INVALID_PARAM');
       expect(e.message).toMatch(/over the limit/);
     }

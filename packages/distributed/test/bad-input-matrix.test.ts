@@ -4,14 +4,8 @@
  * fitTrainer × the classic bad values must give a clear EbmError (see `badInputCases` in @ebm/core/testing).
  * Entry points that talk to Redis or spawn processes are covered by cluster.test.ts (with Redis).
  */
-import {
-  type BadInputCase,
-  badInputCases,
-  expectBadInput,
-  summarizeBadInputCases,
-  uncoveredExports,
-} from '@ebm/core/testing';
-import { describe, expect, it } from 'vitest';
+import { type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
+import { describe, it } from 'vitest';
 import * as dist from '../src/index.js';
 import {
   concatSummaries,
@@ -177,22 +171,4 @@ const EXEMPT: Record<string, string> = {
   selectBackend: 'environment probe',
 };
 
-describe('@ebm/distributed bad-input matrix (no Redis)', () => {
-  const s = summarizeBadInputCases(cases);
-  it('covers every public export (or says why not)', () => {
-    console.log(
-      `[ebm] @ebm/distributed bad-input matrix: ${s.total} cases over ${s.entries} entry points, ${s.todo} todo`,
-    );
-    expect(
-      uncoveredExports(
-        dist,
-        cases.map((c) => c.entry.split('.')[0]!),
-        EXEMPT,
-      ),
-    ).toEqual([]);
-  });
-  it.each(cases.filter((c) => c.todo === undefined).map((c) => [c.label, c] as const))('%s', async (_, c) => {
-    await expectBadInput(c);
-  });
-  for (const c of cases.filter((x) => x.todo !== undefined)) it.todo(`${c.label} — ${c.todo}`);
-});
+describeBadInputMatrix({ describe, it }, '@ebm/distributed', cases, dist, EXEMPT, { suffix: '(no Redis)' });

@@ -5,16 +5,10 @@
  * (fit*, the matching losses) are `todo`.
  */
 import { BaseEnergy, type EnergyFunction } from '@ebm/core';
-import {
-  type BadInputCase,
-  badInputCases,
-  expectBadInput,
-  summarizeBadInputCases,
-  uncoveredExports,
-} from '@ebm/core/testing';
+import { type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import * as losses from '../src/index.js';
 import {
   ContrastiveDivergence,
@@ -282,22 +276,4 @@ const EXEMPT: Record<string, string> = {
   removeStaleTempFiles: 'file system: checkpoint-file.test.ts',
 };
 
-describe('@ebm/losses bad-input matrix', () => {
-  const s = summarizeBadInputCases(cases);
-  it('covers every public export (or says why not)', () => {
-    console.log(
-      `[ebm] @ebm/losses bad-input matrix: ${s.total} cases over ${s.entries} entry points, ${s.todo} todo`,
-    );
-    expect(
-      uncoveredExports(
-        losses,
-        cases.map((c) => c.entry.split('.')[0]!),
-        EXEMPT,
-      ),
-    ).toEqual([]);
-  });
-  it.each(cases.filter((c) => c.todo === undefined).map((c) => [c.label, c] as const))('%s', async (_, c) => {
-    await expectBadInput(c);
-  });
-  for (const c of cases.filter((x) => x.todo !== undefined)) it.todo(`${c.label} — ${c.todo}`);
-});
+describeBadInputMatrix({ describe, it }, '@ebm/losses', cases, losses, EXEMPT);

@@ -4,16 +4,8 @@
  * are constants for the gradient (nothing flows through the sampler); the fused path gives the composite path's
  * gradient to float32 rounding; no tensor leaks on success or on error.
  */
-import {
-  chainKernelName,
-  EbmError,
-  getKernelImpl,
-  normalArray,
-  registerKernelImpl,
-  rngKey,
-  runKernel,
-} from '@ebm/core';
-import { expectNoLeaks, testSeed } from '@ebm/core/testing';
+import { chainKernelName, EbmError, normalArray, rngKey, runKernel } from '@ebm/core';
+import { countKernelCalls, expectNoLeaks, testSeed, withoutKernelHint } from '@ebm/core/testing';
 import { twoMoons } from '@ebm/datasets';
 import { MLPEnergy } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
@@ -44,13 +36,6 @@ function fusedVsAutograd(e: MLPEnergy): number {
     const auto = tf.sub(probe, tf.mul(e.gradient(probe), 0.1));
     return tf.max(tf.abs(tf.sub(fused, auto))).dataSync()[0]!;
   });
-}
-
-/** Hides the hint (the samplers then run their autograd step loop); returns a function that restores it. */
-function hideHint(e: MLPEnergy): () => void {
-  const hint = e.kernelHint;
-  Object.defineProperty(e, 'kernelHint', { value: undefined, configurable: true });
-  return () => Object.defineProperty(e, 'kernelHint', { value: hint, configurable: true });
 }
 
 /**
@@ -117,9 +102,7 @@ describe('CD / PCD with the fused chain.mlp negatives (cpu)', () => {
     const e = mlp();
     const loss = cd(e, false, 1e-6);
     const fused = lossGrads(loss, e);
-    const restore = hideHint(e);
-    const comp = lossGrads(loss, e);
-    restore();
+    const comp = withoutKernelHint(e, () => lossGrads(loss, e)); // the samplers' autograd step loop
     expect(maxRelDiff([fused.negatives], [comp.negatives])).toBeLessThan(1e-4);
     expect(maxRelDiff(fused.grads, comp.grads)).toBeLessThan(1e-3);
     tf.dispose([...fused.grads, ...comp.grads, fused.negatives, comp.negatives]);
@@ -132,36 +115,28 @@ describe('CD / PCD with the fused chain.mlp negatives (cpu)', () => {
       const runs: { weights: Float32Array[]; losses: number[] }[] = [];
       for (const fused of [true, false]) {
         const e = mlp(5);
-        const restore = fused ? () => {} : hideHint(e);
         const loss = cd(e, persistent, 1e-6);
         const opt = tf.train.sgd(0.01);
         const mismatch: number[] = [];
-        const name = chainKernelName('mlp');
-        const impl = getKernelImpl(name, 'cpu')!;
-        let calls = 0;
+        const run = () =>
+          fit({
+            loss,
+            optimizer: opt,
+            data,
+            batchSize: 32,
+            steps: 6,
+            seed: 1,
+            onStep: () => {
+              if (fused) mismatch.push(fusedVsAutograd(e));
+            },
+          });
         // Count the sampler's k = 10 chains (not the one-step probes of fusedVsAutograd).
-        registerKernelImpl(
-          name,
+        const [r, calls] = await countKernelCalls(
+          chainKernelName('mlp'),
           'cpu',
-          (inputs) => {
-            if (inputs.nSteps === 10) calls++;
-            return impl(inputs);
-          },
-          { override: true },
+          () => (fused ? run() : withoutKernelHint(e, run)),
+          { where: (inputs) => inputs.nSteps === 10 },
         );
-        const r = await fit({
-          loss,
-          optimizer: opt,
-          data,
-          batchSize: 32,
-          steps: 6,
-          seed: 1,
-          onStep: () => {
-            if (fused) mismatch.push(fusedVsAutograd(e));
-          },
-        });
-        registerKernelImpl(name, 'cpu', impl, { override: true });
-        restore();
         expect(calls).toBe(fused ? 6 : 0);
         if (fused) {
           expect(mismatch).toHaveLength(6);

@@ -1,5 +1,5 @@
-import { EbmError, type Loss, type LossContext, randomNormal, rngKey } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { type Loss, type LossContext, randomNormal, rngKey } from '@ebm/core';
+import { expectEbmErrorAsync, expectNoLeaks } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -19,17 +19,6 @@ import {
   type TrainingCheckpoint,
 } from '../src/index.js';
 import { GaussianEnergy, Mala, ReplicaExchange } from './fixtures.js';
-
-async function ebmError(p: Promise<unknown> | (() => unknown)): Promise<EbmError> {
-  try {
-    if (typeof p === 'function') p();
-    else await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(EbmError);
-    return e as EbmError;
-  }
-  throw new Error('expected an EbmError');
-}
 
 describe('unknown option names', () => {
   const energy = new GaussianEnergy(2);
@@ -74,12 +63,12 @@ describe('unknown option names', () => {
     ['ExponentialMovingAverage', (o) => new ExponentialMovingAverage([], o), { decya: 0.9 }, 'decay'],
   ];
   it.each(cases)('%s', async (name, make, bad, hint) => {
-    const e = await ebmError(() => make(bad));
+    const e = await expectEbmErrorAsync(() => make(bad));
     expect(e.code).toBe('INVALID_PARAM');
     expect(e.message).toContain(name);
     if (hint !== 'std') expect(e.message).toContain(`"${hint}"`);
     // { step_size } anywhere is rejected too (the sampler option given to a loss)
-    if (name !== 'ExponentialMovingAverage') await ebmError(() => make({ step_size: 0.1 }));
+    if (name !== 'ExponentialMovingAverage') await expectEbmErrorAsync(() => make({ step_size: 0.1 }));
   });
   it('fit rejects { batch_size } / { lr } / { nsteps } and suggests the name', async () => {
     const loss = new DenoisingScoreMatching(energy);
@@ -89,7 +78,7 @@ describe('unknown option names', () => {
       ['lr', 'learningRate'],
       ['step', 'steps'],
     ] as const) {
-      const e = await ebmError(
+      const e = await expectEbmErrorAsync(
         fit({ loss, optimizer: tf.train.sgd(0.1), data, steps: 1, [bad]: 2 } as never),
       );
       expect(e.message).toContain(`"${good}"`);
@@ -104,11 +93,15 @@ describe('sizes are guarded before allocating', () => {
     const loss = new DenoisingScoreMatching(energy);
     const data = tf.zeros([4, 2]) as tf.Tensor2D;
     const t0 = Date.now();
-    const e = await ebmError(fit({ loss, optimizer: tf.train.sgd(0.1), data, steps: 1, batchSize: 1e9 }));
+    const e = await expectEbmErrorAsync(
+      fit({ loss, optimizer: tf.train.sgd(0.1), data, steps: 1, batchSize: 1e9 }),
+    );
     expect(e.message).toMatch(/over the limit/);
     const r = new ReplayBuffer({ capacity: 2e8 });
-    expect((await ebmError(() => r.fill(8, rngKey(1)))).message).toMatch(/over the limit/);
-    expect((await ebmError(() => new ReplayBuffer({ capacity: 1e9 }))).message).toMatch(/over the limit/);
+    expect((await expectEbmErrorAsync(() => r.fill(8, rngKey(1)))).message).toMatch(/over the limit/);
+    expect((await expectEbmErrorAsync(() => new ReplayBuffer({ capacity: 1e9 }))).message).toMatch(
+      /over the limit/,
+    );
     expect(Date.now() - t0).toBeLessThan(2000);
     data.dispose();
     energy.dispose();
@@ -273,7 +266,7 @@ describe('checkpoints: validate all, then restore all or nothing', () => {
       ],
     ];
     for (const [label, makeLoss, optimizer, ckpt, re, code] of cases) {
-      const e = await ebmError(
+      const e = await expectEbmErrorAsync(
         fit({ loss: makeLoss(), optimizer, data, steps: 10, resumeFrom: ckpt as never }),
       );
       expect(e.code, label).toBe(code);
@@ -290,7 +283,9 @@ describe('checkpoints: validate all, then restore all or nothing', () => {
     const buf = await loss.buffer.save();
     const good = await checkpointOf(pcd, tf.train.adam(0.01));
     const bad = { ...good, weights: good.weights.map((w, i) => (i === 2 ? { ...w, shape: [3] } : w)) };
-    await ebmError(fit({ loss, optimizer: tf.train.adam(0.01), data, steps: 10, resumeFrom: bad as never }));
+    await expectEbmErrorAsync(
+      fit({ loss, optimizer: tf.train.adam(0.01), data, steps: 10, resumeFrom: bad as never }),
+    );
     expect(await loss.buffer.save()).toEqual(buf);
     loss.dispose();
     energy.dispose();
@@ -307,7 +302,7 @@ describe('training faults', () => {
     ];
     const data = tf.tensor2d(rows);
     const rollbacks: unknown[] = [];
-    const e = await ebmError(
+    const e = await expectEbmErrorAsync(
       fit({
         loss: dsm(energy),
         optimizer: tf.train.sgd(0.01),
@@ -362,7 +357,7 @@ describe('training faults', () => {
       [3, 1],
     ]);
     // Two roll-backs in one incident exceed maxRollbacks: 1.
-    const e = await ebmError(
+    const e = await expectEbmErrorAsync(
       fit({
         loss: flaky(energy, [3, 4]),
         optimizer: tf.train.sgd(0.01),

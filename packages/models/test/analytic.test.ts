@@ -1,5 +1,12 @@
-import { EbmError, type EnergyFunction, foldIn, normalArray, normalCdf, rngKey } from '@ebm/core';
-import { expectKsOneSample, expectMean, expectNoLeaks, expectVariance, testSeed } from '@ebm/core/testing';
+import { type EnergyFunction, foldIn, normalArray, normalCdf, rngKey } from '@ebm/core';
+import {
+  expectEbmError,
+  expectKsOneSample,
+  expectMean,
+  expectNoLeaks,
+  expectVariance,
+  testSeed,
+} from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -24,17 +31,6 @@ function keep<T extends { dispose(): void }>(e: T): T {
 afterAll(() => {
   for (const e of created) e.dispose();
 });
-
-function expectCode(fn: () => unknown, code: string): EbmError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EbmError);
-    expect((e as EbmError).code).toBe(code);
-    return e as EbmError;
-  }
-  throw new Error(`expected EbmError ${code}, nothing was thrown`);
-}
 
 function energyAt(e: EnergyFunction, rows: number[][]): number[] {
   const x = tf.tensor2d(rows);
@@ -142,14 +138,14 @@ describe('analytic gradients equal tf.grad of the energy', () => {
       expect(typeof e.kernelHint?.kind).toBe('string');
       expect(JSON.parse(JSON.stringify(e.kernelHint))).toEqual(e.kernelHint);
       const x1 = tf.tensor1d(new Array(c.dim).fill(0));
-      expectCode(() => e.energy(x1 as unknown as tf.Tensor2D), 'SHAPE_MISMATCH');
+      expectEbmError(() => e.energy(x1 as unknown as tf.Tensor2D), 'SHAPE_MISMATCH');
       const xi = tf.zeros([2, c.dim], 'int32') as tf.Tensor2D;
-      expectCode(() => e.gradient(xi), 'INVALID_DTYPE');
+      expectEbmError(() => e.gradient(xi), 'INVALID_DTYPE');
       const xn = tf.fill([2, c.dim], Number.NaN) as tf.Tensor2D;
-      expectCode(() => e.energy(xn), 'NON_FINITE');
+      expectEbmError(() => e.energy(xn), 'NON_FINITE');
       if (e.dim !== undefined) {
         const xw = tf.zeros([2, e.dim + 1]) as tf.Tensor2D;
-        expectCode(() => e.energy(xw), 'SHAPE_MISMATCH');
+        expectEbmError(() => e.energy(xw), 'SHAPE_MISMATCH');
         xw.dispose();
       }
       tf.dispose([x1, xi, xn]);
@@ -250,10 +246,10 @@ describe('known values and minima (TorchEBM test list)', () => {
     expect(r.minimum(3)).toEqual([1, 1, 1]);
     expect(gradAt(r, [[1, 1, 1]])).toEqual([[0, 0, 0]]);
     const x = tf.zeros([3, 1]) as tf.Tensor2D;
-    expectCode(() => r.energy(x), 'SHAPE_MISMATCH');
+    expectEbmError(() => r.energy(x), 'SHAPE_MISMATCH');
     x.dispose();
-    expectCode(() => new Rosenbrock({ dim: 1 }), 'INVALID_PARAM');
-    expectCode(() => new Rosenbrock({ a: 2 }).minimum(2), 'NOT_IMPLEMENTED');
+    expectEbmError(() => new Rosenbrock({ dim: 1 }), 'INVALID_PARAM');
+    expectEbmError(() => new Rosenbrock({ a: 2 }).minimum(2), 'NOT_IMPLEMENTED');
   });
 
   it('Ackley: 0 at the origin with a finite (zero) gradient there', () => {
@@ -335,13 +331,13 @@ describe('known values and minima (TorchEBM test list)', () => {
     expect(energyAt(m, [mode])[0]).toBeCloseTo(2 * u(hi), 4);
     const g = gradAt(m, [mode])[0]!;
     for (const v of g) expect(Math.abs(v)).toBeLessThan(1e-4);
-    expectCode(() => new ManyWell({ dim: 3 }), 'INVALID_PARAM');
+    expectEbmError(() => new ManyWell({ dim: 3 }), 'INVALID_PARAM');
   });
 });
 
 describe('parameter validation', () => {
   it('Gaussian rejects non-square, mismatched, asymmetric, indefinite and non-finite covariances', () => {
-    expectCode(
+    expectEbmError(
       () =>
         new Gaussian({
           mean: [0, 0],
@@ -352,7 +348,7 @@ describe('parameter validation', () => {
         }),
       'SHAPE_MISMATCH',
     );
-    expectCode(
+    expectEbmError(
       () =>
         new Gaussian({
           mean: [0, 0, 0],
@@ -363,7 +359,7 @@ describe('parameter validation', () => {
         }),
       'SHAPE_MISMATCH',
     );
-    const asym = expectCode(
+    const asym = expectEbmError(
       () =>
         new Gaussian({
           mean: [0, 0],
@@ -375,7 +371,7 @@ describe('parameter validation', () => {
       'INVALID_PARAM',
     );
     expect(asym.message).toContain('symmetric');
-    const indef = expectCode(
+    const indef = expectEbmError(
       () =>
         new Gaussian({
           mean: [0, 0],
@@ -387,7 +383,7 @@ describe('parameter validation', () => {
       'INVALID_PARAM',
     );
     expect(indef.message).toContain('positive definite');
-    expectCode(
+    expectEbmError(
       () =>
         new Gaussian({
           mean: [0, 0],
@@ -398,9 +394,9 @@ describe('parameter validation', () => {
         }),
       'INVALID_PARAM',
     );
-    expectCode(() => new Gaussian({ mean: [0, Number.NaN] }), 'NON_FINITE');
-    expectCode(() => new Gaussian({ mean: [] }), 'SHAPE_MISMATCH');
-    expectCode(
+    expectEbmError(() => new Gaussian({ mean: [0, Number.NaN] }), 'NON_FINITE');
+    expectEbmError(() => new Gaussian({ mean: [] }), 'SHAPE_MISMATCH');
+    expectEbmError(
       () =>
         new Gaussian({
           mean: [0, 0],
@@ -429,24 +425,24 @@ describe('parameter validation', () => {
   });
 
   it('scalar parameters are checked', () => {
-    expectCode(() => new DoubleWell({ barrierHeight: -1 }), 'INVALID_PARAM');
-    expectCode(() => new DoubleWell({ b: 0 }), 'INVALID_PARAM');
-    expectCode(() => new Harmonic({ k: Number.NaN }), 'NON_FINITE');
-    expectCode(() => new Rosenbrock({ b: 0 }), 'INVALID_PARAM');
-    expectCode(() => new Ackley({ b: -0.2 }), 'INVALID_PARAM');
-    expectCode(() => new Funnel({ dim: 1 }), 'INVALID_PARAM');
-    expectCode(() => new Funnel({ scale: 0 }), 'INVALID_PARAM');
-    expectCode(() => new Banana({ curvature: -1 }), 'INVALID_PARAM');
-    expectCode(() => new DoubleWell({ dim: 0 }), 'INVALID_PARAM');
+    expectEbmError(() => new DoubleWell({ barrierHeight: -1 }), 'INVALID_PARAM');
+    expectEbmError(() => new DoubleWell({ b: 0 }), 'INVALID_PARAM');
+    expectEbmError(() => new Harmonic({ k: Number.NaN }), 'NON_FINITE');
+    expectEbmError(() => new Rosenbrock({ b: 0 }), 'INVALID_PARAM');
+    expectEbmError(() => new Ackley({ b: -0.2 }), 'INVALID_PARAM');
+    expectEbmError(() => new Funnel({ dim: 1 }), 'INVALID_PARAM');
+    expectEbmError(() => new Funnel({ scale: 0 }), 'INVALID_PARAM');
+    expectEbmError(() => new Banana({ curvature: -1 }), 'INVALID_PARAM');
+    expectEbmError(() => new DoubleWell({ dim: 0 }), 'INVALID_PARAM');
   });
 
   it('GaussianMixture validates weights, means and covariances', () => {
-    expectCode(() => new GaussianMixture({ means: [] }), 'INVALID_PARAM');
-    expectCode(() => new GaussianMixture({ means: [[0, 0], [1]] }), 'SHAPE_MISMATCH');
-    expectCode(() => new GaussianMixture({ means: [[0], [1]], weights: [1] }), 'SHAPE_MISMATCH');
-    expectCode(() => new GaussianMixture({ means: [[0], [1]], weights: [1, 0] }), 'INVALID_PARAM');
-    expectCode(() => new GaussianMixture({ means: [[0], [1]], covariances: [[[1]]] }), 'SHAPE_MISMATCH');
-    expectCode(
+    expectEbmError(() => new GaussianMixture({ means: [] }), 'INVALID_PARAM');
+    expectEbmError(() => new GaussianMixture({ means: [[0, 0], [1]] }), 'SHAPE_MISMATCH');
+    expectEbmError(() => new GaussianMixture({ means: [[0], [1]], weights: [1] }), 'SHAPE_MISMATCH');
+    expectEbmError(() => new GaussianMixture({ means: [[0], [1]], weights: [1, 0] }), 'INVALID_PARAM');
+    expectEbmError(() => new GaussianMixture({ means: [[0], [1]], covariances: [[[1]]] }), 'SHAPE_MISMATCH');
+    expectEbmError(
       () => new GaussianMixture({ means: [[0], [1]], covariances: [[[1]], [[-1]]] }),
       'INVALID_PARAM',
     );
@@ -456,7 +452,7 @@ describe('parameter validation', () => {
     const g = new Gaussian({ mean: [0] });
     g.dispose();
     const x = tf.zeros([1, 1]) as tf.Tensor2D;
-    expectCode(() => g.energy(x), 'STATE_ERROR');
+    expectEbmError(() => g.energy(x), 'STATE_ERROR');
     x.dispose();
   });
 
@@ -606,7 +602,7 @@ describe('exact samplers match the known distributions (KS, false-fail rate 1e-4
     const data = s.dataSync();
     for (let j = 0; j < 3; j++) expectKsOneSample(column(data, 3, j), ref.cdf, { seed, label: `coord ${j}` });
     s.dispose();
-    expectCode(() => dw.sample(10, rngKey(1)), 'INVALID_PARAM');
+    expectEbmError(() => dw.sample(10, rngKey(1)), 'INVALID_PARAM');
   });
 
   it('Harmonic samples are N(0, 1/k); samplers validate n', () => {
@@ -615,8 +611,8 @@ describe('exact samplers match the known distributions (KS, false-fail rate 1e-4
     const s = h.sample(n, foldIn(rngKey(seed), 1));
     expectKsOneSample(column(s.dataSync(), 2, 1), (x) => normalCdf(x / 0.5), { seed });
     s.dispose();
-    expectCode(() => h.sample(0, rngKey(1)), 'INVALID_PARAM');
-    expectCode(() => keep(new Gaussian({ mean: [0] })).sample(1.5, rngKey(1)), 'INVALID_PARAM');
+    expectEbmError(() => h.sample(0, rngKey(1)), 'INVALID_PARAM');
+    expectEbmError(() => keep(new Gaussian({ mean: [0] })).sample(1.5, rngKey(1)), 'INVALID_PARAM');
   });
 });
 

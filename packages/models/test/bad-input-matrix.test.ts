@@ -4,15 +4,9 @@
  * tensor behind (see `badInputCases` in @ebm/core/testing).
  */
 import type { EnergyFunction } from '@ebm/core';
-import {
-  type BadInputCase,
-  badInputCases,
-  expectBadInput,
-  summarizeBadInputCases,
-  uncoveredExports,
-} from '@ebm/core/testing';
+import { type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import * as models from '../src/index.js';
 import {
   Ackley,
@@ -312,22 +306,4 @@ const EXEMPT: Record<string, string> = {
   convLayout: 'layout of validated options (ConvEnergy covers it)',
 };
 
-describe('@ebm/models bad-input matrix', () => {
-  const s = summarizeBadInputCases(cases);
-  it('covers every public export (or says why not)', () => {
-    console.log(
-      `[ebm] @ebm/models bad-input matrix: ${s.total} cases over ${s.entries} entry points, ${s.todo} todo`,
-    );
-    expect(
-      uncoveredExports(
-        models,
-        cases.map((c) => c.entry.split('.')[0]!),
-        EXEMPT,
-      ),
-    ).toEqual([]);
-  });
-  it.each(cases.filter((c) => c.todo === undefined).map((c) => [c.label, c] as const))('%s', async (_, c) => {
-    await expectBadInput(c);
-  });
-  for (const c of cases.filter((x) => x.todo !== undefined)) it.todo(`${c.label} — ${c.todo}`);
-});
+describeBadInputMatrix({ describe, it }, '@ebm/models', cases, models, EXEMPT);

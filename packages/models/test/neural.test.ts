@@ -1,5 +1,5 @@
-import { EbmError, normalArray, rngKey } from '@ebm/core';
-import { expectNoLeaks, testSeed } from '@ebm/core/testing';
+import { normalArray, rngKey } from '@ebm/core';
+import { expectEbmError, expectNoLeaks, testSeed } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -20,17 +20,6 @@ function keep<T extends { dispose(): void }>(e: T): T {
 afterAll(() => {
   for (const e of created) e.dispose();
 });
-
-function expectCode(fn: () => unknown, code: string): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EbmError);
-    expect((e as EbmError).code).toBe(code);
-    return;
-  }
-  throw new Error(`expected EbmError ${code}`);
-}
 
 function batch(seed: string, n: number, d: number, scale = 1): tf.Tensor2D {
   return tf.tensor2d(normalArray(rngKey(testSeed(seed)), [n, d], 0, scale), [n, d]);
@@ -178,13 +167,13 @@ describe('MLPEnergy', () => {
   });
 
   it('validates its options and its input', () => {
-    expectCode(() => new MLPEnergy({ inputDim: 0 }), 'INVALID_PARAM');
-    expectCode(() => new MLPEnergy({ inputDim: 2, widths: [0] }), 'INVALID_PARAM');
-    expectCode(() => new MLPEnergy({ inputDim: 2, activation: 'relu' as never }), 'INVALID_PARAM');
-    expectCode(() => new MLPEnergy({ inputDim: 2, spectralNorm: { iterations: 0 } }), 'INVALID_PARAM');
+    expectEbmError(() => new MLPEnergy({ inputDim: 0 }), 'INVALID_PARAM');
+    expectEbmError(() => new MLPEnergy({ inputDim: 2, widths: [0] }), 'INVALID_PARAM');
+    expectEbmError(() => new MLPEnergy({ inputDim: 2, activation: 'relu' as never }), 'INVALID_PARAM');
+    expectEbmError(() => new MLPEnergy({ inputDim: 2, spectralNorm: { iterations: 0 } }), 'INVALID_PARAM');
     const e = keep(new MLPEnergy({ inputDim: 2, widths: [4] }));
     const bad = tf.zeros([3, 5]) as tf.Tensor2D;
-    expectCode(() => e.energy(bad), 'SHAPE_MISMATCH');
+    expectEbmError(() => e.energy(bad), 'SHAPE_MISMATCH');
     bad.dispose();
   });
 });
@@ -217,17 +206,17 @@ describe('weights round-trip bit-exactly', () => {
   it('loadWeights refuses another architecture or a truncated payload, without writing', () => {
     const e = keep(new MLPEnergy({ inputDim: 2, widths: [4], seed: 1 }));
     const other = keep(new MLPEnergy({ inputDim: 2, widths: [5], seed: 1 }));
-    expectCode(() => other.loadWeights(e.saveWeightsSync()), 'INVALID_PARAM');
+    expectEbmError(() => other.loadWeights(e.saveWeightsSync()), 'INVALID_PARAM');
     const art = e.saveWeightsSync();
     const target = keep(new MLPEnergy({ inputDim: 2, widths: [4], seed: 2 }));
     const before = target.saveWeightsSync().data;
-    expectCode(
+    expectEbmError(
       () => target.loadWeights({ manifest: art.manifest, data: art.data.subarray(0, 8) }),
       'SHAPE_MISMATCH',
     );
     expect(Buffer.from(target.saveWeightsSync().data).equals(Buffer.from(before))).toBe(true);
-    expectCode(() => restoreEnergy('{"format":"nope"}'), 'INVALID_PARAM');
-    expectCode(() => restoreEnergy({ ...e.toJSON(), data: '!!!' }), 'INVALID_PARAM');
+    expectEbmError(() => restoreEnergy('{"format":"nope"}'), 'INVALID_PARAM');
+    expectEbmError(() => restoreEnergy({ ...e.toJSON(), data: '!!!' }), 'INVALID_PARAM');
   });
 });
 
@@ -272,8 +261,8 @@ describe('ConvEnergy', () => {
   });
 
   it('validates inputShape and channels', () => {
-    expectCode(() => new ConvEnergy({ inputShape: [28, 28] as never }), 'INVALID_PARAM');
-    expectCode(() => new ConvEnergy({ inputShape: [28, 28, 1], channels: [] }), 'INVALID_PARAM');
+    expectEbmError(() => new ConvEnergy({ inputShape: [28, 28] as never }), 'INVALID_PARAM');
+    expectEbmError(() => new ConvEnergy({ inputShape: [28, 28, 1], channels: [] }), 'INVALID_PARAM');
   });
 });
 
@@ -308,10 +297,10 @@ describe('energyFromFunction', () => {
     await expectNoLeaks(() => analytic.energyAndGradient(x));
     await expectNoLeaks(() => quartic.energyAndGradient(x));
     const wrong = energyFromFunction((v) => tf.sum(v) as unknown as tf.Tensor1D);
-    expectCode(() => wrong.energy(x), 'SHAPE_MISMATCH');
+    expectEbmError(() => wrong.energy(x), 'SHAPE_MISMATCH');
     const three = tf.zeros([1, 3]) as tf.Tensor2D;
-    expectCode(() => quartic.energy(three), 'SHAPE_MISMATCH');
-    expectCode(() => energyFromFunction(42 as never), 'INVALID_PARAM');
+    expectEbmError(() => quartic.energy(three), 'SHAPE_MISMATCH');
+    expectEbmError(() => energyFromFunction(42 as never), 'INVALID_PARAM');
     tf.dispose([x, e, g, three]);
   });
 });

@@ -1,5 +1,4 @@
-import { EbmError } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { expectEbmError, expectNoLeaks } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -19,16 +18,6 @@ import {
   Rosenbrock,
   restoreEnergy,
 } from '../src/index.js';
-
-function ebmError(fn: () => unknown): EbmError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(EbmError);
-    return e as EbmError;
-  }
-  throw new Error('expected an EbmError');
-}
 
 describe('unknown option names', () => {
   const cases: [string, (o: Record<string, unknown>) => unknown, Record<string, unknown>, string][] = [
@@ -62,11 +51,11 @@ describe('unknown option names', () => {
     ],
   ];
   it.each(cases)('%s', (name, make, bad, hint) => {
-    const e = ebmError(() => make(bad));
+    const e = expectEbmError(() => make(bad));
     expect(e.code).toBe('INVALID_PARAM');
     expect(e.message).toContain(name);
     if (hint) expect(e.message).toContain(`"${hint}"`);
-    expect(ebmError(() => make({ step_size: 1 })).message).toContain('"step_size"');
+    expect(expectEbmError(() => make({ step_size: 1 })).message).toContain('"step_size"');
   });
 });
 
@@ -74,10 +63,12 @@ describe('sizes guarded before allocating', () => {
   it('MLPEnergy / ConvEnergy with huge widths fail fast', () => {
     const t0 = Date.now();
     const before = tf.memory().numBytes;
-    expect(ebmError(() => new MLPEnergy({ inputDim: 2, widths: [1e6, 1e6] })).message).toMatch(/more than/);
-    expect(ebmError(() => new ConvEnergy({ inputShape: [4, 4, 1], channels: [1e5, 1e5] })).message).toMatch(
+    expect(expectEbmError(() => new MLPEnergy({ inputDim: 2, widths: [1e6, 1e6] })).message).toMatch(
       /more than/,
     );
+    expect(
+      expectEbmError(() => new ConvEnergy({ inputShape: [4, 4, 1], channels: [1e5, 1e5] })).message,
+    ).toMatch(/more than/);
     expect(tf.memory().numBytes).toBe(before);
     expect(Date.now() - t0).toBeLessThan(1000);
   });
@@ -92,7 +83,7 @@ describe('restoreEnergy treats the document as untrusted and validates it before
     expect(evil.length).toBeLessThan(1000);
     const t0 = Date.now();
     await expectNoLeaks(() => {
-      const e = ebmError(() => restoreEnergy(evil));
+      const e = expectEbmError(() => restoreEnergy(evil));
       expect(e.message).toMatch(/more than|payload holds/);
     });
     expect(Date.now() - t0).toBeLessThan(500);
@@ -120,7 +111,7 @@ describe('restoreEnergy treats the document as untrusted and validates it before
     ];
     for (const [input, code, re] of cases) {
       await expectNoLeaks(() => {
-        const e = ebmError(() => restoreEnergy(input as never));
+        const e = expectEbmError(() => restoreEnergy(input as never));
         expect(e.code).toBe(code);
         expect(e.message).toMatch(re);
       });
@@ -133,6 +124,6 @@ describe('restoreEnergy treats the document as untrusted and validates it before
 
 describe('restoreEnergy on non-documents', () => {
   it.each([null, undefined, 42, '{not json', 'x'])('%s is an INVALID_PARAM', (v) => {
-    expect(ebmError(() => restoreEnergy(v as never)).code).toBe('INVALID_PARAM');
+    expect(expectEbmError(() => restoreEnergy(v as never)).code).toBe('INVALID_PARAM');
   });
 });

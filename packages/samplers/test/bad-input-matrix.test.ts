@@ -5,15 +5,9 @@
  * elsewhere) are `todo`.
  */
 import { BaseEnergy, type EnergyFunction } from '@ebm/core';
-import {
-  type BadInputCase,
-  badInputCases,
-  expectBadInput,
-  summarizeBadInputCases,
-  uncoveredExports,
-} from '@ebm/core/testing';
+import { type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import * as samplers from '../src/index.js';
 import {
   DualAveraging,
@@ -223,22 +217,4 @@ const EXEMPT: Record<string, string> = {
   windowAdaptation: 'async twin of windowAdaptationSync (covered)',
 };
 
-describe('@ebm/samplers bad-input matrix', () => {
-  const s = summarizeBadInputCases(cases);
-  it('covers every public export (or says why not)', () => {
-    console.log(
-      `[ebm] @ebm/samplers bad-input matrix: ${s.total} cases over ${s.entries} entry points, ${s.todo} todo`,
-    );
-    expect(
-      uncoveredExports(
-        samplers,
-        cases.map((c) => c.entry.split('.')[0]!),
-        EXEMPT,
-      ),
-    ).toEqual([]);
-  });
-  it.each(cases.filter((c) => c.todo === undefined).map((c) => [c.label, c] as const))('%s', async (_, c) => {
-    await expectBadInput(c);
-  });
-  for (const c of cases.filter((x) => x.todo !== undefined)) it.todo(`${c.label} — ${c.todo}`);
-});
+describeBadInputMatrix({ describe, it }, '@ebm/samplers', cases, samplers, EXEMPT);

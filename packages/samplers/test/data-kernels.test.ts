@@ -1,13 +1,5 @@
-import {
-  type EnergyFunction,
-  type EvalOptions,
-  type RngKey,
-  randomNormal,
-  rngKey,
-  runKernel,
-  splitKey,
-} from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { type EnergyFunction, type RngKey, randomNormal, rngKey, runKernel, splitKey } from '@ebm/core';
+import { expectNoLeaks, ThrowingEnergy } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -117,37 +109,6 @@ describe('HMC through momentumKick + positionDrift', () => {
   });
 });
 
-/** An energy that delegates to `base` and throws on the `failAt`-th gradient evaluation after `reset()`. */
-class ThrowingEnergy implements EnergyFunction {
-  readonly name = 'Throwing';
-  calls = 0;
-  constructor(
-    private readonly base: EnergyFunction,
-    private readonly failAt: number,
-  ) {}
-  get dim() {
-    return this.base.dim;
-  }
-  reset(): void {
-    this.calls = 0;
-  }
-  private tick(): void {
-    this.calls++;
-    if (this.calls === this.failAt) throw new Error('energy failed mid-step');
-  }
-  energy(x: tf.Tensor2D, o?: EvalOptions) {
-    return this.base.energy(x, o);
-  }
-  gradient(x: tf.Tensor2D, o?: EvalOptions) {
-    this.tick();
-    return this.base.gradient(x, o);
-  }
-  energyAndGradient(x: tf.Tensor2D, o?: EvalOptions) {
-    this.tick();
-    return this.base.energyAndGradient(x, o);
-  }
-}
-
 describe('no leaks when the energy throws mid-step', () => {
   const makers: [
     string,
@@ -195,7 +156,7 @@ describe('no leaks when the energy throws mid-step', () => {
     const failing = make(thrower);
     await expectNoLeaks(() => {
       thrower.reset();
-      expect(() => failing.step(state as never, rngKey(3))).toThrowError(/energy failed mid-step/);
+      expect(() => failing.step(state as never, rngKey(3))).toThrowError(/energy failed mid-run/);
     });
     expect(thrower.calls).toBe(failAt);
     sampler.disposeState(state as never);

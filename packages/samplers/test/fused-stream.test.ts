@@ -4,12 +4,9 @@ import {
   disposeSampleResult,
   type EnergyFunction,
   getKernelImpl,
-  type KernelImpl,
-  registerKernelImpl,
   type SamplerState,
-  unregisterKernelImpl,
 } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { countKernelCalls, expectNoLeaks, withoutKernelImpls } from '@ebm/core/testing';
 import { DoubleWell, Gaussian } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -27,15 +24,8 @@ const bits = (a: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.f
 
 /** Runs `fn` with the cpu `chain.<kind>` kernel removed (restored afterwards). */
 async function withoutFused<T>(kind: string, fn: () => Promise<T>): Promise<T> {
-  const name = chainKernelName(kind);
-  const impl = getKernelImpl(name, 'cpu') as KernelImpl | undefined;
-  expect(impl).toBeDefined();
-  unregisterKernelImpl(name, 'cpu');
-  try {
-    return await fn();
-  } finally {
-    registerKernelImpl(name, 'cpu', impl as never, { override: true });
-  }
+  expect(getKernelImpl(chainKernelName(kind), 'cpu')).toBeDefined();
+  return withoutKernelImpls([chainKernelName(kind)], 'cpu', fn);
 }
 
 type Make = (e: EnergyFunction) => {
@@ -69,26 +59,9 @@ describe('fused whole chain and step loop draw one stream (cpu)', () => {
         const e = mk();
         const s = make(e);
         const x = x0();
-        const name = chainKernelName(kind);
-        const impl = getKernelImpl(name, 'cpu') as KernelImpl;
-        let calls = 0;
-        registerKernelImpl(
-          name,
-          'cpu',
-          ((i: unknown) => {
-            calls++;
-            return impl(i);
-          }) as never,
-          { override: true },
+        const [fused, calls] = await countKernelCalls(chainKernelName(kind), 'cpu', () =>
+          expectNoLeaks(() => s.sample({ x0: x, nSteps: 25, burnIn: 5, seed: 11 }), { keepOutputs: true }),
         );
-        let fused: Awaited<ReturnType<typeof s.sample>>;
-        try {
-          fused = await expectNoLeaks(() => s.sample({ x0: x, nSteps: 25, burnIn: 5, seed: 11 }), {
-            keepOutputs: true,
-          });
-        } finally {
-          registerKernelImpl(name, 'cpu', impl as never, { override: true });
-        }
         expect(calls).toBeGreaterThanOrEqual(1); // (expectNoLeaks may run it twice)
         const loop = await withoutFused(kind, () => s.sample({ x0: x, nSteps: 25, burnIn: 5, seed: 11 }));
         expect(bits(fused.samples.dataSync())).toEqual(bits(loop.samples.dataSync()));
@@ -132,36 +105,13 @@ describe('fused whole chain and step loop draw one stream (cpu)', () => {
         diagnostics: true,
       } as const;
       const trace = chainTraceKernelName('gaussian');
-      const impl = getKernelImpl(trace, 'cpu') as KernelImpl;
-      expect(impl).toBeDefined();
-      let calls = 0;
-      registerKernelImpl(
-        trace,
-        'cpu',
-        ((i: unknown) => {
-          calls++;
-          return impl(i);
-        }) as never,
-        { override: true },
+      const [traced, calls] = await countKernelCalls(trace, 'cpu', () =>
+        expectNoLeaks(() => s.sample(opts), { keepOutputs: true }),
       );
-      let traced: Awaited<ReturnType<typeof s.sample>>;
-      try {
-        traced = await expectNoLeaks(() => s.sample(opts), { keepOutputs: true });
-      } finally {
-        registerKernelImpl(trace, 'cpu', impl as never, { override: true });
-      }
       expect(calls).toBeGreaterThanOrEqual(1);
-      const name = chainKernelName('gaussian');
-      const chain = getKernelImpl(name, 'cpu') as KernelImpl;
-      unregisterKernelImpl(name, 'cpu');
-      unregisterKernelImpl(trace, 'cpu');
-      let loop: Awaited<ReturnType<typeof s.sample>>;
-      try {
-        loop = await s.sample(opts);
-      } finally {
-        registerKernelImpl(name, 'cpu', chain as never, { override: true });
-        registerKernelImpl(trace, 'cpu', impl as never, { override: true });
-      }
+      const loop = await withoutKernelImpls([chainKernelName('gaussian'), trace], 'cpu', () =>
+        s.sample(opts),
+      );
       expect(Object.keys(traced.diagnostics!).sort()).toEqual(Object.keys(loop.diagnostics!).sort());
       for (const [k, v] of Object.entries(loop.diagnostics!) as [string, tf.Tensor][]) {
         const w = (traced.diagnostics as Record<string, tf.Tensor>)[k]!;

@@ -141,3 +141,23 @@ export function column(a: ArrayLike<number>, n: number, d: number, j: number): F
   for (let i = 0; i < n; i++) out[i] = a[i * d + j]!;
   return out;
 }
+
+/** What {@link oneStep} needs of a sampler: `init` + `step` + `disposeState` on a state with positions `x`. */
+interface Stepper<S extends { readonly x: tf.Tensor2D }> {
+  init(x: tf.Tensor2D): S;
+  step(state: S, key: RngKey): { state: S; info: object };
+  disposeState(state: S): void;
+}
+
+/** One step of `sampler` from x (the conservation test's transition): a fresh state, one step, all else disposed. */
+export function oneStep<S extends { readonly x: tf.Tensor2D }>(sampler: Stepper<S>) {
+  return (x: tf.Tensor2D, key: RngKey): tf.Tensor2D => {
+    const st = sampler.init(x);
+    const { state, info } = sampler.step(st, key);
+    const out = tf.clone(state.x);
+    sampler.disposeState(st);
+    sampler.disposeState(state);
+    tf.dispose(Object.values(info) as tf.Tensor[]);
+    return out;
+  };
+}

@@ -1,4 +1,4 @@
-import { type EnergyFunction, normalTensor, type RngKey, rngKey } from '@ebm/core';
+import { type EnergyFunction, normalTensor, rngKey } from '@ebm/core';
 import {
   checkTargetConservation,
   expectTargetConservation,
@@ -7,24 +7,11 @@ import {
 } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { HamiltonianMonteCarlo, LangevinDynamics, MALA, type MHSampler } from '../src/index.js';
-import { TestDoubleWell, torchEbmGaussian } from './helpers.js';
+import { HamiltonianMonteCarlo, LangevinDynamics, MALA } from '../src/index.js';
+import { oneStep, TestDoubleWell, torchEbmGaussian } from './helpers.js';
 import { expectMomentsWithinMcse } from './mcse.js';
 
 const g = torchEbmGaussian();
-
-/** One step of `sampler` from x (the conservation test's transition). */
-function oneStep(sampler: MHSampler | LangevinDynamics) {
-  return (x: tf.Tensor2D, key: RngKey): tf.Tensor2D => {
-    const st = sampler.init(x);
-    const { state, info } = (sampler as MHSampler).step(st as never, key);
-    const out = tf.clone(state.x);
-    sampler.disposeState(st as never);
-    sampler.disposeState(state as never);
-    tf.dispose(Object.values(info));
-    return out;
-  };
-}
 
 describe('MALA', () => {
   it('leaves the correlated Gaussian invariant (one-step conservation, false-fail rate 1e-4)', () => {

@@ -1,13 +1,11 @@
+import { chainKernelName, foldIn, normalArray, rngKey, runKernel } from '@ebm/core';
 import {
-  chainKernelName,
-  foldIn,
-  getKernelImpl,
-  normalArray,
-  registerKernelImpl,
-  rngKey,
-  runKernel,
-} from '@ebm/core';
-import { expectKsTwoSample, expectNoLeaks, testSeed } from '@ebm/core/testing';
+  countKernelCalls,
+  expectKsTwoSample,
+  expectNoLeaks,
+  testSeed,
+  withoutKernelHint,
+} from '@ebm/core/testing';
 import { MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,52 +20,21 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-/** Counts calls of core's cpu chain.mlp while `f` runs. */
-async function countChainMlp<T>(f: () => Promise<T>): Promise<[T, number]> {
-  const name = chainKernelName('mlp');
-  const impl = getKernelImpl(name, 'cpu')!;
-  let n = 0;
-  registerKernelImpl(
-    name,
-    'cpu',
-    (inputs) => {
-      n++;
-      return impl(inputs);
-    },
-    { override: true },
-  );
-  try {
-    return [await f(), n];
-  } finally {
-    registerKernelImpl(name, 'cpu', impl, { override: true });
-  }
-}
-
-/** Runs `f` with the energy's hint hidden (samplers then use their autograd step loop). */
-async function composite<T>(e: MLPEnergy, f: () => Promise<T>): Promise<T> {
-  const hint = e.kernelHint;
-  Object.defineProperty(e, 'kernelHint', { value: undefined, configurable: true });
-  try {
-    return await f();
-  } finally {
-    Object.defineProperty(e, 'kernelHint', { value: hint, configurable: true });
-  }
-}
-
 describe('MLPEnergy: samplers pick the fused chain.mlp on cpu', () => {
   it('sample() runs chain.mlp (once per run); the kernel is the step loop to float32 rounding on one stream', async () => {
     const e = new MLPEnergy({ inputDim: 3, widths: [16, 16], seed: 4 });
     const x0 = tf.tensor2d(normalArray(rngKey(2), [24, 3]), [24, 3]);
     const s = new LangevinDynamics(e, { stepSize: 0.02, noiseScale: 1 });
-    const [r, calls] = await countChainMlp(() => s.sample({ x0, nSteps: 20, seed: 9 }));
+    const mlpChain = chainKernelName('mlp');
+    const [r, calls] = await countKernelCalls(mlpChain, 'cpu', () => s.sample({ x0, nSteps: 20, seed: 9 }));
     expect(calls).toBe(1);
-    const [ref, refCalls] = await countChainMlp(() =>
-      composite(e, () => s.sample({ x0, nSteps: 20, seed: 9 })),
+    const [ref, refCalls] = await countKernelCalls(mlpChain, 'cpu', () =>
+      withoutKernelHint(e, () => s.sample({ x0, nSteps: 20, seed: 9 })),
     );
     expect(refCalls).toBe(0);
     // The kernel against the sampler's own step function with keys foldIn(K, t) (the kernel's stream).
     const key = rngKey(13);
-    const fused = runKernel(chainKernelName('mlp'), {
+    const fused = runKernel(mlpChain, {
       method: 'langevin',
       x0,
       nSteps: 20,
@@ -103,7 +70,7 @@ describe('MLPEnergy: samplers pick the fused chain.mlp on cpu', () => {
       const s = make(e);
       const opts = { nSamples: 800, dim: 2, nSteps: name === 'Langevin' ? 80 : 30 };
       const fused = await expectNoLeaks(() => s.sample({ ...opts, seed }), { keepOutputs: true, warmup: 0 });
-      const comp = await composite(e, () => s.sample({ ...opts, seed: seed + 1 }));
+      const comp = await withoutKernelHint(e, () => s.sample({ ...opts, seed: seed + 1 }));
       const a = await fused.samples.data();
       const b = await comp.samples.data();
       for (let j = 0; j < 2; j++) {

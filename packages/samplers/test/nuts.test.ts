@@ -1,24 +1,12 @@
-import { disposeSampleResult, type RngKey, rngKey } from '@ebm/core';
+import { disposeSampleResult, rngKey } from '@ebm/core';
 import { expectNoLeaks, expectTargetConservation, testSeed } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { leafCheckpoints, NUTS } from '../src/index.js';
-import { torchEbmGaussian } from './helpers.js';
+import { oneStep, torchEbmGaussian } from './helpers.js';
 import { expectMomentsWithinMcse } from './mcse.js';
 
 const g = torchEbmGaussian();
-
-function oneStep(s: NUTS) {
-  return (x: tf.Tensor2D, key: RngKey): tf.Tensor2D => {
-    const st = s.init(x);
-    const { state, info } = s.step(st, key);
-    const out = tf.clone(state.x);
-    s.disposeState(st);
-    s.disposeState(state);
-    tf.dispose(Object.values(info));
-    return out;
-  };
-}
 
 describe('NUTS', () => {
   it('leaf checkpoints follow NumPyro (6 → [3, 2]: no check, 7 → [0, 2], 13 → [2, 2])', () => {

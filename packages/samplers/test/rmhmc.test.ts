@@ -3,7 +3,7 @@ import { expectNoLeaks, expectTargetConservation, testSeed } from '@ebm/core/tes
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { factorMetric, type MetricFunction, RiemannianManifoldHMC } from '../src/index.js';
-import { torchEbmGaussian } from './helpers.js';
+import { oneStep, torchEbmGaussian } from './helpers.js';
 
 /** Neal's funnel in 2-D: v ~ N(0, 3²), x | v ~ N(0, e^v); U = v²/18 + x²e^{−v}/2 + v/2. */
 class Funnel2 extends BaseEnergy {
@@ -45,18 +45,6 @@ const fullMetric: MetricFunction = (q) =>
     const off = tf.fill(a.shape, 0.3);
     return tf.stack([tf.stack([g00, off], 1), tf.stack([off, g11], 1)], 1) as tf.Tensor3D;
   });
-
-function oneStep(s: RiemannianManifoldHMC) {
-  return (x: tf.Tensor2D, key: RngKey): tf.Tensor2D => {
-    const st = s.init(x);
-    const { state, info } = s.step(st, key);
-    const out = tf.clone(state.x);
-    s.disposeState(st);
-    s.disposeState(state);
-    tf.dispose(Object.values(info));
-    return out;
-  };
-}
 
 describe('RiemannianManifoldHMC', () => {
   it('the batched Cholesky factor matches G: L·Lᵀ p recovers p, G⁻¹ solves, ½log|G|', () => {

@@ -1,5 +1,5 @@
-import { EbmError, type EnergyFunction, type EvalOptions, rngKey } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { type EnergyFunction, rngKey } from '@ebm/core';
+import { expectEbmError, expectNoLeaks, ThrowingEnergy } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -21,18 +21,6 @@ beforeAll(async () => {
 
 const energy = new TestDoubleWell(1, 1, 2);
 
-function expectEbm(fn: () => unknown, code: string, pattern: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(EbmError);
-  expect((err as EbmError).code).toBe(code);
-  expect((err as Error).message).toMatch(pattern);
-}
-
 describe('unknown option names', () => {
   const ctors: [string, (o: never) => unknown][] = [
     ['LangevinDynamics', (o) => new LangevinDynamics(energy, o)],
@@ -44,25 +32,25 @@ describe('unknown option names', () => {
     ['ReplicaExchange', (o) => new ReplicaExchange(energy, o)],
   ];
   it.each(ctors)('%s rejects { step_size } and suggests stepSize', (name, make) => {
-    expectEbm(() => make({ step_size: 0.1 } as never), 'INVALID_PARAM', new RegExp(`${name}.*"stepSize"`));
+    expectEbmError(() => make({ step_size: 0.1 } as never), 'INVALID_PARAM', {
+      message: new RegExp(`${name}.*"stepSize"`),
+    });
   });
   it('names the TorchEBM aliases (n_leapfrog_steps, cov) and edit-distance typos', () => {
-    expectEbm(
+    expectEbmError(
       () => new HamiltonianMonteCarlo(energy, { n_leapfrog_steps: 3 } as never),
       'INVALID_PARAM',
-      /"nLeapfrogSteps"/,
+      { message: /"nLeapfrogSteps"/ },
     );
-    expectEbm(() => new NUTS(energy, { maxTreeDepht: 3 } as never), 'INVALID_PARAM', /"maxTreeDepth"/);
-    expectEbm(
-      () => new LangevinDynamics(energy, { cov: 1 } as never),
-      'INVALID_PARAM',
-      /Unknown option "cov"/,
-    );
-    expectEbm(
-      () => new DualAveraging(0.1, { target_acceptance: 0.6 } as never),
-      'INVALID_PARAM',
-      /"targetAcceptance"/,
-    );
+    expectEbmError(() => new NUTS(energy, { maxTreeDepht: 3 } as never), 'INVALID_PARAM', {
+      message: /"maxTreeDepth"/,
+    });
+    expectEbmError(() => new LangevinDynamics(energy, { cov: 1 } as never), 'INVALID_PARAM', {
+      message: /Unknown option "cov"/,
+    });
+    expectEbmError(() => new DualAveraging(0.1, { target_acceptance: 0.6 } as never), 'INVALID_PARAM', {
+      message: /"targetAcceptance"/,
+    });
   });
   it('windowAdaptation rejects { n_warmup } and suggests nWarmup', async () => {
     await expect(
@@ -99,39 +87,13 @@ describe('a step on a disposed state is a STATE_ERROR, not a TypeError', () => {
       if (v instanceof tf.Tensor) v.dispose();
       if (Array.isArray(v)) for (const w of v) if (w instanceof tf.Tensor) w.dispose();
     }
-    expectEbm(() => s.step(st as never, rngKey(1) as never), 'STATE_ERROR', /disposed/);
-    expectEbm(() => s.step(null as never, rngKey(1) as never), 'STATE_ERROR', /not a sampler state/);
+    expectEbmError(() => s.step(st as never, rngKey(1) as never), 'STATE_ERROR', { message: /disposed/ });
+    expectEbmError(() => s.step(null as never, rngKey(1) as never), 'STATE_ERROR', {
+      message: /not a sampler state/,
+    });
     x0.dispose();
   });
 });
-
-/** Delegates to `base` and throws on the `failAt`-th gradient evaluation (counted over a whole run). */
-class ThrowingEnergy implements EnergyFunction {
-  readonly name = 'Throwing';
-  calls = 0;
-  constructor(
-    private readonly base: EnergyFunction,
-    private readonly failAt: number,
-  ) {}
-  get dim() {
-    return this.base.dim;
-  }
-  private tick(): void {
-    this.calls++;
-    if (this.calls === this.failAt) throw new Error('energy failed mid-run');
-  }
-  energy(x: tf.Tensor2D, o?: EvalOptions) {
-    return this.base.energy(x, o);
-  }
-  gradient(x: tf.Tensor2D, o?: EvalOptions) {
-    this.tick();
-    return this.base.gradient(x, o);
-  }
-  energyAndGradient(x: tf.Tensor2D, o?: EvalOptions) {
-    this.tick();
-    return this.base.energyAndGradient(x, o);
-  }
-}
 
 describe('no leaks when the energy throws mid-run (sample() and NUTS step)', () => {
   const makers: [string, (e: EnergyFunction) => { sample(o: object): Promise<unknown> }][] = [

@@ -4,14 +4,8 @@
  * huge) and unknown option names must give a clear EbmError and leave no tensor behind (see `badInputCases` in
  * @ebm/core/testing).
  */
-import {
-  type BadInputCase,
-  badInputCases,
-  expectBadInput,
-  summarizeBadInputCases,
-  uncoveredExports,
-} from '@ebm/core/testing';
-import { describe, expect, it } from 'vitest';
+import { type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
+import { describe, it } from 'vitest';
 import * as viz from '../src/index.js';
 import {
   bin2d,
@@ -144,22 +138,4 @@ const EXEMPT: Record<string, string> = {
   pointMarks: 'mark builder on validated points; option names: option-names.test.ts',
 };
 
-describe('@ebm/viz bad-input matrix', () => {
-  const s = summarizeBadInputCases(cases);
-  it('covers every public export (or says why not)', () => {
-    console.log(
-      `[ebm] @ebm/viz bad-input matrix: ${s.total} cases over ${s.entries} entry points, ${s.todo} todo`,
-    );
-    expect(
-      uncoveredExports(
-        viz,
-        cases.map((c) => c.entry.split('.')[0]!),
-        EXEMPT,
-      ),
-    ).toEqual([]);
-  });
-  it.each(cases.filter((c) => c.todo === undefined).map((c) => [c.label, c] as const))('%s', async (_, c) => {
-    await expectBadInput(c);
-  });
-  for (const c of cases.filter((x) => x.todo !== undefined)) it.todo(`${c.label} — ${c.todo}`);
-});
+describeBadInputMatrix({ describe, it }, '@ebm/viz', cases, viz, EXEMPT);

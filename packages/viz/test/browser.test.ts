@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { chromiumAvailable, launchChromium } from '@ebm/core/testing';
+import { chromiumAvailable, evaluateInChromium } from '@ebm/core/testing';
 import { build } from 'esbuild';
-import type { BrowserContext } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 
 const have = await chromiumAvailable();
@@ -23,34 +22,23 @@ describe('@ebm/viz in headless Chromium (real DOM and canvas)', () => {
         write: false,
         logLevel: 'error',
       });
-      const browser = await launchChromium<BrowserContext>({ profilePrefix: 'ebm-viz-chromium-' });
-      const ctx = browser.context;
-      try {
-        const page = await ctx.newPage();
-        const errors: string[] = [];
-        page.on('pageerror', (e) => errors.push(String(e)));
-        await page.setContent('<!doctype html><html><body></body></html>');
-        await page.addScriptTag({ content: out.outputFiles[0]!.text });
-        const r = (await page.evaluate('runViz()')) as {
-          backend: string;
-          numTensors: number;
-          landscape: { svg: boolean; title: boolean; images: number };
-          cloud: { elements: number; images: number; dataUrl: boolean };
-          trace: { paths: number; title: boolean };
-        };
-        expect(errors).toEqual([]);
-        expect(r.backend).toBe('cpu');
-        expect(r.numTensors).toBe(0); // no leaks in the page
-        expect(r.landscape).toMatchObject({ svg: true, title: true });
-        expect(r.landscape.images).toBeGreaterThanOrEqual(1); // the heatmap raster
-        // 20 000 points drawn as one raster image through the browser's canvas, not one node per point
-        expect(r.cloud.images).toBeGreaterThanOrEqual(1);
-        expect(r.cloud.dataUrl).toBe(true);
-        expect(r.cloud.elements).toBeLessThan(500);
-        expect(r.trace.paths).toBeGreaterThanOrEqual(2);
-      } finally {
-        await browser.close();
-      }
+      const { result: r, pageErrors } = await evaluateInChromium<{
+        backend: string;
+        numTensors: number;
+        landscape: { svg: boolean; title: boolean; images: number };
+        cloud: { elements: number; images: number; dataUrl: boolean };
+        trace: { paths: number; title: boolean };
+      }>(out.outputFiles[0]!.text, 'runViz()', { profilePrefix: 'ebm-viz-chromium-' });
+      expect(pageErrors).toEqual([]);
+      expect(r.backend).toBe('cpu');
+      expect(r.numTensors).toBe(0); // no leaks in the page
+      expect(r.landscape).toMatchObject({ svg: true, title: true });
+      expect(r.landscape.images).toBeGreaterThanOrEqual(1); // the heatmap raster
+      // 20 000 points drawn as one raster image through the browser's canvas, not one node per point
+      expect(r.cloud.images).toBeGreaterThanOrEqual(1);
+      expect(r.cloud.dataUrl).toBe(true);
+      expect(r.cloud.elements).toBeLessThan(500);
+      expect(r.trace.paths).toBeGreaterThanOrEqual(2);
     },
   );
 });

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { BaseEnergy, EbmError } from '@ebm/core';
+import { BaseEnergy, type EbmErrorCode } from '@ebm/core';
+import { expectEbmErrorAsync } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { decode } from 'fast-png';
 import { DOMParser } from 'linkedom';
@@ -140,14 +141,10 @@ function escapeXml(s: string): string {
 }
 
 /** Awaits `p` and asserts it rejects with an EbmError of the given code (and argument, when given). */
-export async function expectEbmError(p: Promise<unknown> | (() => unknown), code: string, argument?: string) {
-  let err: unknown;
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(EbmError);
-  expect((err as EbmError).code).toBe(code);
-  if (argument !== undefined) expect((err as EbmError).argument).toBe(argument);
+export async function expectEbmError(
+  p: Promise<unknown> | (() => unknown),
+  code: EbmErrorCode,
+  argument?: string,
+): Promise<void> {
+  await expectEbmErrorAsync(p, code, argument === undefined ? {} : { argument });
 }

@@ -285,3 +285,92 @@ export function uncoveredExports(
     .filter((k) => !seen.has(k) && !Object.hasOwn(exempt, k))
     .sort();
 }
+
+/**
+ * The parts of a test framework {@link describeBadInputMatrix} registers tests with: vitest's, jest's and
+ * `node:test`'s `describe` / `it` (with `it.todo`) fit as they are.
+ */
+export interface MatrixTestApi {
+  readonly describe: (name: string, body: () => void) => unknown;
+  readonly it: ((name: string, body: () => unknown) => unknown) & {
+    readonly todo: (name: string) => unknown;
+  };
+}
+
+/** Options of {@link describeBadInputMatrix}. */
+export interface BadInputMatrixOptions {
+  /** Words after `<package> bad-input matrix` in the suite's name, e.g. `'(cpu)'` for a partial matrix. */
+  readonly suffix?: string;
+  /** The matrix must hold more than this many cases (a guard against specs that quietly shrink it). */
+  readonly minCases?: number;
+}
+
+/**
+ * A package's whole bad-input matrix as one test suite `<pkg> bad-input matrix`: a test that prints the summary
+ * line (`[ebm] <pkg> bad-input matrix: N cases over M entry points, T todo`) and checks that every runtime
+ * export of `module` is an entry of some case (`entry` up to its first `.`) or exempt with a reason (see
+ * {@link uncoveredExports}); then one test per case ({@link expectBadInput}, named by its label) and a `todo`
+ * test per case with a `todo` reason. The framework is passed in, so the kit stays framework-free.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest';
+ * import * as samplers from '../src/index.js';
+ * const cases = [
+ *   ...badInputCases('MALA', 'stepSize', { type: 'number', min: 'positive' }, (v) => new MALA(energy, { stepSize: v })),
+ *   …
+ * ];
+ * describeBadInputMatrix({ describe, it }, '@ebm/samplers', cases, samplers, { MHSampler: 'abstract base' });
+ * ```
+ */
+export function describeBadInputMatrix(
+  test: MatrixTestApi,
+  pkg: string,
+  cases: readonly BadInputCase[],
+  module: Readonly<Record<string, unknown>>,
+  exempt: Readonly<Record<string, string>>,
+  { suffix, minCases }: BadInputMatrixOptions = {},
+): void {
+  const { describe, it } = test;
+  describe(`${pkg} bad-input matrix${suffix === undefined ? '' : ` ${suffix}`}`, () => {
+    const s = summarizeBadInputCases(cases);
+    it('covers every public export (or says why not)', () => {
+      console.log(
+        `[ebm] ${pkg} bad-input matrix: ${s.total} cases over ${s.entries} entry points, ${s.todo} todo`,
+      );
+      const missing = uncoveredExports(
+        module,
+        cases.map((c) => c.entry.split('.')[0]!),
+        exempt,
+      );
+      if (missing.length > 0) {
+        throw new EbmError(
+          'TEST_FAILURE',
+          `${pkg} bad-input matrix: ${missing.length} export(s) neither covered nor exempt: ${missing.join(', ')}`,
+          {
+            argument: 'cases',
+            value: missing,
+            fix: 'add badInputCases for them, or list them in the exempt map with the reason they take no user input',
+          },
+        );
+      }
+      if (minCases !== undefined && s.total <= minCases) {
+        throw new EbmError(
+          'TEST_FAILURE',
+          `${pkg} bad-input matrix: ${s.total} cases, expected more than ${minCases}`,
+          {
+            argument: 'cases',
+            value: s.total,
+            fix: 'a spec stopped producing cases: check the badInputCases calls (or lower minCases on purpose)',
+          },
+        );
+      }
+    });
+    for (const c of cases) {
+      if (c.todo === undefined) it(c.label, () => expectBadInput(c));
+    }
+    for (const c of cases) {
+      if (c.todo !== undefined) it.todo(`${c.label} — ${c.todo}`);
+    }
+  });
+}

@@ -116,3 +116,50 @@ export async function launchChromium<Context = unknown>(
     throw e;
   }
 }
+
+/** The part of a playwright `Page` that {@link evaluateInChromium} uses. */
+interface ScriptPage {
+  on(event: 'pageerror', listener: (error: Error) => void): unknown;
+  setContent(html: string): Promise<unknown>;
+  addScriptTag(options: { content: string }): Promise<unknown>;
+  evaluate(expression: string): Promise<unknown>;
+}
+
+/** What {@link evaluateInChromium} resolves to. */
+export interface ChromiumEvaluation<T> {
+  /** The value of the expression (awaited when it is a promise), as playwright serialises it. */
+  readonly result: T;
+  /** The page's uncaught errors (`pageerror` events), in order. */
+  readonly pageErrors: string[];
+}
+
+/**
+ * Runs `script` (e.g. an esbuild IIFE bundle of a test fixture) in a blank page of a fresh headless Chromium
+ * ({@link launchChromium}), evaluates `expression` there (e.g. `'runEbm()'`) and closes the browser.
+ *
+ * @example
+ * ```ts
+ * import { build } from 'esbuild';
+ * const out = await build({ entryPoints: ['fixtures/entry.ts'], bundle: true, format: 'iife', write: false, … });
+ * const { result, pageErrors } = await evaluateInChromium(out.outputFiles[0]!.text, 'runEbm()');
+ * ```
+ * @throws EbmError `BACKEND_UNAVAILABLE` when Chromium or `playwright-core` is missing.
+ */
+export async function evaluateInChromium<T = unknown>(
+  script: string,
+  expression: string,
+  options: LaunchChromiumOptions = {},
+): Promise<ChromiumEvaluation<T>> {
+  const browser = await launchChromium<{ newPage(): Promise<ScriptPage> }>(options);
+  try {
+    const page = await browser.context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    await page.setContent('<!doctype html><html><body></body></html>');
+    await page.addScriptTag({ content: script });
+    const result = (await page.evaluate(expression)) as T;
+    return { result, pageErrors };
+  } finally {
+    await browser.close();
+  }
+}
