@@ -178,7 +178,7 @@ export async function sectionNanhunt(ctx) {
           const g = tf.gather(x, idx);
           const v = await g.data();
           g.dispose();
-          rows.forEach((r, k) => {
+          rows.forEach((_r, k) => {
             const row = Array.from(v.subarray(k * D, (k + 1) * D));
             traj[k].push(row);
             if (firstBad[k] < 0 && row.some((e) => !Number.isFinite(e))) firstBad[k] = t + 1;
