@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { splitRhatEss } from './diagnostics.js';
 import { EbmError } from './errors.js';
+import { countNonFiniteRows, HOST_FINITE_SCAN_MAX } from './finite-rows.js';
 import { randomNormal } from './kernels.js';
 import { assertKnownOptions } from './options.js';
 import { foldIn, type RngKey, toKey } from './rng.js';
@@ -458,6 +459,8 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
     });
     prev?.dispose();
   };
+  // The whole run was one whole-chain call: its final states are checked once at the end.
+  let wholeDone = false;
   const releaseInfo = (info: StepInfo, s: S | undefined) => {
     const held = new Set(s === undefined ? [] : stateTensors(s));
     for (const t of Object.values(info))
@@ -556,7 +559,7 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
           if (request?.diagnostics) wholeDiag = { ...rec.diagnostics };
           else tf.dispose(Object.values(rec.diagnostics ?? {}));
           first = total + 1;
-          checkFinite(state, total);
+          wholeDone = true; // checked at the end, with the read of the final states (see finite-rows.ts)
           report(total);
         }
       }
@@ -618,8 +621,30 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
         lastYield = Date.now();
       }
     }
-    // Non-finite chains: one read of the per-chain first-bad-step vector.
     let nonFinite: NonFiniteReport | undefined;
+    // A whole chain: one read of the final states (the caller's next read is served from it) and a host scan;
+    // a large state: one device sum, and the per-chain count only when it is not finite.
+    if (wholeDone && badStep === undefined && (isAsync || canReadSync())) {
+      const x = state.x;
+      const [b, d] = x.shape;
+      if (b * d <= HOST_FINITE_SCAN_MAX) {
+        // sync-read: allowed — sampleSync is the synchronous API, guarded by canReadSync.
+        const data = isAsync ? ((yield x.data()) as ArrayLike<number>) : x.dataSync();
+        const chains = countNonFiniteRows(data, b, d);
+        if (chains > 0) nonFinite = { chains, firstStep: total };
+      } else {
+        const sum = tf.sum(x);
+        let v: ArrayLike<number>;
+        try {
+          // sync-read: allowed — sampleSync is the synchronous API, guarded by canReadSync.
+          v = isAsync ? ((yield sum.data()) as ArrayLike<number>) : sum.dataSync();
+        } finally {
+          sum.dispose();
+        }
+        if (!Number.isFinite(v[0]!)) checkFinite(state, total);
+      }
+    }
+    // Non-finite chains: one read of the per-chain first-bad-step vector.
     if (badStep !== undefined && (isAsync || canReadSync())) {
       // sync-read: allowed — sampleSync is the synchronous API, guarded by canReadSync.
       const steps = isAsync ? ((yield badStep.data()) as Float32Array) : badStep.dataSync();

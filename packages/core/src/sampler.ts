@@ -125,7 +125,9 @@ export interface SampleOptions<I extends StepInfo = StepInfo> {
    * `'ignore'`. Either way the result's `nonFinite` reports it. Checked on the device every ⌈total/16⌉ steps
    * and at the end, so `firstStep` is the first checked step at which a chain was bad (a bound: the chain
    * went bad after the previous check). A whole-chain run is checked after each segment (with `onProgress` or
-   * `signal`) or once at the end.
+   * `signal`) or once at the end — there without device ops: the run reads its final states once (a later
+   * `await samples.data()` is served from that read) and counts the bad chains on the host; states of more than
+   * 2²² elements are checked with one device sum instead.
    */
   readonly onNonFinite?: 'warn' | 'throw' | 'ignore';
 }

@@ -7,6 +7,8 @@
 //            | hmc | mala | nuts | mlp | cpu | wasm | dump-mlp (writes the MLP weights as JSON for the python side)
 //            | train (CD-10 / PCD-10 training step, TorchEBM's two-moons recipe: median ms per optimizer step)
 //            | mlpcoop (the cooperative MLP Langevin program vs the one-thread-per-chain program, mlp workload)
+//            | nanhunt (where the DoubleWell whole chain's non-finite chains come from; chain-sections.mjs)
+//            | chainprof (a whole-chain sample() vs the bare kernel and each piece of its fixed cost; chain-sections.mjs)
 // Copied from ../shared/gpu/compare/ (2026-11-29) and extended for @ebm/cuda issue 11; no shim is needed any
 // more: setupWebGpu() imports @tensorflow/tfjs-backend-webgpu literally, so esbuild bundles it.
 //
@@ -38,6 +40,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // by path (esbuild bundles it the same way).
 import { twoMoons } from '../../datasets/dist/index.js';
 import { ContrastiveDivergence, fit, PersistentContrastiveDivergence } from '../../losses/dist/index.js';
+import { sectionChainprof, sectionNanhunt } from './chain-sections.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // @ebm/core loads the cpu backend through createRequire (an optional peer), which a bundle cannot see: import it.
@@ -1012,6 +1015,11 @@ async function sectionMlpCoop() {
   energy.dispose();
 }
 
+/** Helpers for the sections in other files. */
+function sectionContext() {
+  return { emit, median, gpu, watchDevice, small, repsArg, dawnErrors };
+}
+
 const t0 = performance.now();
 try {
   if (section === 'info') await sectionInfo();
@@ -1028,6 +1036,8 @@ try {
   else if (section === 'cpu') await sectionCpu('cpu');
   else if (section === 'wasm') await sectionCpu('wasm');
   else if (section === 'dump-mlp') dumpMlp();
+  else if (section === 'nanhunt') await sectionNanhunt(sectionContext());
+  else if (section === 'chainprof') await sectionChainprof(sectionContext());
   else throw new Error(`unknown section ${section}`);
 } catch (e) {
   emit({ side: 'ebm', section, error: String(e?.stack ?? e).slice(0, 2000) });

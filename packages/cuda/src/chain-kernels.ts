@@ -279,12 +279,17 @@ function runChain(
   const coop = mlp === undefined || !useCoop ? undefined : coopChains(mlp, workgroupStorageLimit());
   return tf.tidy(() => {
     const keys = stepKeys(p.key, p.startStep, nSteps, mh);
-    const params = typeof e.params === 'function' ? e.params() : tf.tensor1d(e.params, 'float32');
+    // The separable program takes its constants as uniforms: no params upload for it.
+    const params = useSeparable
+      ? undefined
+      : typeof e.params === 'function'
+        ? e.params()
+        : tf.tensor1d(e.params, 'float32');
     let x: tf.Tensor2D = x0;
     for (let offset = 0; offset < nSteps; offset += MAX_STEPS_PER_DISPATCH) {
       const steps = Math.min(MAX_STEPS_PER_DISPATCH, nSteps - offset);
       if (mlp !== undefined && coop !== undefined) {
-        x = run(mlpLangevinProgram(mlp, b, d, coop), [x, keys, params], 'float32', [
+        x = run(mlpLangevinProgram(mlp, b, d, coop), [x, keys, params!], 'float32', [
           { type: 'int32', data: [b] },
           { type: 'int32', data: [offset] },
           { type: 'int32', data: [steps] },
@@ -312,7 +317,7 @@ function runChain(
           ? undefined
           : { nKept, stats: trace.stats, positions: trace.positions };
       const program = rowChainProgram(method, e, b, d, layout);
-      const out = run(program, [x, keys, params], 'float32', [
+      const out = run(program, [x, keys, params!], 'float32', [
         { type: 'int32', data: [b] },
         { type: 'int32', data: [offset] },
         { type: 'int32', data: [steps] },

@@ -13,12 +13,11 @@ fn ebmMulHiLo(a : u32, b : u32) -> vec2<u32> {
   let a1 = a >> 16u;
   let b0 = b & 0xffffu;
   let b1 = b >> 16u;
-  let p00 = a0 * b0;
-  let p01 = a0 * b1;
-  let p10 = a1 * b0;
-  let p11 = a1 * b1;
-  let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
-  let hi = p11 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u);
+  // a·b = a1b1·2³² + (a0b1 + a1b0)·2¹⁶ + a0b0. t and u stay below 2³² (at most (2¹⁶−1)² + 2¹⁶ − 1), and
+  // a·b = (a1b1 + ⌊t/2¹⁶⌋ + ⌊u/2¹⁶⌋)·2³² + (u mod 2¹⁶)·2¹⁶ + (a0b0 mod 2¹⁶): three multiply-adds for the high word.
+  let t = a0 * b1 + ((a0 * b0) >> 16u);
+  let u = a1 * b0 + (t & 0xffffu);
+  let hi = a1 * b1 + (t >> 16u) + (u >> 16u);
   return vec2<u32>(hi, a * b);
 }
 
