@@ -148,8 +148,11 @@ export function parseChainSpec(spec: HostChainSpec, D: number): ParsedChain {
   return { energy, method, h, sigma, invMass, nLeapfrog, nSteps, startStep, k0: key[0], k1: key[1] };
 }
 
-/** Per-step keys `foldIn(key, startStep + t)`, split in two for MH methods (4 words per step then). */
-function stepKeys(c: ParsedChain): Uint32Array {
+/**
+ * Per-step keys `foldIn(key, startStep + t)`, split in two for MH methods (4 words per step then): what
+ * {@link runParsedChain} draws with (pass them to calls on several row ranges of one chain to compute them once).
+ */
+export function stepKeys(c: ParsedChain): Uint32Array {
   const two = new Uint32Array(2);
   const mh = c.method !== 'langevin';
   const out = new Uint32Array((mh ? 4 : 2) * c.nSteps);
@@ -186,7 +189,7 @@ export function runChainHost(
  * {@link runChainHost} on an already parsed spec (pass `{ ...parsed, startStep, nSteps }` to run a segment of a
  * chain: segments draw the same stream as one call). With `lastProb` (MALA/HMC; one entry per row of the range)
  * it also writes min(1, α) of the last step per row (0 for a non-finite log-ratio), rounded to float32 as the
- * samplers' `acceptanceRate` info is.
+ * samplers' `acceptanceRate` info is. `keys`: {@link stepKeys} of `c`, when already computed.
  */
 export function runParsedChain(
   c: ParsedChain,
@@ -196,10 +199,10 @@ export function runParsedChain(
   r1: number,
   base = 0,
   lastProb?: Float64Array,
+  keys: Uint32Array = stepKeys(c),
 ): AcceptCounts {
   if (c.nSteps === 0 || r1 <= r0)
     return c.method === 'langevin' ? undefined : new Float64Array(Math.max(0, r1 - r0));
-  const keys = stepKeys(c);
   if (c.method === 'langevin') {
     langevinRows(c, keys, x, D, r0, r1, base);
     return undefined;
