@@ -33,6 +33,12 @@ describe('host Philox ranges (fused CPU kernels)', () => {
       normalRange(key[0], key[1], 1, 70000, out, 0);
       expect(out).toEqual(big.subarray(1));
       setWasmNormals(was);
+      // normalArray itself takes the wasm filler for large draws: the same numbers as its JavaScript Philox.
+      const wasmBig = normalArray(key, [70001], 0.5, 2);
+      setWasmNormals(false);
+      const jsBig = normalArray(key, [70001], 0.5, 2);
+      setWasmNormals(was);
+      expect(wasmBig).toEqual(jsBig);
     },
   );
 
