@@ -357,14 +357,25 @@ async function scaleCapacity(b, n, reps) {
   }
   await Promise.all(ws);
   const ms = [];
+  const fastest = [];
+  const slowest = [];
+  const skew = [];
   for (let k = 1; k <= reps; k++) {
     let start = Infinity;
+    let lastStart = -Infinity;
     let end = -Infinity;
+    const own = [];
     for (let w = 0; w < n; w++) {
-      start = Math.min(start, times[2 * (k * n + w)]);
-      end = Math.max(end, times[2 * (k * n + w) + 1]);
+      const [a, b] = [times[2 * (k * n + w)], times[2 * (k * n + w) + 1]];
+      start = Math.min(start, a);
+      lastStart = Math.max(lastStart, a);
+      end = Math.max(end, b);
+      own.push(b - a);
     }
     ms.push(end - start);
+    fastest.push(Math.min(...own));
+    slowest.push(Math.max(...own));
+    skew.push(lastStart - start);
   }
   return {
     medianMs: median(ms),
@@ -372,6 +383,12 @@ async function scaleCapacity(b, n, reps) {
     maxMs: Math.max(...ms),
     ms: ms.map(r2),
     n: ms.length,
+    // Medians over reps: the fastest and the slowest thread's own time, and the spread of the start times.
+    extra: {
+      threadFastestMs: r2(median(fastest)),
+      threadSlowestMs: r2(median(slowest)),
+      startSkewMs: r2(median(skew)),
+    },
   };
 }
 
