@@ -17,8 +17,10 @@
 //                    sample({ workers }) at the largest count; and the machine's own parallel capacity measured in
 //                    the same run: the single-thread chain (runChainHost) in N worker threads at once, each on
 //                    1/N of the chains, started together, no messages (the best any pool can do on this host).
-//                    Rows: path "pool …", "capacity …", "summary …" (scaling X of linear; capacity Y). < 90 s on a
-//                    16-core host; --small for a quick check.
+//                    Rows: path "pool …", "capacity …", "summary …" (scaling X of linear; capacity Y). ~50 s on a
+//                    16-core host; rows after --budget-s (default 75) are skipped; --small for a quick check.
+//                    From the project root: bash ../shared/gpu/compare/bundle.sh packages/samplers/bench/cpu-compare.mjs
+//                    .gpu-kit/cpu.mjs, then on the host: node .gpu-kit/cpu.mjs scale (OUT=dir for $OUT/ebm.jsonl).
 //
 // Bundle from an installed, built clone (the worker and the wasm Philox are inline strings/bytes, so one file
 // suffices):  bash ../shared/gpu/compare/bundle.sh packages/samplers/bench/cpu-compare.mjs .gpu-kit/cpu.mjs
@@ -334,9 +336,10 @@ async function scalePool(b, workers, reps, { drawnHere = false, warm = true } = 
  * b chains, run the single-thread chain `runChainHost` `reps` times; before each rep they meet at a barrier, then
  * run with no messages. Per rep: the last thread's end − the first thread's start.
  */
-async function scaleCapacity(b, n, reps) {
+async function scaleCapacity(b, n, reps, warm = true) {
+  const w0 = warm ? 1 : 0; // a warm-up rep first (JIT, wasm instantiation in the fresh threads)
   const bar = new Int32Array(new SharedArrayBuffer(4));
-  const times = new Float64Array(new SharedArrayBuffer(8 * 2 * n * (reps + 1)));
+  const times = new Float64Array(new SharedArrayBuffer(8 * 2 * n * (reps + w0)));
   const file = fileURLToPath(import.meta.url);
   const ws = [];
   for (let w = 0; w < n; w++) {
@@ -346,7 +349,7 @@ async function scaleCapacity(b, n, reps) {
       new Promise((resolve, reject) => {
         const wk = new Worker(file, {
           workerData: {
-            capacity: { w, n, r0, r1, D, N, reps: reps + 1, bar, times, params: dw.kernelHint.params },
+            capacity: { w, n, r0, r1, D, N, reps: reps + w0, bar, times, params: dw.kernelHint.params },
           },
         });
         wk.on('message', resolve);
@@ -360,7 +363,7 @@ async function scaleCapacity(b, n, reps) {
   const fastest = [];
   const slowest = [];
   const skew = [];
-  for (let k = 1; k <= reps; k++) {
+  for (let k = w0; k < reps + w0; k++) {
     let start = Infinity;
     let lastStart = -Infinity;
     let end = -Infinity;
@@ -455,7 +458,7 @@ async function sectionScale() {
         ...r,
         extra: r.phasesMedianMs,
       });
-      const c = await scaleCapacity(b, w, nReps);
+      const c = await scaleCapacity(b, w, nReps, b === B);
       cap[w] = c;
       emit({
         side: 'ebm',
