@@ -148,8 +148,11 @@ export function parseChainSpec(spec: HostChainSpec, D: number): ParsedChain {
   return { energy, method, h, sigma, invMass, nLeapfrog, nSteps, startStep, k0: key[0], k1: key[1] };
 }
 
-/** Per-step keys `foldIn(key, startStep + t)`, split in two for MH methods (4 words per step then). */
-function stepKeys(c: ParsedChain): Uint32Array {
+/**
+ * Per-step keys `foldIn(key, startStep + t)`, split in two for MH methods (4 words per step then): what
+ * {@link runParsedChain} draws with (pass them to calls on several row ranges of one chain to compute them once).
+ */
+export function stepKeys(c: ParsedChain): Uint32Array {
   const two = new Uint32Array(2);
   const mh = c.method !== 'langevin';
   const out = new Uint32Array((mh ? 4 : 2) * c.nSteps);
@@ -186,7 +189,7 @@ export function runChainHost(
  * {@link runChainHost} on an already parsed spec (pass `{ ...parsed, startStep, nSteps }` to run a segment of a
  * chain: segments draw the same stream as one call). With `lastProb` (MALA/HMC; one entry per row of the range)
  * it also writes min(1, α) of the last step per row (0 for a non-finite log-ratio), rounded to float32 as the
- * samplers' `acceptanceRate` info is.
+ * samplers' `acceptanceRate` info is. `keys`: {@link stepKeys} of `c`, when already computed.
  */
 export function runParsedChain(
   c: ParsedChain,
@@ -196,10 +199,10 @@ export function runParsedChain(
   r1: number,
   base = 0,
   lastProb?: Float64Array,
+  keys: Uint32Array = stepKeys(c),
 ): AcceptCounts {
   if (c.nSteps === 0 || r1 <= r0)
     return c.method === 'langevin' ? undefined : new Float64Array(Math.max(0, r1 - r0));
-  const keys = stepKeys(c);
   if (c.method === 'langevin') {
     langevinRows(c, keys, x, D, r0, r1, base);
     return undefined;
@@ -213,6 +216,97 @@ export function runParsedChain(
 /** min(1, exp(logA)) in float32, 0 for a non-finite logA (as the samplers' `acceptProbability`). */
 function acceptProb(logA: number): number {
   return Number.isFinite(logA) ? f(Math.exp(Math.min(logA, 0))) : 0;
+}
+
+/** Whether a proposal with log-ratio `logA` is accepted against uniform u (as `metropolisAcceptComposite`). */
+function accepts(logA: number, u: number): boolean {
+  // tf.less(tf.log(u), ratio) with non-finite ratios replaced by −∞.
+  return Number.isFinite(logA) && f(Math.log(u)) < logA;
+}
+
+/**
+ * What every method's tile loop shares: rows r0 … r1 − 1 of x (which holds the rows from `base` on) in tiles of
+ * {@link TILE_ROWS} rows (all steps of a tile at once), one set of tile buffers per run, the Philox draws of step t
+ * from the per-step keys and, for MALA/HMC, the Metropolis decision of a row (counts into `acc`, indexed from r0).
+ */
+class ChainTiles {
+  /** Gradient and energy of the current state. */
+  readonly g: Float32Array;
+  readonly e: Float32Array;
+  /** The proposal (MALA: y; HMC: q), its gradient and energy. */
+  readonly y: Float32Array;
+  readonly gy: Float32Array;
+  readonly ey: Float32Array;
+  /** Normals of a step (Langevin ξ, MALA ξ, HMC p₀). */
+  readonly z: Float32Array;
+  /** Key words per step: 2 (Langevin: k_t), 4 (MALA/HMC: the normal key, then the uniform key). */
+  private readonly w: number;
+
+  constructor(
+    private readonly keys: Uint32Array,
+    private readonly x: Float32Array,
+    private readonly D: number,
+    private readonly r0: number,
+    private readonly r1: number,
+    private readonly base: number,
+    private readonly acc?: Float64Array,
+    private readonly lastProb?: Float64Array,
+  ) {
+    const T = TILE_ROWS * D;
+    this.w = acc === undefined ? 2 : 4;
+    this.g = new Float32Array(T);
+    this.e = new Float32Array(TILE_ROWS);
+    this.y = new Float32Array(T);
+    this.gy = new Float32Array(T);
+    this.ey = new Float32Array(TILE_ROWS);
+    this.z = new Float32Array(T);
+  }
+
+  /** Rows of the tile that starts at row a (tiles start at r0, r0 + TILE_ROWS, … below r1). */
+  rows(a: number): number {
+    return Math.min(TILE_ROWS, this.r1 - a);
+  }
+
+  /** Offset in x of row a (x holds the rows from `base` on). */
+  offset(a: number): number {
+    return (a - this.base) * this.D;
+  }
+
+  /** Word i (0, 1) of step t's normal key (Langevin k_t; MALA kξ; HMC kp). */
+  normalKey(t: number, i: 0 | 1): number {
+    return this.keys[this.w * t + i]!;
+  }
+
+  /** Step t's normals of the tile at row a (m floats) into z: elements a·D … of `normalArray(key, [B, D])`. */
+  normals(t: number, a: number, m: number): void {
+    normalRange(this.normalKey(t, 0), this.normalKey(t, 1), a * this.D, m, this.z, 0);
+  }
+
+  /** Step t's uniform of row `row` (MALA/HMC): element `row` of `uniformArray(ku, [B])`. */
+  uniform(t: number, row: number): number {
+    return uniformAt(this.keys[4 * t + 2]!, this.keys[4 * t + 3]!, row);
+  }
+
+  /**
+   * The Metropolis decision of row r of the tile at row a (x offset o) at step t: with `lastProb`, min(1, α) at
+   * the last step (`last`); the row's uniform; on acceptance the count and the proposal (y, gy, ey) moved into
+   * (x, g, e).
+   */
+  decide(t: number, a: number, o: number, r: number, logA: number, last: boolean): void {
+    const row = a - this.r0 + r;
+    if (this.lastProb !== undefined && last) this.lastProb[row] = acceptProb(logA);
+    const u = this.uniform(t, a + r);
+    if (accepts(logA, u)) {
+      this.acc![row]!++;
+      const { x, y, g, gy, D } = this;
+      for (let j = 0; j < D; j++) {
+        const i = r * D + j;
+        x[o + i] = y[i]!;
+        g[i] = gy[i]!;
+      }
+      this.e[r] = this.ey[r]!;
+    }
+  }
 }
 
 /** x ← x − h·∇E(x) + σ√(2h)·ξ, per tile, in the float32 order of `langevinStepComposite`. */
@@ -229,11 +323,11 @@ function langevinRows(
   const hf = f(c.h);
   const amp = c.sigma * Math.sqrt(2 * c.h);
   const ampf = f(amp);
-  const g = new Float32Array(TILE_ROWS * D);
-  const z = new Float32Array(TILE_ROWS * D);
+  const tl = new ChainTiles(keys, x, D, r0, r1, base);
+  const { g, z } = tl;
   for (let a = r0; a < r1; a += TILE_ROWS) {
-    const n = Math.min(TILE_ROWS, r1 - a);
-    const o = (a - base) * D;
+    const n = tl.rows(a);
+    const o = tl.offset(a);
     const m = n * D;
     // Fast path: the tile's state, gradient and normals in the SIMD module's memory, the update in f32x4 (the
     // same float32 operations in the same order, so the same numbers).
@@ -244,7 +338,7 @@ function langevinRows(
       for (let t = 0; t < nSteps; t++) {
         if (dw !== undefined) tile.doubleWellGrad(dw.c4h, dw.b2);
         else energy.grad(tile.x, 0, tile.g, 0, n, D);
-        tile.step(keys[2 * t]!, keys[2 * t + 1]!, a * D, hf, ampf);
+        tile.step(tl.normalKey(t, 0), tl.normalKey(t, 1), a * D, hf, ampf);
       }
       x.set(tile.x, o);
       continue;
@@ -254,17 +348,11 @@ function langevinRows(
       if (amp === 0) {
         for (let i = 0; i < m; i++) x[o + i] = x[o + i]! - f(g[i]! * hf);
       } else {
-        normalRange(keys[2 * t]!, keys[2 * t + 1]!, a * D, m, z, 0);
+        tl.normals(t, a, m);
         for (let i = 0; i < m; i++) x[o + i] = f(x[o + i]! - f(g[i]! * hf)) + f(z[i]! * ampf);
       }
     }
   }
-}
-
-/** Whether a proposal with log-ratio `logA` is accepted against uniform u (as `metropolisAcceptComposite`). */
-function accepts(logA: number, u: number): boolean {
-  // tf.less(tf.log(u), ratio) with non-finite ratios replaced by −∞.
-  return Number.isFinite(logA) && f(Math.log(u)) < logA;
 }
 
 /** MALA (scalar inverse mass m), in the float32 order of `malaTransition` with β = 1. */
@@ -287,21 +375,16 @@ function malaRows(
   const ampf = f(Math.sqrt(2 * c.h));
   const cf = f(hf * mf);
   const c4 = f(4 * cf);
-  const T = TILE_ROWS * D;
-  const g = new Float32Array(T);
-  const e = new Float32Array(TILE_ROWS);
-  const y = new Float32Array(T);
-  const gy = new Float32Array(T);
-  const ey = new Float32Array(TILE_ROWS);
-  const z = new Float32Array(T);
+  const tl = new ChainTiles(keys, x, D, r0, r1, base, acc, lastProb);
+  const { g, e, y, gy, ey, z } = tl;
   for (let a = r0; a < r1; a += TILE_ROWS) {
-    const n = Math.min(TILE_ROWS, r1 - a);
-    const o = (a - base) * D;
+    const n = tl.rows(a);
+    const o = tl.offset(a);
     const m = n * D;
     energy.grad(x, o, g, 0, n, D);
     energy.energy(x, o, e, 0, n, D);
     for (let t = 0; t < nSteps; t++) {
-      normalRange(keys[4 * t]!, keys[4 * t + 1]!, a * D, m, z, 0);
+      tl.normals(t, a, m);
       for (let i = 0; i < m; i++) {
         const gi = unit ? g[i]! : f(g[i]! * mf);
         const zi = unit ? z[i]! : f(z[i]! * sqrtM);
@@ -323,17 +406,7 @@ function malaRows(
         }
         const dE = f(ey[r]! - e[r]!);
         const logA = f(f(-dE - f(wb)) + f(wf));
-        if (lastProb !== undefined && t === nSteps - 1) lastProb[a - r0 + r] = acceptProb(logA);
-        const u = uniformAt(keys[4 * t + 2]!, keys[4 * t + 3]!, a + r);
-        if (accepts(logA, u)) {
-          acc[a - r0 + r]!++;
-          for (let j = 0; j < D; j++) {
-            const i = r * D + j;
-            x[o + i] = y[i]!;
-            g[i] = gy[i]!;
-          }
-          e[r] = ey[r]!;
-        }
+        tl.decide(t, a, o, r, logA, t === nSteps - 1);
       }
     }
   }
@@ -361,23 +434,19 @@ function hmcRows(
   const half = f(0.5 * c.h);
   const full = f(c.h);
   const epsf = f(c.h);
-  const T = TILE_ROWS * D;
-  const g = new Float32Array(T);
-  const e = new Float32Array(TILE_ROWS);
-  const q = new Float32Array(T);
-  const gq = new Float32Array(T);
-  const eq = new Float32Array(TILE_ROWS);
-  const p0 = new Float32Array(T);
-  const p = new Float32Array(T);
+  const tl = new ChainTiles(keys, x, D, r0, r1, base, acc, lastProb);
+  // q: the proposal position (tl.y), gq/eq its gradient/energy, p0 the initial momentum (tl.z).
+  const { g, e, y: q, gy: gq, ey: eq, z: p0 } = tl;
+  const p = new Float32Array(TILE_ROWS * D);
   const halfF = f(0.5);
   for (let a = r0; a < r1; a += TILE_ROWS) {
-    const n = Math.min(TILE_ROWS, r1 - a);
-    const o = (a - base) * D;
+    const n = tl.rows(a);
+    const o = tl.offset(a);
     const m = n * D;
     energy.grad(x, o, g, 0, n, D);
     energy.energy(x, o, e, 0, n, D);
     for (let t = 0; t < nSteps; t++) {
-      normalRange(keys[4 * t]!, keys[4 * t + 1]!, a * D, m, p0, 0);
+      tl.normals(t, a, m);
       for (let i = 0; i < m; i++) {
         p0[i] = f(p0[i]! * pScale);
         p[i] = f(p0[i]! - f(g[i]! * half)); // first half kick
@@ -404,17 +473,7 @@ function hmcRows(
         const h0 = f(e[r]! + f(halfF * f(k0)));
         const h1 = f(eq[r]! + f(halfF * f(k1)));
         const logA = f(h0 - h1);
-        if (lastProb !== undefined && t === nSteps - 1) lastProb[a - r0 + r] = acceptProb(logA);
-        const u = uniformAt(keys[4 * t + 2]!, keys[4 * t + 3]!, a + r);
-        if (accepts(logA, u)) {
-          acc[a - r0 + r]!++;
-          for (let j = 0; j < D; j++) {
-            const i = r * D + j;
-            x[o + i] = q[i]!;
-            g[i] = gq[i]!;
-          }
-          e[r] = eq[r]!;
-        }
+        tl.decide(t, a, o, r, logA, t === nSteps - 1);
       }
     }
   }

@@ -32,6 +32,8 @@ export {
   chainWorkerCount,
   type ParallelChainOptions,
   type ParallelChainResult,
+  type ParallelChainTimings,
+  type ParallelNormalX0,
   runChainParallel,
   terminateChainWorkers,
 } from './pool.js';

@@ -8,10 +8,12 @@ import {
   langevinStepComposite,
   registerKernelImpl,
 } from '../kernels.js';
+import { largeNormals } from '../large-normals.js';
 import { type AcceptCounts, parseChainSpec, runChainHost, runParsedChain } from './host-chain.js';
 import { HOST_ENERGY_KINDS } from './host-energies.js';
 import { assertRank2, HOST_BACKENDS, hostParamsSync, readHost } from './host-tensors.js';
 import { MLP_KIND, mlpUsesSimd } from './mlp.js';
+import { normalRangeWasm } from './philox.js';
 
 /**
  * Core's fused CPU kernels, registered in the kernel registry for the host backends `cpu` and `wasm`:
@@ -26,6 +28,9 @@ import { MLP_KIND, mlpUsesSimd } from './mlp.js';
  * Registered when `@ebm/core` loads; {@link registerCpuKernels} is idempotent.
  * @module
  */
+
+// normalArray's large draws (e.g. the x0 of every run) through the wasm normal filler: the same numbers.
+largeNormals.fill = (k0, k1, n, out) => normalRangeWasm(k0, k1, 0, n, out, 0);
 
 /** Fused `langevinStep`: `x − h·grad + σ√(2h)·noise` in one loop, rounding as the composite does. */
 export function langevinStepHost(inputs: LangevinStepInputs): tf.Tensor2D {

@@ -2,6 +2,7 @@ import {
   BLOCK,
   BR,
   BR_IF,
+  compileWasm,
   ELSE,
   END,
   F32_CONST,
@@ -25,6 +26,7 @@ import {
   I32X4_SHL,
   I32X4_TRUNC_SAT_F32X4_S,
   IF,
+  instantiateWasm,
   LOOP,
   SET,
   section,
@@ -36,6 +38,8 @@ import {
   V128_LOAD,
   V128_STORE,
   vec,
+  WasmMemory,
+  wasmBytes,
 } from './wasm-asm.js';
 
 /**
@@ -240,21 +244,13 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   ]);
   const body = (b: number[]) => [...uleb(b.length), ...b];
   const code = [...uleb(3), ...body(gemmBody()), ...body(siluBody()), ...body(siluBackBody())];
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, types),
-    ...section(2, imports),
-    ...section(3, funcs),
-    ...section(7, exports),
-    ...section(10, code),
-  ]);
+  return wasmBytes(
+    section(1, types),
+    section(2, imports),
+    section(3, funcs),
+    section(7, exports),
+    section(10, code),
+  );
 }
 
 /** An instance of the SIMD matrix products with its own memory. */
@@ -275,20 +271,16 @@ let compiled: WebAssembly.Module | null | undefined;
  * kernel then uses its JavaScript loops).
  */
 export function wasmGemm(bytes: number): WasmGemm | null {
+  if (compiled === undefined) compiled = compileWasm(moduleBytes(), true);
+  if (compiled === null) return null;
+  let memory: WebAssembly.Memory;
   try {
-    const W = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
-    if (W === undefined || compiled === null) return null;
-    if (compiled === undefined) {
-      const b = moduleBytes();
-      compiled = W.validate(b) ? new W.Module(b) : null;
-      if (compiled === null) return null;
-    }
-    const memory = new W.Memory({ initial: Math.max(1, Math.ceil(bytes / 65536)) });
-    const inst = new W.Instance(compiled, { m: { mem: memory } });
-    const e = inst.exports as unknown as Omit<WasmGemm, 'memory'>;
-    return { memory, gemm: e.gemm, silu: e.silu, siluBack: e.siluBack };
+    memory = WasmMemory.create(bytes).memory;
   } catch {
-    compiled = null;
-    return null;
+    return null; // more memory than the engine gives
   }
+  const inst = instantiateWasm(compiled, { m: { mem: memory } });
+  if (inst === null) return null;
+  const e = inst.exports as unknown as Omit<WasmGemm, 'memory'>;
+  return { memory, gemm: e.gemm, silu: e.silu, siluBack: e.siluBack };
 }

@@ -18,6 +18,7 @@ import {
   BR,
   BR_IF,
   CALL,
+  compileWasm,
   ELSE,
   END,
   F32,
@@ -50,6 +51,7 @@ import {
   I64_MUL,
   I64_SHR_U,
   IF,
+  instantiateWasm,
   LOOP,
   SET,
   section,
@@ -57,6 +59,8 @@ import {
   str,
   uleb,
   vec,
+  WasmMemory,
+  wasmBytes,
 } from './wasm-asm.js';
 
 const i32c = (v: number) => [I32_CONST, ...sleb(BigInt(v | 0))];
@@ -196,22 +200,14 @@ function moduleBytes(simd: boolean): Uint8Array<ArrayBuffer> {
       ? [...body(fillSimdBody(3, A, Bc)), ...body(langevinBody()), ...body(doubleWellGradBody())]
       : []),
   ];
-  return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
-    ...section(1, types),
-    ...section(2, imports),
-    ...section(3, funcs),
-    ...section(5, memory),
-    ...section(7, exports),
-    ...section(10, code),
-  ]);
+  return wasmBytes(
+    section(1, types),
+    section(2, imports),
+    section(3, funcs),
+    section(5, memory),
+    section(7, exports),
+    section(10, code),
+  );
 }
 
 /** The wasm normal filler: `fill(k0, k1, b0, nBlocks)` returns a Float32Array view of 4·nBlocks normals. */
@@ -259,89 +255,73 @@ function bitsToNormal(u: number): number {
 }
 
 function instantiate(simd: boolean): WasmNormals | null {
-  try {
-    const W = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
-    if (W === undefined) return null;
-    const bytes = moduleBytes(simd);
-    // Feature detection: engines without SIMD reject the module (then the scalar module is used).
-    if (simd && !W.validate(bytes)) return null;
-    const instance = new W.Instance(new W.Module(bytes), { m: { log: Math.log } });
-    const mem = instance.exports.mem as WebAssembly.Memory;
-    const fill = instance.exports.fill as (
-      k0: number,
-      k1: number,
-      b0: number,
-      n: number,
-      out: number,
-      list: number,
-    ) => number;
-    let f32 = new Float32Array(mem.buffer);
-    let u32 = new Uint32Array(mem.buffer);
-    const normals: WasmNormals = {
-      simd,
-      fill(k0, k1, b0, nBlocks) {
-        // Normals at [0, 16·n) bytes; SIMD: the tail list (8 bytes per lane at most) after them.
-        const bytes = (simd ? 48 : 16) * nBlocks;
-        if (mem.buffer.byteLength < bytes) {
-          mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
-          f32 = new Float32Array(mem.buffer);
-          u32 = new Uint32Array(mem.buffer);
-        }
-        const list = 16 * nBlocks;
-        const end = fill(k0 | 0, k1 | 0, b0 | 0, nBlocks, 0, list);
-        if (simd) {
-          for (let a = list >> 2; a < end >> 2; a += 2) f32[u32[a]! >> 2] = bitsToNormal(u32[a + 1]!);
-        }
-        return f32.subarray(0, 4 * nBlocks);
-      },
-    };
-    if (!simd) return normals;
-    const langevin = instance.exports.langevin as (
-      x: number,
-      g: number,
-      z: number,
-      nBytes: number,
-      hf: number,
-      ampf: number,
-    ) => void;
-    const dwGrad = instance.exports.doubleWellGrad as (
-      x: number,
-      g: number,
-      nBytes: number,
-      c4h: number,
-      b2: number,
-    ) => void;
-    return {
-      ...normals,
-      langevinTile(m) {
-        // x and g after the largest region `fill` uses (48 bytes per block, WASM_CHUNK blocks), so no call of
-        // `fill` grows the memory (which would detach these views) or overwrites them.
-        const X = 48 * MAX_FILL_BLOCKS;
-        const G = X + 4 * m;
-        const bytes = G + 4 * m;
-        if (mem.buffer.byteLength < bytes) {
-          mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
-          f32 = new Float32Array(mem.buffer);
-          u32 = new Uint32Array(mem.buffer);
-        }
-        const nb = m / 4;
-        return {
-          x: new Float32Array(mem.buffer, X, m),
-          g: new Float32Array(mem.buffer, G, m),
-          step(k0, k1, start, hf, ampf) {
-            const end = fill(k0 | 0, k1 | 0, start / 4, nb, 0, 16 * nb);
-            for (let a = (16 * nb) >> 2; a < end >> 2; a += 2) f32[u32[a]! >> 2] = bitsToNormal(u32[a + 1]!);
-            langevin(X, G, 0, 4 * m, hf, ampf);
-          },
-          doubleWellGrad(c4h, b2) {
-            dwGrad(X, G, 4 * m, c4h, b2);
-          },
-        };
-      },
-    };
-  } catch {
-    return null; // e.g. a CSP without 'wasm-unsafe-eval'
-  }
+  // Feature detection: engines without SIMD reject the SIMD module (then the scalar module is used).
+  const module = compileWasm(moduleBytes(simd), simd);
+  const instance = module === null ? null : instantiateWasm(module, { m: { log: Math.log } });
+  if (instance === null) return null;
+  const mem = new WasmMemory(instance.exports.mem as WebAssembly.Memory);
+  const fill = instance.exports.fill as (
+    k0: number,
+    k1: number,
+    b0: number,
+    n: number,
+    out: number,
+    list: number,
+  ) => number;
+  /** The tail lanes the SIMD filler listed from byte `list` to `end`: (byte address, u) pairs. */
+  const tails = (list: number, end: number) => {
+    const { f32, u32 } = mem;
+    for (let a = list >> 2; a < end >> 2; a += 2) f32[u32[a]! >> 2] = bitsToNormal(u32[a + 1]!);
+  };
+  const normals: WasmNormals = {
+    simd,
+    fill(k0, k1, b0, nBlocks) {
+      // Normals at [0, 16·n) bytes; SIMD: the tail list (8 bytes per lane at most) after them.
+      mem.reserve((simd ? 48 : 16) * nBlocks);
+      const list = 16 * nBlocks;
+      const end = fill(k0 | 0, k1 | 0, b0 | 0, nBlocks, 0, list);
+      if (simd) tails(list, end);
+      return mem.f32.subarray(0, 4 * nBlocks);
+    },
+  };
+  if (!simd) return normals;
+  const langevin = instance.exports.langevin as (
+    x: number,
+    g: number,
+    z: number,
+    nBytes: number,
+    hf: number,
+    ampf: number,
+  ) => void;
+  const dwGrad = instance.exports.doubleWellGrad as (
+    x: number,
+    g: number,
+    nBytes: number,
+    c4h: number,
+    b2: number,
+  ) => void;
+  return {
+    ...normals,
+    langevinTile(m) {
+      // x and g after the largest region `fill` uses (48 bytes per block, WASM_CHUNK blocks), so no call of
+      // `fill` grows the memory (which would detach these views) or overwrites them.
+      const X = 48 * MAX_FILL_BLOCKS;
+      const G = X + 4 * m;
+      mem.reserve(G + 4 * m);
+      const nb = m / 4;
+      return {
+        x: new Float32Array(mem.buffer, X, m),
+        g: new Float32Array(mem.buffer, G, m),
+        step(k0, k1, start, hf, ampf) {
+          tails(16 * nb, fill(k0 | 0, k1 | 0, start / 4, nb, 0, 16 * nb));
+          langevin(X, G, 0, 4 * m, hf, ampf);
+        },
+        doubleWellGrad(c4h, b2) {
+          dwGrad(X, G, 4 * m, c4h, b2);
+        },
+      };
+    },
+  };
 }
 
 /**

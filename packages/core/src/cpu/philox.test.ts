@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { largeNormals } from '../large-normals.js';
 import { foldIn, normalArray, rngKey, splitKey, uniformArray } from '../rng.js';
+import './kernels.js'; // installs normalArray's wasm filler for large draws, as loading @ebm/core does
 import { foldInRaw, normalRange, setWasmNormals, split2Raw, uniformAt } from './philox.js';
 import { setSimdNormals, wasmNormals } from './philox-wasm.js';
 
@@ -33,6 +35,14 @@ describe('host Philox ranges (fused CPU kernels)', () => {
       normalRange(key[0], key[1], 1, 70000, out, 0);
       expect(out).toEqual(big.subarray(1));
       setWasmNormals(was);
+      // normalArray itself takes the wasm filler for large draws: the same numbers as its JavaScript Philox.
+      const wasmBig = normalArray(key, [70001], 0.5, 2);
+      const filler = largeNormals.fill;
+      expect(filler).toBeTypeOf('function');
+      largeNormals.fill = undefined;
+      const jsBig = normalArray(key, [70001], 0.5, 2);
+      largeNormals.fill = filler;
+      expect(wasmBig).toEqual(jsBig);
     },
   );
 

@@ -185,6 +185,23 @@ export function normalRange(
   }
 }
 
+/**
+ * {@link normalRange} through the WebAssembly filler only: returns `false` (nothing written) where it is off or
+ * unavailable, or the range reaches block counters ≥ 2³². (`normalArray` uses it for large draws.)
+ */
+export function normalRangeWasm(
+  k0: number,
+  k1: number,
+  start: number,
+  count: number,
+  out: Float32Array,
+  o: number,
+): boolean {
+  if (!wasmEnabled || (start + count) / 4 > 0xffffffff || wasmNormals() === null) return false;
+  normalRange(k0, k1, start, count, out, o);
+  return true;
+}
+
 /** Element `index` of the uniform (0, 1) stream of key `(k0, k1)` (float32-exact, as `uniformArray`). */
 export function uniformAt(k0: number, k1: number, index: number): number {
   const b = Math.floor(index / 4);

@@ -2,8 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { CHAIN_WORKER_SOURCE } from '../_generated/chain-worker-source.js';
 import { EbmError } from '../errors.js';
 import type { RngKey } from '../rng.js';
-import { type HostChainSpec, parseChainSpec, runChainHost } from './host-chain.js';
+import { assertAllocation } from '../validation.js';
+import { type HostChainSpec, parseChainSpec, runChainHost, TILE_ROWS } from './host-chain.js';
 import { hostParamsAsync } from './host-tensors.js';
+import { normalRange } from './philox.js';
 
 /**
  * # Chains on every core
@@ -13,6 +15,13 @@ import { hostParamsAsync } from './host-tensors.js';
  * (`host-chain.ts`) on each. Row r always draws elements r·D … r·D + D − 1 of each step's Philox stream, so
  * **the result is bit-identical for any number of workers**, and equal to the `chain.<kind>` kernel on the
  * cpu backend for the same key.
+ *
+ * Where `SharedArrayBuffer` is available (Node; pages that are cross-origin isolated), the batch lives in shared
+ * memory: each worker takes tiles of {@link TILE_ROWS} rows from a shared counter until none are left (a slow or
+ * busy core takes fewer tiles) and updates them in place, so nothing is copied per worker. Elsewhere each worker
+ * gets a contiguous block of rows (a multiple of 4 rows, so the SIMD tiles stay aligned), transferred both ways.
+ * With `x0: { normal: key, shape }` the workers also draw the initial states, each its own rows (the calling
+ * thread draws nothing). `result.timings` says where the time went.
  *
  * Workers start from a self-contained script held as a string (`src/_generated/chain-worker-source.js`,
  * generated at build time), so the pool works from `dist/` and from any bundle of `@ebm/core` without a
@@ -34,8 +43,11 @@ export interface ParallelChainOptions {
    * (default 10).
    */
   readonly settings: Readonly<Record<string, number>>;
-  /** Initial states `[B, D]` (not disposed). */
-  readonly x0: tf.Tensor2D;
+  /**
+   * Initial states `[B, D]` (not disposed), or `{ normal: key, shape: [B, D] }`: x0 = `randomNormal(key, [B, D])`
+   * (the same numbers), drawn by the workers, each its own rows.
+   */
+  readonly x0: tf.Tensor2D | ParallelNormalX0;
   readonly nSteps: number;
   /** Run key: step t (0-based) uses `foldIn(key, startStep + t)`, as the samplers' step loop does. */
   readonly key: RngKey;
@@ -53,6 +65,40 @@ export interface ParallelChainOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Initial states x0 ~ N(0, I) drawn by the workers: the numbers of `randomNormal(normal, shape)`. */
+export interface ParallelNormalX0 {
+  readonly normal: RngKey;
+  /** `[B, D]`. */
+  readonly shape: readonly [number, number];
+}
+
+/**
+ * Where the time of a {@link runChainParallel} call went (milliseconds; per-worker arrays in worker order, empty
+ * in the calling thread). Worker times are taken with `performance.timeOrigin + performance.now()` on each thread.
+ */
+export interface ParallelChainTimings {
+  /** The calling thread before posting the jobs: validation, reading x0 (or allocating it), copies. */
+  readonly prepareMs: number;
+  /** Starting workers that were not pooled yet (0 when the pool was warm). */
+  readonly spawnMs: number;
+  /** Posting the jobs (structured clone of the spec). */
+  readonly postMs: number;
+  /** Per worker: its job posted → received by the worker (message latency and wake-up). */
+  readonly wakeMs: readonly number[];
+  /** Per worker: working on its tiles (x0 draw included when the workers draw it). */
+  readonly computeMs: readonly number[];
+  /** Per worker: tiles done (shared memory: tiles of {@link TILE_ROWS} rows; else 1 block). */
+  readonly tiles: readonly number[];
+  /** Per worker: its work done → its reply handled by the calling thread. */
+  readonly replyMs: readonly number[];
+  /** The calling thread after the last reply: the result tensor (a copy out of shared memory). */
+  readonly assembleMs: number;
+  /** The whole call. */
+  readonly totalMs: number;
+  /** Whether the batch was in shared memory (tiles taken from a shared counter) rather than transferred blocks. */
+  readonly shared: boolean;
+}
+
 /** What {@link runChainParallel} returns (the caller owns `x`). */
 export interface ParallelChainResult {
   /** Final states `[B, D]`. */
@@ -61,6 +107,8 @@ export interface ParallelChainResult {
   readonly acceptanceRate: Float64Array | undefined;
   /** Workers used (0: the calling thread). */
   readonly workers: number;
+  /** Where the time went. */
+  readonly timings: ParallelChainTimings;
 }
 
 interface WorkerLike {
@@ -80,6 +128,9 @@ interface WorkerReply {
   readonly id: number;
   readonly x?: Float32Array;
   readonly accepted?: Float64Array;
+  readonly tiles?: number;
+  /** [job received, work done], ms since the epoch. */
+  readonly t?: readonly [number, number];
   readonly error?: { message: string; code?: string; argument?: string; fix?: string };
 }
 
@@ -95,6 +146,27 @@ function pool(): PoolWorker[] {
 }
 
 let nextId = 1;
+
+/** Milliseconds since the epoch, comparable across threads. */
+const now = () => performance.timeOrigin + performance.now();
+
+let sharedEnabled = true;
+
+/**
+ * Turns the shared-memory path off/on (tests of the transfer path, which browsers without cross-origin isolation
+ * take); returns the previous setting. Internal.
+ */
+export function setSharedChainMemory(on: boolean): boolean {
+  const was = sharedEnabled;
+  sharedEnabled = on;
+  return was;
+}
+
+/** Whether the batch can live in a `SharedArrayBuffer` that workers update (Node; cross-origin-isolated pages). */
+function sharedMemoryAvailable(): boolean {
+  if (!sharedEnabled || typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return false;
+  return isNode() || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+}
 
 interface NodeWorkerModule {
   Worker: new (
@@ -281,15 +353,9 @@ export async function runChainParallel(options: ParallelChainOptions): Promise<P
       });
     }
   }
+  const t0 = now();
   const { x0 } = options;
-  if (!(x0 instanceof tf.Tensor) || x0.rank !== 2 || x0.dtype !== 'float32' || x0.isDisposed) {
-    throw new EbmError('SHAPE_MISMATCH', 'x0 must be a live float32 [B, D] tensor.', {
-      argument: 'x0',
-      value: x0 instanceof tf.Tensor ? { shape: x0.shape, dtype: x0.dtype } : typeof x0,
-      fix: 'pass the chains as a 2-D float32 tensor, one row per chain.',
-    });
-  }
-  const [B, D] = x0.shape;
+  const [B, D] = checkX0(x0);
   const spec: HostChainSpec = {
     kind: options.kind,
     params: await hostParamsAsync(options.params),
@@ -314,36 +380,82 @@ export async function runChainParallel(options: ParallelChainOptions): Promise<P
     }
   };
   checkAbort();
-  const x = (await x0.data()) as Float32Array;
-  const out = new Float32Array(x); // a copy: x0's backing store is never modified
+  const draw = x0 instanceof tf.Tensor ? undefined : ([x0.normal[0], x0.normal[1]] as const);
   const isMh = spec.method !== 'langevin';
-  const acc = isMh ? new Float64Array(B) : undefined;
+  const shared = nWorkers > 0 && B > 0 && sharedMemoryAvailable();
+  const wakeMs: number[] = [];
+  const computeMs: number[] = [];
+  const tiles: number[] = [];
+  const replyMs: number[] = [];
+  let spawnMs = 0;
+  let postMs = 0;
+  let prepareMs = 0;
+  // The batch: in shared memory (workers update it in place), or a plain copy (x0's store is never modified).
+  const out = shared ? new Float32Array(new SharedArrayBuffer(4 * B * D)) : new Float32Array(B * D);
+  if (x0 instanceof tf.Tensor) out.set((await x0.data()) as Float32Array);
+  else if (nWorkers === 0) normalRange(draw![0], draw![1], 0, B * D, out, 0);
+  const acc = isMh
+    ? shared
+      ? new Float64Array(new SharedArrayBuffer(8 * Math.max(1, B)), 0, B)
+      : new Float64Array(B)
+    : undefined;
+  let assembleStart: number;
   if (nWorkers === 0 || B === 0) {
+    prepareMs = now() - t0;
     const a = runChainHost(spec, out, D, 0, B);
     if (acc !== undefined && a !== undefined) acc.set(a);
+    assembleStart = now();
   } else {
+    const tSpawn = now();
     const ws = await workersFor(nWorkers);
-    const per = Math.ceil(B / nWorkers);
+    spawnMs = now() - tSpawn;
+    prepareMs = tSpawn - t0;
+    const tPost = now();
     const jobs: Promise<void>[] = [];
+    const next = shared ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+    const stop = () => {
+      if (next !== undefined) Atomics.store(next, 0, 0x3fffffff); // no more tiles for anyone
+    };
+    const track = (w: number, posted: number, m: WorkerReply) => {
+      const handled = now();
+      if (m.error !== undefined) {
+        stop();
+        const code = (m.error.code ?? 'INVALID_PARAM') as 'INVALID_PARAM';
+        throw new EbmError(code, m.error.message.replace(/^\[[A-Z_]+\] /, ''), {
+          ...(m.error.argument === undefined ? {} : { argument: m.error.argument }),
+          ...(m.error.fix === undefined ? {} : { fix: m.error.fix }),
+        });
+      }
+      const [received, done] = m.t ?? [posted, handled];
+      wakeMs[w] = received - posted;
+      computeMs[w] = done - received;
+      replyMs[w] = handled - done;
+      tiles[w] = m.tiles ?? 1;
+    };
     for (let w = 0; w < nWorkers; w++) {
-      const r0 = w * per;
-      const r1 = Math.min(B, r0 + per);
-      if (r1 <= r0) continue;
-      const rows = out.slice(r0 * D, r1 * D);
+      const posted = now();
+      if (next !== undefined) {
+        const job = { spec, x: out, D, B, next, acc, tileRows: TILE_ROWS, draw };
+        jobs.push(post(ws[w]!, job, []).then((m) => track(w, posted, m)));
+        continue;
+      }
+      // Blocks of a multiple of 4 rows (the SIMD tiles need r·D ≡ 0 mod 4 at their first row).
+      const r0 = Math.min(B, 4 * Math.round((w * B) / nWorkers / 4));
+      const r1 = w === nWorkers - 1 ? B : Math.min(B, 4 * Math.round(((w + 1) * B) / nWorkers / 4));
+      if (r1 <= r0) {
+        wakeMs[w] = computeMs[w] = replyMs[w] = tiles[w] = 0;
+        continue;
+      }
+      const rows = draw === undefined ? out.slice(r0 * D, r1 * D) : new Float32Array((r1 - r0) * D);
       jobs.push(
-        post(ws[w]!, { spec, x: rows, D, r0, r1 }, [rows.buffer]).then((m) => {
-          if (m.error !== undefined) {
-            const code = (m.error.code ?? 'INVALID_PARAM') as 'INVALID_PARAM';
-            throw new EbmError(code, m.error.message.replace(/^\[[A-Z_]+\] /, ''), {
-              ...(m.error.argument === undefined ? {} : { argument: m.error.argument }),
-              ...(m.error.fix === undefined ? {} : { fix: m.error.fix }),
-            });
-          }
+        post(ws[w]!, { spec, x: rows, D, r0, r1, draw }, [rows.buffer]).then((m) => {
+          track(w, posted, m);
           out.set(m.x!, r0 * D);
           if (acc !== undefined && m.accepted !== undefined) acc.set(m.accepted, r0);
         }),
       );
     }
+    postMs = now() - tPost;
     let abortListener: (() => void) | undefined;
     const aborted =
       signal === undefined
@@ -353,6 +465,7 @@ export async function runChainParallel(options: ParallelChainOptions): Promise<P
               try {
                 checkAbort();
               } catch (e) {
+                stop();
                 reject(e);
               }
             };
@@ -364,7 +477,60 @@ export async function runChainParallel(options: ParallelChainOptions): Promise<P
       if (abortListener !== undefined) signal?.removeEventListener('abort', abortListener);
       void Promise.allSettled(jobs);
     }
+    assembleStart = now();
   }
   if (acc !== undefined && spec.nSteps > 0) for (let i = 0; i < B; i++) acc[i] = acc[i]! / spec.nSteps;
-  return { x: tf.tensor2d(out, [B, D], 'float32'), acceptanceRate: acc, workers: nWorkers };
+  // Out of shared memory: the caller gets plain arrays (a SharedArrayBuffer cannot be transferred).
+  const x = tf.tensor2d(shared ? out.slice() : out, [B, D], 'float32');
+  const acceptanceRate = acc === undefined ? undefined : shared ? acc.slice() : acc;
+  const end = now();
+  const timings: ParallelChainTimings = {
+    prepareMs,
+    spawnMs,
+    postMs,
+    wakeMs,
+    computeMs,
+    tiles,
+    replyMs,
+    assembleMs: end - assembleStart,
+    totalMs: end - t0,
+    shared,
+  };
+  return { x, acceptanceRate, workers: nWorkers, timings };
+}
+
+/** Validates `x0` (a tensor or `{ normal, shape }`) and returns `[B, D]`. */
+function checkX0(x0: unknown): [number, number] {
+  if (x0 instanceof tf.Tensor) {
+    if (x0.rank === 2 && x0.dtype === 'float32' && !x0.isDisposed) return [x0.shape[0]!, x0.shape[1]!];
+  } else if (x0 !== null && typeof x0 === 'object' && 'normal' in x0) {
+    const { normal, shape } = x0 as { normal: unknown; shape: unknown };
+    const word = (w: unknown) => typeof w === 'number' && Number.isInteger(w) && w >= 0 && w < 4294967296;
+    if (!Array.isArray(normal) || normal.length !== 2 || !word(normal[0]) || !word(normal[1])) {
+      throw new EbmError('INVALID_PARAM', 'x0.normal must be an RngKey: two integers in [0, 2^32).', {
+        argument: 'x0.normal',
+        value: normal,
+        fix: 'make keys with rngKey(seed), foldIn(key, n) or splitKey(key, n).',
+      });
+    }
+    const dimOk = (v: unknown, min: number) => typeof v === 'number' && Number.isSafeInteger(v) && v >= min;
+    if (!Array.isArray(shape) || shape.length !== 2 || !dimOk(shape[0], 0) || !dimOk(shape[1], 1)) {
+      throw new EbmError('SHAPE_MISMATCH', 'x0.shape must be [B, D]: integers B >= 0, D >= 1.', {
+        argument: 'x0.shape',
+        value: shape,
+        fix: 'pass the number of chains and the dimension, e.g. shape: [4096, 32].',
+      });
+    }
+    assertAllocation('x0', shape[0] * shape[1], 'draw fewer chains per call.');
+    return [shape[0], shape[1]];
+  }
+  throw new EbmError(
+    'SHAPE_MISMATCH',
+    'x0 must be a live float32 [B, D] tensor or { normal: key, shape: [B, D] }.',
+    {
+      argument: 'x0',
+      value: x0 instanceof tf.Tensor ? { shape: x0.shape, dtype: x0.dtype } : typeof x0,
+      fix: 'pass the chains as a 2-D float32 tensor, one row per chain, or { normal: key, shape } to draw them.',
+    },
+  );
 }

@@ -1,6 +1,7 @@
 /**
- * A minimal WebAssembly assembler (LEB128, sections, opcodes) for the tiny modules of the fused CPU kernels,
- * which are assembled at load time so that no .wasm file has to be found next to a bundle. Internal module.
+ * A minimal WebAssembly assembler (LEB128, sections, opcodes) and loader for the tiny modules of the fused CPU
+ * kernels (the Philox normal filler, scalar and SIMD, and the MLP's matrix products), which are assembled at load
+ * time so that no .wasm file has to be found next to a bundle. Internal module.
  * @module
  */
 
@@ -31,6 +32,79 @@ export function sleb(v: bigint): number[] {
 
 export function f64bytes(x: number): number[] {
   return Array.from(new Uint8Array(new Float64Array([x]).buffer));
+}
+
+/** The engine's WebAssembly, or `undefined`. */
+function wasmApi(): typeof WebAssembly | undefined {
+  return (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
+}
+
+/** A module's bytes: the magic number and version, then the sections (each from {@link section}) in order. */
+export function wasmBytes(...sections: number[][]): Uint8Array<ArrayBuffer> {
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...sections.flat()]);
+}
+
+/**
+ * Compiles a module, or returns `null` where it cannot run here: no WebAssembly, a module the engine does not
+ * validate (a SIMD module on an engine without SIMD: pass `validate`), or compilation refused (a page's CSP
+ * without 'wasm-unsafe-eval').
+ */
+export function compileWasm(bytes: Uint8Array<ArrayBuffer>, validate = false): WebAssembly.Module | null {
+  const W = wasmApi();
+  if (W === undefined) return null;
+  try {
+    if (validate && !W.validate(bytes)) return null;
+    return new W.Module(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** An instance of a compiled module, or `null` where instantiating fails. */
+export function instantiateWasm(
+  module: WebAssembly.Module,
+  imports: WebAssembly.Imports,
+): WebAssembly.Instance | null {
+  const W = wasmApi();
+  if (W === undefined) return null;
+  try {
+    return new W.Instance(module, imports);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A module's linear memory with float32 and uint32 views over all of it that follow its growth: after
+ * {@link WasmMemory.reserve} grew it, views taken earlier are detached, so re-take them (`f32`, `u32`, `buffer`).
+ */
+export class WasmMemory {
+  f32: Float32Array;
+  u32: Uint32Array;
+
+  constructor(readonly memory: WebAssembly.Memory) {
+    this.f32 = new Float32Array(memory.buffer);
+    this.u32 = new Uint32Array(memory.buffer);
+  }
+
+  /** A new memory of at least `bytes` (one page at least). */
+  static create(bytes: number): WasmMemory {
+    return new WasmMemory(new (wasmApi()!.Memory)({ initial: Math.max(1, Math.ceil(bytes / 65536)) }));
+  }
+
+  get buffer(): ArrayBuffer {
+    return this.memory.buffer;
+  }
+
+  /** Grows the memory to at least `bytes`; returns whether it grew (then earlier views are detached). */
+  reserve(bytes: number): boolean {
+    const have = this.memory.buffer.byteLength;
+    if (have >= bytes) return false;
+    this.memory.grow(Math.ceil((bytes - have) / 65536));
+    this.f32 = new Float32Array(this.memory.buffer);
+    this.u32 = new Uint32Array(this.memory.buffer);
+    return true;
+  }
 }
 
 export const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
