@@ -1,7 +1,7 @@
 /**
  * Equilibrium Matching in 2-D (TorchEBM's `03-equilibrium-matching/01-equilibrium-matching-2d`): a time-invariant
- * TimeConditionedMLP trained with EquilibriumMatchingLoss — implicit field (`energyType: 'none'`) and, at full
- * size, an explicit energy g = x·f (`'dot'`) — on two moons and eight gaussians, sampled by gradient descent
+ * TimeConditionedMLP trained with EquilibriumMatchingLoss (exact minibatch-OT pairs, see `COUPLING`) — implicit
+ * field (`energyType: 'none'`) and, at full size, an explicit energy g = x·f (`'dot'`) — on two moons and eight gaussians, sampled by gradient descent
  * x ← x − η∇E on `EqMEnergy` from N(0, I) noise.
  *
  * Score: the sample-quality score of `lib/quality.ts` (multi-bandwidth MMD², 2000 samples vs 2000 held-out
@@ -52,8 +52,16 @@ async function descend(
  */
 const CT_THRESHOLD = 0.95;
 
-/** Descent steps at which MMD² is read (η = 0.01: T = 0.05 … 1.5). */
-const CHECKPOINTS = [5, 10, 15, 20, 25, 30, 35, 40, 50, 60, 80, 100, 150];
+/** Descent steps at which MMD² is read (η = 0.01: T = 0.05 … 1.5, every 0.01 around the ideal field's 0.26). */
+const CHECKPOINTS = [5, 10, 15, 20, 22, 23, 24, 25, 26, 27, 28, 30, 33, 40, 50, 60, 80, 100, 150];
+
+/**
+ * Coupling of noise and data. Exact minibatch OT pairs each noise draw with a nearby data point, so training
+ * paths hardly cross and the time-invariant field at a point has one direction instead of the average of paths
+ * going to both moons (two moons, 2000 steps, seed 0: MMD² 0.0159 with the independent pairing of TorchEBM's
+ * default, 0.0051 with exact OT).
+ */
+const COUPLING = 'exactOt';
 
 /** Runs the example. */
 export async function run(
@@ -85,6 +93,7 @@ export async function run(
       const loss = new EquilibriumMatchingLoss(model, {
         energyType,
         ctThreshold: CT_THRESHOLD,
+        coupling: COUPLING,
         seed: ctx.seed,
       });
       const t0 = performance.now();
@@ -93,7 +102,7 @@ export async function run(
         optimizer: tf.train.adam(3e-3),
         learningRate: new CosineScheduler(3e-3, 2e-4, steps),
         data: train,
-        batchSize: 256,
+        batchSize: ctx.smoke ? 128 : 256,
         steps,
         seed: ctx.seed,
       });
