@@ -6,6 +6,7 @@ import {
   assertPositive,
   EbmError,
   foldIn,
+  isEbmError,
   type Loss,
   optionKeys,
   type RngKey,
@@ -27,7 +28,12 @@ import {
 } from './checkpoint.js';
 import { readLatestCheckpoint, removeStaleTempFiles, writeCheckpointFile } from './checkpoint-file.js';
 import { RunawayDetector, type RunawayGuardOptions } from './fit-divergence.js';
-import { FUSED_GRAD_NORM, FusedContrastiveStep, fusedStepUnavailable } from './fused-step.js';
+import {
+  FUSED_GRAD_NORM,
+  FusedContrastiveStep,
+  type FusedPending,
+  fusedStepUnavailable,
+} from './fused-step.js';
 import { type SeedLike, variablesOf } from './internal.js';
 import { readMetrics } from './metrics.js';
 
@@ -688,22 +694,32 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         fused.release();
         fused = undefined;
       }
+      let pending: FusedPending | undefined;
       if (fused !== undefined) {
         // Fused: negatives, gradient, Adam update and metrics on the device; one read.
-        let pending: Awaited<ReturnType<FusedContrastiveStep['step']>>;
         try {
           pending = await fused.step(batch, stepKey);
         } catch (e) {
-          releaseBatch();
-          throw e;
+          if (isEbmError(e) && e.code === 'NOT_IMPLEMENTED' && fusedSteps === 0) {
+            // The kernel does not take this network on this device (e.g. its workgroup memory): autograd from
+            // here on (validated before any update; a PCD buffer has taken this step's negatives once more).
+            fused.release();
+            fused = undefined;
+          } else {
+            releaseBatch();
+            throw e;
+          }
         }
+      }
+      if (pending !== undefined) {
+        const p = pending;
         // The read holds the loss's metrics and the gradient norm under fit's own key.
-        read = pending.read;
+        read = p.read;
         commit = () => {
-          pending.commit();
+          p.commit();
           fusedSteps++;
         };
-        revert = () => pending.revert();
+        revert = () => p.revert();
       } else {
         let raw: Record<string, tf.Tensor | number> = {};
         let value: tf.Scalar;
