@@ -5,6 +5,7 @@
  * leaks, on success or when a step throws. Tiny network and batch: lavapipe is slow.
  */
 import {
+  EbmError,
   getKernelImpl,
   isEbmError,
   MLP_CONTRASTIVE_ADAM_KERNEL,
@@ -40,14 +41,15 @@ try {
 function counter() {
   const impl = available ? getKernelImpl(MLP_CONTRASTIVE_ADAM_KERNEL, 'webgpu') : undefined;
   let calls = 0;
-  let fail = false;
+  let fail: false | 'error' | 'notImplemented' = false;
   if (impl !== undefined) {
     registerKernelImpl(
       MLP_CONTRASTIVE_ADAM_KERNEL,
       'webgpu',
       (inputs) => {
         calls++;
-        if (fail) throw new Error('kernel failure (test)');
+        if (fail === 'error') throw new Error('kernel failure (test)');
+        if (fail === 'notImplemented') throw new EbmError('NOT_IMPLEMENTED', 'not on this device (test)');
         return impl(inputs);
       },
       { override: true },
@@ -55,7 +57,7 @@ function counter() {
   }
   return {
     calls: () => calls,
-    failNext: (on: boolean) => {
+    failNext: (on: false | 'error' | 'notImplemented') => {
       fail = on;
     },
     restore: () =>
@@ -159,6 +161,16 @@ describe.skipIf(!available)('fit with the fused train.mlpContrastiveAdam step on
       expect(count.calls() - c0, what).toBe(0);
       r.dispose();
     }
+    // A kernel that does not take the network on this device (NOT_IMPLEMENTED at the first step): autograd.
+    const r = run(false);
+    count.failNext('notImplemented');
+    const c0 = count.calls();
+    const ni = await r.go(2);
+    count.failNext(false);
+    expect(count.calls() - c0).toBe(1);
+    expect(ni.fusedSteps).toBe(0);
+    expect(ni.history).toHaveLength(2);
+    r.dispose();
     // A subclass with its own computeParts (a term the kernel does not know) and an energy without the hint.
     class Custom extends ContrastiveDivergence {
       protected override computeParts(
@@ -195,7 +207,7 @@ describe.skipIf(!available)('fit with the fused train.mlpContrastiveAdam step on
   it('no leaks on success and when a step throws (kernel failure, data failure); bad fusedStep is an EbmError', async () => {
     const r = run(true);
     await expectNoLeaks(() => r.go(2));
-    count.failNext(true);
+    count.failNext('error');
     await expectNoLeaks(async () => {
       await expect(r.go(2)).rejects.toThrow('kernel failure');
     });
