@@ -26,7 +26,6 @@ const gpuOk = await setupWebGpu().then(
 );
 if (gpuOk) registerWebGpuKernels();
 
-
 function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   expect(a.length, what).toBe(b.length);
   let worst = 0;
@@ -43,7 +42,10 @@ const D = 3;
 function setup(activation: 'silu' | 'tanh' | 'leakyRelu', widths: number[]) {
   const energy = new MLPEnergy({ inputDim: D, widths, activation, seed: 4 });
   const pos = tf.tensor2d(normalArray(rngKey(1), [B, D]), [B, D]);
-  const neg = tf.tensor2d(normalArray(rngKey(2), [B, D]).map((v) => 1.5 * v), [B, D]);
+  const neg = tf.tensor2d(
+    normalArray(rngKey(2), [B, D]).map((v) => 1.5 * v),
+    [B, D],
+  );
   return { energy, pos, neg, vars: energy.trainableVariables };
 }
 
@@ -156,11 +158,7 @@ describe.skipIf(!gpuOk)('train.mlpContrastiveAdam on webgpu', () => {
       }
       const slots = (await opt.getWeights()).slice(1);
       const flat = tf.concat(slots.map((s) => tf.reshape(s.tensor, [-1])));
-      expectClose(
-        (await moments.data()).slice(0, flat.size),
-        await flat.data(),
-        `step ${t} moments`,
-      );
+      expectClose((await moments.data()).slice(0, flat.size), await flat.data(), `step ${t} moments`);
       flat.dispose();
     }
     tf.dispose([moments, pos, neg]);

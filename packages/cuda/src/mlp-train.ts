@@ -460,7 +460,9 @@ export function mlpContrastiveAdamWebGpu(inputs: MLPContrastiveAdamInputs): MLPC
   const flat = layout.params();
   let rows: tf.Tensor;
   try {
-    rows = run(rowsProgram(layout, b, rl), [pos, neg, flat], 'float32', [{ type: 'float32', data: [lambda] }]);
+    rows = run(rowsProgram(layout, b, rl), [pos, neg, flat], 'float32', [
+      { type: 'float32', data: [lambda] },
+    ]);
   } finally {
     flat.dispose();
   }
