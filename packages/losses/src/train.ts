@@ -531,7 +531,9 @@ function weightsFinite(c: TrainingCheckpoint): boolean {
  *
  * Per step t: batch t, key `foldIn(runKey, t)` (folded with the roll-back count after a roll-back), gradients
  * of `loss.compute(batch, { key }).loss` with respect to the variables (`tf.variableGrads`), optional clipping,
- * `optimizer.applyGradients`. Every `checkpointEvery` steps a {@link TrainingCheckpoint} is taken: it is the
+ * `optimizer.applyGradients` — or, for CD / PCD with an `MLPEnergy` and `tf.train.adam` on a backend that registered
+ * the `train.mlpContrastiveAdam` kernel (webgpu with `@ebm/cuda`), the same step fused on the device
+ * ({@link FitOptions.fusedStep}). Every `checkpointEvery` steps a {@link TrainingCheckpoint} is taken: it is the
  * restore point of the divergence guard and is passed to `onCheckpoint`; `resumeFrom` continues a run
  * bit-identically on the cpu backend (same seed, data source and objects of the same kinds).
  *
