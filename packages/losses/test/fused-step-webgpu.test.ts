@@ -5,7 +5,7 @@
  * leaks, on success or when a step throws. Tiny network and batch: lavapipe is slow.
  * Tolerances: the fused sums run in another order than tfjs's (float32, ~1e-6 relative on the gradient); Adam
  * divides by √v, so each step moves a weight by ~lr = 0.01 times that relative error: weights |Δ| < 2e-4 after
- * 3 steps (observed ~1e-6), metrics within 1e-3 relative, Adam moments |Δ| < 1e-4.
+ * 3 steps (observed ≤ 3e-7 on lavapipe), metrics within 1e-3 relative, Adam moments |Δ| < 1e-4.
  */
 import {
   EbmError,
