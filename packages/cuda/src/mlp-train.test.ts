@@ -131,7 +131,7 @@ describe.skipIf(!gpuOk)('train.mlpContrastiveAdam on webgpu', () => {
     for (let t = 1; t <= 2; t++) {
       // tfjs on the twin.
       const ref = await autograd(twin, pos, neg, 0.05);
-      opt.applyGradients(ref.grads);
+      opt.applyGradients(ref.grads as unknown as Parameters<typeof opt.applyGradients>[0]);
       tf.dispose(Object.values(ref.grads));
       // Fused on the energy.
       const out = runKernel(MLP_CONTRASTIVE_ADAM_KERNEL, {
