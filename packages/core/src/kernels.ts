@@ -8,6 +8,7 @@ import type {
 } from './energy-kinds.js';
 import { EbmError } from './errors.js';
 import { normalTensor, type RngKey, uniformTensor } from './rng.js';
+import type { MLPContrastiveAdamInputs, MLPContrastiveAdamOutput } from './train-kernels.js';
 
 /**
  * # Kernel registry
@@ -174,6 +175,8 @@ export interface KernelSignatures {
   /** @deprecated use `momentumKick` and `positionDrift` (see {@link LeapfrogStepInputs}). */
   leapfrogStep: { inputs: LeapfrogStepInputs; output: LeapfrogStepOutput };
   metropolisAccept: { inputs: MetropolisAcceptInputs; output: MetropolisAcceptOutput };
+  /** One fused CD + Adam step of an MLP energy (see `MLP_CONTRASTIVE_ADAM_KERNEL`); no composite. */
+  'train.mlpContrastiveAdam': { inputs: MLPContrastiveAdamInputs; output: MLPContrastiveAdamOutput };
 }
 
 /** A kernel's name: one of {@link KernelSignatures}, or any string for kernels declared at run time. */
@@ -609,6 +612,14 @@ function declareCoreKernels(): void {
       },
     ],
   ];
+  decls.push([
+    'train.mlpContrastiveAdam',
+    {
+      description:
+        'one Adam step on the contrastive-divergence loss of an MLP energy (parameter gradient by per-row back-propagation); no composite: fit() falls back to autograd',
+      fallback: null,
+    },
+  ]);
   for (const [name, d] of decls) {
     const existing = reg.get(name);
     reg.set(name, { description: d.description, fallback: d.fallback, impls: existing?.impls ?? new Map() });

@@ -9,6 +9,8 @@
 //            | mlpcoop (the cooperative MLP Langevin program vs the one-thread-per-chain program, mlp workload)
 //            | nanhunt (where the DoubleWell whole chain's non-finite chains come from; chain-sections.mjs)
 //            | chainprof (a whole-chain sample() vs the bare kernel and each piece of its fixed cost; chain-sections.mjs)
+//            | trainfused (CD-10 / PCD-10 fit() steps: fused train.mlpContrastiveAdam vs autograd, per-step medians and
+//              spread, dispatches and reads per step, and the fused step's phases: chain, gradient, Adam, read-back)
 // Copied from ../shared/gpu/compare/ (2026-11-29) and extended for @ebm/cuda issue 11; no shim is needed any
 // more: setupWebGpu() imports @tensorflow/tfjs-backend-webgpu literally, so esbuild bundles it.
 //
@@ -23,6 +25,7 @@ import {
   chainKernelName,
   foldIn,
   getKernelImpl,
+  MLP_CONTRASTIVE_ADAM_KERNEL,
   randomNormal,
   randomUniform,
   registerKernelImpl,
@@ -923,13 +926,13 @@ async function sectionTrain() {
         const fitSteps = small ? 3 : 30;
         const c1 = counter.calls();
         const f0 = performance.now();
-        await fit({ loss, optimizer: opt, data, batchSize: B, steps: fitSteps, seed: 3 });
+        const fitRes = await fit({ loss, optimizer: opt, data, batchSize: B, steps: fitSteps, seed: 3 });
         const fitMs = (performance.now() - f0) / fitSteps;
         emit({
           side: 'ebm',
           ...meta,
           path: `${meta.loss} fit() ms per step (${fitSteps} steps), negatives via ${fused ? 'fused chain.mlp' : 'autograd step loop'}`,
-          pathRan: `chain.mlp calls ${counter.calls() - c1} in ${fitSteps} steps`,
+          pathRan: `chain.mlp calls ${counter.calls() - c1} in ${fitSteps} steps; fused training steps ${fitRes.fusedSteps}`,
           medianMs: fitMs,
           minMs: fitMs,
           maxMs: fitMs,
@@ -947,6 +950,316 @@ async function sectionTrain() {
     }
   }
   data.dispose();
+}
+
+function quantile(a, q) {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))];
+}
+
+/** Median and spread of a list of ms. */
+function spread(ms) {
+  return {
+    medianMs: median(ms),
+    minMs: Math.min(...ms),
+    maxMs: Math.max(...ms),
+    p10Ms: quantile(ms, 0.1),
+    p90Ms: quantile(ms, 0.9),
+    n: ms.length,
+    ms: ms.map((v) => Math.round(v * 100) / 100),
+  };
+}
+
+/**
+ * Counts the webgpu backend's program dispatches (by shader key) and host reads while `on` (patches the backend
+ * instance). `skipUpdate` turns the fused step's Adam update programs into identities (the weights stay), for
+ * the phase profile.
+ */
+function instrumentBackend() {
+  const be = tf.backend();
+  const runProgram = be.runWebGPUProgram.bind(be);
+  const read = be.read.bind(be);
+  const st = { on: false, dispatches: 0, reads: 0, byKey: {}, skipUpdate: false };
+  be.runWebGPUProgram = (program, inputs, dtype, uniforms, output) => {
+    if (st.skipUpdate && program.shaderKey === 'ebm_train_adam_update') {
+      be.incRef(inputs[0].dataId);
+      return { dataId: inputs[0].dataId, shape: inputs[0].shape, dtype: inputs[0].dtype };
+    }
+    if (st.on) {
+      st.dispatches++;
+      const k = String(program.shaderKey)
+        .replace(/_\d+(_\d+)*$/, '')
+        .slice(0, 60);
+      st.byKey[k] = (st.byKey[k] ?? 0) + 1;
+    }
+    return runProgram(program, inputs, dtype, uniforms, output);
+  };
+  be.read = (dataId) => {
+    if (st.on) st.reads++;
+    return read(dataId);
+  };
+  return {
+    st,
+    reset() {
+      st.dispatches = 0;
+      st.reads = 0;
+      st.byKey = {};
+    },
+    restore() {
+      be.runWebGPUProgram = runProgram;
+      be.read = read;
+    },
+  };
+}
+
+/**
+ * The fused training step against the autograd step, through fit() (the public API): TorchEBM's recipe (as
+ * sectionTrain: 2→128→128→1 SiLU, Langevin 0.1 / noise 1, k = 10, Adam 1e-3, batch 256, energyL2 0.001, PCD
+ * buffer 8192 with 5 % re-initialisation), negatives through the fused chain.mlp in both. Per-step times are
+ * the intervals between fit's onStep calls (each step: batch draw, negatives, gradient, Adam, the one metrics
+ * read, the guard), after `warm` steps; one checkpoint at the end only (checkpointEvery = steps). Rows: fused
+ * and autograd per loss (medians, p10/p90, min/max; dispatches and reads per step), and the fused step's phases
+ * (medians over `reps` manual steps, each phase awaited): chain (loss.contrastiveSamples + read of the negatives),
+ * gradient (the kernel with the Adam update programs skipped + metrics read − read-back), Adam (full kernel −
+ * gradient run), read-back (one tiny dispatch on the finished metrics and its read).
+ */
+async function sectionTrainFused() {
+  await gpu();
+  watchDevice();
+  const B = small ? 64 : 256;
+  const steps = repsArg ?? (small ? 6 : 60);
+  const warm = small ? 2 : 5;
+  const moons = twoMoons({ nSamples: 3000, noise: 0.05, seed: 0 });
+  const data = tf.tensor2d(Float32Array.from(moons.data), [3000, 2]);
+  const adapter = tf.backend().adapterInfo ?? {};
+  const inst = instrumentBackend();
+  const kernel = getKernelImpl(MLP_CONTRASTIVE_ADAM_KERNEL, 'webgpu');
+  try {
+    for (const persistent of [false, true]) {
+      const meta = {
+        section: 'trainfused',
+        loss: persistent ? 'PCD-10' : 'CD-10',
+        energy: 'MLPEnergy 2-128-128-1 SiLU seed 0',
+        batch: B,
+        langevin: { stepSize: 0.1, noiseScale: 1, k: 10 },
+        optimizer: 'adam 1e-3',
+        energyL2: 0.001,
+        data: 'twoMoons n=3000 noise=0.05',
+        adapter: adapter.description ?? adapter.vendor,
+        fusedKernel: kernel !== undefined,
+      };
+      const make = () => {
+        const energy = new MLPEnergy({ inputDim: 2, widths: [128, 128], activation: 'silu', seed: 0 });
+        const sampler = new LangevinDynamics(energy, { stepSize: 0.1, noiseScale: 1 });
+        const common = { sampler, k: 10, energyL2: 0.001 };
+        const loss = persistent
+          ? new PersistentContrastiveDivergence(energy, {
+              ...common,
+              buffer: { capacity: 8192, reinitProbability: 0.05 },
+            })
+          : new ContrastiveDivergence(energy, common);
+        const opt = tf.train.adam(1e-3);
+        return {
+          energy,
+          loss,
+          opt,
+          dispose() {
+            loss.dispose?.();
+            opt.dispose();
+            energy.dispose();
+          },
+        };
+      };
+      const medians = {};
+      for (const fusedStep of [true, false]) {
+        const path = `${meta.loss} fit() step, ${fusedStep ? 'fused train.mlpContrastiveAdam (gradient + Adam on the device)' : 'autograd (tfjs gradient + tfjs Adam)'}`;
+        const m = make();
+        try {
+          const stamps = [];
+          let dispatches = 0;
+          let reads = 0;
+          let byKey = {};
+          const before = mem();
+          const res = await fit({
+            loss: m.loss,
+            optimizer: m.opt,
+            data,
+            batchSize: B,
+            steps: warm + steps,
+            seed: 3,
+            fusedStep,
+            checkpointEvery: warm + steps,
+            onStep: (s) => {
+              stamps.push(performance.now());
+              if (s.step === warm - 1) {
+                inst.reset();
+                inst.st.on = true;
+              }
+              if (s.step === warm + steps - 2) {
+                // counts over steps warm .. warm + steps − 2 (the last step also takes the final checkpoint).
+                inst.st.on = false;
+                dispatches = inst.st.dispatches / (steps - 1);
+                reads = inst.st.reads / (steps - 1);
+                byKey = Object.fromEntries(
+                  Object.entries(inst.st.byKey).map(([k, v]) => [
+                    k,
+                    Math.round((v / (steps - 1)) * 100) / 100,
+                  ]),
+                );
+              }
+            },
+          });
+          inst.st.on = false;
+          const ms = [];
+          for (let k = warm; k < stamps.length - 1; k++) ms.push(stamps[k] - stamps[k - 1]);
+          const after = mem();
+          const last = res.history[res.history.length - 1];
+          medians[fusedStep ? 'fused' : 'autograd'] = median(ms);
+          emit({
+            side: 'ebm',
+            ...meta,
+            path,
+            pathRan: `fusedSteps ${res.fusedSteps} of ${res.history.length}`,
+            ...spread(ms),
+            dispatchesPerStep: dispatches,
+            readsPerStep: reads,
+            dispatchesByShader: byKey,
+            lastMetrics: last && {
+              loss: last.loss,
+              energyPos: last.energyPos,
+              energyNeg: last.energyNeg,
+              gradNorm: last.gradNorm,
+            },
+            // Not a leak: the Adam slots (12 variables) created by the run, and PCD's replay buffer.
+            tensorsAdded: {
+              tensors: after.numTensors - before.numTensors,
+              bytes: after.numBytes - before.numBytes,
+            },
+          });
+        } catch (e) {
+          inst.st.on = false;
+          emit({ side: 'ebm', ...meta, path, error: String(e?.stack ?? e).slice(0, 1500), dawnErrors });
+        } finally {
+          m.dispose();
+        }
+      }
+      if (medians.fused !== undefined && medians.autograd !== undefined) {
+        const row = {
+          side: 'ebm',
+          ...meta,
+          path: `${meta.loss} fit() step: autograd / fused (same run)`,
+          speedup: medians.autograd / medians.fused,
+          fusedMedianMs: medians.fused,
+          autogradMedianMs: medians.autograd,
+        };
+        emit(row);
+        console.log(`S ebm trainfused | ${meta.loss} speed-up autograd/fused ${row.speedup.toFixed(2)}x`);
+      }
+      // Phase profile of the fused step (manual steps, each phase awaited).
+      if (kernel === undefined) continue;
+      const m = make();
+      try {
+        const { loss, opt, energy } = m;
+        const P = energy.trainableVariables.reduce((s, v) => s + v.size, 0);
+        let moments = tf.zeros([2 * P]);
+        let acc1 = Math.fround(0.9);
+        let acc2 = Math.fround(0.999);
+        const phases = { chain: [], gradient: [], adam: [], readback: [], full: [] };
+        const batchAt = (t) =>
+          tf.tidy(() =>
+            tf.gather(
+              data,
+              tf.cast(tf.floor(tf.mul(randomUniform(foldIn(rngKey(12), t), [B]), 3000)), 'int32'),
+            ),
+          );
+        const runKernel = (positives, negatives) =>
+          kernel({
+            params: energy.kernelHint.params,
+            positives,
+            negatives,
+            energyL2: 0.001,
+            adam: {
+              learningRate: opt.learningRate,
+              beta1: 0.9,
+              beta2: 0.999,
+              epsilon: opt.epsilon,
+              biasCorrection1: Math.fround(1 - acc1),
+              biasCorrection2: Math.fround(1 - acc2),
+            },
+            moments,
+          });
+        const reps = small ? 5 : 30;
+        for (let t = 0; t < warm + reps; t++) {
+          const batch = batchAt(t);
+          let t0 = performance.now();
+          const { positives, negatives } = loss.contrastiveSamples(batch, foldIn(rngKey(11), t));
+          await negatives.data();
+          const chain = performance.now() - t0;
+          // Gradient only (update programs skipped), then read.
+          inst.st.skipUpdate = true;
+          t0 = performance.now();
+          const g = runKernel(positives, negatives);
+          await g.metrics.data();
+          const gradRead = performance.now() - t0;
+          inst.st.skipUpdate = false;
+          tf.dispose([...g.weights, g.moments, g.metrics]);
+          // Full kernel, then read; then a second read of the finished metrics (read-back alone).
+          t0 = performance.now();
+          const out = runKernel(positives, negatives);
+          await out.metrics.data();
+          const fullRead = performance.now() - t0;
+          // Read-back latency: one tiny dispatch and its read (a second read of out.metrics would hit tfjs's cache).
+          t0 = performance.now();
+          const probe = tf.neg(out.metrics);
+          await probe.data();
+          const readback = performance.now() - t0;
+          probe.dispose();
+          energy.trainableVariables.forEach((v, k) => v.assign(out.weights[k]));
+          tf.dispose([...out.weights, out.metrics, moments, positives, negatives, batch]);
+          moments = out.moments;
+          acc1 = Math.fround(acc1 * Math.fround(0.9));
+          acc2 = Math.fround(acc2 * Math.fround(0.999));
+          if (t >= warm) {
+            phases.chain.push(chain);
+            phases.readback.push(readback);
+            phases.gradient.push(Math.max(0, gradRead - readback));
+            phases.adam.push(Math.max(0, fullRead - gradRead));
+            phases.full.push(chain + fullRead);
+          }
+        }
+        moments.dispose();
+        const row = {
+          side: 'ebm',
+          ...meta,
+          path: `${meta.loss} fused step phases (medians over ${reps} manual steps; each phase awaited)`,
+          chainMs: median(phases.chain),
+          gradientMs: median(phases.gradient),
+          adamMs: median(phases.adam),
+          readbackMs: median(phases.readback),
+          ...spread(phases.full),
+          phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, spread(v)])),
+        };
+        emit(row);
+        console.log(
+          `S ebm trainfused | ${meta.loss} phases: chain ${row.chainMs.toFixed(3)} gradient ${row.gradientMs.toFixed(3)} adam ${row.adamMs.toFixed(3)} readback ${row.readbackMs.toFixed(3)} ms`,
+        );
+      } catch (e) {
+        inst.st.skipUpdate = false;
+        emit({
+          side: 'ebm',
+          ...meta,
+          path: `${meta.loss} fused step phases`,
+          error: String(e?.stack ?? e).slice(0, 1500),
+          dawnErrors,
+        });
+      } finally {
+        m.dispose();
+      }
+    }
+  } finally {
+    inst.restore();
+    data.dispose();
+  }
 }
 
 /**
@@ -1032,6 +1345,7 @@ try {
   else if (section === 'nuts') await sectionNuts();
   else if (section === 'mlp') await sectionMlp();
   else if (section === 'train') await sectionTrain();
+  else if (section === 'trainfused') await sectionTrainFused();
   else if (section === 'mlpcoop') await sectionMlpCoop();
   else if (section === 'cpu') await sectionCpu('cpu');
   else if (section === 'wasm') await sectionCpu('wasm');

@@ -4,6 +4,7 @@ import {
   EbmError,
   type LangevinStepInputs,
   langevinStepComposite,
+  MLP_CONTRASTIVE_ADAM_KERNEL,
   type RandomInputs,
   registerKernelImpl,
 } from '@ebm/core';
@@ -11,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkKey, run, sizeOf, WEBGPU_BACKEND, WORKGROUP } from './backend.js';
 import { CHAIN_KINDS, chainTraceKernelName, makeChainKernel, makeChainTraceKernel } from './chain-kernels.js';
 import { flatDispatch, type Program } from './chain-programs.js';
+import { mlpContrastiveAdamWebGpu } from './mlp-train.js';
 import { NORMAL_WGSL, PHILOX_WGSL, UNIFORM_WGSL } from './wgsl.js';
 
 export { WEBGPU_BACKEND } from './backend.js';
@@ -200,13 +202,15 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
   'randomNormal',
   'randomUniform',
   'langevinStep',
+  MLP_CONTRASTIVE_ADAM_KERNEL,
   ...CHAIN_KINDS.map(chainKernelName),
   ...CHAIN_KINDS.map(chainTraceKernelName),
 ];
 
 /**
  * Registers the fused WGSL kernels for tfjs backend `'webgpu'` in `@ebm/core`'s kernel registry:
- * `randomNormal`, `randomUniform`, `langevinStep`, and for every kind in `CHAIN_KINDS` the whole-chain kernel
+ * `randomNormal`, `randomUniform`, `langevinStep`, `train.mlpContrastiveAdam` (the fused CD + Adam training step of
+ * an MLP energy, see `mlp-train.ts`), and for every kind in `CHAIN_KINDS` the whole-chain kernel
  * `chain.<kind>` (Langevin, MALA, HMC) and its traced variant `chainTrace.<kind>` (declared here). Samplers pick
  * them up through `runKernel` without changes whenever `webgpu` is the active backend. Idempotent (a second call
  * returns the same function); an implementation registered by someone else for `'webgpu'` is replaced.
@@ -221,6 +225,7 @@ export function registerWebGpuKernels(): () => void {
     registerKernelImpl('randomNormal', WEBGPU_BACKEND, randomNormalWebGpu, opts),
     registerKernelImpl('randomUniform', WEBGPU_BACKEND, randomUniformWebGpu, opts),
     registerKernelImpl('langevinStep', WEBGPU_BACKEND, langevinStepWebGpu, opts),
+    registerKernelImpl(MLP_CONTRASTIVE_ADAM_KERNEL, WEBGPU_BACKEND, mlpContrastiveAdamWebGpu, opts),
     ...CHAIN_KINDS.map((kind) =>
       registerKernelImpl(
         chainKernelName(kind),

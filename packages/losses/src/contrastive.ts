@@ -103,12 +103,43 @@ export class ContrastiveDivergence extends BaseLoss {
     });
   }
 
+  /** x⁺: the data, plus `positiveNoise`·ξ (ξ from `kPos`) when set. */
+  private positives(data: tf.Tensor2D, kPos: RngKey): tf.Tensor2D {
+    return this.positiveNoise > 0
+      ? (tf.add(data, tf.mul(randomNormal(kPos, data.shape), this.positiveNoise)) as tf.Tensor2D)
+      : data;
+  }
+
+  /**
+   * The positives and negatives of a call with `key`, drawn exactly as {@link BaseLoss.compute} draws them (same
+   * key split, same sampler run; PCD's buffer is updated), without evaluating the energy: what a fused
+   * training step (`fit` with the `train.mlpContrastiveAdam` kernel) needs. Runs with the tape off; the caller
+   * owns both tensors. `stats` are the host-side metrics of the call (PCD: `reinitialised`).
+   */
+  contrastiveSamples(
+    data: tf.Tensor2D,
+    key: RngKey,
+  ): { positives: tf.Tensor2D; negatives: tf.Tensor2D; stats: Record<string, number> } {
+    const x = this.validateData(data);
+    const [kPos, kStart, kSample] = splitKey(key, 3) as [RngKey, RngKey, RngKey];
+    // As in compute: one tidy releases whatever the sampler and the buffer leave behind.
+    const { positives, negatives } = tf.tidy(() =>
+      withoutTape(() => {
+        const p = this.positives(x, kPos);
+        return { positives: p === x ? tf.clone(x) : p, negatives: this.negatives(x, kStart, kSample) };
+      }),
+    );
+    return { positives, negatives, stats: this.sampleStats() };
+  }
+
+  /** Host metrics of the last {@link ContrastiveDivergence.contrastiveSamples} call (none for CD). */
+  protected sampleStats(): Record<string, number> {
+    return {};
+  }
+
   protected computeParts(data: tf.Tensor2D, key: RngKey): LossParts {
     const [kPos, kStart, kSample] = splitKey(key, 3) as [RngKey, RngKey, RngKey];
-    const pos =
-      this.positiveNoise > 0
-        ? (tf.add(data, tf.mul(randomNormal(kPos, data.shape), this.positiveNoise)) as tf.Tensor2D)
-        : data;
+    const pos = this.positives(data, kPos);
     const neg = this.negatives(data, kStart, kSample);
     const ePos = this.energy.energy(pos, { checkFinite: false });
     const eNeg = this.energy.energy(neg, { checkFinite: false });
@@ -168,6 +199,10 @@ export class PersistentContrastiveDivergence extends ContrastiveDivergence {
 
   protected override afterSampling(negatives: tf.Tensor2D): void {
     this.buffer.push(negatives);
+  }
+
+  protected override sampleStats(): Record<string, number> {
+    return { reinitialised: this.lastReinit };
   }
 
   protected override computeParts(data: tf.Tensor2D, key: RngKey): LossParts {

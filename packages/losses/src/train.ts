@@ -6,6 +6,7 @@ import {
   assertPositive,
   EbmError,
   foldIn,
+  isEbmError,
   type Loss,
   optionKeys,
   type RngKey,
@@ -27,11 +28,17 @@ import {
 } from './checkpoint.js';
 import { readLatestCheckpoint, removeStaleTempFiles, writeCheckpointFile } from './checkpoint-file.js';
 import { RunawayDetector, type RunawayGuardOptions } from './fit-divergence.js';
+import {
+  FUSED_GRAD_NORM,
+  FusedContrastiveStep,
+  type FusedPending,
+  fusedStepUnavailable,
+} from './fused-step.js';
 import { type SeedLike, variablesOf } from './internal.js';
 import { readMetrics } from './metrics.js';
 
 const LOSS = '\u0000loss';
-const GRAD_NORM = '\u0000gradNorm';
+const GRAD_NORM = FUSED_GRAD_NORM;
 
 /**
  * Where the batches of a run come from:
@@ -170,6 +177,19 @@ export interface FitOptions {
   readonly keepCheckpoints?: number;
   /** Do not dispose batches produced by a function or an iterator (default false). */
   readonly keepBatches?: boolean;
+  /**
+   * Use a fused training step when one applies (default `true`). It applies when the active backend registered
+   * the `train.mlpContrastiveAdam` kernel (`@ebm/cuda` does for webgpu), the loss is `ContrastiveDivergence`,
+   * `PersistentContrastiveDivergence` or `ParallelTemperingCD` (not a subclass with its own `computeParts`),
+   * the energy has an `'mlp'` kernel hint (`MLPEnergy` without spectral normalisation) whose weights are exactly
+   * the trained variables, the optimizer is `tf.train.adam`, and neither `clipNorm` nor `clipValue` is set;
+   * otherwise (any other term, loss or optimizer) the autograd step runs. The fused step computes the same
+   * loss, gradient (the energy L2 term included), Adam update (tfjs's formula and bias correction) and metrics
+   * (`loss`, `energyPos`, `energyNeg`, `gradNorm`) on the device, equal to the autograd step up to float32
+   * rounding; Adam's state is written back to the optimizer at every checkpoint and at the end of the run
+   * (see `fused-step.ts`). `false` always runs autograd.
+   */
+  readonly fusedStep?: boolean;
 }
 
 /** What {@link fit} returns. */
@@ -182,6 +202,8 @@ export interface FitResult {
   readonly rollbacks: RollbackEvent[];
   /** The last checkpoint taken (at the end of the run). */
   readonly checkpoint: TrainingCheckpoint;
+  /** Steps of this call taken by the fused training step (see {@link FitOptions.fusedStep}); 0 without it. */
+  readonly fusedSteps: number;
 }
 
 interface StatefulLoss {
@@ -497,6 +519,7 @@ const FIT_KEYS = optionKeys<FitOptions>({
   keepBatches: true,
   checkpointDir: true,
   keepCheckpoints: true,
+  fusedStep: true,
 });
 
 function weightsFinite(c: TrainingCheckpoint): boolean {
@@ -508,7 +531,9 @@ function weightsFinite(c: TrainingCheckpoint): boolean {
  *
  * Per step t: batch t, key `foldIn(runKey, t)` (folded with the roll-back count after a roll-back), gradients
  * of `loss.compute(batch, { key }).loss` with respect to the variables (`tf.variableGrads`), optional clipping,
- * `optimizer.applyGradients`. Every `checkpointEvery` steps a {@link TrainingCheckpoint} is taken: it is the
+ * `optimizer.applyGradients` — or, for CD / PCD with an `MLPEnergy` and `tf.train.adam` on a backend that registered
+ * the `train.mlpContrastiveAdam` kernel (webgpu with `@ebm/cuda`), the same step fused on the device
+ * ({@link FitOptions.fusedStep}). Every `checkpointEvery` steps a {@link TrainingCheckpoint} is taken: it is the
  * restore point of the divergence guard and is passed to `onCheckpoint`; `resumeFrom` continues a run
  * bit-identically on the cpu backend (same seed, data source and objects of the same kinds).
  *
@@ -613,8 +638,33 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const [dataKey, lossKey] = splitKey(runKey, 2) as [RngKey, RngKey];
   const next = batchReader(options.data, batchSize, dataKey);
   const keepBatches = options.keepBatches ?? false;
-  const snapshot = () =>
-    saveTrainingState({ loss, optimizer, variables, step, key: runKey, attempt, learningRateScale: lrScale });
+  const fusedOption = options.fusedStep ?? true;
+  if (typeof fusedOption !== 'boolean') {
+    throw new EbmError('INVALID_PARAM', 'fusedStep must be a boolean.', {
+      argument: 'fusedStep',
+      value: fusedOption,
+      fix: 'pass true (default: use a fused training step when one applies) or false.',
+    });
+  }
+  const fusedSetup = { loss, optimizer, variables, clipNorm, clipValue };
+  let fused =
+    fusedOption && fusedStepUnavailable(fusedSetup) === undefined
+      ? new FusedContrastiveStep(fusedSetup)
+      : undefined;
+  let fusedSteps = 0;
+  const snapshot = () => {
+    // The fused step's Adam state goes back to the optimizer before it is saved.
+    fused?.sync();
+    return saveTrainingState({
+      loss,
+      optimizer,
+      variables,
+      step,
+      key: runKey,
+      attempt,
+      learningRateScale: lrScale,
+    });
+  };
   // Per-incident roll-back budget: reset once the run gets past the step that failed.
   let incident = 0;
   let failedStep = -1;
@@ -625,145 +675,196 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const started = Date.now();
   const signal = options.signal;
 
-  while (step < steps) {
-    if (signal?.aborted) {
-      throw new EbmError('ABORTED', `Training aborted at step ${step}.`, {
-        argument: 'signal',
-        fix: 'resume from the last checkpoint passed to onCheckpoint.',
-        cause: signal.reason,
-      });
-    }
-    if (lr !== undefined) setLearningRate(optimizer, lr.valueAt(step) * lrScale);
-    const { batch, owned } = await next(step);
-    const releaseBatch = owned && !keepBatches ? () => batch.isDisposed || batch.dispose() : () => {};
-    const stepKey = attempt === 0 ? foldIn(lossKey, step) : foldIn(foldIn(lossKey, step), attempt);
-    let raw: Record<string, tf.Tensor | number> = {};
-    let value: tf.Scalar;
-    let grads: tf.NamedTensorMap;
-    try {
-      const context: LossCallContext = { key: stepKey, metrics: true };
-      ({ value, grads } = variableGradsSafe(() => {
-        const out = loss.compute(batch, context);
-        // The metric scalars must outlive variableGrads' forward tidy: keep them, released after the read.
-        raw = {};
-        for (const [k, v] of Object.entries(out.metrics ?? {}))
-          raw[k] = v instanceof tf.Tensor ? tf.keep(v) : (v as number);
-        return out.loss;
-      }, variables));
-    } catch (e) {
-      tf.dispose(Object.values(raw).filter((v): v is tf.Tensor => typeof v !== 'number'));
-      releaseBatch();
-      throw e;
-    }
-    // One host read per step: the loss, its metrics and the gradient norm packed in one transfer.
-    let read: Record<string, number>;
-    try {
-      const normT = globalNorm(grads);
-      read = await readMetrics(raw, { extra: { [LOSS]: value, [GRAD_NORM]: normT }, dispose: true });
-    } catch (e) {
-      tf.dispose(grads);
-      releaseBatch();
-      throw e;
-    }
-    const gradNorm = read[GRAD_NORM]!;
-    const lossValue = read.loss ?? read[LOSS]!;
-    const metrics: Record<string, number> = {};
-    for (const [k, v] of Object.entries(read)) if (k !== LOSS && k !== GRAD_NORM) metrics[k] = v;
-    const notFinite = nonFinite({ ...metrics, loss: lossValue }, gradNorm);
-    const gapBefore = guard?.stats;
-    const reason = notFinite ?? guard?.update(metrics);
-    if (reason !== undefined) {
-      tf.dispose(grads);
-      // NaN data is not a divergence: find it (one read, on this failure path only) and say so.
-      let badRows = 0;
-      try {
-        if (notFinite !== undefined) badRows = await nonFiniteRows(batch);
-      } finally {
-        releaseBatch();
+  try {
+    while (step < steps) {
+      if (signal?.aborted) {
+        throw new EbmError('ABORTED', `Training aborted at step ${step}.`, {
+          argument: 'signal',
+          fix: 'resume from the last checkpoint passed to onCheckpoint.',
+          cause: signal.reason,
+        });
       }
-      if (badRows > 0) {
-        throw new EbmError(
-          'NON_FINITE',
-          `The data hold NaN/Infinity: ${badRows} row(s) of the batch of step ${step} are not finite.`,
-          {
-            argument: 'data',
-            value: { step, rows: badRows },
-            fix: 'clean the dataset (drop or impute non-finite rows) before training; this is not a divergence.',
-          },
-        );
+      if (lr !== undefined) setLearningRate(optimizer, lr.valueAt(step) * lrScale);
+      const { batch, owned } = await next(step);
+      const releaseBatch = owned && !keepBatches ? () => batch.isDisposed || batch.dispose() : () => {};
+      const stepKey = attempt === 0 ? foldIn(lossKey, step) : foldIn(foldIn(lossKey, step), attempt);
+      let read: Record<string, number>;
+      // Keep (commit) or drop (revert) the step's update once the guard has seen its metrics.
+      let commit: () => void;
+      let revert: () => void;
+      if (fused !== undefined && !fused.available()) {
+        fused.release();
+        fused = undefined;
       }
-      attempt++;
+      let pending: FusedPending | undefined;
+      if (fused !== undefined) {
+        // Fused: negatives, gradient, Adam update and metrics on the device; one read.
+        try {
+          pending = await fused.step(batch, stepKey);
+        } catch (e) {
+          if (isEbmError(e) && e.code === 'NOT_IMPLEMENTED' && fusedSteps === 0) {
+            // The kernel does not take this network on this device (e.g. its workgroup memory): autograd from
+            // here on (validated before any update; a PCD buffer has taken this step's negatives once more).
+            fused.release();
+            fused = undefined;
+          } else {
+            releaseBatch();
+            throw e;
+          }
+        }
+      }
+      if (pending !== undefined) {
+        const p = pending;
+        // The read holds the loss's metrics and the gradient norm under fit's own key.
+        read = p.read;
+        commit = () => {
+          p.commit();
+          fusedSteps++;
+        };
+        revert = () => p.revert();
+      } else {
+        let raw: Record<string, tf.Tensor | number> = {};
+        let value: tf.Scalar;
+        let grads: tf.NamedTensorMap;
+        try {
+          const context: LossCallContext = { key: stepKey, metrics: true };
+          ({ value, grads } = variableGradsSafe(() => {
+            const out = loss.compute(batch, context);
+            // The metric scalars must outlive variableGrads' forward tidy: keep them, released after the read.
+            raw = {};
+            for (const [k, v] of Object.entries(out.metrics ?? {}))
+              raw[k] = v instanceof tf.Tensor ? tf.keep(v) : (v as number);
+            return out.loss;
+          }, variables));
+        } catch (e) {
+          tf.dispose(Object.values(raw).filter((v): v is tf.Tensor => typeof v !== 'number'));
+          releaseBatch();
+          throw e;
+        }
+        // One host read per step: the loss, its metrics and the gradient norm packed in one transfer.
+        try {
+          const normT = globalNorm(grads);
+          read = await readMetrics(raw, { extra: { [LOSS]: value, [GRAD_NORM]: normT }, dispose: true });
+        } catch (e) {
+          tf.dispose(grads);
+          releaseBatch();
+          throw e;
+        }
+        const g = grads;
+        commit = () => {
+          const applied =
+            clipNorm !== undefined || clipValue !== undefined ? clipGradients(g, { clipNorm, clipValue }) : g;
+          optimizer.applyGradients(applied);
+          if (applied !== g) tf.dispose(applied);
+          tf.dispose(g);
+        };
+        revert = () => tf.dispose(g);
+      }
+      const gradNorm = read[GRAD_NORM]!;
+      const lossValue = read.loss ?? read[LOSS]!;
+      const metrics: Record<string, number> = {};
+      for (const [k, v] of Object.entries(read)) if (k !== LOSS && k !== GRAD_NORM) metrics[k] = v;
+      const notFinite = nonFinite({ ...metrics, loss: lossValue }, gradNorm);
+      const gapBefore = guard?.stats;
+      const reason = notFinite ?? guard?.update(metrics);
+      if (reason !== undefined) {
+        revert();
+        // NaN data is not a divergence: find it (one read, on this failure path only) and say so.
+        let badRows = 0;
+        try {
+          if (notFinite !== undefined) badRows = await nonFiniteRows(batch);
+        } finally {
+          releaseBatch();
+        }
+        if (badRows > 0) {
+          throw new EbmError(
+            'NON_FINITE',
+            `The data hold NaN/Infinity: ${badRows} row(s) of the batch of step ${step} are not finite.`,
+            {
+              argument: 'data',
+              value: { step, rows: badRows },
+              fix: 'clean the dataset (drop or impute non-finite rows) before training; this is not a divergence.',
+            },
+          );
+        }
+        attempt++;
+        if (step > failedStep) incident = 0;
+        incident++;
+        failedStep = Math.max(failedStep, step);
+        const event: RollbackEvent = { step, restoredStep: lastGood.step, reason, attempt, incident };
+        rollbacks.push(event);
+        if (incident > maxRollbacks) {
+          const what =
+            notFinite !== undefined
+              ? `${reason} is not finite`
+              : `the energy gap |E⁻ − E⁺| ran away (smoothed ${guard?.stats.fast?.toPrecision(3)} > ${guard?.ratio} × its scale ${gapBefore?.reference.toPrecision(3)}; E⁺ ${metrics.energyPos?.toPrecision(3)}, E⁻ ${metrics.energyNeg?.toPrecision(3)})`;
+          throw new EbmError(
+            'DIVERGED',
+            `Training diverged: ${what} at step ${step} after ${maxRollbacks} roll-back(s).`,
+            {
+              argument: reason,
+              value: lossValue,
+              fix:
+                notFinite !== undefined
+                  ? 'lower the learning rate or the sampler step size, add energyL2, or set clipNorm.'
+                  : "match the sampler's step size to the data's scale (standardise the data), raise energyL2 or use persistent chains (PCD); runawayGuard: false lets it run.",
+            },
+          );
+        }
+        await restoreTrainingState(lastGood, { loss, optimizer, variables });
+        // The optimizer was restored: the fused step re-reads its state at the next step.
+        fused?.invalidate();
+        if (guardAtLastGood !== undefined) guard?.load(guardAtLastGood);
+        step = lastGood.step;
+        // A rate set by onRollback is kept: with a schedule, it becomes a factor on the schedule.
+        const before = currentLearningRate(optimizer);
+        await options.onRollback?.(event);
+        const after = currentLearningRate(optimizer);
+        if (
+          lr !== undefined &&
+          before !== undefined &&
+          after !== undefined &&
+          after !== before &&
+          after > 0
+        ) {
+          lrScale *= after / before;
+        }
+        continue;
+      }
+      releaseBatch();
+      commit();
+      const m: StepMetrics = {
+        step,
+        loss: lossValue,
+        gradNorm,
+        ...(metrics.energyPos !== undefined ? { energyPos: metrics.energyPos } : {}),
+        ...(metrics.energyNeg !== undefined ? { energyNeg: metrics.energyNeg } : {}),
+        metrics: { ...metrics, loss: lossValue, gradNorm },
+      };
+      history.push(m);
+      step++;
       if (step > failedStep) incident = 0;
-      incident++;
-      failedStep = Math.max(failedStep, step);
-      const event: RollbackEvent = { step, restoredStep: lastGood.step, reason, attempt, incident };
-      rollbacks.push(event);
-      if (incident > maxRollbacks) {
-        const what =
-          notFinite !== undefined
-            ? `${reason} is not finite`
-            : `the energy gap |E⁻ − E⁺| ran away (smoothed ${guard?.stats.fast?.toPrecision(3)} > ${guard?.ratio} × its scale ${gapBefore?.reference.toPrecision(3)}; E⁺ ${metrics.energyPos?.toPrecision(3)}, E⁻ ${metrics.energyNeg?.toPrecision(3)})`;
-        throw new EbmError(
-          'DIVERGED',
-          `Training diverged: ${what} at step ${step} after ${maxRollbacks} roll-back(s).`,
-          {
-            argument: reason,
-            value: lossValue,
-            fix:
-              notFinite !== undefined
-                ? 'lower the learning rate or the sampler step size, add energyL2, or set clipNorm.'
-                : "match the sampler's step size to the data's scale (standardise the data), raise energyL2 or use persistent chains (PCD); runawayGuard: false lets it run.",
-          },
-        );
+      if (step % checkpointEvery === 0 || step === steps) {
+        const c = await snapshot();
+        if (weightsFinite(c) && (guard === undefined || guard.calm())) {
+          lastGood = c;
+          guard?.accept();
+          guardAtLastGood = guard?.save();
+          if (checkpointDir !== undefined)
+            await writeCheckpointFile(checkpointDir, c, { keep: keepCheckpoints });
+          await options.onCheckpoint?.(c);
+        }
       }
-      await restoreTrainingState(lastGood, { loss, optimizer, variables });
-      if (guardAtLastGood !== undefined) guard?.load(guardAtLastGood);
-      step = lastGood.step;
-      // A rate set by onRollback is kept: with a schedule, it becomes a factor on the schedule.
-      const before = currentLearningRate(optimizer);
-      await options.onRollback?.(event);
-      const after = currentLearningRate(optimizer);
-      if (lr !== undefined && before !== undefined && after !== undefined && after !== before && after > 0) {
-        lrScale *= after / before;
-      }
-      continue;
-    }
-    releaseBatch();
-    const applied =
-      clipNorm !== undefined || clipValue !== undefined
-        ? clipGradients(grads, { clipNorm, clipValue })
-        : grads;
-    optimizer.applyGradients(applied);
-    if (applied !== grads) tf.dispose(applied);
-    tf.dispose(grads);
-    const m: StepMetrics = {
-      step,
-      loss: lossValue,
-      gradNorm,
-      ...(metrics.energyPos !== undefined ? { energyPos: metrics.energyPos } : {}),
-      ...(metrics.energyNeg !== undefined ? { energyNeg: metrics.energyNeg } : {}),
-      metrics: { ...metrics, loss: lossValue, gradNorm },
-    };
-    history.push(m);
-    step++;
-    if (step > failedStep) incident = 0;
-    if (step % checkpointEvery === 0 || step === steps) {
-      const c = await snapshot();
-      if (weightsFinite(c) && (guard === undefined || guard.calm())) {
-        lastGood = c;
-        guard?.accept();
-        guardAtLastGood = guard?.save();
-        if (checkpointDir !== undefined)
-          await writeCheckpointFile(checkpointDir, c, { keep: keepCheckpoints });
-        await options.onCheckpoint?.(c);
+      await options.onStep?.(m);
+      if (step % progressEvery === 0 || step === steps) {
+        options.onProgress?.({ step, total: steps, elapsedMs: Date.now() - started });
       }
     }
-    await options.onStep?.(m);
-    if (step % progressEvery === 0 || step === steps) {
-      options.onProgress?.({ step, total: steps, elapsedMs: Date.now() - started });
-    }
+  } finally {
+    // Adam's state goes back to the optimizer however the run ends.
+    fused?.release();
   }
-  return { step, history, rollbacks, checkpoint: lastGood };
+  return { step, history, rollbacks, checkpoint: lastGood, fusedSteps };
 }
 
 /** Alias of {@link fit}. */

@@ -118,6 +118,10 @@ cases.push(
     const l = new ContrastiveDivergence(energy, { sampler, k: 1 });
     return l.compute(v as tf.Tensor2D);
   }),
+  ...badInputCases('ContrastiveDivergence.contrastiveSamples', 'data', batch, (v) => {
+    const l = new ContrastiveDivergence(energy, { sampler, k: 1 });
+    return l.contrastiveSamples(v as tf.Tensor2D, [0, 1]);
+  }),
   ...badInputCases(
     'PersistentContrastiveDivergence',
     'buffer',
@@ -250,6 +254,16 @@ cases.push(
     fit({ loss: v as never, optimizer, data: data4, steps: 1 }),
   ),
   ...badInputCases('train', 'options', { type: 'options', required: true }, (v) => train(v as never)),
+  {
+    label: 'fit(fusedStep): wrong type',
+    entry: 'fit',
+    argument: 'fusedStep',
+    kind: 'wrong type',
+    codes: ['INVALID_PARAM'],
+    value: () => 'yes',
+    call: (v) =>
+      fit({ loss: new ScoreMatching(energy), optimizer, data: data4, steps: 1, fusedStep: v as boolean }),
+  },
 );
 
 const EXEMPT: Record<string, string> = {
