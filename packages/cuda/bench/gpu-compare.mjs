@@ -9,6 +9,8 @@
 //            | mlpcoop (the cooperative MLP Langevin program vs the one-thread-per-chain program, mlp workload)
 //            | nanhunt (where the DoubleWell whole chain's non-finite chains come from; chain-sections.mjs)
 //            | chainprof (a whole-chain sample() vs the bare kernel and each piece of its fixed cost; chain-sections.mjs)
+//            | mlpshape (the cooperative program's shape c x t forced through settings.mlpCoopShape vs the default:
+//              bare chain.mlp + read-back at 256x2x10 with 2-128-128-1 and 4096x32x100 with 32-128-128-1)
 //            | trainfused (CD-10 / PCD-10 fit() steps: fused train.mlpContrastiveAdam vs autograd, per-step medians and
 //              spread, dispatches and reads per step, and the fused step's phases: chain, gradient, Adam, read-back)
 // Copied from ../shared/gpu/compare/ (2026-11-29) and extended for @ebm/cuda issue 11; no shim is needed any
@@ -1328,6 +1330,71 @@ async function sectionMlpCoop() {
   energy.dispose();
 }
 
+/**
+ * The cooperative MLP Langevin program's shape (`mlp-coop.ts`: c chains and t threads per workgroup), forced with
+ * `settings.mlpCoopShape` ('<c>x<t>'), against the default heuristic (`coopShape`), timing the bare chain.mlp kernel
+ * plus one read-back: (a) the fused CD-10 training chain, 256 chains, D = 2, 2→128→128→1 SiLU, 10 steps; (b) the
+ * mlp workload, 4096 chains, D = 32, 32→128→128→1 SiLU, 100 steps. Shapes that do not fit (c · D not a multiple of
+ * 4, workgroup memory) print an error row. Same keys: every shape must agree bit for bit (maxAbsDiff vs default).
+ */
+async function sectionMlpShape() {
+  await gpu();
+  watchDevice();
+  const chain = getKernelImpl(chainKernelName('mlp'), 'webgpu');
+  const cases = [
+    [256, 2, 10],
+    [4096, 32, 100],
+  ];
+  for (const [B, D, N] of small ? cases.slice(0, 1) : cases) {
+    const energy = new MLPEnergy({ inputDim: D, widths: [128, 128], activation: 'silu', seed: 7 });
+    const meta = {
+      section: 'mlpshape',
+      energy: `MLPEnergy ${D}-128-128-1 SiLU seed 7`,
+      chains: B,
+      dim: D,
+      steps: N,
+      stepSize: 0.01,
+    };
+    const x0 = randomNormal(rngKey(5), [B, D]);
+    let ref;
+    const shapes = ['default'];
+    for (const c of [16, 8, 4, 2, 1]) for (const t of [64, 128, 256]) shapes.push(`${c}x${t}`);
+    for (const shape of shapes) {
+      const settings = { stepSize: 0.01, noiseScale: 1, mlpCooperative: 1 };
+      if (shape !== 'default') settings.mlpCoopShape = shape;
+      if (shape !== 'default' && (Number(shape.split('x')[0]) * D) % 4 !== 0) continue;
+      const run = async (seed) => ({
+        samples: chain({
+          method: 'langevin',
+          x0,
+          nSteps: N,
+          key: rngKey(seed),
+          params: energy.kernelHint.params,
+          settings,
+        }),
+      });
+      const label = `chain.mlp cooperative shape ${shape}`;
+      try {
+        const row = await measure(label, { ...meta, shape }, run, { warm: 2, reps: repsArg ?? 15, B, D });
+        const r = await run(1);
+        const out = await r.samples.data();
+        r.samples.dispose();
+        if (ref === undefined) ref = out;
+        let maxAbsDiff = 0;
+        for (let i = 0; i < out.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(out[i] - ref[i]));
+        console.log(
+          `S ebm mlpshape B${B} D${D} ${shape}: median ${row.medianMs.toFixed(3)} ms (min ${row.minMs.toFixed(3)}, max ${row.maxMs.toFixed(3)}) maxAbsDiff vs default ${maxAbsDiff}`,
+        );
+        emit({ side: 'ebm', ...meta, shape, path: `${label}: same keys vs default`, maxAbsDiff });
+      } catch (e) {
+        emit({ side: 'ebm', ...meta, shape, path: label, error: String(e?.message ?? e).slice(0, 500) });
+      }
+    }
+    x0.dispose();
+    energy.dispose();
+  }
+}
+
 /** Helpers for the sections in other files. */
 function sectionContext() {
   return { emit, median, gpu, watchDevice, small, repsArg, dawnErrors };
@@ -1347,6 +1414,7 @@ try {
   else if (section === 'train') await sectionTrain();
   else if (section === 'trainfused') await sectionTrainFused();
   else if (section === 'mlpcoop') await sectionMlpCoop();
+  else if (section === 'mlpshape') await sectionMlpShape();
   else if (section === 'cpu') await sectionCpu('cpu');
   else if (section === 'wasm') await sectionCpu('wasm');
   else if (section === 'dump-mlp') dumpMlp();

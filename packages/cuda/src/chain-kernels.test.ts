@@ -278,6 +278,66 @@ describe.skipIf(!gpuOk)('whole-chain WebGPU kernels for every energy kind and me
     x0.dispose();
   });
 
+  it('chain.mlp: every cooperative shape (chains × threads per workgroup) gives the same states, bit for bit', async () => {
+    // Every shape sums in the same order (bias, then inputs 0, 1, …), so states agree exactly across shapes; the
+    // one-thread-per-chain program sums in its own order (float32 rounding only). Philox noise in core's layout.
+    const energy = new M.MLPEnergy({ inputDim: 2, widths: [8, 4], activation: 'silu', seed: 4 });
+    const maxDiff = (a: Float32Array, b: Float32Array) =>
+      Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+    // Shapes kept few: each is a shader that lavapipe's LLVM takes up to a minute to compile. The reference '16x64':
+    // 8 chain groups of 2 chains; '16x128': 16 groups of 1; the default here ('2x64', below): 2 groups, c · D = 4.
+    for (const [D, shapes] of [[2, ['16x128']]] as const) {
+      const B = 22;
+      const x0 = tf.tensor2d(normalArray(foldIn(key, 10 + D), [B, D]), [B, D]);
+      const e =
+        D === 2 ? energy : new M.MLPEnergy({ inputDim: D, widths: [8, 4], activation: 'silu', seed: 4 });
+      const params = mlpKernelHint(e)!.params;
+      const runShape = async (extra: Record<string, unknown>) => {
+        const out = runKernel(chainKernelName('mlp'), {
+          method: 'langevin',
+          x0,
+          nSteps: 3,
+          key: foldIn(key, 11),
+          params: params as never,
+          settings: { ...SETTINGS.langevin, ...extra } as never,
+        }) as tf.Tensor2D;
+        const v = (await out.data()) as Float32Array;
+        out.dispose();
+        return v;
+      };
+      const ref = await runShape({ mlpCooperative: 1, mlpCoopShape: '16x64' });
+      expect(maxDiff(ref, await runShape({ mlpCooperative: 0 })), `D ${D} one-thread`).toBeLessThan(1e-4);
+      for (const shape of shapes) {
+        expect(
+          maxDiff(await runShape({ mlpCooperative: 1, mlpCoopShape: shape }), ref),
+          `D ${D} ${shape}`,
+        ).toBe(0);
+      }
+      if (D === 2) {
+        // The default fits the shape to the batch (here 2 chains per workgroup: '2x64', 2 chain groups).
+        expect(maxDiff(await runShape({ mlpCooperative: 1 }), ref), 'default shape').toBe(0);
+        for (const bad of ['1x64', '3x64', '16x32', 16]) {
+          let thrown: unknown;
+          try {
+            runKernel(chainKernelName('mlp'), {
+              method: 'langevin',
+              x0,
+              nSteps: 3,
+              key,
+              params: params as never,
+              settings: { ...SETTINGS.langevin, mlpCooperative: 1, mlpCoopShape: bad } as never,
+            });
+          } catch (err) {
+            thrown = err;
+          }
+          expect(isEbmError(thrown, 'INVALID_PARAM'), `shape ${bad}`).toBe(true);
+        }
+      } else e.dispose();
+      x0.dispose();
+    }
+    energy.dispose();
+  });
+
   it('MALA and HMC whole chains sample the target: KS against exact draws of a correlated Gaussian', async () => {
     const energy = new M.Gaussian({
       mean: [1, -1],

@@ -11,7 +11,7 @@ import {
   traceSizes,
 } from './chain-programs.js';
 import { WGSL_ENERGY_KINDS, wgslEnergy } from './energy-kinds.js';
-import { coopChains, mlpLangevinProgram } from './mlp-coop.js';
+import { type CoopShape, coopShape, forcedCoopShape, mlpLangevinProgram } from './mlp-coop.js';
 import { mlpLayout } from './mlp-energy.js';
 
 /**
@@ -276,7 +276,16 @@ function runChain(
   // shader takes lavapipe's LLVM up to a minute to compile).
   const force = p.settings.mlpCooperative;
   const useCoop = force === undefined ? !softwareAdapter() : force === 1;
-  const coop = mlp === undefined || !useCoop ? undefined : coopChains(mlp, workgroupStorageLimit());
+  // settings.mlpCoopShape ('<c>x<t>', e.g. '4x128') forces the cooperative program's shape (benchmarks); by
+  // default coopShape fits it to the batch.
+  const forcedShape = p.settings.mlpCoopShape;
+  let coop: CoopShape | undefined;
+  if (mlp !== undefined && useCoop) {
+    coop =
+      forcedShape === undefined
+        ? coopShape(mlp, b, d, workgroupStorageLimit())
+        : forcedCoopShape(mlp, d, forcedShape, workgroupStorageLimit());
+  }
   return tf.tidy(() => {
     const keys = stepKeys(p.key, p.startStep, nSteps, mh);
     // The separable program takes its constants as uniforms: no params upload for it.

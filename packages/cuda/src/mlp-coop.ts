@@ -1,3 +1,4 @@
+import { EbmError } from '@ebm/core';
 import type { Program } from './chain-programs.js';
 import { flatDispatch } from './chain-programs.js';
 import type { MlpLayout } from './mlp-energy.js';
@@ -8,14 +9,34 @@ import { NORMAL_WGSL, PHILOX_WGSL } from './wgsl.js';
  * each layer's units, so a weight read from memory serves `C` chains, and activations live in workgroup memory
  * instead of per-thread arrays. Per step: forward through the hidden layers (zⱼ and φ'(zⱼ) kept in shared
  * memory), the input gradient by the chain rule backwards (δ_{L−1} = w_out ⊙ φ'(z_{L−1}),
- * δⱼ₋₁ = (Wⱼ·δⱼ) ⊙ φ'(zⱼ₋₁), ∇ₓE = W₀·δ₀), then x ← x − h∇E + σ√(2h)ξ with ξ from Philox in core's layout (thread
- * q owns the four consecutive elements of block q of the workgroup's rows). Two buffers alternate; 2L + 2
- * barriers per step. Inputs `X` (states), `K` (step keys, 2 words per step), `P` (flat weights). Internal module.
+ * δⱼ₋₁ = (Wⱼ·δⱼ) ⊙ φ'(zⱼ₋₁), ∇ₓE = W₀·δ₀, one thread per element of ∇ₓE), then x ← x − h∇E + σ√(2h)ξ with ξ from
+ * Philox in core's layout (thread q owns the four consecutive elements of block q of the workgroup's rows). Two
+ * buffers alternate; 2L + 3 barriers per step. Inputs `X` (states), `K` (step keys, 2 words per step), `P` (flat
+ * weights). Internal module.
+ *
+ * The shape `{ c, t, g }` (chains and threads per workgroup, chain groups) is a function of the batch
+ * (`coopShape`): in a dense layer, work item w of `nOut · g` is unit `w mod nOut` for the `c / g` chains of group
+ * `⌊w / nOut⌋`. Every sum runs in the same order in every shape (bias, then inputs 0, 1, …), so all shapes give
+ * bit-identical states.
  * @module
  */
 
-/** Threads per workgroup of the cooperative program. */
+/** Threads per workgroup of the cooperative program at large batches (today's shape: `{ c: 16, t: 64 }`). */
 export const COOP_THREADS = 64;
+
+/** Shape of the cooperative program: `c` chains per workgroup, `t` threads, `g` chain groups (g divides c). */
+export interface CoopShape {
+  readonly c: number;
+  readonly t: number;
+  readonly g: number;
+}
+
+/** Chains per workgroup the program supports. */
+export const COOP_CHAINS = [16, 8, 4, 2, 1] as const;
+/** Threads per workgroup the program supports. */
+export const COOP_THREAD_COUNTS = [64, 128, 256] as const;
+/** Workgroups the default shape aims for: about 2 × the SM count of a large GPU (132 on an H100/H200). */
+export const COOP_TARGET_GROUPS = 256;
 
 /** Floats of workgroup memory the program needs for `c` chains per workgroup. */
 export function coopSharedFloats(layout: MlpLayout, c: number): number {
@@ -26,21 +47,66 @@ export function coopSharedFloats(layout: MlpLayout, c: number): number {
 }
 
 /**
+ * Whether `c` chains per workgroup are allowed for dimension `d`: `c · d` must be a multiple of 4, so that every
+ * workgroup's rows start on a Philox block (block q of the batch = flat elements 4q..4q+3, core's layout), and
+ * the workgroup memory must fit `limitBytes`.
+ */
+export function coopChainsFit(layout: MlpLayout, d: number, c: number, limitBytes: number): boolean {
+  return (c * d) % 4 === 0 && 4 * coopSharedFloats(layout, c) <= limitBytes;
+}
+
+/** Chain groups for `c` chains and `t` threads: the largest power of two ≤ c with g · (widest hidden layer) ≤ t. */
+export function coopGroups(layout: MlpLayout, c: number, t: number): number {
+  const wide = Math.max(...layout.widths.slice(1, -1));
+  let g = 1;
+  while (2 * g <= c && c % (2 * g) === 0 && 2 * g * wide <= t) g *= 2;
+  return g;
+}
+
+/**
  * Chains per workgroup: the largest of 16, 8, 4 whose workgroup memory fits `limitBytes`, or `undefined` (then the
  * one-thread-per-chain program runs). A multiple of 4 keeps every workgroup's rows aligned to Philox blocks.
+ * @deprecated use `coopShape`, which also fits the shape to the batch.
  */
 export function coopChains(layout: MlpLayout, limitBytes: number): number | undefined {
   for (const c of [16, 8, 4]) if (4 * coopSharedFloats(layout, c) <= limitBytes) return c;
   return undefined;
 }
 
-/** The cooperative MLP Langevin program for `b` chains of dimension `d`, `c` chains per workgroup. */
-export function mlpLangevinProgram(layout: MlpLayout, b: number, d: number, c: number): Program {
+/**
+ * The default shape for `b` chains of dimension `d`: the largest allowed c (16, 8, 4, 2, 1) that still gives
+ * ≥ COOP_TARGET_GROUPS workgroups (else the smallest allowed c), so small batches fill the GPU while large ones
+ * keep c = 16; t = 64 at c = 16 (today's program), else one thread per unit of the widest hidden layer (rounded
+ * up to a power of two in 64..256). `undefined` when no c fits (then the one-thread-per-chain program runs).
+ */
+export function coopShape(
+  layout: MlpLayout,
+  b: number,
+  d: number,
+  limitBytes: number,
+): CoopShape | undefined {
+  const fits = COOP_CHAINS.filter((c) => coopChainsFit(layout, d, c, limitBytes));
+  if (fits.length === 0) return undefined;
+  const c = fits.find((c) => Math.ceil(b / c) >= COOP_TARGET_GROUPS) ?? fits[fits.length - 1]!;
+  const wide = Math.max(...layout.widths.slice(1, -1));
+  let t = 64;
+  if (c < 16) while (t < 256 && t < wide) t *= 2;
+  return { c, t, g: coopGroups(layout, c, t) };
+}
+
+/** The cooperative MLP Langevin program for `b` chains of dimension `d` in shape `shape` (a number: `{ c, t: 64 }`). */
+export function mlpLangevinProgram(
+  layout: MlpLayout,
+  b: number,
+  d: number,
+  shape: number | CoopShape,
+): Program {
   const { widths, wOff, bOff, actCode, key } = layout;
+  const { c, t: T, g: G } = typeof shape === 'number' ? { c: shape, t: COOP_THREADS, g: 1 } : shape;
+  const cp = c / G; // chains per group
   const L = widths.length - 2; // hidden layers
   const hidden = widths.slice(1, -1);
   const mw = Math.max(d, ...hidden);
-  const T = COOP_THREADS;
   const quads = Math.ceil((c * d) / 4 / T); // Philox blocks per thread
   const dpOff: number[] = [];
   let acc = 0;
@@ -58,33 +124,34 @@ export function mlpLangevinProgram(layout: MlpLayout, b: number, d: number, c: n
     const nOut = widths[j + 1]!;
     const src = inBuf(j);
     const dst = buf(j);
-    forward.push(`    for (var u = tid; u < ${nOut}; u += ${T}) {
-      var a : array<f32, ${c}>;
+    forward.push(`    for (var wi = tid; wi < ${nOut * G}; wi += ${T}) {
+      let u = wi % ${nOut};
+      let cb = (wi / ${nOut}) * ${cp};
+      var a : array<f32, ${cp}>;
       let bias = P[${bOff[j]} + u];
-      for (var cc = 0; cc < ${c}; cc++) {
+      for (var cc = 0; cc < ${cp}; cc++) {
         a[cc] = bias;
       }
       for (var i = 0; i < ${nIn}; i++) {
         let w = P[${wOff[j]} + i * ${nOut} + u];
-        for (var cc = 0; cc < ${c}; cc++) {
-          a[cc] += ${src}[cc * ${mw} + i] * w;
+        for (var cc = 0; cc < ${cp}; cc++) {
+          a[cc] += ${src}[(cb + cc) * ${mw} + i] * w;
         }
       }
-      for (var cc = 0; cc < ${c}; cc++) {
-        ${dst}[cc * ${mw} + u] = ebmAct(a[cc]);
-        ebmDp[${dpOff[j]} + cc * ${nOut} + u] = ebmActGrad(a[cc]);
+      for (var cc = 0; cc < ${cp}; cc++) {
+        ${dst}[(cb + cc) * ${mw} + u] = ebmAct(a[cc]);
+        ebmDp[${dpOff[j]} + (cb + cc) * ${nOut} + u] = ebmActGrad(a[cc]);
       }
     }
     workgroupBarrier();`);
   }
-  // Output layer: δ_{L−1} = w_out ⊙ φ'(z_{L−1}), written over h_{L−1} (each thread its own units).
+  // Output layer: δ_{L−1} = w_out ⊙ φ'(z_{L−1}), written over h_{L−1} (a work item per chain and unit).
   const last = L - 1;
   const nLast = widths[L]!;
-  const output = `    for (var u = tid; u < ${nLast}; u += ${T}) {
-      let w = P[${wOff[L]} + u];
-      for (var cc = 0; cc < ${c}; cc++) {
-        ${buf(last)}[cc * ${mw} + u] = w * ebmDp[${dpOff[last]} + cc * ${nLast} + u];
-      }
+  const output = `    for (var wi = tid; wi < ${c * nLast}; wi += ${T}) {
+      let u = wi % ${nLast};
+      let cc = wi / ${nLast};
+      ${buf(last)}[cc * ${mw} + u] = P[${wOff[L]} + u] * ebmDp[${dpOff[last]} + cc * ${nLast} + u];
     }
     workgroupBarrier();`;
   // Backward: δ_{j−1} = (W_j · δ_j) ⊙ φ'(z_{j−1}), δ_j in buf(j), written to buf(j − 1).
@@ -92,19 +159,21 @@ export function mlpLangevinProgram(layout: MlpLayout, b: number, d: number, c: n
   for (let j = last; j >= 1; j--) {
     const nIn = widths[j]!; // units of z_{j−1}
     const nOut = widths[j + 1]!; // units of z_j
-    backward.push(`    for (var i = tid; i < ${nIn}; i += ${T}) {
-      var s : array<f32, ${c}>;
-      for (var cc = 0; cc < ${c}; cc++) {
+    backward.push(`    for (var wi = tid; wi < ${nIn * G}; wi += ${T}) {
+      let i = wi % ${nIn};
+      let cb = (wi / ${nIn}) * ${cp};
+      var s : array<f32, ${cp}>;
+      for (var cc = 0; cc < ${cp}; cc++) {
         s[cc] = 0.0;
       }
       for (var u = 0; u < ${nOut}; u++) {
         let w = P[${wOff[j]} + i * ${nOut} + u];
-        for (var cc = 0; cc < ${c}; cc++) {
-          s[cc] += w * ${buf(j)}[cc * ${mw} + u];
+        for (var cc = 0; cc < ${cp}; cc++) {
+          s[cc] += w * ${buf(j)}[(cb + cc) * ${mw} + u];
         }
       }
-      for (var cc = 0; cc < ${c}; cc++) {
-        ${buf(j - 1)}[cc * ${mw} + i] = s[cc] * ebmDp[${dpOff[j - 1]} + cc * ${nIn} + i];
+      for (var cc = 0; cc < ${cp}; cc++) {
+        ${buf(j - 1)}[(cb + cc) * ${mw} + i] = s[cc] * ebmDp[${dpOff[j - 1]} + (cb + cc) * ${nIn} + i];
       }
     }
     workgroupBarrier();`);
@@ -112,7 +181,7 @@ export function mlpLangevinProgram(layout: MlpLayout, b: number, d: number, c: n
   const n1 = widths[1]!;
   return {
     outputShape: [b, d],
-    shaderKey: `ebm_mlp_coop_langevin_${key}_D${d}_C${c}`,
+    shaderKey: `ebm_mlp_coop_langevin_${key}_D${d}_C${c}${typeof shape === 'number' || (T === COOP_THREADS && G === 1) ? '' : `_T${T}_G${G}`}`,
     dispatchLayout: { x: [0, 1] },
     dispatch: flatDispatch(Math.ceil(b / c)),
     variableNames: ['X', 'K', 'P'],
@@ -156,6 +225,16 @@ fn main(index : i32) {
 ${forward.join('\n')}
 ${output}
 ${backward.join('\n')}
+    for (var e = tid; e < ${c * d}; e += ${T}) {
+      let cc = e / ${d};
+      let k = e % ${d};
+      var gs = 0.0;
+      for (var u = 0; u < ${n1}; u++) {
+        gs += P[${wOff[0]} + k * ${n1} + u] * ebmA[cc * ${mw} + u];
+      }
+      ebmB[e] = gs;
+    }
+    workgroupBarrier();
     for (var qi = 0; qi < ${quads}; qi++) {
       let q = tid + qi * ${T};
       if (4 * q < ${c * d}) {
@@ -163,13 +242,7 @@ ${backward.join('\n')}
         for (var l = 0; l < 4; l++) {
           let e = 4 * q + l;
           if (e < ${c * d}) {
-            let cc = e / ${d};
-            let k = e % ${d};
-            var g = 0.0;
-            for (var u = 0; u < ${n1}; u++) {
-              g += P[${wOff[0]} + k * ${n1} + u] * ebmA[cc * ${mw} + u];
-            }
-            xr[qi][l] = xr[qi][l] - uniforms.h * g + uniforms.amp * ebmBitsToNormal(w[l]);
+            xr[qi][l] = xr[qi][l] - uniforms.h * ebmB[e] + uniforms.amp * ebmBitsToNormal(w[l]);
           }
         }
       }
@@ -189,4 +262,30 @@ ${backward.join('\n')}
 }
 `,
   };
+}
+
+/**
+ * The shape `spec` (`'<c>x<t>'`, e.g. `'4x128'`, from `settings.mlpCoopShape`) for dimension `d`, with its chain
+ * groups from `coopGroups`; a clear `EbmError` when it is malformed, unsupported or does not fit.
+ */
+export function forcedCoopShape(layout: MlpLayout, d: number, spec: unknown, limitBytes: number): CoopShape {
+  const m = typeof spec === 'string' ? /^(\d+)x(\d+)$/.exec(spec) : null;
+  const c = m === null ? Number.NaN : Number(m[1]);
+  const t = m === null ? Number.NaN : Number(m[2]);
+  const ok =
+    (COOP_CHAINS as readonly number[]).includes(c) &&
+    (COOP_THREAD_COUNTS as readonly number[]).includes(t) &&
+    coopChainsFit(layout, d, c, limitBytes);
+  if (!ok) {
+    throw new EbmError(
+      'INVALID_PARAM',
+      `settings.mlpCoopShape must be '<c>x<t>' with c in ${COOP_CHAINS.join(', ')} (c · D a multiple of 4, workgroup memory within the adapter's limit) and t in ${COOP_THREAD_COUNTS.join(', ')}.`,
+      {
+        argument: 'settings.mlpCoopShape',
+        value: spec,
+        fix: `pass e.g. '16x64' (or leave it out: the shape is fitted to the batch); D = ${d}.`,
+      },
+    );
+  }
+  return { c, t, g: coopGroups(layout, c, t) };
 }
