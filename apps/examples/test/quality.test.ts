@@ -64,6 +64,8 @@ describe('issue-17 score', () => {
     await selectBackend('wasm');
     const recipe = recipeFor('twoMoons', 'ssm');
     expect(recipe.ssmSigma).toBe(0.1);
+    // the measured SSM recipes all train on noise-perturbed data (raw-data SSM builds spikes on the points)
+    expect(recipeFor('swissRoll', 'ssm').ssmSigma).toBe(0.1);
     const run = await trainRecipe('twoMoons', recipe, {
       seed: 0,
       nScore: 100,
@@ -104,6 +106,7 @@ const MET = [
   'twoMoons/pcd',
   'twoMoons/cd',
   'twoMoons/dsm',
+  'twoMoons/ssm',
   'twoMoons/nce',
   'eightGaussians/pcd',
   'eightGaussians/cd',
@@ -113,5 +116,6 @@ const MET = [
   'swissRoll/pcd',
   'swissRoll/cd',
   'swissRoll/dsm',
+  'swissRoll/ssm',
   'swissRoll/nce',
 ];
