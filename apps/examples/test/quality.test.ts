@@ -66,6 +66,8 @@ describe('issue-17 score', () => {
     expect(recipe.ssmSigma).toBe(0.1);
     // the measured SSM recipes all train on noise-perturbed data (raw-data SSM builds spikes on the points)
     expect(recipeFor('swissRoll', 'ssm').ssmSigma).toBe(0.1);
+    expect(recipeFor('checkerboard', 'ssm').ssmSigma).toBe(0.05);
+    expect(recipeFor('eightGaussians', 'ssm').ssmSigma).toBe(0.05);
     const run = await trainRecipe('twoMoons', recipe, {
       seed: 0,
       nScore: 100,
@@ -111,8 +113,10 @@ const MET = [
   'eightGaussians/pcd',
   'eightGaussians/cd',
   'eightGaussians/dsm',
+  'eightGaussians/ssm',
   'eightGaussians/nce',
   'checkerboard/pcd',
+  'checkerboard/ssm',
   'swissRoll/pcd',
   'swissRoll/cd',
   'swissRoll/dsm',

@@ -83,11 +83,14 @@ export const RECIPES = {
     sampleSteps: 1000,
     sampleNoiseFinal: 0.1,
   },
+  // SSM on data + N(0, 0.05²), λ 0.01, the final run annealed to σ_f = 0.1: 8/8 modes, 100 % within 3σ, MMD²
+  // 0.0004 on seed 0
   'eightGaussians/ssm': {
     ...ssm,
-    steps: 500,
-    learningRate: 1e-3,
-    energyL2: 1e-3,
+    steps: 2000,
+    learningRate: 3e-3,
+    energyL2: 0.01,
+    ssmSigma: 0.05,
     stepSize: 1e-3,
     sampleSteps: 1000,
     sampleNoiseFinal: 0.1,
@@ -131,13 +134,17 @@ export const RECIPES = {
     sampleSteps: 1000,
     sampleNoiseFinal: 0.1,
   },
+  // SSM on data + N(0, 0.05²) (an eighth of a square), λ 0.01, the final run annealed to σ_f = 0.3: 99.8 % in
+  // squares with MMD² 0.0086 on seed 0 (PCD's 99 % has MMD² 0.128); at σ = 1: 71 %
   'checkerboard/ssm': {
     ...ssm,
     steps: 2000,
     learningRate: 3e-3,
+    energyL2: 0.01,
+    ssmSigma: 0.05,
     stepSize: 1e-3,
     sampleSteps: 1000,
-    sampleNoiseFinal: 0.1,
+    sampleNoiseFinal: 0.3,
   },
   'checkerboard/nce': {
     ...nce,
