@@ -291,31 +291,42 @@ describe('the curriculum (smoke mode)', () => {
     expect(r.slow.essBulk).toBeLessThan(50);
   });
 
+  // the training examples run the measured two-moons recipes of RECIPES.md (cd, pcd, dsm) and report the issue-17
+  // score; smoke sizes (60–150 updates, 300 points) only beat the noise baseline (testSeed, cpu: cd 0.57×,
+  // dsm 0.14× the baseline; pcd passes 0.7×), the full recipes meet the target (EBM_SLOW=1 below)
+  const smokeBound: Record<string, number> = {
+    'cd-two-moons': 0.7,
+    'persistent-cd': 0.7,
+    'denoising-score-matching': 0.3,
+  };
   for (const name of ['cd-two-moons', 'persistent-cd', 'denoising-score-matching']) {
-    it(`${name}: trained samples beat the noise baseline (MMD²) and data get lower energy than noise`, async () => {
+    it(`${name}: trained samples beat the noise baseline (issue-17 MMD²) and data get lower energy than noise`, async () => {
       const r = await runExample(name);
-      // persistent-cd reports the issue-17 score (multi-bandwidth, 300 points): a looser bound at smoke size
-      expect(r.mmdSamples).toBeLessThan((name === 'persistent-cd' ? 0.7 : 0.5) * r.mmdNoise);
-      expect(r.energyData).toBeLessThan(r.energyNoise - (name === 'persistent-cd' ? 0.3 : 1));
+      console.log(`[${name} smoke] ${JSON.stringify(r)}`);
+      expect(r.mmdSamples).toBeLessThan(smokeBound[name]! * r.mmdNoise);
+      expect(r.energyData).toBeLessThan(r.energyNoise - 0.3);
       expect(Number.isFinite(r.finalLoss)).toBe(true);
+      expect(r.target).toBe('MMD²_multi ≤ 0.005');
+      expect(typeof r.targetMet).toBe('boolean');
+      expect(Math.abs(r.mmdFloor)).toBeLessThan(0.03);
       if (name === 'denoising-score-matching') expect(r.heldLossAfter).toBeLessThan(r.heldLossBefore - 1);
-      if (name === 'persistent-cd') {
-        expect(Number.isFinite(r.energyGapEnd)).toBe(true);
-        // the issue-17 score with baseline and floor; the full recipe's target is checked by EBM_SLOW=1 tests
-        expect(r.target).toBe('MMD²_multi ≤ 0.005');
-        expect(typeof r.targetMet).toBe('boolean');
-        expect(Math.abs(r.mmdFloor)).toBeLessThan(0.03);
-      }
+      if (name !== 'denoising-score-matching') expect(Number.isFinite(r.energyGapEnd)).toBe(true);
     });
+    // full size: the recipe of RECIPES.md's table on seed 0, the same run as `pnpm demo --loss …`
+    it.runIf(process.env.EBM_SLOW === '1')(
+      `${name} at full size meets the two-moons target (slow)`,
+      async () => {
+        await selectBackend('wasm');
+        try {
+          const r = await runExample(name, { smoke: false, seed: 0 });
+          console.log(`[${name} full] ${JSON.stringify(r)}`);
+          expect(r.targetMet, JSON.stringify(r)).toBe(true);
+        } finally {
+          await selectBackend('cpu');
+        }
+      },
+    );
   }
-
-  it.runIf(process.env.EBM_SLOW === '1')(
-    'persistent-cd at full size meets the two-moons target (slow)',
-    async () => {
-      const r = await runExample('persistent-cd', { smoke: false, seed: 0 });
-      expect(r.targetMet, JSON.stringify(r)).toBe(true);
-    },
-  );
 
   it('torchebm-recipe: TorchEBM’s documented recipe diverges with finite values; the runaway guard fires on the energy gap', async () => {
     const r = await runExample('torchebm-recipe');

@@ -64,6 +64,10 @@ describe('issue-17 score', () => {
     await selectBackend('wasm');
     const recipe = recipeFor('twoMoons', 'ssm');
     expect(recipe.ssmSigma).toBe(0.1);
+    // the measured SSM recipes all train on noise-perturbed data (raw-data SSM builds spikes on the points)
+    expect(recipeFor('swissRoll', 'ssm').ssmSigma).toBe(0.1);
+    expect(recipeFor('checkerboard', 'ssm').ssmSigma).toBe(0.05);
+    expect(recipeFor('eightGaussians', 'ssm').ssmSigma).toBe(0.05);
     const run = await trainRecipe('twoMoons', recipe, {
       seed: 0,
       nScore: 100,
@@ -104,14 +108,18 @@ const MET = [
   'twoMoons/pcd',
   'twoMoons/cd',
   'twoMoons/dsm',
+  'twoMoons/ssm',
   'twoMoons/nce',
   'eightGaussians/pcd',
   'eightGaussians/cd',
   'eightGaussians/dsm',
+  'eightGaussians/ssm',
   'eightGaussians/nce',
   'checkerboard/pcd',
+  'checkerboard/ssm',
   'swissRoll/pcd',
   'swissRoll/cd',
   'swissRoll/dsm',
+  'swissRoll/ssm',
   'swissRoll/nce',
 ];

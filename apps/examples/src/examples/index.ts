@@ -130,7 +130,8 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     name: 'cd-two-moons',
     tier: 'training',
     title: 'CD-k on two moons',
-    summary: 'An MLP energy trained with CD-k and Langevin negatives; MMD² of samples vs noise.',
+    summary:
+      'The measured two-moons CD-10 recipe (Langevin negatives from the data, h = 3e-3, λ = 0.1): the issue-17 score.',
     load: () => import('./cd-two-moons.js'),
   },
   {
@@ -138,14 +139,15 @@ export const EXAMPLES: readonly ExampleEntry[] = [
     tier: 'training',
     title: 'Persistent CD',
     summary:
-      'The measured two-moons PCD recipe (replay buffer, h = 1e-3, λ = 0.1): E(neg) − E(data) and the issue-17 score.',
+      'The measured two-moons PCD recipe, the demo’s default (replay buffer, PCD-5, h = 3e-3, λ = 0.1): E(neg) − E(data) and the issue-17 score.',
     load: () => import('./persistent-cd.js'),
   },
   {
     name: 'denoising-score-matching',
     tier: 'training',
     title: 'Denoising score matching',
-    summary: 'DSM (σ = 0.1, correct sign) on two moons, then Langevin sampling; MMD².',
+    summary:
+      'The measured two-moons DSM recipe (σ = 0.15, correct sign, 4000 updates), then Langevin sampling: the issue-17 score.',
     load: () => import('./denoising-score-matching.js'),
   },
   {
