@@ -53,6 +53,8 @@ interface TuningOptions {
   jointLr?: number;
   nLangevin?: number;
   batchSize?: number;
+  langevinDt?: number;
+  coupling?: string;
   dataset?: string[];
   checkpointEvery?: number;
   logEvery?: number;
@@ -98,6 +100,20 @@ const program = new Command('pnpm example')
     '--n-langevin <n>',
     'energy-matching-2d: Langevin steps per negative batch',
     positiveInt('n-langevin'),
+  )
+  .option(
+    '--langevin-dt <x>',
+    'energy-matching-2d: Langevin step of the negative chains',
+    positiveNumber('langevin-dt'),
+  )
+  .option(
+    '--coupling <name>',
+    'energy-matching-2d: sinkhorn (default), exactOt (cpu/wasm only), independent',
+    (v: string) => {
+      if (v !== 'sinkhorn' && v !== 'exactOt' && v !== 'independent')
+        throw new InvalidArgumentError('coupling must be sinkhorn, exactOt or independent.');
+      return v;
+    },
   )
   .option('--batch-size <n>', 'energy-matching-2d: batch size', positiveInt('batch-size'))
   .option(
