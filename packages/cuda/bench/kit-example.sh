@@ -24,4 +24,6 @@ rm -rf "$tmp" $k/node_modules/@resvg/*
 cp -rL "$(find -L node_modules/.pnpm -maxdepth 4 -type d -path '*/node_modules/@resvg/resvg-js' | head -1)" $k/node_modules/@resvg/
 cp -rL "$(find -L node_modules/.pnpm -maxdepth 4 -type d -path '*/node_modules/@resvg/resvg-js-linux-x64-gnu' | head -1)" $k/node_modules/@resvg/
 mkdir -p $k/wasm; cp packages/samplers/node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm $k/wasm/
+# the bundled wasm backend looks for its .wasm files beside the bundle
+cp packages/samplers/node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm $k/
 ls -la $k/example.mjs
