@@ -57,6 +57,7 @@ interface TuningOptions {
   coupling?: string;
   dataset?: string[];
   checkpointEvery?: number;
+  jointCheckpointEvery?: number;
   logEvery?: number;
 }
 
@@ -129,6 +130,11 @@ const program = new Command('pnpm example')
     '--checkpoint-every <n>',
     'energy-matching-2d: steps between checkpoints (sample, score, figure, summary.json)',
     positiveInt('checkpoint-every'),
+  )
+  .option(
+    '--joint-checkpoint-every <n>',
+    'energy-matching-2d: joint steps between checkpoints (default --checkpoint-every)',
+    positiveInt('joint-checkpoint-every'),
   )
   .option('--log-every <n>', 'energy-matching-2d: steps between progress lines', positiveInt('log-every'))
   .showHelpAfterError('(run with --help for usage, --list for the examples)')

@@ -60,6 +60,8 @@ export interface EnergyMatchingRunOptions extends ExampleOptions {
   readonly batchSize?: number;
   /** Steps between checkpoints (sample, score, figure, `summary.json`); default: only at the end of each phase. */
   readonly checkpointEvery?: number;
+  /** Joint steps between checkpoints (default `checkpointEvery`). */
+  readonly jointCheckpointEvery?: number;
   /** Steps between progress lines (default: 20 lines per phase). */
   readonly logEvery?: number;
 }
@@ -75,6 +77,7 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
   const nScore = ctx.smoke ? 400 : SCORE_POINTS;
   const batchSize = options.batchSize ?? (ctx.smoke ? 128 : 256);
   const checkpointEvery = options.checkpointEvery ?? 0;
+  const jointCheckpointEvery = options.jointCheckpointEvery ?? checkpointEvery;
   const datasets = options.datasets ?? (['twoMoons', 'eightGaussians'] as const);
   const coupling = options.coupling ?? 'sinkhorn';
   const langevinDt = options.langevinDt ?? 0.01;
@@ -153,8 +156,8 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
           `[${name}] ${phase} ${step}/${steps} loss ${m.loss.toFixed(5)}${cd !== undefined ? ` cdGap ${cd.toFixed(4)}` : ''} ${elapsed()} s`,
         );
       }
-      if (checkpointEvery > 0 && step % checkpointEvery === 0 && step < steps)
-        await checkpoint(phase, step, m.loss);
+      const every = phase === 'joint' ? jointCheckpointEvery : checkpointEvery;
+      if (every > 0 && step % every === 0 && step < steps) await checkpoint(phase, step, m.loss);
     };
     const t0 = performance.now();
     const flow = await fit({
