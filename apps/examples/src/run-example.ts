@@ -29,6 +29,38 @@ function closest(name: string): string | undefined {
   return best !== undefined && best[1] <= Math.max(3, name.length / 3) ? best[0] : undefined;
 }
 
+function positiveInt(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be an integer >= 1.`);
+    return n;
+  };
+}
+
+function positiveNumber(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number > 0.`);
+    return n;
+  };
+}
+
+/** Per-example lengths and settings (today read by energy-matching-2d; the other examples ignore them). */
+interface TuningOptions {
+  flowSteps?: number;
+  jointSteps?: number;
+  flowLr?: number;
+  jointLr?: number;
+  nLangevin?: number;
+  batchSize?: number;
+  langevinDt?: number;
+  coupling?: string;
+  dataset?: string[];
+  checkpointEvery?: number;
+  jointCheckpointEvery?: number;
+  logEvery?: number;
+}
+
 const program = new Command('pnpm example')
   .description(
     'Run an example of the @ebm curriculum (TorchEBM’s, plus MALA vs ULA, NUTS, replica exchange, diagnostics, backends).',
@@ -57,12 +89,60 @@ const program = new Command('pnpm example')
     },
     'cpu',
   )
+  .option('--flow-steps <n>', 'energy-matching-2d: flow-only steps', positiveInt('flow-steps'))
+  .option('--joint-steps <n>', 'energy-matching-2d: joint steps', positiveInt('joint-steps'))
+  .option('--flow-lr <x>', 'energy-matching-2d: flow-phase learning rate', positiveNumber('flow-lr'))
+  .option(
+    '--joint-lr <x>',
+    'energy-matching-2d: joint-phase start learning rate (cosine to a tenth)',
+    positiveNumber('joint-lr'),
+  )
+  .option(
+    '--n-langevin <n>',
+    'energy-matching-2d: Langevin steps per negative batch',
+    positiveInt('n-langevin'),
+  )
+  .option(
+    '--langevin-dt <x>',
+    'energy-matching-2d: Langevin step of the negative chains',
+    positiveNumber('langevin-dt'),
+  )
+  .option(
+    '--coupling <name>',
+    'energy-matching-2d: sinkhorn (default), exactOt (cpu/wasm only), independent',
+    (v: string) => {
+      if (v !== 'sinkhorn' && v !== 'exactOt' && v !== 'independent')
+        throw new InvalidArgumentError('coupling must be sinkhorn, exactOt or independent.');
+      return v;
+    },
+  )
+  .option('--batch-size <n>', 'energy-matching-2d: batch size', positiveInt('batch-size'))
+  .option(
+    '--dataset <name...>',
+    'energy-matching-2d: datasets (twoMoons, eightGaussians); default both',
+    (v: string, prev: string[] | undefined) => {
+      if (v !== 'twoMoons' && v !== 'eightGaussians')
+        throw new InvalidArgumentError('dataset must be twoMoons or eightGaussians.');
+      return [...(prev ?? []), v];
+    },
+  )
+  .option(
+    '--checkpoint-every <n>',
+    'energy-matching-2d: steps between checkpoints (sample, score, figure, summary.json)',
+    positiveInt('checkpoint-every'),
+  )
+  .option(
+    '--joint-checkpoint-every <n>',
+    'energy-matching-2d: joint steps between checkpoints (default --checkpoint-every)',
+    positiveInt('joint-checkpoint-every'),
+  )
+  .option('--log-every <n>', 'energy-matching-2d: steps between progress lines', positiveInt('log-every'))
   .showHelpAfterError('(run with --help for usage, --list for the examples)')
   .addHelpText('after', `\nExamples:\n  ${EXAMPLE_NAMES.join('\n  ')}`)
   .action(
     async (
       names: string[],
-      o: { list: boolean; smoke: boolean; out: string; seed: number; backend: BackendName },
+      o: { list: boolean; smoke: boolean; out: string; seed: number; backend: BackendName } & TuningOptions,
     ) => {
       if (o.list || names.length === 0) {
         let tier = '';
@@ -85,14 +165,17 @@ const program = new Command('pnpm example')
           );
         }
       }
-      await selectBackend(o.backend);
+      console.log(`backend: ${await selectBackend(o.backend)}`);
+      const { list: _l, smoke: _s, out: _o, seed: _d, backend: _b, dataset, ...tuning } = o;
+      const extra = { ...tuning, ...(dataset !== undefined ? { datasets: dataset } : {}) };
       for (const name of chosen) {
         const entry = findExample(name)!;
         const outDir = join(o.out, name);
         console.log(`\n▶ ${entry.title} (${name})${o.smoke ? ' [smoke]' : ''}`);
         const t0 = performance.now();
         const { run } = await entry.load();
-        const result = await run({ smoke: o.smoke, outDir, seed: o.seed });
+        const runOptions = { smoke: o.smoke, outDir, seed: o.seed, ...extra };
+        const result = await run(runOptions);
         const { files, ...numbers } = result;
         console.log(JSON.stringify(numbers, null, 2));
         console.log(

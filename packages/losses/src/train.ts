@@ -230,7 +230,9 @@ export function trainableVariables(loss: Loss): tf.Variable[] {
 export function globalNorm(grads: tf.NamedTensorMap): tf.Scalar {
   return tf.tidy(() => {
     const parts = Object.values(grads).map((g) => tf.sum(tf.square(g)));
-    return tf.sqrt(parts.length === 1 ? parts[0]! : tf.addN(parts)) as tf.Scalar;
+    // not tf.addN: tfjs-webgpu's AddN binds every input at once and fails validation past 7 inputs on devices with
+    // the default 8 storage buffers per stage (an MLP with 4 layers has 8 weights); stack → concat splits its inputs
+    return tf.sqrt(parts.length === 1 ? parts[0]! : tf.sum(tf.stack(parts))) as tf.Scalar;
   });
 }
 

@@ -17,6 +17,7 @@ import {
   DenoisingScoreMatching,
   fit,
   GaussianNoise,
+  globalNorm,
   NoiseContrastiveEstimation,
   ParallelTemperingCD,
   PersistentContrastiveDivergence,
@@ -41,6 +42,16 @@ describe.skipIf(!available)('losses on webgpu (Dawn; lavapipe on CPU-only machin
   afterAll(() => {
     energy?.dispose();
     data?.dispose();
+  });
+
+  it('globalNorm of more gradients than a stage has storage buffers (a 4-layer MLP has 8) is right', async () => {
+    const grads: tf.NamedTensorMap = {};
+    for (let i = 0; i < 12; i++) grads[`g${i}`] = tf.fill([3], i + 1);
+    const n = globalNorm(grads);
+    let expected = 0;
+    for (let i = 0; i < 12; i++) expected += 3 * (i + 1) ** 2;
+    expect((await n.data())[0]).toBeCloseTo(Math.sqrt(expected), 3);
+    tf.dispose([n, ...Object.values(grads)]);
   });
 
   it('runs on the webgpu backend, and sync-only helpers explain the async alternative', async () => {

@@ -42,10 +42,11 @@ export function context(name: string, options: ExampleOptions = {}): ExampleCont
     seed: options.seed ?? 0,
     files,
     async figure(fname, fig) {
-      files.push(...(await writeFigure(outDir, fname, fig)));
+      for (const f of await writeFigure(outDir, fname, fig)) if (!files.includes(f)) files.push(f);
     },
     json(fname, value) {
-      files.push(writeJson(outDir, fname, value));
+      const f = writeJson(outDir, fname, value);
+      if (!files.includes(f)) files.push(f);
     },
   };
 }

@@ -13,16 +13,24 @@
  * bowl share one scale) and the samples over it (right) — the paper's 2-D figure.
  * Deviations from the paper's run (compute): 1200 flow + 100 joint steps at lr 1e-3 → 1e-4 (cosine) instead of
  * 20k + 2k at 1e-4; the same λ, τ*, ε_max, Δ, 200 Langevin steps, trimmed mean and clamp. Smoke mode trains
- * with 20-step negative chains; sampling always uses the paper's 200 steps (MMD² after 100 steps is reported too).
+ * with 20-step negative chains; sampling always uses the paper's transport time (200 steps at Δ = 0.01; half reported too).
  */
 import { CosineScheduler, rngKey } from '@ebm/core';
 import { type DatasetName, makeDataset } from '@ebm/datasets';
-import { EnergyMatchingLoss, fit } from '@ebm/losses';
+import { EnergyMatchingLoss, fit, type StepMetrics } from '@ebm/losses';
 import { MLPEnergy } from '@ebm/models';
 import { combineFigures, type EnergyGrid, plotEnergyLandscape, plotSamples } from '@ebm/viz/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { roundScore, SCORE_POINTS, scoreReference, scoreSamples } from '../lib/quality.js';
-import { columns, context, type ExampleOptions, finish, mainGuard, round } from './_shared.js';
+import {
+  columns,
+  context,
+  type ExampleContext,
+  type ExampleOptions,
+  finish,
+  mainGuard,
+  round,
+} from './_shared.js';
 
 /** Plot window per dataset (generator coordinates): the data plus a margin that shows the bowl around it. */
 const WINDOW: Record<string, { x: [number, number]; y: [number, number] }> = {
@@ -30,89 +38,169 @@ const WINDOW: Record<string, { x: [number, number]; y: [number, number] }> = {
   eightGaussians: { x: [-3.5, 3.5], y: [-3.5, 3.5] },
 };
 
+/** Lengths and key settings of a run (the command line's `--flow-steps` etc. of `pnpm example`). */
+export interface EnergyMatchingRunOptions extends ExampleOptions {
+  /** Datasets to train on (default both; `--dataset twoMoons`). */
+  readonly datasets?: readonly DatasetName[];
+  /** Flow-only steps (default 1200; smoke 200; the paper 20 000). */
+  readonly flowSteps?: number;
+  /** Joint steps (default 100; smoke 8; the paper 2000). */
+  readonly jointSteps?: number;
+  /** Learning rate of the flow phase (default 1e-3; the paper 1e-4). */
+  readonly flowLr?: number;
+  /** Start of the joint phase's cosine learning rate (default 1e-3; the paper 1e-4); it decays to a tenth. */
+  readonly jointLr?: number;
+  /** Langevin steps of each negative batch (default 200; smoke 20). */
+  readonly nLangevin?: number;
+  /** Langevin step Δ of the negative chains (default 0.01, the paper's; e.g. 0.04 with a quarter of the steps). */
+  readonly langevinDt?: number;
+  /** Flow coupling (default 'sinkhorn', ε = 0.01; 'exactOt' reads synchronously: cpu / wasm only). */
+  readonly coupling?: 'sinkhorn' | 'exactOt' | 'independent';
+  /** Batch size (default 256; smoke 128). */
+  readonly batchSize?: number;
+  /** Steps between checkpoints (sample, score, figure, `summary.json`); default: only at the end of each phase. */
+  readonly checkpointEvery?: number;
+  /** Joint steps between checkpoints (default `checkpointEvery`). */
+  readonly jointCheckpointEvery?: number;
+  /** Steps between progress lines (default: 20 lines per phase). */
+  readonly logEvery?: number;
+}
+
 /** Runs the example. */
-export async function run(options: ExampleOptions & { readonly datasets?: readonly DatasetName[] } = {}) {
+export async function run(options: EnergyMatchingRunOptions = {}) {
   const ctx = context('energy-matching-2d', options);
-  const flowSteps = ctx.smoke ? 200 : 1200;
-  const jointSteps = ctx.smoke ? 8 : 100;
-  const nLangevin = ctx.smoke ? 20 : 200;
+  const flowSteps = options.flowSteps ?? (ctx.smoke ? 200 : 1200);
+  const jointSteps = options.jointSteps ?? (ctx.smoke ? 8 : 100);
+  const flowLr = options.flowLr ?? 1e-3;
+  const jointLr = options.jointLr ?? 1e-3;
+  const nLangevin = options.nLangevin ?? (ctx.smoke ? 20 : 200);
   const nScore = ctx.smoke ? 400 : SCORE_POINTS;
-  const batchSize = ctx.smoke ? 128 : 256;
+  const batchSize = options.batchSize ?? (ctx.smoke ? 128 : 256);
+  const checkpointEvery = options.checkpointEvery ?? 0;
+  const jointCheckpointEvery = options.jointCheckpointEvery ?? checkpointEvery;
   const datasets = options.datasets ?? (['twoMoons', 'eightGaussians'] as const);
+  const coupling = options.coupling ?? 'sinkhorn';
+  const langevinDt = options.langevinDt ?? 0.01;
+  // the sampler keeps the paper's transport time (200 steps of Δ = 0.01) at any Δ
+  const sampleSteps = Math.max(1, Math.round(2 / langevinDt));
+  const settings = {
+    flowSteps,
+    jointSteps,
+    flowLr,
+    jointLr,
+    nLangevinSteps: nLangevin,
+    langevinDt,
+    coupling,
+    batchSize,
+    nScore,
+    backend: tf.getBackend(),
+  };
   const results: Record<string, Record<string, unknown>> = {};
+  const tStart = performance.now();
+  const elapsed = () => round((performance.now() - tStart) / 1000, 1);
   for (const name of datasets) {
     const train = makeDataset(name, { nSamples: 8192, seed: ctx.seed + 1 }).toTensor();
     const ref = scoreReference(name, ctx.seed, nScore);
     const V = new MLPEnergy({ inputDim: 2, widths: ctx.smoke ? [64, 64] : [128, 128, 128], seed: ctx.seed });
     const loss = new EnergyMatchingLoss(V, {
-      coupling: 'sinkhorn',
+      coupling,
       nLangevinSteps: nLangevin,
+      langevinDt,
       warmupSteps: flowSteps,
       seed: ctx.seed,
     });
-    const optimizer = tf.train.adam(1e-3);
+    const optimizer = tf.train.adam(flowLr);
     const noise = tf.randomNormal([nScore, 2], 0, 1, 'float32', ctx.seed + 4) as tf.Tensor2D;
     // The paper's sampler: 200 tempered steps of Δ = 0.01 (transport in unit time, descent to τ*, then heat)
-    const sample = async (nSteps = 200) => {
+    const sample = async (nSteps = sampleSteps) => {
       const x = loss.sample(noise, rngKey(ctx.seed + 3), nSteps);
       const s = (await x.data()) as Float32Array;
       x.dispose();
       return s;
     };
+    const progress: Record<string, unknown>[] = [];
+    const record: Record<string, unknown> = { progress };
+    results[name] = record;
+    // A checkpoint: sample, score, draw the landscape and write summary.json (a run cut short still leaves numbers)
+    let checkpointMs = 0;
+    const checkpoint = async (phase: string, step: number, lossValue: number) => {
+      const tc = performance.now();
+      const samples = await sample();
+      const score = roundScore(scoreSamples(ref, samples));
+      const entry = {
+        phase,
+        step,
+        loss: round(lossValue),
+        mmd2: score.mmd.samples,
+        elapsedSeconds: elapsed(),
+      };
+      progress.push(entry);
+      console.log(
+        `[${name}] checkpoint ${phase} step ${step}: MMD² ${score.mmd.samples} (floor ${score.mmd.floor}, noise ${score.mmd.baseline}) at ${entry.elapsedSeconds} s`,
+      );
+      await drawLandscape(ctx, name, V, samples, score.mmd, `${phase} ${step}`);
+      ctx.json(
+        `${name}-samples.json`,
+        Array.from(samples, (v) => round(v)),
+      );
+      ctx.json('summary.json', { ...settings, complete: false, results });
+      checkpointMs += performance.now() - tc;
+      return { samples, score };
+    };
+    const logEvery = (steps: number) => options.logEvery ?? Math.max(1, Math.round(steps / 20));
+    const onStep = (phase: string, steps: number, offset: number) => async (m: StepMetrics) => {
+      const step = m.step - offset + 1;
+      if (step % logEvery(steps) === 0 || step === steps) {
+        const cd = m.metrics?.cdGap;
+        console.log(
+          `[${name}] ${phase} ${step}/${steps} loss ${m.loss.toFixed(5)}${cd !== undefined ? ` cdGap ${cd.toFixed(4)}` : ''} ${elapsed()} s`,
+        );
+      }
+      const every = phase === 'joint' ? jointCheckpointEvery : checkpointEvery;
+      if (every > 0 && step % every === 0 && step < steps) await checkpoint(phase, step, m.loss);
+    };
     const t0 = performance.now();
     const flow = await fit({
       loss,
       optimizer,
-      learningRate: 1e-3,
+      learningRate: flowLr,
       data: train,
       batchSize,
       steps: flowSteps,
       seed: ctx.seed,
+      onStep: onStep('flow', flowSteps, 0),
     });
-    const flowMs = performance.now() - t0;
-    const afterFlow = roundScore(scoreSamples(ref, await sample()));
+    const flowMs = performance.now() - t0 - checkpointMs;
+    checkpointMs = 0;
+    const afterFlow = (await checkpoint('flow', flowSteps, flow.history.at(-1)!.loss)).score;
+    Object.assign(record, { afterFlow, msPerFlowStep: round(flowMs / flowSteps, 1) });
+    checkpointMs = 0;
     const t1 = performance.now();
     const joint = await fit({
       loss,
       optimizer,
-      learningRate: new CosineScheduler(1e-3, 1e-4, jointSteps),
+      learningRate: new CosineScheduler(jointLr, jointLr / 10, jointSteps),
       data: train,
       batchSize,
       steps: jointSteps,
       seed: ctx.seed + 1,
+      onStep: onStep('joint', jointSteps, 0),
     });
-    const jointMs = performance.now() - t1;
+    const jointMs = performance.now() - t1 - checkpointMs;
     const t2 = performance.now();
     const samples = await sample();
     const sampleMs = performance.now() - t2;
     const afterJoint = roundScore(scoreSamples(ref, samples));
-    const afterJoint100 = roundScore(scoreSamples(ref, await sample(100)));
-    const w = WINDOW[name]!;
-    const resolution = ctx.smoke ? 40 : 120;
-    const landscape = await plotEnergyLandscape(V, {
-      xRange: w.x,
-      yRange: w.y,
-      resolution,
-      logScale: true,
-      title: `Learned energy V (${name})`,
-    });
-    const overlay = await plotSamples(columns(samples), {
-      energy: landscape.data.grid as EnergyGrid,
-      logScale: true,
-      contours: false,
-      xRange: w.x,
-      yRange: w.y,
-      color: 'white',
-      radius: 1.2,
-      opacity: 0.6,
-      title: `Tempered Langevin on V: MMD² ${afterJoint.mmd.samples.toFixed(4)} (floor ${afterJoint.mmd.floor.toFixed(4)}, noise ${afterJoint.mmd.baseline.toFixed(4)})`,
-    });
-    await ctx.figure(
-      `${name}-landscape`,
-      combineFigures([landscape, overlay], { columns: 2, title: `Energy matching, ${name}` }),
+    const afterJoint100 = roundScore(scoreSamples(ref, await sample(Math.round(sampleSteps / 2))));
+    console.log(
+      `[${name}] after joint: MMD² ${afterJoint.mmd.samples} (half the steps: ${afterJoint100.mmd.samples})`,
     );
-    results[name] = {
-      afterFlow,
+    await drawLandscape(ctx, name, V, samples, afterJoint.mmd);
+    ctx.json(
+      `${name}-samples.json`,
+      Array.from(samples, (v) => round(v)),
+    );
+    Object.assign(record, {
       afterJoint,
       afterJoint100Steps: afterJoint100.mmd.samples,
       flowLoss: round(flow.history.at(-1)!.loss),
@@ -122,11 +210,50 @@ export async function run(options: ExampleOptions & { readonly datasets?: readon
       msPerFlowStep: round(flowMs / flowSteps, 1),
       msPerJointStep: round(jointMs / jointSteps, 1),
       sampleSeconds: round(sampleMs / 1000, 1),
-    };
+    });
     tf.dispose([train, noise]);
     V.dispose();
   }
-  return finish(ctx, { flowSteps, jointSteps, nLangevinSteps: nLangevin, nScore, results });
+  ctx.json('summary.json', { ...settings, complete: true, results });
+  return finish(ctx, { ...settings, results });
+}
+
+/** Figure `<dataset>-landscape`: the learned V (left) and the samples over it (right). */
+async function drawLandscape(
+  ctx: ExampleContext,
+  name: string,
+  V: MLPEnergy,
+  samples: Float32Array,
+  mmd: { samples: number; floor: number; baseline: number },
+  at?: string,
+): Promise<void> {
+  const w = WINDOW[name]!;
+  const resolution = ctx.smoke ? 40 : 120;
+  const landscape = await plotEnergyLandscape(V, {
+    xRange: w.x,
+    yRange: w.y,
+    resolution,
+    logScale: true,
+    title: `Learned energy V (${name})`,
+  });
+  const overlay = await plotSamples(columns(samples), {
+    energy: landscape.data.grid as EnergyGrid,
+    logScale: true,
+    contours: false,
+    xRange: w.x,
+    yRange: w.y,
+    color: 'white',
+    radius: 1.2,
+    opacity: 0.6,
+    title: `Tempered Langevin on V: MMD² ${mmd.samples.toFixed(4)} (floor ${mmd.floor.toFixed(4)}, noise ${mmd.baseline.toFixed(4)})`,
+  });
+  await ctx.figure(
+    `${name}-landscape`,
+    combineFigures([landscape, overlay], {
+      columns: 2,
+      title: `Energy matching, ${name}${at !== undefined ? ` (after ${at})` : ''}`,
+    }),
+  );
 }
 
 mainGuard(import.meta.url, run);
