@@ -74,10 +74,12 @@ export function coopChains(layout: MlpLayout, limitBytes: number): number | unde
 }
 
 /**
- * The default shape for `b` chains of dimension `d`: the largest allowed c (16, 8, 4, 2, 1) that still gives
- * ≥ COOP_TARGET_GROUPS workgroups (else the smallest allowed c), so small batches fill the GPU while large ones
- * keep c = 16; t = 64 at c = 16 (today's program), else one thread per unit of the widest hidden layer (rounded
- * up to a power of two in 64..256). `undefined` when no c fits (then the one-thread-per-chain program runs).
+ * The default shape for `b` chains of dimension `d`: the largest allowed c ≤ 8 (8, 4, 2, 1) that still gives
+ * ≥ COOP_TARGET_GROUPS workgroups (else the smallest allowed c), so small batches fill the GPU, with one thread
+ * per unit of the widest hidden layer (rounded up to a power of two in 64..256). Measured on an H200
+ * (2026-11-29, bare `chain.mlp` + read-back, 32→128→128→1 SiLU): 4096×32×100 8x128 14.7 ms, 16x128 15.6,
+ * 16x64 20.8; 256×2×10 (2→128→128→1) 2x128 1.00 ms, 4x128 0.96, 16x64 1.63 — c = 16 is never the fastest since
+ * the gradient phase went parallel. `undefined` when no c fits (then the one-thread-per-chain program runs).
  */
 export function coopShape(
   layout: MlpLayout,
@@ -87,10 +89,12 @@ export function coopShape(
 ): CoopShape | undefined {
   const fits = COOP_CHAINS.filter((c) => coopChainsFit(layout, d, c, limitBytes));
   if (fits.length === 0) return undefined;
-  const c = fits.find((c) => Math.ceil(b / c) >= COOP_TARGET_GROUPS) ?? fits[fits.length - 1]!;
+  const capped = fits.filter((c) => c <= 8);
+  const pool = capped.length > 0 ? capped : fits;
+  const c = pool.find((c) => Math.ceil(b / c) >= COOP_TARGET_GROUPS) ?? pool[pool.length - 1]!;
   const wide = Math.max(...layout.widths.slice(1, -1));
   let t = 64;
-  if (c < 16) while (t < 256 && t < wide) t *= 2;
+  while (t < 256 && t < wide) t *= 2;
   return { c, t, g: coopGroups(layout, c, t) };
 }
 
