@@ -47,6 +47,7 @@ function positiveNumber(name: string) {
 
 /** Per-example lengths and settings (today read by energy-matching-2d; the other examples ignore them). */
 interface TuningOptions {
+  setup?: 'library' | 'paper';
   flowSteps?: number;
   jointSteps?: number;
   flowLr?: number;
@@ -88,6 +89,14 @@ const program = new Command('pnpm example')
       return v;
     },
     'cpu',
+  )
+  .option(
+    '--setup <name>',
+    "energy-matching-2d: 'library' (default) or 'paper' (the paper's 2-D run: 8 gaussians → moons, 20k + 2k steps)",
+    (v: string) => {
+      if (v !== 'library' && v !== 'paper') throw new InvalidArgumentError('setup must be library or paper.');
+      return v;
+    },
   )
   .option('--flow-steps <n>', 'energy-matching-2d: flow-only steps', positiveInt('flow-steps'))
   .option('--joint-steps <n>', 'energy-matching-2d: joint steps', positiveInt('joint-steps'))

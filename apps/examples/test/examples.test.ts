@@ -138,6 +138,20 @@ describe('the curriculum (smoke mode)', () => {
     }
   });
 
+  it("energy-matching-2d --setup paper: the paper's 8 gaussians → moons run end to end (tiny lengths)", async () => {
+    const r = await runExample('energy-matching-2d', { setup: 'paper', flowSteps: 40, jointSteps: 2 });
+    expect(r.setup).toBe('paper');
+    expect(r.coupling).toBe('exactOt');
+    expect(r.batchSize).toBe(128);
+    expect(Object.keys(r.results)).toEqual(['twoMoons']);
+    // the score is measured against the paper's data (3·moons(0.2) − 1): finite, with its own floor and baseline
+    const d = r.results.twoMoons as {
+      afterJoint: { mmd: { samples: number; baseline: number; floor: number } };
+    };
+    expect(Number.isFinite(d.afterJoint.mmd.samples)).toBe(true);
+    expect(d.afterJoint.mmd.floor).toBeLessThan(0.01 * d.afterJoint.mmd.baseline + 0.01);
+  });
+
   it('rmhmc-funnel: RMHMC recovers the v-marginal and reaches the neck', async () => {
     const r = await runExample('rmhmc-funnel');
     const m = r.samplers.rmhmc;

@@ -4,10 +4,12 @@ import {
   assertInteger,
   assertKnownOptions,
   assertNonNegative,
+  assertOneOf,
   assertPositive,
   assertTensor,
   type Coupling,
   type CouplingSpec,
+  EbmError,
   type EnergyFunction,
   foldIn,
   type Interpolant,
@@ -58,6 +60,17 @@ export interface EnergyMatchingOptions extends BaseLossOptions {
   readonly cdClamp?: number;
   /** Phase 1: the first `warmupSteps` calls use λ = 0 (flow only), then the joint phase (default 0). */
   readonly warmupSteps?: number;
+  /**
+   * Source distribution p₀ of the flow and of the noise-started chains, as samples `[N, D]` (e.g. 100 000 draws of
+   * the paper's eight gaussians): each call draws its rows uniformly with replacement. Default: N(0, I). The loss
+   * keeps a reference; the caller owns the tensor and keeps it alive while the loss is used.
+   */
+  readonly source?: tf.Tensor2D;
+  /**
+   * When the flow weight w(t) applies: `'always'` (default, TorchEBM) or `'joint'` (the paper's 2-D code: phase 1
+   * regresses the whole path, w(t) only in the joint phase).
+   */
+  readonly flowWeighting?: 'always' | 'joint';
 }
 
 const KEYS = [
@@ -76,6 +89,8 @@ const KEYS = [
   'cdTrimFraction',
   'cdClamp',
   'warmupSteps',
+  'source',
+  'flowWeighting',
 ];
 
 /** Energy Matching's flow weight w(t) = clip((1 − t)/(1 − a), 0, 1) `[B]` (TorchEBM's `compute_flow_weight`). */
@@ -139,6 +154,8 @@ export class EnergyMatchingLoss extends BaseLoss {
   readonly cdTrimFraction: number;
   readonly cdClamp: number;
   readonly warmupSteps: number;
+  readonly flowWeighting: 'always' | 'joint';
+  private readonly source: tf.Tensor2D | undefined;
   private lambda: number;
   private calls = 0;
   private readonly schedule: TemperatureScheduler;
@@ -163,6 +180,20 @@ export class EnergyMatchingLoss extends BaseLoss {
     });
     this.cdClamp = assertNonNegative('cdClamp', options.cdClamp ?? 0.02);
     this.warmupSteps = assertInteger('warmupSteps', options.warmupSteps ?? 0, 0);
+    this.flowWeighting = assertOneOf('flowWeighting', options.flowWeighting ?? 'always', [
+      'always',
+      'joint',
+    ] as const);
+    if (options.source !== undefined) {
+      if (options.source.isDisposed) {
+        throw new EbmError('INVALID_PARAM', 'The source samples are disposed.', {
+          argument: 'source',
+          value: 'disposed tensor',
+          fix: 'keep the source tensor alive while the loss is used.',
+        });
+      }
+      this.source = assertBatch('source', options.source, energy.dim);
+    }
     this.schedule = new TemperatureScheduler(this.epsilonMax, {
       tauStar: this.tauStar,
       nSteps: this.nLangevinSteps,
@@ -182,6 +213,26 @@ export class EnergyMatchingLoss extends BaseLoss {
   /** Whether call number `call` (0-based) uses the contrastive term. */
   cdActive(call: number = this.calls): boolean {
     return this.lambda > 0 && call >= this.warmupSteps;
+  }
+
+  /**
+   * n draws of the source p₀ `[n, d]`: N(0, I), or rows of `source` picked uniformly with replacement
+   * (index ⌊u·N⌋, u ~ U[0, 1) from `key`). The caller owns the result.
+   */
+  drawSource(key: RngKey, n: number, d: number): tf.Tensor2D {
+    const src = this.source;
+    if (src === undefined) return randomNormal(key, [n, d]) as tf.Tensor2D;
+    if (src.isDisposed) {
+      throw new EbmError('STATE_ERROR', 'The source samples were disposed while the loss uses them.', {
+        argument: 'source',
+        fix: 'keep the source tensor alive while the loss is used.',
+      });
+    }
+    return tf.tidy(() => {
+      const rows = src.shape[0];
+      const idx = tf.cast(tf.minimum(tf.floor(tf.mul(randomUniform(key, [n]), rows)), rows - 1), 'int32');
+      return tf.gather(src, idx) as tf.Tensor2D;
+    });
   }
 
   /**
@@ -237,7 +288,7 @@ export class EnergyMatchingLoss extends BaseLoss {
     const start = withoutTape(() =>
       tf.tidy(() => {
         const parts: tf.Tensor2D[] = [];
-        if (nNoise > 0) parts.push(randomNormal(kStart, [nNoise, d]) as tf.Tensor2D);
+        if (nNoise > 0) parts.push(this.drawSource(kStart, nNoise, d));
         if (b - nNoise > 0) {
           const u = randomUniform(kPick, [b - nNoise]);
           const idx = tf.cast(tf.minimum(tf.floor(tf.mul(u, b)), b - 1), 'int32');
@@ -272,16 +323,15 @@ export class EnergyMatchingLoss extends BaseLoss {
     const [kNoise, kTime, kCouple, kXi, kNeg] = splitKey(key, 5) as [RngKey, RngKey, RngKey, RngKey, RngKey];
     const [b] = data.shape;
     const pair = withoutTape(() =>
-      this.coupling.couple(randomNormal(kNoise, data.shape) as tf.Tensor2D, data, kCouple),
+      this.coupling.couple(this.drawSource(kNoise, b, data.shape[1]), data, kCouple),
     );
     const t = randomUniform(kTime, [b]) as tf.Tensor1D;
     const { xt: xClean, ut } = this.interpolant.interpolate(pair.x0, pair.x1, t);
     const xt = this.sigma > 0 ? tf.add(xClean, tf.mul(this.sigma, randomNormal(kXi, xClean.shape))) : xClean;
     const g = this.energy.gradient(xt as tf.Tensor2D, { checkFinite: false });
-    let perRow: tf.Tensor = tf.mul(
-      flowWeight(t, this.flowWeightCutoff),
-      tf.mean(tf.square(tf.add(g, ut)), 1),
-    );
+    const residual = tf.mean(tf.square(tf.add(g, ut)), 1);
+    const weighted = this.flowWeighting === 'always' || this.cdActive(call);
+    let perRow: tf.Tensor = weighted ? tf.mul(flowWeight(t, this.flowWeightCutoff), residual) : residual;
     if (pair.weights !== undefined) perRow = tf.mul(pair.weights, perRow);
     const flowLoss = tf.mean(perRow) as tf.Scalar;
     const stats: Record<string, tf.Scalar> = {};

@@ -117,6 +117,73 @@ describe('EnergyMatchingLoss', () => {
     data.dispose();
   });
 
+  it('source samples: uniform rows of the given tensor (χ² over 4 rows), same stream as N(0, I) otherwise', () => {
+    const V = new Quadratic();
+    const source = tf.tensor2d([
+      [5, 0],
+      [0, 5],
+      [-5, 0],
+      [0, -5],
+    ]);
+    const loss = new EnergyMatchingLoss(V, { source, coupling: 'independent' });
+    const x = loss.drawSource(rngKey(7), 4000, 2);
+    const rows = x.arraySync();
+    const counts = [0, 0, 0, 0];
+    for (const [a, b] of rows) counts[a! > 4 ? 0 : b! > 4 ? 1 : a! < -4 ? 2 : 3]!++;
+    // χ² with 3 d.o.f.: P(χ² > 16.27) = 0.001 (the false-fail rate at a fixed seed)
+    const chi2 = counts.reduce((s, c) => s + (c - 1000) ** 2 / 1000, 0);
+    expect(chi2).toBeLessThan(16.27);
+    // without a source: the N(0, I) draw the loss always used (bit-identical stream)
+    const plain = new EnergyMatchingLoss(V, { coupling: 'independent' });
+    const z = plain.drawSource(rngKey(7), 8, 2);
+    const want = randomNormal(rngKey(7), [8, 2]);
+    expect(Array.from(z.dataSync())).toEqual(Array.from(want.dataSync()));
+    // the noise-started chains start at source rows: one step of Δ → 0 leaves them there
+    const still = new EnergyMatchingLoss(V, {
+      source,
+      noiseFraction: 1,
+      nLangevinSteps: 1,
+      langevinDt: 1e-12,
+    });
+    const data = tf.zeros([8, 2]) as tf.Tensor2D;
+    const neg = still.negatives(data, rngKey(3));
+    for (const [a, b] of neg.arraySync()) expect(Math.abs(a!) + Math.abs(b!)).toBeCloseTo(5, 4);
+    tf.dispose([x, z, want, neg, data, source]);
+    expect(() => loss.drawSource(rngKey(1), 2, 2)).toThrow(/disposed/);
+    V.dispose();
+  });
+
+  it("flowWeighting 'joint': phase 1 regresses the whole path (no w(t)), the joint phase weights it", () => {
+    const V = new Quadratic();
+    const data = tf.tidy(() => tf.add(tf.mul(randomNormal(rngKey(1), [32, 2]), 0.3), 1)) as tf.Tensor2D;
+    const opts = { coupling: 'independent', lambdaCd: 0, sigma: 0.1 } as const;
+    const key = rngKey(4);
+    const value = (l: EnergyMatchingLoss) => {
+      const r = l.compute(data, { key, metrics: false });
+      const v = r.loss.dataSync()[0]!;
+      r.loss.dispose();
+      return v;
+    };
+    const always = value(new EnergyMatchingLoss(V, opts));
+    const joint = value(new EnergyMatchingLoss(V, { ...opts, flowWeighting: 'joint' }));
+    // the unweighted mean by hand: the same draws without w(t)
+    const manual = tf.tidy(() => {
+      const [kNoise, kTime, , kXi] = splitKey(key, 5) as RngKey[];
+      const x0 = randomNormal(kNoise!, [32, 2]);
+      const tc = tf.reshape(randomUniform(kTime!, [32]), [-1, 1]);
+      const xt = tf.add(
+        tf.add(tf.mul(tc, data), tf.mul(tf.sub(1, tc), x0)),
+        tf.mul(0.1, randomNormal(kXi!, [32, 2])),
+      );
+      const grad = tf.add(tf.matMul(xt, tf.mul(0.5, tf.add(V.A, tf.transpose(V.A)))), V.b);
+      return tf.mean(tf.square(tf.add(grad, tf.sub(data, x0)))).dataSync()[0]!;
+    });
+    expect(joint).toBeCloseTo(manual, 4);
+    expect(joint).not.toBeCloseTo(always, 4);
+    data.dispose();
+    V.dispose();
+  });
+
   it('is leak-free when the energy throws mid-run (inside the Langevin chains); bad options raise EbmErrors', async () => {
     const V = new Quadratic();
     const data = tf.tidy(() => randomNormal(rngKey(3), [16, 2])) as tf.Tensor2D;
@@ -139,6 +206,8 @@ describe('EnergyMatchingLoss', () => {
     bad(() => new EnergyMatchingLoss(V, { lambda_cd: 1 } as never));
     bad(() => new EnergyMatchingLoss(V, { noiseFraction: 1.5 }));
     bad(() => new EnergyMatchingLoss(V, { tauStar: 1 }));
+    bad(() => new EnergyMatchingLoss(V, { flowWeighting: 'never' as never }));
+    bad(() => new EnergyMatchingLoss(V, { source: tf.zeros([4, 3]) as tf.Tensor2D }));
     bad(() => new EnergyMatchingLoss(V, { nLangevinSteps: 0 }));
     bad(() => new EnergyMatchingLoss(V, { coupling: 'emd' as never }));
     bad(() => loss.setLambdaCd(-1));

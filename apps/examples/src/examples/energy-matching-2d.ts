@@ -14,9 +14,17 @@
  * Deviations from the paper's run (compute): 1200 flow + 100 joint steps at lr 1e-3 → 1e-4 (cosine) instead of
  * 20k + 2k at 1e-4; the same λ, τ*, ε_max, Δ, 200 Langevin steps, trimmed mean and clamp. Smoke mode trains
  * with 20-step negative chains; sampling always uses the paper's transport time (200 steps at Δ = 0.01; half reported too).
+ *
+ * `setup: 'paper'` (`--setup paper`) runs the paper's own 2-D code instead (`experiments/toy2d` of the authors'
+ * repository): source p₀ = eight gaussians at radius 5 with covariance √0.1·I (torchcfm's `sample_8gaussians`),
+ * target 3·moons(noise 0.2) − 1 (`sample_moons`), exact-OT pairs, batch 128, Adam at a constant 1e-4, 20 000 flow
+ * + 2000 joint steps, 4 hidden layers of 128, flow weight w(t) only in the joint phase, cd = mean V(x⁺) − mean
+ * V(x⁻) (no trim, no clamp), half the negative chains from p₀ (tempered), half from data (at ε_max); samples by
+ * tempered Langevin from p₀. Deviations: SiLU in every hidden layer (the paper's first is ReLU), the score's
+ * held-out sets come from the same generator.
  */
 import { CosineScheduler, rngKey } from '@ebm/core';
-import { type DatasetName, makeDataset } from '@ebm/datasets';
+import { type DatasetName, eightGaussians, makeDataset, twoMoons } from '@ebm/datasets';
 import { EnergyMatchingLoss, fit, type StepMetrics } from '@ebm/losses';
 import { MLPEnergy } from '@ebm/models';
 import { combineFigures, type EnergyGrid, plotEnergyLandscape, plotSamples } from '@ebm/viz/node';
@@ -37,10 +45,25 @@ const WINDOW: Record<string, { x: [number, number]; y: [number, number] }> = {
   twoMoons: { x: [-2, 3], y: [-2, 2.5] },
   eightGaussians: { x: [-3.5, 3.5], y: [-3.5, 3.5] },
 };
+/** Plot window of the paper's set-up: the moons (3·moons − 1) and the source ring at radius 5. */
+const PAPER_WINDOW = { x: [-6.5, 6.5] as [number, number], y: [-6.5, 6.5] as [number, number] };
+
+/** The paper's target: 3·moons(noise 0.2) − 1, rows shuffled (torchcfm's `sample_moons`), generator coordinates. */
+export function paperMoons(n: number, seed: number): Float32Array {
+  const d = twoMoons({ nSamples: n, noise: 0.2, shuffle: true, seed });
+  return Float32Array.from(d.data, (v) => 3 * v - 1);
+}
+
+/** The paper's source: eight gaussians at radius 5, covariance √0.1·I (torchcfm's `sample_8gaussians`). */
+export function paperSource(n: number, seed: number): Float32Array {
+  return Float32Array.from(eightGaussians({ nSamples: n, scale: 5, std: 0.1 ** 0.25, seed }).data);
+}
 
 /** Lengths and key settings of a run (the command line's `--flow-steps` etc. of `pnpm example`). */
 export interface EnergyMatchingRunOptions extends ExampleOptions {
-  /** Datasets to train on (default both; `--dataset twoMoons`). */
+  /** `'library'` (default: N(0, I) → the library's datasets) or `'paper'` (the paper's own 2-D run; see the module docs). */
+  readonly setup?: 'library' | 'paper';
+  /** Datasets to train on (default both; `--dataset twoMoons`; the paper's set-up: two moons only). */
   readonly datasets?: readonly DatasetName[];
   /** Flow-only steps (default 1200; smoke 200; the paper 20 000). */
   readonly flowSteps?: number;
@@ -69,21 +92,25 @@ export interface EnergyMatchingRunOptions extends ExampleOptions {
 /** Runs the example. */
 export async function run(options: EnergyMatchingRunOptions = {}) {
   const ctx = context('energy-matching-2d', options);
-  const flowSteps = options.flowSteps ?? (ctx.smoke ? 200 : 1200);
-  const jointSteps = options.jointSteps ?? (ctx.smoke ? 8 : 100);
-  const flowLr = options.flowLr ?? 1e-3;
-  const jointLr = options.jointLr ?? 1e-3;
+  const paper = options.setup === 'paper';
+  const flowSteps = options.flowSteps ?? (ctx.smoke ? 200 : paper ? 20_000 : 1200);
+  const jointSteps = options.jointSteps ?? (ctx.smoke ? 8 : paper ? 2000 : 100);
+  const flowLr = options.flowLr ?? (paper ? 1e-4 : 1e-3);
+  const jointLr = options.jointLr ?? (paper ? 1e-4 : 1e-3);
   const nLangevin = options.nLangevin ?? (ctx.smoke ? 20 : 200);
   const nScore = ctx.smoke ? 400 : SCORE_POINTS;
-  const batchSize = options.batchSize ?? (ctx.smoke ? 128 : 256);
+  const batchSize = options.batchSize ?? (ctx.smoke || paper ? 128 : 256);
   const checkpointEvery = options.checkpointEvery ?? 0;
   const jointCheckpointEvery = options.jointCheckpointEvery ?? checkpointEvery;
-  const datasets = options.datasets ?? (['twoMoons', 'eightGaussians'] as const);
-  const coupling = options.coupling ?? 'sinkhorn';
+  const datasets = paper
+    ? (['twoMoons'] as const)
+    : (options.datasets ?? (['twoMoons', 'eightGaussians'] as const));
+  const coupling = options.coupling ?? (paper ? 'exactOt' : 'sinkhorn');
   const langevinDt = options.langevinDt ?? 0.01;
   // the sampler keeps the paper's transport time (200 steps of Δ = 0.01) at any Δ
   const sampleSteps = Math.max(1, Math.round(2 / langevinDt));
   const settings = {
+    setup: paper ? 'paper' : 'library',
     flowSteps,
     jointSteps,
     flowLr,
@@ -99,18 +126,29 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
   const tStart = performance.now();
   const elapsed = () => round((performance.now() - tStart) / 1000, 1);
   for (const name of datasets) {
-    const train = makeDataset(name, { nSamples: 8192, seed: ctx.seed + 1 }).toTensor();
-    const ref = scoreReference(name, ctx.seed, nScore);
-    const V = new MLPEnergy({ inputDim: 2, widths: ctx.smoke ? [64, 64] : [128, 128, 128], seed: ctx.seed });
+    const nTrain = paper ? 100_000 : 8192;
+    const train = paper
+      ? tf.tensor2d(paperMoons(nTrain, ctx.seed + 1), [nTrain, 2])
+      : makeDataset(name, { nSamples: nTrain, seed: ctx.seed + 1 }).toTensor();
+    const ref = scoreReference(name, ctx.seed, nScore, paper ? paperMoons : undefined);
+    const source = paper ? tf.tensor2d(paperSource(100_000, ctx.seed + 5), [100_000, 2]) : undefined;
+    const widths = ctx.smoke ? [64, 64] : paper ? [128, 128, 128, 128] : [128, 128, 128];
+    const V = new MLPEnergy({ inputDim: 2, widths, seed: ctx.seed });
     const loss = new EnergyMatchingLoss(V, {
       coupling,
       nLangevinSteps: nLangevin,
       langevinDt,
       warmupSteps: flowSteps,
       seed: ctx.seed,
+      ...(source !== undefined
+        ? { source, flowWeighting: 'joint', cdTrimFraction: 0, cdClamp: Number.MAX_VALUE }
+        : {}),
     });
     const optimizer = tf.train.adam(flowLr);
-    const noise = tf.randomNormal([nScore, 2], 0, 1, 'float32', ctx.seed + 4) as tf.Tensor2D;
+    // the samplers' start: N(0, I), or the paper's source p₀
+    const noise = paper
+      ? loss.drawSource(rngKey(ctx.seed + 4), nScore, 2)
+      : (tf.randomNormal([nScore, 2], 0, 1, 'float32', ctx.seed + 4) as tf.Tensor2D);
     // The paper's sampler: 200 tempered steps of Δ = 0.01 (transport in unit time, descent to τ*, then heat)
     const sample = async (nSteps = sampleSteps) => {
       const x = loss.sample(noise, rngKey(ctx.seed + 3), nSteps);
@@ -138,7 +176,7 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       console.log(
         `[${name}] checkpoint ${phase} step ${step}: MMD² ${score.mmd.samples} (floor ${score.mmd.floor}, noise ${score.mmd.baseline}) at ${entry.elapsedSeconds} s`,
       );
-      await drawLandscape(ctx, name, V, samples, score.mmd, `${phase} ${step}`);
+      await drawLandscape(ctx, name, V, samples, score.mmd, `${phase} ${step}`, paper);
       ctx.json(
         `${name}-samples.json`,
         Array.from(samples, (v) => round(v)),
@@ -179,7 +217,7 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
     const joint = await fit({
       loss,
       optimizer,
-      learningRate: new CosineScheduler(jointLr, jointLr / 10, jointSteps),
+      learningRate: paper ? jointLr : new CosineScheduler(jointLr, jointLr / 10, jointSteps),
       data: train,
       batchSize,
       steps: jointSteps,
@@ -195,7 +233,7 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
     console.log(
       `[${name}] after joint: MMD² ${afterJoint.mmd.samples} (half the steps: ${afterJoint100.mmd.samples})`,
     );
-    await drawLandscape(ctx, name, V, samples, afterJoint.mmd);
+    await drawLandscape(ctx, name, V, samples, afterJoint.mmd, undefined, paper);
     ctx.json(
       `${name}-samples.json`,
       Array.from(samples, (v) => round(v)),
@@ -211,7 +249,7 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       msPerJointStep: round(jointMs / jointSteps, 1),
       sampleSeconds: round(sampleMs / 1000, 1),
     });
-    tf.dispose([train, noise]);
+    tf.dispose([train, noise, ...(source ? [source] : [])]);
     V.dispose();
   }
   ctx.json('summary.json', { ...settings, complete: true, results });
@@ -226,8 +264,9 @@ async function drawLandscape(
   samples: Float32Array,
   mmd: { samples: number; floor: number; baseline: number },
   at?: string,
+  paper = false,
 ): Promise<void> {
-  const w = WINDOW[name]!;
+  const w = paper ? PAPER_WINDOW : WINDOW[name]!;
   const resolution = ctx.smoke ? 40 : 120;
   const landscape = await plotEnergyLandscape(V, {
     xRange: w.x,
@@ -251,7 +290,7 @@ async function drawLandscape(
     `${name}-landscape`,
     combineFigures([landscape, overlay], {
       columns: 2,
-      title: `Energy matching, ${name}${at !== undefined ? ` (after ${at})` : ''}`,
+      title: `Energy matching, ${paper ? "the paper's set-up (8 gaussians → moons)" : name}${at !== undefined ? ` (after ${at})` : ''}`,
     }),
   );
 }

@@ -98,10 +98,18 @@ export interface ScoreReference {
   readonly noise: Float32Array;
 }
 
-/** Builds the reference of the score (held-out seeds derive from `seed`; the noise is the samplers' start). */
-export function scoreReference(dataset: DatasetName, seed: number, n = SCORE_POINTS): ScoreReference {
-  const held = heldOut(dataset, n, 900_001 + seed);
-  const floorSet = heldOut(dataset, n, 700_001 + seed);
+/**
+ * Builds the reference of the score (held-out seeds derive from `seed`; the noise is the samplers' start).
+ * `draw(n, seed)` replaces the dataset's own generator (e.g. a rescaled variant); the target stays the dataset's.
+ */
+export function scoreReference(
+  dataset: DatasetName,
+  seed: number,
+  n = SCORE_POINTS,
+  draw: (n: number, seed: number) => Float32Array = (m, s) => heldOut(dataset, m, s),
+): ScoreReference {
+  const held = draw(n, 900_001 + seed);
+  const floorSet = draw(n, 700_001 + seed);
   const box = boundingBox(held);
   const med = medianPairwiseDistance(held, 2);
   const noise = uniformInBox(box, n, 500_001 + seed);
