@@ -53,13 +53,14 @@ import {
   VariancePreservingInterpolant,
   WarmupScheduler,
 } from '../src/index.js';
-import { type BadInputCase, badInputCases, describeBadInputMatrix } from '../src/testing/index.js';
+import {
+  BAD_INPUT_SPECS,
+  type BadInputCase,
+  badInputCases,
+  describeBadInputMatrix,
+} from '../src/testing/index.js';
 
-const pos = { type: 'number', min: 'positive' } as const;
-const nonNeg = { type: 'number', min: 'nonNegative' } as const;
-const real = { type: 'number' } as const;
-const count = { type: 'number', min: 'positive', integer: true } as const;
-const opts = { type: 'options' } as const;
+const { positive: pos, nonNegative: nonNeg, real, count, options: opts } = BAD_INPUT_SPECS;
 const chains = [
   [0.1, 0.3, -0.2, 0.5, 0.4, -0.1, 0.2, 0.0],
   [0.2, -0.3, 0.1, 0.0, 0.6, -0.4, 0.3, 0.1],

@@ -8,22 +8,7 @@
 #     --flow-steps 20000 --joint-steps 2000 --checkpoint-every 2000 -o "$OUT"
 set -e
 root=$(git rev-parse --show-toplevel); cd "$root"
-E=node_modules/.pnpm/esbuild@0.25.12/node_modules/esbuild/bin/esbuild
-k=.gpu-kit
-NODE_PATH="$root/packages/samplers/node_modules:$root/packages/cuda/node_modules:$root/apps/examples/node_modules" \
-  "$E" apps/examples/src/run-example.ts \
-  --bundle --platform=node --format=esm --target=node20 --external:webgpu --external:@resvg/resvg-js \
-  --outfile=$k/example.mjs --log-level=warning \
-  --banner:js="import {createRequire as __cr} from 'module'; import {fileURLToPath as __fu} from 'url'; import {dirname as __dn} from 'path'; const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);"
-L=$(find -L node_modules/.pnpm -maxdepth 3 -type d -path '*linkedom@*/node_modules/linkedom' | head -1)
-mkdir -p $k/node_modules/linkedom $k/node_modules/@resvg
-tmp=$(mktemp -d); echo 'module.exports = require("linkedom");' > "$tmp/lk.cjs"
-NODE_PATH=$(dirname "$L") "$E" "$tmp/lk.cjs" --bundle --platform=node --format=cjs --outfile=$k/node_modules/linkedom/index.js --log-level=warning
-echo '{"name":"linkedom","main":"index.js"}' > $k/node_modules/linkedom/package.json
-rm -rf "$tmp" $k/node_modules/@resvg/*
-cp -rL "$(find -L node_modules/.pnpm -maxdepth 4 -type d -path '*/node_modules/@resvg/resvg-js' | head -1)" $k/node_modules/@resvg/
-cp -rL "$(find -L node_modules/.pnpm -maxdepth 4 -type d -path '*/node_modules/@resvg/resvg-js-linux-x64-gnu' | head -1)" $k/node_modules/@resvg/
-mkdir -p $k/wasm; cp packages/samplers/node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm $k/wasm/
+bash packages/cuda/bench/kit-bundle.sh apps/examples/src/run-example.ts .gpu-kit/example.mjs
 # the bundled wasm backend looks for its .wasm files beside the bundle
-cp packages/samplers/node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm $k/
-ls -la $k/example.mjs
+cp packages/samplers/node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm .gpu-kit/
+ls -la .gpu-kit/example.mjs

@@ -5,7 +5,7 @@
  * (fit*, the matching losses) are `todo`.
  */
 import { BaseEnergy, type EnergyFunction } from '@ebm/core';
-import { type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
+import { BAD_INPUT_SPECS, type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, it } from 'vitest';
@@ -53,9 +53,7 @@ class Quadratic extends BaseEnergy {
 const energy: EnergyFunction = new Quadratic();
 const sampler = new LangevinDynamics(energy, { stepSize: 0.01 });
 const field = { dim: 2, velocity: (x: tf.Tensor2D) => tf.neg(x) as tf.Tensor2D } as never;
-const pos = { type: 'number', min: 'positive' } as const;
-const count = { type: 'number', min: 'positive', integer: true } as const;
-const opts = { type: 'options' } as const;
+const { positive: pos, count, options: opts } = BAD_INPUT_SPECS;
 /** `compute` is synchronous and must not read the device: NaN data is `fit`'s check (below), not compute's. */
 const batch = { type: 'tensor', shape: [4, 2], nonEmpty: true } as const;
 const optimizer = tf.train.sgd(0.01);

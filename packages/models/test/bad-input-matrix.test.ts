@@ -4,7 +4,7 @@
  * tensor behind (see `badInputCases` in @ebm/core/testing).
  */
 import type { EnergyFunction } from '@ebm/core';
-import { type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
+import { BAD_INPUT_SPECS, type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, it } from 'vitest';
 import * as models from '../src/index.js';
@@ -31,10 +31,8 @@ import {
   TimeConditionedMLP,
 } from '../src/index.js';
 
-const pos = { type: 'number', min: 'positive' } as const;
-const real = { type: 'number' } as const;
+const { positive: pos, real, options: opts } = BAD_INPUT_SPECS;
 const dimSpec = { type: 'number', min: 'positive', integer: true, huge: 1e9 } as const;
-const opts = { type: 'options' } as const;
 
 const made: { dispose?: () => void }[] = [];
 function keep<T>(x: T): T {

@@ -31,11 +31,9 @@ import {
 } from './util.js';
 import {
   type FusedChainSpec,
-  parallelWholeChain,
-  planWorkers,
+  sampleSyncWithWorkers,
+  sampleWithWorkers,
   type WorkerSampleOptions,
-  withoutWorkers,
-  withWorkers,
 } from './workers.js';
 
 /**
@@ -237,32 +235,26 @@ export abstract class MHSampler<I extends MHInfo = MHInfo & StepInfo> extends Ba
    */
   override async sample(options: WorkerSampleOptions<I>): Promise<SampleResult<MHState, I>> {
     if (!this.takesWorkers) return super.sample(options);
-    const spec = this.fusedSpec();
-    const plan = planWorkers(this.name, this.energy, options, spec, true);
-    if (plan === undefined) return super.sample(options);
-    const rest = withoutWorkers(options);
-    if (plan.reason !== undefined || 'reason' in spec) return withWorkers(await super.sample(rest), 0);
-    const used = { workers: 0 };
-    const kernel = {
-      ...this.asKernel(),
-      wholeChain: parallelWholeChain<MHState>(
-        this.energy,
-        spec,
-        plan.requested,
-        options.signal,
-        (x, step) => this.stateFromChain(x, step),
-        used,
-      ),
-    };
-    return withWorkers(await sampleChain(kernel, this.chainOptions(rest), this.hooks()), used.workers);
+    return sampleWithWorkers(options, {
+      owner: this.name,
+      energy: this.energy,
+      spec: this.fusedSpec(),
+      usual: (o) => super.sample(o),
+      withWholeChain: (wholeChain, o) =>
+        sampleChain({ ...this.asKernel(), wholeChain }, this.chainOptions(o), this.hooks()),
+      finish: (x, step) => this.stateFromChain(x, step),
+    });
   }
 
   /** Full run, synchronous: `workers` (MALA, HMC) must be 0 or `'auto'` here (the calling thread). */
   override sampleSync(options: WorkerSampleOptions<I>): SampleResult<MHState, I> {
     if (!this.takesWorkers) return super.sampleSync(options);
-    const plan = planWorkers(this.name, this.energy, options, this.fusedSpec(), false);
-    if (plan === undefined) return super.sampleSync(options);
-    return withWorkers(super.sampleSync(withoutWorkers(options)), 0);
+    return sampleSyncWithWorkers(options, {
+      owner: this.name,
+      energy: this.energy,
+      spec: this.fusedSpec(),
+      usual: (o) => super.sampleSync(o),
+    });
   }
 
   protected override sampleOptionKeys(): readonly string[] {

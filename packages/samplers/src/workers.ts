@@ -195,3 +195,55 @@ export function parallelWholeChain<S extends SamplerState>(
 export function withWorkers<R extends SampleResult>(r: R, workers: number): R & { workers: number } {
   return Object.assign(r, { workers });
 }
+
+/** What {@link sampleWithWorkers} needs of a sampler (its protected pieces, handed over by the sampler). */
+export interface WorkerRun<S extends SamplerState, I extends StepInfo> {
+  /** The sampler's name (for error messages). */
+  readonly owner: string;
+  readonly energy: EnergyFunction;
+  /** The sampler's fused whole-chain settings, or why it has none. */
+  readonly spec: FusedChainSpec;
+  /** The usual run in the calling thread (the sampler's `super.sample`). */
+  readonly usual: (options: SampleOptions<I>) => Promise<SampleResult<S, I>>;
+  /** The loop run with `wholeChain` as the kernel's whole-chain hook (`sampleChain` with the sampler's kernel). */
+  readonly withWholeChain: (
+    wholeChain: WholeChainFn<S>,
+    options: SampleOptions<I>,
+  ) => Promise<SampleResult<S, I>>;
+  /** The final state from the chain's x and step. */
+  readonly finish: (x: tf.Tensor2D, step: number) => S;
+}
+
+/**
+ * `sample()` of a sampler that takes `workers`: without the option, the usual run; where workers cannot apply
+ * (and the request allows that), the usual run with `workers: 0`; else the loop with {@link parallelWholeChain}
+ * as its whole-chain hook, with the workers used in `result.workers`.
+ */
+export async function sampleWithWorkers<S extends SamplerState, I extends StepInfo>(
+  options: WorkerSampleOptions<I>,
+  run: WorkerRun<S, I>,
+): Promise<SampleResult<S, I>> {
+  const { spec } = run;
+  const plan = planWorkers(run.owner, run.energy, options, spec, true);
+  if (plan === undefined) return run.usual(options);
+  const rest = withoutWorkers(options);
+  if (plan.reason !== undefined || 'reason' in spec) return withWorkers(await run.usual(rest), 0);
+  const used = { workers: 0 };
+  const wholeChain = parallelWholeChain(run.energy, spec, plan.requested, options.signal, run.finish, used);
+  return withWorkers(await run.withWholeChain(wholeChain, rest), used.workers);
+}
+
+/**
+ * `sampleSync()` of a sampler that takes `workers`: the option must be 0 or `'auto'` here (the calling thread);
+ * with it, the result reports `workers: 0`.
+ */
+export function sampleSyncWithWorkers<S extends SamplerState, I extends StepInfo>(
+  options: WorkerSampleOptions<I>,
+  run: Pick<WorkerRun<S, I>, 'owner' | 'energy' | 'spec'> & {
+    readonly usual: (options: SampleOptions<I>) => SampleResult<S, I>;
+  },
+): SampleResult<S, I> {
+  const plan = planWorkers(run.owner, run.energy, options, run.spec, false);
+  if (plan === undefined) return run.usual(options);
+  return withWorkers(run.usual(withoutWorkers(options)), 0);
+}

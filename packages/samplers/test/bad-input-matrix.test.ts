@@ -5,7 +5,7 @@
  * elsewhere) are `todo`.
  */
 import { BaseEnergy, type EnergyFunction } from '@ebm/core';
-import { type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
+import { BAD_INPUT_SPECS, type BadInputCase, badInputCases, describeBadInputMatrix } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, it } from 'vitest';
 import * as samplers from '../src/index.js';
@@ -33,9 +33,7 @@ class Quadratic extends BaseEnergy {
   }
 }
 const energy: EnergyFunction = new Quadratic();
-const pos = { type: 'number', min: 'positive' } as const;
-const count = { type: 'number', min: 'positive', integer: true } as const;
-const opts = { type: 'options' } as const;
+const { positive: pos, count, options: opts } = BAD_INPUT_SPECS;
 const field = { dim: 2, velocity: (x: tf.Tensor2D) => tf.neg(x) as tf.Tensor2D } as never;
 
 type Sampler = {

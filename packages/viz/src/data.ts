@@ -316,6 +316,35 @@ export function paddedExtent(cols: readonly ArrayLike<number>[], pad = 0.05): Ra
 }
 
 /**
+ * The x and y intervals of a 2-D plot: the given ones (checked), else the grid's, else the extent of the columns
+ * padded by 10 %.
+ */
+export function axisRanges(
+  cols: readonly XY[],
+  grid: { xRange: Range; yRange: Range } | undefined,
+  x?: Range,
+  y?: Range,
+): { xr: Range; yr: Range } {
+  const xr =
+    x !== undefined
+      ? checkRange('xRange', x)
+      : (grid?.xRange ??
+        paddedExtent(
+          cols.map((c) => c.x),
+          0.1,
+        ));
+  const yr =
+    y !== undefined
+      ? checkRange('yRange', y)
+      : (grid?.yRange ??
+        paddedExtent(
+          cols.map((c) => c.y),
+          0.1,
+        ));
+  return { xr, yr };
+}
+
+/**
  * 2-D histogram of points on an `nx × ny` grid over the given domain, row-major with row 0 at the bottom
  * (`y` ascending); points outside the domain are dropped.
  */

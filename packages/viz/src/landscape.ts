@@ -297,6 +297,11 @@ export async function plotEnergyLandscape(
   };
 }
 
+/** The precomputed grid given as a plot's `energy` option (`undefined` for an energy function, or none). */
+export function givenGrid(energy: EnergyFunction | EnergyGrid | undefined): EnergyGrid | undefined {
+  return energy !== undefined && 'values' in (energy as object) ? (energy as EnergyGrid) : undefined;
+}
+
 /** Resolves an optional energy background: an energy (evaluated on the range) or a grid. */
 export async function maybeGrid(
   source: EnergyFunction | EnergyGrid | undefined,

@@ -2,6 +2,7 @@ import type { EnergyFunction } from '@ebm/core';
 import { assertKnownOptions } from '@ebm/core';
 import * as Plot from '@observablehq/plot';
 import {
+  axisRanges,
   checkInt,
   checkRange,
   checkSize,
@@ -12,11 +13,11 @@ import {
   pointMarks,
   type Range,
   toXY,
-  type XY,
 } from './data.js';
 import { type Figure, type PlotPanel, type TextItem, TITLE_BAND } from './figure.js';
 import {
   type EnergyGrid,
+  givenGrid,
   type LandscapeStyle,
   LEGEND_BAND,
   landscapeLayer,
@@ -43,31 +44,6 @@ export interface SamplesOptions extends LandscapeStyle, PointStyle {
   readonly height?: number;
 }
 
-function ranges(
-  cols: readonly XY[],
-  grid: { xRange: Range; yRange: Range } | undefined,
-  x?: Range,
-  y?: Range,
-): { xr: Range; yr: Range } {
-  const xr =
-    x !== undefined
-      ? checkRange('xRange', x)
-      : (grid?.xRange ??
-        paddedExtent(
-          cols.map((c) => c.x),
-          0.1,
-        ));
-  const yr =
-    y !== undefined
-      ? checkRange('yRange', y)
-      : (grid?.yRange ??
-        paddedExtent(
-          cols.map((c) => c.y),
-          0.1,
-        ));
-  return { xr, yr };
-}
-
 /**
  * Samples as a scatter plot, optionally over the energy landscape (heatmap + contours + colour legend).
  * From `rasterThreshold` points on (default 5000) the cloud is drawn as one binned raster image, so 50k+
@@ -78,11 +54,7 @@ export async function plotSamples(samples: Points2D, options: SamplesOptions = {
   const width = checkSize('width', options.width ?? 560, 200);
   const height = checkSize('height', options.height ?? 540, 200);
   const xy = await toXY('samples', samples);
-  const given =
-    options.energy !== undefined && 'values' in (options.energy as object)
-      ? (options.energy as EnergyGrid)
-      : undefined;
-  const { xr, yr } = ranges([xy], given, options.xRange, options.yRange);
+  const { xr, yr } = axisRanges([xy], givenGrid(options.energy), options.xRange, options.yRange);
   const grid = await maybeGrid(options.energy, xr, yr, options.resolution);
   const layer = grid ? landscapeLayer(grid, pickOptions(options, VIZ_OPTION_KEYS.landscapeStyle)) : undefined;
   const plotHeight = height - TITLE_BAND - (layer ? LEGEND_BAND : 8);
@@ -151,7 +123,7 @@ export async function plotSampleComparison(
   const bins = checkInt('bins', options.bins ?? 40, 2, 500);
   const labels = options.labels ?? ['data', 'model'];
   const colors = options.colors ?? ['#1f77b4', '#ff7f0e'];
-  const { xr, yr } = ranges([a, b], undefined, options.xRange, options.yRange);
+  const { xr, yr } = axisRanges([a, b], undefined, options.xRange, options.yRange);
   const blockW = MARGINS.marginLeft + size + MARGINS.marginRight + MARGINAL + 24;
   const panels: PlotPanel[] = [];
   const texts: TextItem[] = [];

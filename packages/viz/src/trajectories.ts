@@ -2,10 +2,9 @@ import type { EnergyFunction } from '@ebm/core';
 import { assertKnownOptions } from '@ebm/core';
 import * as Plot from '@observablehq/plot';
 import {
+  axisRanges,
   checkInt,
-  checkRange,
   checkSize,
-  paddedExtent,
   type Range,
   type TrajectoriesInput,
   toTrajectories,
@@ -13,6 +12,7 @@ import {
 import { type Figure, type PlotPanel, TITLE_BAND } from './figure.js';
 import {
   type EnergyGrid,
+  givenGrid,
   type LandscapeStyle,
   LEGEND_BAND,
   landscapeLayer,
@@ -66,26 +66,7 @@ export async function plotTrajectories(
   const height = checkSize('height', options.height ?? 560, 200);
   const maxPts = checkInt('maxPointsPerChain', options.maxPointsPerChain ?? 2000, 2, 1e7);
   const chains = await toTrajectories('trajectories', trajectories);
-  const given =
-    options.energy !== undefined && 'values' in (options.energy as object)
-      ? (options.energy as EnergyGrid)
-      : undefined;
-  const xr =
-    options.xRange !== undefined
-      ? checkRange('xRange', options.xRange)
-      : (given?.xRange ??
-        paddedExtent(
-          chains.map((c) => c.x),
-          0.1,
-        ));
-  const yr =
-    options.yRange !== undefined
-      ? checkRange('yRange', options.yRange)
-      : (given?.yRange ??
-        paddedExtent(
-          chains.map((c) => c.y),
-          0.1,
-        ));
+  const { xr, yr } = axisRanges(chains, givenGrid(options.energy), options.xRange, options.yRange);
   const grid = await maybeGrid(options.energy, xr, yr, options.resolution);
   const layer = grid ? landscapeLayer(grid, pickOptions(options, VIZ_OPTION_KEYS.landscapeStyle)) : undefined;
   const steps = chains[0]!.x.length;

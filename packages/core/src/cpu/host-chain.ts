@@ -86,6 +86,12 @@ export interface ParsedChain {
   readonly k1: number;
 }
 
+/** Whether `v` is an RngKey's shape: two integers in [0, 2³²) (no tfjs here, so not `rng.ts`'s `isRngKey`). */
+export function isKeyPair(v: unknown): v is readonly [number, number] {
+  const word = (w: unknown) => typeof w === 'number' && Number.isInteger(w) && w >= 0 && w < 4294967296;
+  return Array.isArray(v) && v.length === 2 && word(v[0]) && word(v[1]);
+}
+
 /**
  * Validates a spec for dimension D. Throws `NOT_IMPLEMENTED` for an unknown kind or method (callers then use the
  * step loop) and `INVALID_PARAM` for bad numbers.
@@ -137,8 +143,7 @@ export function parseChainSpec(spec: HostChainSpec, D: number): ParsedChain {
     });
   }
   const key = spec.key;
-  const okWord = (w: unknown) => typeof w === 'number' && Number.isInteger(w) && w >= 0 && w < 4294967296;
-  if (!Array.isArray(key) || key.length !== 2 || !okWord(key[0]) || !okWord(key[1])) {
+  if (!isKeyPair(key)) {
     throw new EbmError('INVALID_PARAM', 'key must be an RngKey: two integers in [0, 2^32).', {
       argument: 'key',
       value: key,

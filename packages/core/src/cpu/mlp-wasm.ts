@@ -15,10 +15,10 @@ import {
   F32X4_NEAREST,
   F32X4_SPLAT,
   F32X4_SUB,
+  funcBody,
   GET,
   I32,
   I32_ADD,
-  I32_CONST,
   I32_GE_S,
   I32_GE_U,
   I32_MUL,
@@ -26,11 +26,12 @@ import {
   I32X4_SHL,
   I32X4_TRUNC_SAT_F32X4_S,
   IF,
+  i32c,
   instantiateWasm,
   LOOP,
+  loop16,
   SET,
   section,
-  sleb,
   str,
   uleb,
   V128,
@@ -52,7 +53,6 @@ import {
  * @module
  */
 
-const i32c = (v: number) => [I32_CONST, ...sleb(BigInt(v | 0))];
 const mem = (align: number, offset = 0) => [align, ...uleb(offset)];
 
 /**
@@ -165,20 +165,6 @@ function expBody(x: number, n: number, r: number): number[] {
   ];
 }
 
-/** A loop over i = 0, 16, … < nBytes (local `i`, bound `nBytes`) around `body`. */
-function loop16(i: number, nBytes: number, body: number[]): number[] {
-  // biome-ignore format: assembly listing
-  return [
-    ...i32c(0), SET, i,
-    BLOCK, 0x40, LOOP, 0x40,
-    GET, i, GET, nBytes, I32_GE_U, BR_IF, 1,
-    ...body,
-    GET, i, ...i32c(16), I32_ADD, SET, i,
-    BR, 0,
-    END, END,
-  ];
-}
-
 /** silu(z, h, sg, nBytes): d = 1 + e^(−z); h = z / d; sg = 1 / d (σ(z), kept for the backward pass). */
 function siluBody(): number[] {
   const [z, h, sg, nBytes] = [0, 1, 2, 3];
@@ -242,8 +228,7 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
     [...str('silu'), 0x00, 1],
     [...str('siluBack'), 0x00, 2],
   ]);
-  const body = (b: number[]) => [...uleb(b.length), ...b];
-  const code = [...uleb(3), ...body(gemmBody()), ...body(siluBody()), ...body(siluBackBody())];
+  const code = [...uleb(3), ...funcBody(gemmBody()), ...funcBody(siluBody()), ...funcBody(siluBackBody())];
   return wasmBytes(
     section(1, types),
     section(2, imports),

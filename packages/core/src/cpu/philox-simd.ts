@@ -31,7 +31,6 @@ import {
   I32,
   I32_ADD,
   I32_AND,
-  I32_CONST,
   I32_GE_U,
   I32_LT_U,
   I32_STORE,
@@ -44,9 +43,10 @@ import {
   I64X2_EXTMUL_HIGH_I32X4_U,
   I64X2_EXTMUL_LOW_I32X4_U,
   IF,
+  i32c,
   LOOP,
+  loop16,
   SET,
-  sleb,
   V128,
   V128_AND,
   V128_ANY_TRUE,
@@ -57,7 +57,6 @@ import {
   vec,
 } from './wasm-asm.js';
 
-const i32c = (v: number) => [I32_CONST, ...sleb(BigInt(v | 0))];
 const i32x4c = (a: number, b: number, c: number, d: number) => [
   ...V128_CONST,
   ...Array.from(new Uint8Array(new Uint32Array([a, b, c, d]).buffer)),
@@ -225,17 +224,13 @@ export function langevinBody(): number[] {
   // biome-ignore format: assembly listing
   const code = [
     GET, hf, ...F32X4_SPLAT, SET, H, GET, ampf, ...F32X4_SPLAT, SET, AMP,
-    ...i32c(0), SET, i,
-    BLOCK, 0x40, LOOP, 0x40,
-    GET, i, GET, nBytes, I32_GE_U, BR_IF, 1,
-    GET, x, GET, i, I32_ADD,
-    GET, x, GET, i, I32_ADD, ...V128_LOAD, 4, 0,
-    GET, g, GET, i, I32_ADD, ...V128_LOAD, 4, 0, GET, H, ...F32X4_MUL, ...F32X4_SUB,
-    GET, z, GET, i, I32_ADD, ...V128_LOAD, 4, 0, GET, AMP, ...F32X4_MUL, ...F32X4_ADD,
-    ...V128_STORE, 4, 0,
-    GET, i, ...i32c(16), I32_ADD, SET, i,
-    BR, 0,
-    END, END,
+    ...loop16(i, nBytes, [
+      GET, x, GET, i, I32_ADD,
+      GET, x, GET, i, I32_ADD, ...V128_LOAD, 4, 0,
+      GET, g, GET, i, I32_ADD, ...V128_LOAD, 4, 0, GET, H, ...F32X4_MUL, ...F32X4_SUB,
+      GET, z, GET, i, I32_ADD, ...V128_LOAD, 4, 0, GET, AMP, ...F32X4_MUL, ...F32X4_ADD,
+      ...V128_STORE, 4, 0,
+    ]),
     END,
   ];
   return [
@@ -259,16 +254,12 @@ export function doubleWellGradBody(): number[] {
   // biome-ignore format: assembly listing
   const code = [
     GET, c4h, ...F32X4_SPLAT, SET, C, GET, b2, ...F32X4_SPLAT, SET, B2,
-    ...i32c(0), SET, i,
-    BLOCK, 0x40, LOOP, 0x40,
-    GET, i, GET, nBytes, I32_GE_U, BR_IF, 1,
-    GET, x, GET, i, I32_ADD, ...V128_LOAD, 4, 0, SET, v,
-    GET, g, GET, i, I32_ADD,
-    GET, C, GET, v, ...F32X4_MUL, GET, v, GET, v, ...F32X4_MUL, GET, B2, ...F32X4_SUB, ...F32X4_MUL,
-    ...V128_STORE, 4, 0,
-    GET, i, ...i32c(16), I32_ADD, SET, i,
-    BR, 0,
-    END, END,
+    ...loop16(i, nBytes, [
+      GET, x, GET, i, I32_ADD, ...V128_LOAD, 4, 0, SET, v,
+      GET, g, GET, i, I32_ADD,
+      GET, C, GET, v, ...F32X4_MUL, GET, v, GET, v, ...F32X4_MUL, GET, B2, ...F32X4_SUB, ...F32X4_MUL,
+      ...V128_STORE, 4, 0,
+    ]),
     END,
   ];
   return [

@@ -35,10 +35,10 @@ import {
   F64_SQRT,
   F64_SUB,
   f64bytes,
+  funcBody,
   GET,
   I32,
   I32_ADD,
-  I32_CONST,
   I32_GE_U,
   I32_LT_U,
   I32_NE,
@@ -51,6 +51,7 @@ import {
   I64_MUL,
   I64_SHR_U,
   IF,
+  i32c,
   instantiateWasm,
   LOOP,
   SET,
@@ -63,7 +64,6 @@ import {
   wasmBytes,
 } from './wasm-asm.js';
 
-const i32c = (v: number) => [I32_CONST, ...sleb(BigInt(v | 0))];
 const f64c = (v: number) => [F64_CONST, ...f64bytes(v)];
 
 /** Horner: ((c[0]·x + c[1])·x + …)·x + c[n−1], x in local `x` (the evaluation order of normal-quantile.ts). */
@@ -189,15 +189,14 @@ function moduleBytes(simd: boolean): Uint8Array<ArrayBuffer> {
         ]
       : []),
   ]);
-  const body = (b: number[]) => [...uleb(b.length), ...b];
   // biome-ignore format: one instruction per group reads like assembly
   const code = [
     ...uleb(simd ? 6 : 3),
-    ...body(lowqBody()),
-    ...body(nrmBody()),
-    ...body(fillBody()),
+    ...funcBody(lowqBody()),
+    ...funcBody(nrmBody()),
+    ...funcBody(fillBody()),
     ...(simd
-      ? [...body(fillSimdBody(3, A, Bc)), ...body(langevinBody()), ...body(doubleWellGradBody())]
+      ? [...funcBody(fillSimdBody(3, A, Bc)), ...funcBody(langevinBody()), ...funcBody(doubleWellGradBody())]
       : []),
   ];
   return wasmBytes(

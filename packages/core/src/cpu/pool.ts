@@ -3,7 +3,7 @@ import { CHAIN_WORKER_SOURCE } from '../_generated/chain-worker-source.js';
 import { EbmError } from '../errors.js';
 import type { RngKey } from '../rng.js';
 import { assertAllocation } from '../validation.js';
-import { type HostChainSpec, parseChainSpec, runChainHost, TILE_ROWS } from './host-chain.js';
+import { type HostChainSpec, isKeyPair, parseChainSpec, runChainHost, TILE_ROWS } from './host-chain.js';
 import { hostParamsAsync } from './host-tensors.js';
 import { normalRange } from './philox.js';
 
@@ -505,8 +505,7 @@ function checkX0(x0: unknown): [number, number] {
     if (x0.rank === 2 && x0.dtype === 'float32' && !x0.isDisposed) return [x0.shape[0]!, x0.shape[1]!];
   } else if (x0 !== null && typeof x0 === 'object' && 'normal' in x0) {
     const { normal, shape } = x0 as { normal: unknown; shape: unknown };
-    const word = (w: unknown) => typeof w === 'number' && Number.isInteger(w) && w >= 0 && w < 4294967296;
-    if (!Array.isArray(normal) || normal.length !== 2 || !word(normal[0]) || !word(normal[1])) {
+    if (!isKeyPair(normal)) {
       throw new EbmError('INVALID_PARAM', 'x0.normal must be an RngKey: two integers in [0, 2^32).', {
         argument: 'x0.normal',
         value: normal,

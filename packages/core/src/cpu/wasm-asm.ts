@@ -110,6 +110,8 @@ export class WasmMemory {
 export const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
 export const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
 export const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+/** A function body of the code section: its byte length, then the body (locals and code). */
+export const funcBody = (body: number[]) => [...uleb(body.length), ...body];
 
 export const I32 = 0x7f;
 export const I64 = 0x7e;
@@ -195,3 +197,20 @@ export const F32X4_MAX = [SIMD, 0xe9, 0x01];
 export const F32X4_NEAREST = [SIMD, 0x6a];
 export const I32X4_TRUNC_SAT_F32X4_S = [SIMD, 0xf8, 0x01];
 export const I32X4_SHL = [SIMD, 0xab, 0x01];
+
+/** `i32.const v` (v taken as a signed 32-bit integer). */
+export const i32c = (v: number) => [I32_CONST, ...sleb(BigInt(v | 0))];
+
+/** A loop over i = 0, 16, … < nBytes (local `i`, bound `nBytes`: one f32x4 lane group a pass) around `body`. */
+export function loop16(i: number, nBytes: number, body: number[]): number[] {
+  // biome-ignore format: assembly listing
+  return [
+    ...i32c(0), SET, i,
+    BLOCK, 0x40, LOOP, 0x40,
+    GET, i, GET, nBytes, I32_GE_U, BR_IF, 1,
+    ...body,
+    GET, i, ...i32c(16), I32_ADD, SET, i,
+    BR, 0,
+    END, END,
+  ];
+}

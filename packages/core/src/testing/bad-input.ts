@@ -112,6 +112,18 @@ export interface ObjectSpec {
 
 export type BadInputSpec = NumberSpec | TensorSpec | OptionsSpec | NameSpec | ObjectSpec;
 
+/**
+ * The argument specs most matrices share: `positive` (a step size, a scale), `nonNegative`, `real` (any real
+ * number), `count` (a positive integer) and `options` (an options object: wrong type, unknown option name).
+ */
+export const BAD_INPUT_SPECS = {
+  positive: { type: 'number', min: 'positive' },
+  nonNegative: { type: 'number', min: 'nonNegative' },
+  real: { type: 'number' },
+  count: { type: 'number', min: 'positive', integer: true },
+  options: { type: 'options' },
+} as const satisfies Readonly<Record<string, BadInputSpec>>;
+
 /** Per-kind overrides: other expected codes, or a `todo` reason. */
 export interface BadInputOverrides {
   readonly codes?: Partial<Record<BadInputKind, readonly EbmErrorCode[]>>;
