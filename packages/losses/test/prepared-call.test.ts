@@ -8,6 +8,7 @@ import {
   type CouplingSpec,
   EbmError,
   isEbmError,
+  ReflowCoupling,
   type RngKey,
   randomNormal,
   resolveCoupling,
@@ -16,6 +17,7 @@ import {
 } from '@ebm/core';
 import { expectNoLeaks } from '@ebm/core/testing';
 import { MLPEnergy, TimeConditionedMLP } from '@ebm/models';
+import { FlowSampler } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -27,7 +29,15 @@ import {
   PreparedCall,
 } from '../src/index.js';
 
-const COUPLINGS: CouplingSpec[] = ['exactOt', 'greedy', 'sinkhorn', 'unbalancedSinkhorn', 'independent'];
+/** The couplings checked: the registry's, and reflow through a stochastic flow sampler (sample vs sampleSync). */
+const couplings = (): CouplingSpec[] => [
+  'exactOt',
+  'greedy',
+  'sinkhorn',
+  'unbalancedSinkhorn',
+  'independent',
+  new ReflowCoupling(new FlowSampler(flow, { nSteps: 3, mode: 'sde' })),
+];
 
 /** Counts synchronous reads (`dataSync`, `arraySync`, `bufferSync`) made while `fn` runs. */
 async function countSyncReads<T>(fn: () => Promise<T>): Promise<{ value: T; reads: number }> {
@@ -43,15 +53,18 @@ async function countSyncReads<T>(fn: () => Promise<T>): Promise<{ value: T; read
 
 let em: MLPEnergy;
 let field: TimeConditionedMLP;
+let flow: TimeConditionedMLP;
 let data: tf.Tensor2D;
 beforeAll(() => {
   em = new MLPEnergy({ inputDim: 2, widths: [8], seed: 1 });
   field = new TimeConditionedMLP({ dim: 2, widths: [8], seed: 2 });
+  flow = new TimeConditionedMLP({ dim: 2, widths: [8], seed: 5 });
   data = tf.tidy(() => tf.add(randomNormal(rngKey(3), [24, 2]), 1)) as tf.Tensor2D;
 });
 afterAll(() => {
   em.dispose();
   field.dispose();
+  flow.dispose();
   data.dispose();
 });
 
@@ -70,7 +83,7 @@ async function read(t: tf.Tensor): Promise<number[]> {
 describe('the coupling pre-pass (cpu)', () => {
   it('prepares the same pairs as the sync couple() with the keys computeParts uses', async () => {
     const key = rngKey(11);
-    for (const spec of COUPLINGS) {
+    for (const spec of couplings()) {
       const coupling = resolveCoupling(spec);
       for (const [nKeys, owner] of [
         [5, 'EnergyMatchingLoss'],
@@ -100,7 +113,7 @@ describe('the coupling pre-pass (cpu)', () => {
 
   for (const [name, make] of makers) {
     it(`${name}: computeAsync equals compute bit for bit (loss and gradients), for every coupling`, async () => {
-      for (const spec of COUPLINGS) {
+      for (const spec of couplings()) {
         const key = rngKey(7);
         const syncLoss = make(spec);
         const asyncLoss = make(spec);
