@@ -155,14 +155,13 @@ export function coupledPair(
     );
   } catch (e) {
     if (!isEbmError(e, 'BACKEND_UNAVAILABLE')) throw e;
-    const backend = tf.getBackend();
     throw new EbmError(
       'BACKEND_UNAVAILABLE',
-      `${owner}.compute() with the "${coupling.name}" coupling solves the pairing on the host with a synchronous read, which the "${backend}" backend cannot do.`,
+      `${owner}.compute() with the "${coupling.name}" coupling reads synchronously, which "${tf.getBackend()}" cannot.`,
       {
         argument: 'coupling',
         value: coupling.name,
-        fix: `train with fit() (it solves the coupling with an asynchronous read before the gradient tape), or call await loss.computeAsync(data, context) — or loss.compute(data, { prepared: await loss.prepare(data, context) }) inside your own tape.`,
+        fix: 'train with fit(), or use await loss.computeAsync(data), or compute(data, { prepared: await loss.prepare(data) }).',
         cause: e,
       },
     );
