@@ -118,7 +118,7 @@ const program = new Command('pnpm example')
   )
   .option(
     '--coupling <name>',
-    'energy-matching-2d: sinkhorn (default), exactOt (cpu/wasm only), independent',
+    'energy-matching-2d: sinkhorn (default), exactOt, independent (every backend)',
     (v: string) => {
       if (v !== 'sinkhorn' && v !== 'exactOt' && v !== 'independent')
         throw new InvalidArgumentError('coupling must be sinkhorn, exactOt or independent.');

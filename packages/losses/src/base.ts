@@ -12,6 +12,7 @@ import {
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { assertEnergy, makeStream, type SeedLike } from './internal.js';
+import { PreparedCall } from './prepared-call.js';
 
 /** Per-call context of the `@ebm/losses` losses: core's {@link LossContext} plus a metrics switch. */
 export interface LossCallContext extends LossContext {
@@ -21,6 +22,11 @@ export interface LossCallContext extends LossContext {
    * read to the host either way (read them with {@link readMetrics}; `fit` reads them with one `await`).
    */
   readonly metrics?: boolean;
+  /**
+   * The call's pre-pass from {@link BaseLoss.prepare} (same batch): host-solved work (e.g. an exact-OT coupling)
+   * done ahead of the gradient tape with asynchronous reads. `key` defaults to its key. The caller disposes it.
+   */
+  readonly prepared?: PreparedCall;
 }
 
 /** Serialisable state of a stateful loss (replay buffer, key counters). Plain JSON data. */
@@ -86,9 +92,9 @@ export abstract class BaseLoss implements Loss {
     this.stream = makeStream(options.seed);
   }
 
-  /** The key of a call: `context.key`, else the next key of the loss's own stream. */
-  protected keyFor(context?: LossContext): RngKey {
-    return context?.key ?? this.stream.next();
+  /** The key of a call: `context.key`, else the prepared call's key, else the next key of the loss's own stream. */
+  protected keyFor(context?: LossCallContext): RngKey {
+    return context?.key ?? context?.prepared?.key ?? this.stream.next();
   }
 
   /**
@@ -106,7 +112,9 @@ export abstract class BaseLoss implements Loss {
    * Evaluates the loss on a data batch `[B, D]`. Differentiable with respect to the energy's variables (and
    * the loss's own {@link BaseLoss.variables}): use it inside `optimizer.minimize(() => loss.compute(x).loss)`.
    * The caller owns `loss`, `negatives` and the `metrics` scalars (`metrics.loss` is `loss` itself); inside a
-   * `tf.tidy` they are released with it. Reads nothing to the host: it runs on every backend.
+   * `tf.tidy` they are released with it. Reads nothing to the host: it runs on every backend — except the
+   * pairing of a host-solved coupling (exact OT, greedy), which reads its cost synchronously (cpu / wasm); on
+   * WebGPU pass `context.prepared` from {@link BaseLoss.prepare}, or use {@link BaseLoss.computeAsync} or `fit`.
    */
   compute(data: tf.Tensor2D, context?: LossCallContext): LossOutput {
     const x = this.validateData(data);
@@ -120,6 +128,48 @@ export abstract class BaseLoss implements Loss {
       return { loss: parts.loss, negatives: parts.negatives, metrics: {} };
     }
     return { loss: parts.loss, negatives: parts.negatives, metrics: { loss: parts.loss, ...parts.stats } };
+  }
+
+  /**
+   * The asynchronous pre-pass of one call (see `prepared-call.ts`): the work of `compute` that reads the host
+   * and needs no gradient — a host-solved coupling's pairing (exact OT, greedy, Sinkhorn's host plan), solved
+   * with `await data()` — done before the gradient tape. Pass the result to `compute` as `context.prepared` with
+   * the same batch, then dispose it; `fit` does so at every step. The key is `context.key`, else the next of the
+   * loss's stream (as one `compute` call would take it; `compute` with `prepared` then takes no other). The
+   * pairing equals the sync path's for the same key. Losses without such work return an empty pre-pass.
+   */
+  async prepare(data: tf.Tensor2D, context?: LossCallContext): Promise<PreparedCall> {
+    const x = this.validateData(data);
+    const prepared = new PreparedCall(this.keyFor(context));
+    try {
+      await this.prepareParts(x, prepared.key, prepared);
+    } catch (e) {
+      prepared.dispose();
+      throw e;
+    }
+    return prepared;
+  }
+
+  /**
+   * Hook of {@link BaseLoss.prepare}: adds the call's host-solved work to `prepared` (e.g.
+   * `prepared.addPair(coupling, data, noiseKey, coupleKey)` with the keys `computeParts` derives from `key`).
+   * Default: nothing.
+   */
+  protected async prepareParts(_data: tf.Tensor2D, _key: RngKey, _prepared: PreparedCall): Promise<void> {}
+
+  /**
+   * {@link BaseLoss.compute} with the pre-pass: `prepare`, then `compute` with it, then its release. Works on
+   * every backend, also with host-solved couplings on WebGPU, where the sync `compute` cannot read the cost. The
+   * caller owns the output as with `compute`. Not for use inside a gradient tape (it awaits): there, pass
+   * `context.prepared` to `compute`.
+   */
+  async computeAsync(data: tf.Tensor2D, context?: LossCallContext): Promise<LossOutput> {
+    const prepared = await this.prepare(data, context);
+    try {
+      return this.compute(data, { ...context, key: prepared.key, prepared });
+    } finally {
+      prepared.dispose();
+    }
   }
 
   /** λ·mean E² for the given energies (zero scalar when λ = 0). */

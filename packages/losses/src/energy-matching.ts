@@ -31,6 +31,7 @@ import {
   type LossState,
 } from './base.js';
 import { withoutTape } from './internal.js';
+import { coupledPair, type PreparedCall } from './prepared-call.js';
 
 /** Options of {@link EnergyMatchingLoss} (defaults: TorchEBM's, i.e. the paper's 2-D set-up). */
 export interface EnergyMatchingOptions extends BaseLossOptions {
@@ -322,8 +323,8 @@ export class EnergyMatchingLoss extends BaseLoss {
     const call = this.calls++;
     const [kNoise, kTime, kCouple, kXi, kNeg] = splitKey(key, 5) as [RngKey, RngKey, RngKey, RngKey, RngKey];
     const [b] = data.shape;
-    const pair = withoutTape(() =>
-      this.coupling.couple(this.drawSource(kNoise, b, data.shape[1]), data, kCouple),
+    const pair = coupledPair(this.coupling, data, kNoise, kCouple, context?.prepared, this.name, (k, n, d) =>
+      this.drawSource(k, n, d),
     );
     const t = randomUniform(kTime, [b]) as tf.Tensor1D;
     const { xt: xClean, ut } = this.interpolant.interpolate(pair.x0, pair.x1, t);
@@ -355,5 +356,15 @@ export class EnergyMatchingLoss extends BaseLoss {
     super.loadState(state);
     if (typeof state.calls === 'number') this.calls = state.calls;
     if (typeof state.lambdaCd === 'number') this.lambda = state.lambdaCd;
+  }
+
+  /** Pre-pass (`prepare`, `fit`): the flow term's coupling with asynchronous reads, under `computeParts`' keys. */
+  protected override async prepareParts(
+    data: tf.Tensor2D,
+    key: RngKey,
+    prepared: PreparedCall,
+  ): Promise<void> {
+    const [kNoise, , kCouple] = splitKey(key, 5) as [RngKey, RngKey, RngKey];
+    await prepared.addPair(this.coupling, data, kNoise, kCouple, (k, n, d) => this.drawSource(k, n, d));
   }
 }

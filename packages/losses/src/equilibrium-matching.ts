@@ -13,7 +13,6 @@ import {
   type Interpolant,
   type InterpolantSpec,
   type RngKey,
-  randomNormal,
   resolveCoupling,
   resolveInterpolant,
   splitKey,
@@ -23,7 +22,8 @@ import {
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { BaseLoss, type BaseLossOptions, type LossCallContext, type LossParts } from './base.js';
-import { variablesOf, withoutTape } from './internal.js';
+import { variablesOf } from './internal.js';
+import { coupledPair, type PreparedCall } from './prepared-call.js';
 import {
   type FlowLossWeight,
   lossWeightAt,
@@ -249,13 +249,20 @@ export class EquilibriumMatchingLoss extends BaseLoss {
     })(x) as tf.Tensor2D;
   }
 
+  /** Pre-pass (`prepare`, `fit`): the coupling with asynchronous reads, under `computeParts`' keys. */
+  protected override async prepareParts(
+    data: tf.Tensor2D,
+    key: RngKey,
+    prepared: PreparedCall,
+  ): Promise<void> {
+    const [kNoise, , kCouple] = splitKey(key, 3) as [RngKey, RngKey, RngKey];
+    await prepared.addPair(this.coupling, data, kNoise, kCouple);
+  }
+
   protected computeParts(data: tf.Tensor2D, key: RngKey, context?: LossCallContext): LossParts {
     const [kNoise, kTime, kCouple] = splitKey(key, 3) as [RngKey, RngKey, RngKey];
     const [b] = data.shape;
-    const pair = withoutTape(() => {
-      const z = randomNormal(kNoise, data.shape) as tf.Tensor2D;
-      return this.coupling.couple(z, data, kCouple);
-    });
+    const pair = coupledPair(this.coupling, data, kNoise, kCouple, context?.prepared, this.name);
     const { x0, x1, weights } = pair;
     const t = sampleTimes(this.times, kTime, b);
     const { xt, ut } = this.interpolant.interpolate(x0, x1, t);

@@ -17,6 +17,7 @@ export * from './flow-matching.js';
 export { type SeedLike, stopGradient, variablesOf, withoutTape } from './internal.js';
 export * from './metrics.js';
 export * from './nce.js';
+export * from './prepared-call.js';
 export * from './replay-buffer.js';
 export { disposeAllButSamples } from './sampling.js';
 export * from './score-matching.js';

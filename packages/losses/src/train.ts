@@ -36,6 +36,7 @@ import {
 } from './fused-step.js';
 import { type SeedLike, variablesOf } from './internal.js';
 import { readMetrics } from './metrics.js';
+import { isPreparable, type PreparedCall } from './prepared-call.js';
 
 const LOSS = '\u0000loss';
 const GRAD_NORM = FUSED_GRAD_NORM;
@@ -531,8 +532,10 @@ function weightsFinite(c: TrainingCheckpoint): boolean {
 /**
  * Trains an energy with a loss and any tfjs optimizer.
  *
- * Per step t: batch t, key `foldIn(runKey, t)` (folded with the roll-back count after a roll-back), gradients
- * of `loss.compute(batch, { key }).loss` with respect to the variables (`tf.variableGrads`), optional clipping,
+ * Per step t: batch t, key `foldIn(runKey, t)` (folded with the roll-back count after a roll-back), the loss's
+ * asynchronous pre-pass when it has one (`prepared = await loss.prepare(batch, { key })`: a host-solved coupling such
+ * as exact OT reads its cost with `await data()` before the tape, so it trains on WebGPU too), gradients
+ * of `loss.compute(batch, { key, prepared }).loss` with respect to the variables (`tf.variableGrads`), optional clipping,
  * `optimizer.applyGradients` — or, for CD / PCD with an `MLPEnergy` and `tf.train.adam` on a backend that registered
  * the `train.mlpContrastiveAdam` kernel (webgpu with `@ebm/cuda`), the same step fused on the device
  * ({@link FitOptions.fusedStep}). Every `checkpointEvery` steps a {@link TrainingCheckpoint} is taken: it is the
@@ -728,8 +731,16 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         let raw: Record<string, tf.Tensor | number> = {};
         let value: tf.Scalar;
         let grads: tf.NamedTensorMap;
+        // The loss's asynchronous pre-pass (a host-solved coupling's pairing) before the tape: no sync reads.
+        let prepared: PreparedCall | undefined;
         try {
-          const context: LossCallContext = { key: stepKey, metrics: true };
+          if (isPreparable(loss)) prepared = await loss.prepare(batch, { key: stepKey });
+        } catch (e) {
+          releaseBatch();
+          throw e;
+        }
+        try {
+          const context: LossCallContext = { key: stepKey, metrics: true, ...(prepared ? { prepared } : {}) };
           ({ value, grads } = variableGradsSafe(() => {
             const out = loss.compute(batch, context);
             // The metric scalars must outlive variableGrads' forward tidy: keep them, released after the read.
@@ -742,6 +753,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
           tf.dispose(Object.values(raw).filter((v): v is tf.Tensor => typeof v !== 'number'));
           releaseBatch();
           throw e;
+        } finally {
+          prepared?.dispose();
         }
         // One host read per step: the loss, its metrics and the gradient norm packed in one transfer.
         try {

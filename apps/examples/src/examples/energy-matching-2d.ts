@@ -77,7 +77,10 @@ export interface EnergyMatchingRunOptions extends ExampleOptions {
   readonly nLangevin?: number;
   /** Langevin step Δ of the negative chains (default 0.01, the paper's; e.g. 0.04 with a quarter of the steps). */
   readonly langevinDt?: number;
-  /** Flow coupling (default 'sinkhorn', ε = 0.01; 'exactOt' reads synchronously: cpu / wasm only). */
+  /**
+   * Flow coupling (default 'sinkhorn', ε = 0.01). Every backend: `fit` solves host couplings (exact OT, Sinkhorn's
+   * host plan) before the gradient tape with an asynchronous read, the same pairing as on cpu.
+   */
   readonly coupling?: 'sinkhorn' | 'exactOt' | 'independent';
   /** Batch size (default 256; smoke 128). */
   readonly batchSize?: number;

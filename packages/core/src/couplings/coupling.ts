@@ -31,7 +31,8 @@ export interface Coupling {
   readonly name: string;
   /**
    * Synchronous pairing (losses call it inside `compute`). Couplings that solve an assignment on the host read
-   * the cost matrix with a synchronous read: cpu / wasm only; elsewhere use {@link Coupling.coupleAsync}.
+   * the cost matrix with a synchronous read: cpu / wasm only; elsewhere use {@link Coupling.coupleAsync} (the
+   * `@ebm/losses` losses do, in their pre-pass `loss.prepare` that `fit` awaits before the gradient tape).
    */
   couple(x0: tf.Tensor2D, x1: tf.Tensor2D, key?: RngKey): CouplingResult;
   /** The same pairing with asynchronous host reads (every backend). */

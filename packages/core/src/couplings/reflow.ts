@@ -5,10 +5,12 @@ import { withoutTape } from '../tfjs-internals.js';
 import { assertBatch } from '../validation.js';
 import { BaseCoupling, type CouplingResult } from './coupling.js';
 
-/** A run result with samples (a sampler's `SampleResult`); every other tensor in it is released. */
+/**
+ * A run result with samples (a sampler's `SampleResult`); every other tensor in it is released. No index
+ * signature, so a sampler's own result interface (e.g. `FlowSampler`'s) is assignable.
+ */
 interface FlowRunResult {
   readonly samples: tf.Tensor2D;
-  readonly [field: string]: unknown;
 }
 
 /**
@@ -31,7 +33,7 @@ function releaseRest(r: FlowRunResult): tf.Tensor2D {
       for (const w of Object.values(v)) visit(w);
     }
   };
-  for (const [k, v] of Object.entries(r)) if (k !== 'samples') visit(v);
+  for (const [k, v] of Object.entries(r as object)) if (k !== 'samples') visit(v);
   return out;
 }
 
