@@ -1,11 +1,4 @@
-import {
-  chainKernelName,
-  EbmError,
-  getKernelImpl,
-  type KernelImpl,
-  registerKernelImpl,
-  rngKey,
-} from '@ebm/core';
+import { chainKernelName, EbmError, getKernelImpl, registerKernelImpl, rngKey } from '@ebm/core';
 import {
   countKernelCalls,
   expectKsTwoSample,
@@ -75,7 +68,7 @@ export async function checkFusedChains(backend: string, tol: number, nChains = 1
     tf.dispose([neg, same, other]);
 
     // Leak-free when the kernel throws on its second call; NOT_IMPLEMENTED falls back to the step loop.
-    const impl = getKernelImpl(name, backend) as KernelImpl;
+    const impl = getKernelImpl(name, backend)!;
     const failing = (err: () => Error) => {
       let calls = 0;
       registerKernelImpl(
@@ -83,7 +76,7 @@ export async function checkFusedChains(backend: string, tol: number, nChains = 1
         backend,
         (inputs) => {
           if (++calls === 2) throw err();
-          return impl(inputs);
+          return impl(inputs) as tf.Tensor2D;
         },
         { override: true },
       );
