@@ -127,7 +127,9 @@ export function trimmedMean(values: tf.Tensor1D, trim: number): tf.Scalar {
  * λ = `lambdaCd` (or call {@link EnergyMatchingLoss.setLambdaCd}).
  *
  * Deviation from TorchEBM: the negatives come from a built-in Langevin loop (the per-chain temperature schedule
- * is not expressible through the generic sampler seam), not from a `sampler` option.
+ * is not expressible through the generic sampler seam), not from a `sampler` option. With an energy whose fused
+ * whole-chain kernel is registered (an `MLPEnergy`: `chain.mlp`), that loop is two kernel calls with per-step
+ * noise scales (see `chains`), not one autograd gradient per step.
  * Metrics: `loss`, `flowLoss`, and with the contrastive term `cdGap` (cd), `energyPos`, `energyNeg`.
  */
 export class EnergyMatchingLoss extends BaseLoss {
