@@ -176,6 +176,14 @@ export type ChainKernelInputs<K extends string = EnergyKind, M extends ChainMeth
     readonly params: EnergyKindParams<K>;
     /** The sampler's settings for `method`. */
     readonly settings: ChainMethodSettings[m];
+    /**
+     * Langevin only, optional: the noise scale of every step of the call, σ_t for t = 0 … nSteps − 1 (length
+     * `nSteps`, each finite and ≥ 0), replacing `settings.noiseScale`: step t updates
+     * x ← x − h·∇E(x) + σ_t·√(2h)·ξ_t (a tempered chain, e.g. `TemperatureScheduler` values at
+     * startStep + t). Kernels that do not run per-step scales throw `NOT_IMPLEMENTED` (callers then use their
+     * step loop); other methods ignore nothing: they reject it the same way.
+     */
+    readonly noiseScales?: Float32Array | undefined;
   };
 }[M];
 

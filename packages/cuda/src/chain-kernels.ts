@@ -106,6 +106,7 @@ interface LooseInputs extends ChainTraceExtras {
   readonly key: unknown;
   readonly params: Readonly<Record<string, unknown>>;
   readonly settings: Readonly<Record<string, unknown>>;
+  readonly noiseScales?: unknown;
 }
 
 /** Output of `chainTrace.<kind>` (every tensor new; the caller owns them). */
@@ -176,6 +177,8 @@ interface Parsed {
   startStep: number;
   h: number;
   amp: number;
+  /** Langevin with per-step scales: a_t = σ_t√(2h) of each step of the call (uploaded as input `S`). */
+  amps?: Float32Array;
   invMass: number;
   nLeapfrog: number;
 }
@@ -216,6 +219,31 @@ function parse(kind: string, inputs: LooseInputs): Parsed {
       nLeapfrog = intArg('settings.nLeapfrogSteps', settings?.nLeapfrogSteps, 1, 10);
     }
   }
+  let amps: Float32Array | undefined;
+  const scales = inputs.noiseScales;
+  if (scales !== undefined) {
+    if (method !== 'langevin') notImplemented(kind, `noiseScales with method "${method}"`, method);
+    if (
+      !(scales instanceof Float32Array) ||
+      scales.length !== steps ||
+      !scales.every((v) => Number.isFinite(v) && v >= 0)
+    ) {
+      throw new EbmError(
+        'INVALID_PARAM',
+        'noiseScales must be a Float32Array of nSteps finite numbers >= 0.',
+        {
+          argument: 'noiseScales',
+          value:
+            scales instanceof Float32Array
+              ? `Float32Array(${scales.length}), nSteps ${steps}`
+              : typeof scales,
+          fix: 'pass one noise scale per step of the call, e.g. a TemperatureScheduler’s values.',
+        },
+      );
+    }
+    const root = Math.sqrt(2 * h);
+    amps = scales.map((v) => v * root);
+  }
   return {
     method,
     settings: settings ?? {},
@@ -228,6 +256,7 @@ function parse(kind: string, inputs: LooseInputs): Parsed {
     startStep,
     h,
     amp,
+    ...(amps === undefined ? {} : { amps }),
     invMass,
     nLeapfrog,
   };
@@ -267,7 +296,9 @@ function runChain(
   const { method, x0, b, d, nSteps } = p;
   const mh = method !== 'langevin';
   const sep = SEPARABLE_CHAIN_KINDS[kind];
-  const useSeparable = method === 'langevin' && sep !== undefined && trace === undefined;
+  // Per-step noise scales run in the row (or cooperative MLP) program, which read them from input S.
+  const perStep = p.amps !== undefined;
+  const useSeparable = method === 'langevin' && sep !== undefined && trace === undefined && !perStep;
   const e = wgslEnergy(kind, p.params, d);
   // MLP Langevin without trace: the cooperative program (a workgroup per C chains), when its memory fits.
   const mlp =
@@ -294,11 +325,13 @@ function runChain(
       : typeof e.params === 'function'
         ? e.params()
         : tf.tensor1d(e.params, 'float32');
+    const amps = perStep ? tf.tensor1d(p.amps!, 'float32') : undefined;
+    const extra = amps === undefined ? [] : [amps];
     let x: tf.Tensor2D = x0;
     for (let offset = 0; offset < nSteps; offset += MAX_STEPS_PER_DISPATCH) {
       const steps = Math.min(MAX_STEPS_PER_DISPATCH, nSteps - offset);
       if (mlp !== undefined && coop !== undefined) {
-        x = run(mlpLangevinProgram(mlp, b, d, coop), [x, keys, params!], 'float32', [
+        x = run(mlpLangevinProgram(mlp, b, d, coop, perStep), [x, keys, params!, ...extra], 'float32', [
           { type: 'int32', data: [b] },
           { type: 'int32', data: [offset] },
           { type: 'int32', data: [steps] },
@@ -325,8 +358,8 @@ function runChain(
         trace === undefined || nKept === 0
           ? undefined
           : { nKept, stats: trace.stats, positions: trace.positions };
-      const program = rowChainProgram(method, e, b, d, layout);
-      const out = run(program, [x, keys, params!], 'float32', [
+      const program = rowChainProgram(method, e, b, d, layout, perStep);
+      const out = run(program, [x, keys, params!, ...extra], 'float32', [
         { type: 'int32', data: [b] },
         { type: 'int32', data: [offset] },
         { type: 'int32', data: [steps] },
@@ -350,7 +383,8 @@ function runChain(
 }
 
 /**
- * `chain.<kind>` on WebGPU: `nSteps` Langevin (`settings: { stepSize, noiseScale }`), MALA
+ * `chain.<kind>` on WebGPU: `nSteps` Langevin (`settings: { stepSize, noiseScale }`, or per-step scales
+ * `noiseScales` σ_t: x ← x − h∇E + σ_t√(2h)ξ_t, in the row or cooperative MLP program), MALA
  * (`{ stepSize, invMass }`) or HMC (`{ stepSize, invMass, nLeapfrogSteps }`) steps of the kind's WGSL energy in
  * one dispatch per ≤ {@link MAX_STEPS_PER_DISPATCH} steps, plus one dispatch for the step keys. Separable kinds
  * run Langevin one thread per 4 coordinates, everything else one thread per chain. Other methods and diagonal

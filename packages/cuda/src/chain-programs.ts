@@ -183,7 +183,7 @@ export function traceSizes(
  * `K` (step keys), `P` (energy constants).
  *
  * Updates (A = scalar inverse mass):
- * - Langevin: x ← x − h∇E(x) + σ√(2h)ξ.
+ * - Langevin: x ← x − h∇E(x) + σ√(2h)ξ; with `perStepNoise` step t uses σ_t√(2h) = S[stepOffset + t] (input `S`).
  * - MALA: y = x − hA∇E(x) + √(2hA)ξ, log α = E(x) − E(y) − (‖x − y + hA∇E(y)‖² − ‖y − x + hA∇E(x)‖²)/(4hA).
  * - HMC: p = ξ/√A, L leapfrog steps (half kick, drift εAp, half kick), log α = H(x, p₀) − H(q, p),
  *   H = E + ½A‖p‖².
@@ -198,7 +198,10 @@ export function rowChainProgram(
   b: number,
   d: number,
   trace: TraceLayout | undefined,
+  perStepNoise = false,
 ): Program {
+  // Langevin's noise amplitude of step t: the uniform a = σ√(2h), or a_t = σ_t√(2h) from input S (tempered).
+  const amp = perStepNoise ? 'S[uniforms.stepOffset + t]' : 'uniforms.amp';
   const sizes = trace === undefined ? undefined : traceSizes(b, d, trace);
   const total = sizes === undefined ? b * d : sizes.x + sizes.positions + sizes.stats;
   const mh = method !== 'langevin';
@@ -288,7 +291,7 @@ fn ebmRecordStats(kept : i32, wg : i32, lid : i32, live : bool, x : ptr<function
     fresh = false;
     ebmNormalRow(&z, row, key);
     for (var j = 0; j < D; j++) {
-      x[j] = x[j] - uniforms.h * g[j] + uniforms.amp * z[j];
+      x[j] = x[j] - uniforms.h * g[j] + ${amp} * z[j];
     }
     ${traced ? recordBody : ''}
   }`;
@@ -367,10 +370,10 @@ fn ebmRecordStats(kept : i32, wg : i32, lid : i32, live : bool, x : ptr<function
   const mhUniforms = mh ? 'invMass : f32, nLeapfrog : i32,' : '';
   return {
     outputShape: sizes === undefined ? [b, d] : [total],
-    shaderKey: `ebm_row_${method}_${energy.key}_D${d}${traced ? `_tr${stats ? 's' : ''}${positions ? `p${b}` : ''}_B${b}` : ''}`,
+    shaderKey: `ebm_row_${method}_${energy.key}_D${d}${traced ? `_tr${stats ? 's' : ''}${positions ? `p${b}` : ''}_B${b}` : ''}${perStepNoise ? '_ps' : ''}`,
     dispatchLayout: { x: sizes === undefined ? [0, 1] : [0] },
     dispatch: flatDispatch(Math.ceil(b / ROW_WG)),
-    variableNames: ['X', 'K', 'P'],
+    variableNames: perStepNoise ? ['X', 'K', 'P', 'S'] : ['X', 'K', 'P'],
     workgroupSize: [ROW_WG, 1, 1],
     size: true,
     uniforms: `nChains : i32, stepOffset : i32, nSteps : i32, h : f32, amp : f32, ${mhUniforms} burnIn : i32, thin : i32, keptBase : i32, nKept : i32,`,

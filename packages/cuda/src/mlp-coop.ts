@@ -98,12 +98,17 @@ export function coopShape(
   return { c, t, g: coopGroups(layout, c, t) };
 }
 
-/** The cooperative MLP Langevin program for `b` chains of dimension `d` in shape `shape` (a number: `{ c, t: 64 }`). */
+/**
+ * The cooperative MLP Langevin program for `b` chains of dimension `d` in shape `shape` (a number: `{ c, t: 64 }`).
+ * With `perStepNoise` it reads the noise amplitude of step t from a fourth input `S` (a_t = σ_t√(2h), float32
+ * `[nSteps]` of the whole call, indexed by stepOffset + t) instead of the uniform `amp`: tempered chains.
+ */
 export function mlpLangevinProgram(
   layout: MlpLayout,
   b: number,
   d: number,
   shape: number | CoopShape,
+  perStepNoise = false,
 ): Program {
   const { widths, wOff, bOff, actCode, key } = layout;
   const { c, t: T, g: G } = typeof shape === 'number' ? { c: shape, t: COOP_THREADS, g: 1 } : shape;
@@ -185,10 +190,10 @@ export function mlpLangevinProgram(
   const n1 = widths[1]!;
   return {
     outputShape: [b, d],
-    shaderKey: `ebm_mlp_coop_langevin_${key}_D${d}_C${c}${typeof shape === 'number' || (T === COOP_THREADS && G === 1) ? '' : `_T${T}_G${G}`}`,
+    shaderKey: `ebm_mlp_coop_langevin_${key}_D${d}_C${c}${typeof shape === 'number' || (T === COOP_THREADS && G === 1) ? '' : `_T${T}_G${G}`}${perStepNoise ? '_ps' : ''}`,
     dispatchLayout: { x: [0, 1] },
     dispatch: flatDispatch(Math.ceil(b / c)),
-    variableNames: ['X', 'K', 'P'],
+    variableNames: perStepNoise ? ['X', 'K', 'P', 'S'] : ['X', 'K', 'P'],
     workgroupSize: [T, 1, 1],
     size: true,
     uniforms: 'nChains : i32, stepOffset : i32, nSteps : i32, h : f32, amp : f32,',
@@ -216,6 +221,7 @@ fn main(index : i32) {
   for (var t = 0; t < uniforms.nSteps; t++) {
     let s2 = 2 * (uniforms.stepOffset + t);
     let key = vec2<u32>(bitcast<u32>(K[s2]), bitcast<u32>(K[s2 + 1]));
+    let amp = ${perStepNoise ? 'S[uniforms.stepOffset + t]' : 'uniforms.amp'};
     for (var qi = 0; qi < ${quads}; qi++) {
       let q = tid + qi * ${T};
       for (var l = 0; l < 4; l++) {
@@ -246,7 +252,7 @@ ${backward.join('\n')}
         for (var l = 0; l < 4; l++) {
           let e = 4 * q + l;
           if (e < ${c * d}) {
-            xr[qi][l] = xr[qi][l] - uniforms.h * ebmB[e] + uniforms.amp * ebmBitsToNormal(w[l]);
+            xr[qi][l] = xr[qi][l] - uniforms.h * ebmB[e] + amp * ebmBitsToNormal(w[l]);
           }
         }
       }

@@ -9,16 +9,20 @@ import {
   assertTensor,
   type Coupling,
   type CouplingSpec,
+  chainKernelName,
   EbmError,
   type EnergyFunction,
   foldIn,
   type Interpolant,
   type InterpolantSpec,
+  isEbmError,
+  kernelSource,
   type RngKey,
   randomNormal,
   randomUniform,
   resolveCoupling,
   resolveInterpolant,
+  runKernel,
   splitKey,
   TemperatureScheduler,
 } from '@ebm/core';
@@ -139,7 +143,9 @@ export function trimmedMean(values: tf.Tensor1D, trim: number): tf.Scalar {
  * λ = `lambdaCd` (or call {@link EnergyMatchingLoss.setLambdaCd}).
  *
  * Deviation from TorchEBM: the negatives come from a built-in Langevin loop (the per-chain temperature schedule
- * is not expressible through the generic sampler seam), not from a `sampler` option.
+ * is not expressible through the generic sampler seam), not from a `sampler` option. With an energy whose fused
+ * whole-chain kernel is registered (an `MLPEnergy`: `chain.mlp`), that loop is two kernel calls with per-step
+ * noise scales (see `chains`), not one autograd gradient per step.
  * Metrics: `loss`, `flowLoss`, and with the contrastive term `cdGap` (cd), `energyPos`, `energyNeg`.
  */
 export class EnergyMatchingLoss extends BaseLoss {
@@ -237,8 +243,15 @@ export class EnergyMatchingLoss extends BaseLoss {
   }
 
   /**
-   * Langevin chains x ← x − Δ∇V(x) + s_k√(2Δ)ξ on the current V without the gradient tape, from `x` (not
+   * Langevin chains x ← x − Δ∇V(x) + s_k√(2Δ)ξ_k on the current V without the gradient tape, from `x` (not
    * disposed): the first `nTempered` rows use the tempered scale s_k = √ε(k), the others √ε_max.
+   *
+   * When the energy has a kernel hint whose whole-chain kernel `chain.<kind>` the active backend registered (an
+   * `MLPEnergy`: `chain.mlp` on webgpu, wasm, cpu), the chains run as at most two fused calls — the tempered
+   * rows with per-step `noiseScales` s_k, the others at the constant √ε_max — instead of a step loop of
+   * autograd gradients. The tempered rows draw ξ_k from the same stream as the step loop (step k:
+   * `foldIn(key, k)`, row r's elements r·D + j), the √ε_max rows from the independent key `splitKey(key, 2)[1]`
+   * when both groups are present; a kernel that declines (`NOT_IMPLEMENTED`) leaves the step loop to run.
    */
   private chains(
     x0: tf.Tensor2D,
@@ -246,6 +259,8 @@ export class EnergyMatchingLoss extends BaseLoss {
     key: RngKey,
     schedule: TemperatureScheduler = this.schedule,
   ): tf.Tensor2D {
+    const fused = this.fusedChains(x0, nTempered, key, schedule);
+    if (fused !== undefined) return fused;
     return withoutTape(() => {
       const [b, d] = x0.shape;
       const dt = this.langevinDt;
@@ -275,6 +290,58 @@ export class EnergyMatchingLoss extends BaseLoss {
         throw e;
       }
     });
+  }
+
+  /** {@link EnergyMatchingLoss.chains} through the fused whole-chain kernel, or `undefined` when none runs it. */
+  private fusedChains(
+    x0: tf.Tensor2D,
+    nTempered: number,
+    key: RngKey,
+    schedule: TemperatureScheduler,
+  ): tf.Tensor2D | undefined {
+    const hint = this.energy.kernelHint;
+    if (hint === undefined || hint === null || typeof hint.kind !== 'string') return undefined;
+    const name = chainKernelName(hint.kind) as `chain.${string}`;
+    if (kernelSource(name) !== 'backend') return undefined;
+    const [b, d] = x0.shape;
+    const n = schedule.nSteps;
+    const settings = { stepSize: this.langevinDt, noiseScale: Math.sqrt(this.epsilonMax) };
+    const run = (x: tf.Tensor2D, k: RngKey, noiseScales?: Float32Array): tf.Tensor2D =>
+      runKernel(name, {
+        method: 'langevin',
+        x0: x,
+        nSteps: n,
+        key: k,
+        startStep: 0,
+        params: hint.params,
+        settings,
+        ...(noiseScales === undefined ? {} : { noiseScales }),
+      } as never) as tf.Tensor2D;
+    const parts: tf.Tensor2D[] = [];
+    const temps: tf.Tensor[] = [];
+    try {
+      return withoutTape(() => {
+        if (nTempered > 0) {
+          const scales = new Float32Array(n);
+          for (let k = 0; k < n; k++) scales[k] = schedule.valueAt(k);
+          const xt = nTempered === b ? x0 : (tf.slice(x0, [0, 0], [nTempered, d]) as tf.Tensor2D);
+          if (xt !== x0) temps.push(xt);
+          parts.push(run(xt, key, scales));
+        }
+        if (nTempered < b) {
+          const xc = nTempered === 0 ? x0 : (tf.slice(x0, [nTempered, 0], [b - nTempered, d]) as tf.Tensor2D);
+          if (xc !== x0) temps.push(xc);
+          parts.push(run(xc, nTempered === 0 ? key : (splitKey(key, 2)[1] as RngKey)));
+        }
+        if (parts.length === 1) return parts.pop()!;
+        return tf.concat(parts, 0) as tf.Tensor2D;
+      });
+    } catch (e) {
+      if (isEbmError(e, 'NOT_IMPLEMENTED')) return undefined;
+      throw e;
+    } finally {
+      tf.dispose([...parts, ...temps]);
+    }
   }
 
   /**

@@ -98,8 +98,8 @@ export interface LangevinState extends SamplerState {
  * (h/2)(k₁ + k₂), k₁ = −∇E(x), k₂ = −∇E(x + h·k₁), and the same additive noise is added.
  * With a `mass` M the update is preconditioned: x − h·M⁻¹∇E(x) + σ·√(2h)·M^{−1/2}ξ.
  * Each step goes through the `randomNormal` and `langevinStep` kernels; a whole run uses the backend's
- * `chain.<kind>` kernel when one is registered (Euler–Maruyama, constant h and σ, unit mass, no clamp, no
- * trajectory or diagnostics). Step info: none (`LangevinInfo`). `withParams({ stepSize, invMass })` gives the
+ * `chain.<kind>` kernel when one is registered (Euler–Maruyama, constant h, unit mass, no clamp; σ constant or
+ * a scheduler, whose per-step values σ_t the kernel then takes as `noiseScales` where it runs them). Step info: none (`LangevinInfo`). `withParams({ stepSize, invMass })` gives the
  * same sampler with another step size and mass (what window adaptation tunes).
  *
  * @example
@@ -236,20 +236,37 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
     }
   }
 
-  /** The fused whole-chain settings of this configuration, or why it has none (see the README, "Which path runs"). */
-  protected fusedSpec(): FusedChainSpec {
+  /**
+   * The fused whole-chain settings of this configuration, or why it has none (see the README, "Which path runs").
+   * With `scheduledNoise` a `noiseScale` scheduler is allowed (the whole chain then gets the scheduler's values
+   * per step as `noiseScales`; `settings.noiseScale` is its value at step 0): the single-call path, not workers.
+   */
+  protected fusedSpec({ scheduledNoise = false }: { scheduledNoise?: boolean } = {}): FusedChainSpec {
     if (this.integrator !== 'euler')
       return { reason: `the fused chain runs Euler–Maruyama, not integrator "${this.integrator}"` };
     if (this.clamp !== undefined) return { reason: 'the fused chain does not clamp' };
     if (this.invMass !== 1) return { reason: 'the fused Langevin chain runs unit mass only' };
     if (!(this.stepSizeScheduler instanceof ConstantScheduler))
       return { reason: 'the fused chain needs a constant stepSize (not a scheduler)' };
-    if (!(this.noiseScaleScheduler instanceof ConstantScheduler))
-      return { reason: 'the fused chain needs a constant noiseScale (not a scheduler)' };
+    const constantNoise = this.noiseScaleScheduler instanceof ConstantScheduler;
+    if (!constantNoise && !scheduledNoise)
+      return { reason: 'the fused chain on workers needs a constant noiseScale (not a scheduler)' };
     return {
       method: 'langevin',
-      settings: { stepSize: this.stepSizeScheduler.value, noiseScale: this.noiseScaleScheduler.value },
+      settings: { stepSize: this.stepSizeScheduler.value, noiseScale: this.noiseScaleScheduler.valueAt(0) },
     };
+  }
+
+  /**
+   * σ_t = noiseScale scheduler at steps `start` … `start + n − 1` (what the step loop would use there), for a
+   * tempered whole chain; `undefined` for a constant noise scale.
+   */
+  private noiseScalesFor(start: number, n: number): Float32Array | undefined {
+    if (this.noiseScaleScheduler instanceof ConstantScheduler) return undefined;
+    const out = new Float32Array(n);
+    for (let t = 0; t < n; t++)
+      out[t] = assertNonNegative('noiseScale', this.scheduled('noiseScale', start + t));
+    return out;
   }
 
   protected override runWholeChain(
@@ -258,9 +275,11 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
     runKey: RngKey,
     request?: WholeChainRequest,
   ): LangevinState | WholeChainRecords<LangevinState> | undefined {
-    const spec = this.fusedSpec();
+    const spec = this.fusedSpec({ scheduledNoise: true });
     if ('reason' in spec) return undefined;
     const settings = spec.settings as LangevinChainSettings;
+    // A noiseScale scheduler (e.g. TemperatureScheduler): its per-step values (kernels without them decline).
+    const noiseScales = this.noiseScalesFor(state.step, nSteps);
     if (request !== undefined) {
       const t = tryTracedChain(
         this.energy,
@@ -271,6 +290,7 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
         state.step,
         settings,
         request,
+        noiseScales,
       );
       if (t === undefined) return undefined;
       return {
@@ -279,7 +299,16 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
         ...(t.trajectory === undefined ? {} : { trajectory: t.trajectory }),
       };
     }
-    const x = tryWholeChain(this.energy, 'langevin', state.x, nSteps, runKey, state.step, settings);
+    const x = tryWholeChain(
+      this.energy,
+      'langevin',
+      state.x,
+      nSteps,
+      runKey,
+      state.step,
+      settings,
+      noiseScales,
+    );
     return x === undefined ? undefined : { x, step: state.step + nSteps };
   }
 

@@ -130,6 +130,7 @@ export function tryWholeChain<M extends ChainMethod>(
   key: RngKey,
   startStep: number,
   settings: ChainMethodSettings[M],
+  noiseScales?: Float32Array,
 ): tf.Tensor2D | undefined {
   const hint = energy.kernelHint;
   if (hint === undefined || hint === null || typeof hint.kind !== 'string') return undefined;
@@ -137,7 +138,16 @@ export function tryWholeChain<M extends ChainMethod>(
   if (kernelSource(name) !== 'backend') return undefined;
   try {
     // The kind is only known at run time: the inputs are checked against the union of every method.
-    const inputs = { method, x0, nSteps, key, startStep, params: hint.params, settings } as {
+    const inputs = {
+      method,
+      x0,
+      nSteps,
+      key,
+      startStep,
+      params: hint.params,
+      settings,
+      ...(noiseScales === undefined ? {} : { noiseScales }),
+    } as {
       [m in ChainMethod]: { method: m; settings: ChainMethodSettings[m] };
     }[ChainMethod] & {
       x0: tf.Tensor2D;
@@ -180,6 +190,7 @@ export function tryTracedChain<M extends ChainMethod>(
   startStep: number,
   settings: ChainMethodSettings[M],
   request: WholeChainRequest,
+  noiseScales?: Float32Array,
 ): TracedChain | undefined {
   const hint = energy.kernelHint;
   if (hint === undefined || hint === null || typeof hint.kind !== 'string') return undefined;
@@ -199,6 +210,7 @@ export function tryTracedChain<M extends ChainMethod>(
       thin: request.thin,
       diagnostics: request.diagnostics,
       trajectory: request.trajectory,
+      ...(noiseScales === undefined ? {} : { noiseScales }),
     } as never);
   } catch (e) {
     if (isEbmError(e, 'NOT_IMPLEMENTED')) return undefined;

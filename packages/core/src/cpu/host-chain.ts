@@ -47,6 +47,11 @@ export interface HostChainSpec {
   readonly startStep?: number;
   /** @deprecated the old name of {@link HostChainSpec.startStep} (read when `startStep` is absent). */
   readonly firstStep?: number;
+  /**
+   * Langevin only: σ_t of each step t = 0 … nSteps − 1 of this call (replaces `settings.noiseScale`; see core's
+   * `ChainKernelInputs.noiseScales`).
+   */
+  readonly noiseScales?: Float32Array;
 }
 
 /** The methods a host chain runs. */
@@ -84,6 +89,34 @@ export interface ParsedChain {
   readonly startStep: number;
   readonly k0: number;
   readonly k1: number;
+  /**
+   * Per-step noise scales: step t of a (segment) run from `startStep` uses
+   * `noiseScales[startStep + t − scalesFrom]` instead of `sigma` (so a segment `{ ...parsed, startStep, nSteps }`
+   * reads its own part).
+   */
+  readonly noiseScales?: Float32Array;
+  /** The step index of `noiseScales[0]` (the spec's startStep). */
+  readonly scalesFrom?: number;
+}
+
+/** Validates per-step noise scales: Langevin only (else `NOT_IMPLEMENTED`), length nSteps, each finite ≥ 0. */
+function parseNoiseScales(v: unknown, method: string, nSteps: number): Float32Array | undefined {
+  if (v === undefined) return undefined;
+  if (method !== 'langevin') {
+    throw new EbmError('NOT_IMPLEMENTED', `Per-step noise scales are for Langevin chains, not "${method}".`, {
+      argument: 'noiseScales',
+      value: method,
+      fix: 'leave noiseScales out for MALA/HMC (samplers then use their step loop).',
+    });
+  }
+  if (!(v instanceof Float32Array) || v.length !== nSteps || !v.every((s) => Number.isFinite(s) && s >= 0)) {
+    throw new EbmError('INVALID_PARAM', 'noiseScales must be a Float32Array of nSteps finite numbers >= 0.', {
+      argument: 'noiseScales',
+      value: v instanceof Float32Array ? `Float32Array(${v.length}), nSteps ${nSteps}` : typeof v,
+      fix: 'pass one noise scale per step of the call, e.g. a TemperatureScheduler’s values.',
+    });
+  }
+  return v;
 }
 
 /** Whether `v` is an RngKey's shape: two integers in [0, 2³²) (no tfjs here, so not `rng.ts`'s `isRngKey`). */
@@ -150,7 +183,20 @@ export function parseChainSpec(spec: HostChainSpec, D: number): ParsedChain {
       fix: 'make keys with rngKey(seed), foldIn(key, n) or splitKey(key, n).',
     });
   }
-  return { energy, method, h, sigma, invMass, nLeapfrog, nSteps, startStep, k0: key[0], k1: key[1] };
+  const noiseScales = parseNoiseScales(spec.noiseScales, method, nSteps);
+  return {
+    energy,
+    method,
+    h,
+    sigma,
+    invMass,
+    nLeapfrog,
+    nSteps,
+    startStep,
+    k0: key[0],
+    k1: key[1],
+    ...(noiseScales === undefined ? {} : { noiseScales, scalesFrom: startStep }),
+  };
 }
 
 /**
@@ -326,8 +372,12 @@ function langevinRows(
 ): void {
   const { energy, nSteps } = c;
   const hf = f(c.h);
-  const amp = c.sigma * Math.sqrt(2 * c.h);
-  const ampf = f(amp);
+  const root = Math.sqrt(2 * c.h);
+  // σ_t·√(2h) per step: the constant σ, or the per-step scales (this segment's part of them).
+  const amps = new Float64Array(nSteps);
+  const from = c.startStep - (c.scalesFrom ?? 0);
+  for (let t = 0; t < nSteps; t++) amps[t] = (c.noiseScales?.[from + t] ?? c.sigma) * root;
+  const anyNoise = amps.some((v) => v !== 0);
   const tl = new ChainTiles(keys, x, D, r0, r1, base);
   const { g, z } = tl;
   for (let a = r0; a < r1; a += TILE_ROWS) {
@@ -336,21 +386,22 @@ function langevinRows(
     const m = n * D;
     // Fast path: the tile's state, gradient and normals in the SIMD module's memory, the update in f32x4 (the
     // same float32 operations in the same order, so the same numbers).
-    const tile = amp !== 0 && (a * D) % 4 === 0 && (a * D + m) / 4 <= 0xffffffff ? langevinTile(m) : null;
+    const tile = anyNoise && (a * D) % 4 === 0 && (a * D + m) / 4 <= 0xffffffff ? langevinTile(m) : null;
     if (tile !== null) {
       tile.x.set(x.subarray(o, o + m));
       const dw = energy.doubleWell; // its gradient in f32x4 too (same float32 operations)
       for (let t = 0; t < nSteps; t++) {
         if (dw !== undefined) tile.doubleWellGrad(dw.c4h, dw.b2);
         else energy.grad(tile.x, 0, tile.g, 0, n, D);
-        tile.step(tl.normalKey(t, 0), tl.normalKey(t, 1), a * D, hf, ampf);
+        tile.step(tl.normalKey(t, 0), tl.normalKey(t, 1), a * D, hf, f(amps[t]!));
       }
       x.set(tile.x, o);
       continue;
     }
     for (let t = 0; t < nSteps; t++) {
       energy.grad(x, o, g, 0, n, D);
-      if (amp === 0) {
+      const ampf = f(amps[t]!);
+      if (ampf === 0) {
         for (let i = 0; i < m; i++) x[o + i] = x[o + i]! - f(g[i]! * hf);
       } else {
         tl.normals(t, a, m);

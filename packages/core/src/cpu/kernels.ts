@@ -113,6 +113,7 @@ export function makeHostChainKernel(
       nSteps: inputs.nSteps,
       key: inputs.key,
       ...startStepOf(inputs),
+      ...(inputs.noiseScales === undefined ? {} : { noiseScales: inputs.noiseScales }),
     };
     const x = readHost(inputs.x0, 'x0');
     runChainHost(spec, x, D, 0, B);
@@ -147,7 +148,11 @@ export function makeHostChainTraceKernel(
   const chain = makeHostChainKernel(kind, backend);
   return (inputs) => {
     // The chain kernel's checks (inputs, NOT_IMPLEMENTED for an MLP without SIMD on wasm) on a 0-step run.
-    chain(inputs === null || typeof inputs !== 'object' ? inputs : { ...inputs, nSteps: 0 }).dispose();
+    chain(
+      inputs === null || typeof inputs !== 'object'
+        ? inputs
+        : { ...inputs, nSteps: 0, noiseScales: undefined },
+    ).dispose();
     const [B, D] = assertRank2(inputs.x0, 'x0');
     const burnIn = traceInt('burnIn', inputs.burnIn, 0, 0);
     const thin = traceInt('thin', inputs.thin, 1, 1);
@@ -162,6 +167,7 @@ export function makeHostChainTraceKernel(
       nSteps: inputs.nSteps,
       key: inputs.key,
       ...startStepOf(inputs),
+      ...(inputs.noiseScales === undefined ? {} : { noiseScales: inputs.noiseScales }),
     };
     const c = parseChainSpec(spec, D);
     const mh = c.method !== 'langevin';

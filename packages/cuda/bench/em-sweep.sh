@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Energy matching on two moons: several `example.mjs energy-matching-2d --backend webgpu` configurations at once
+# (the GPU is dispatch-bound and the host has 16 cores, so 4 processes share it well), each under a time cap,
+# each writing its checkpoints (summary.json with MMD² per checkpoint, the landscape figure, the samples) to
+# $OUT/<config>/energy-matching-2d/ and its log to $OUT/<config>/log.txt; then one table of every checkpoint.
+#
+# Prepare (here, from the repository root): pnpm build && ../shared/gpu/kit.sh prepare && bash packages/cuda/bench/kit-example.sh
+# On the device (repository root, carry [".gpu-kit"]), within one ≤ 9-minute call:
+#   bash packages/cuda/bench/em-sweep.sh                 # the four configurations below, 470 s cap each
+#   bash packages/cuda/bench/em-sweep.sh A C             # a subset
+# Environment: OUT (default out/em-sweep), EM_CAP (seconds per process, default 470), EM_BACKEND (default
+# webgpu), EM_LOCAL=1 (use this machine's node, not the kit's; for a smoke on lavapipe / wasm), EM_SMOKE=1 (tiny
+# lengths: a check that every configuration starts, trains, checkpoints and writes its files), EM_EXTRA (more
+# arguments for every configuration).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+cd "$root" || exit 1
+k=$root/.gpu-kit
+export OUT=${OUT:-$root/out/em-sweep}
+CAP=${EM_CAP:-470}
+BACKEND=${EM_BACKEND:-webgpu}
+[ -f "$k/example.mjs" ] || { echo "no $k/example.mjs: run packages/cuda/bench/kit-example.sh first"; exit 1; }
+if [ "${EM_LOCAL:-0}" = 1 ]; then
+  NODE=node
+else
+  bash "$k/run.sh" true || exit 1 # unpack the kit once (its libraries and node), not once per process
+  NODE=$k/bin/node
+  export PATH="$k/bin:$PATH"
+fi
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+
+# Configurations around the paper's set-up (TorchEBM 2-D: 20k flow + 2k joint steps at lr 1e-4, batch 256,
+# 200-step tempered chains of Δ = 0.01, λ = 2, τ* = 0.8, ε_max = 0.15). RECIPES.md (issue 15): the joint phase
+# carves the valleys (0.169 → 0.022 in 100 joint steps on the CPU; 0.129 → 0.029 in 250 on the H200), a flow
+# phase at 2e-3 is enough to start from, and exact OT reads synchronously (cpu/wasm only), so the GPU runs use
+# independent pairs (44 ms per flow step on the H200). Estimated alone on the H200: flow 2000 × 44 ms ≈ 90 s, joint
+# ≈ 100–150 ms per step with 200-step chains (two fused chain.mlp calls + ≈ 750 other kernels) ≈ 200–300 s per
+# 2000 steps. Joint checkpoints every 250 steps: a run cut by the cap still leaves its last scores and figure.
+COMMON="--dataset twoMoons --coupling independent --flow-steps 2000 --flow-lr 2e-3 --checkpoint-every 1000 --joint-checkpoint-every 250 --log-every 100"
+declare -A CFG=(
+  # the paper's chains (200 steps of 0.01), joint lr 1e-3 (cosine to 1e-4), batch 256
+  [A]="$COMMON --joint-steps 2000 --joint-lr 1e-3 --n-langevin 200 --langevin-dt 0.01 --batch-size 256"
+  # the same with batch 1024 (on the GPU a bigger batch costs little: less noisy CD and flow gradients)
+  [B]="$COMMON --joint-steps 2000 --joint-lr 1e-3 --n-langevin 200 --langevin-dt 0.01 --batch-size 1024"
+  # 4× cheaper chains (50 steps of 0.04, the same transport time), more joint steps
+  [C]="$COMMON --joint-steps 3000 --joint-lr 1e-3 --n-langevin 50 --langevin-dt 0.04 --batch-size 512"
+  # the paper's chains at a lower joint lr (3e-4 → 3e-5), batch 512
+  [D]="$COMMON --joint-steps 2000 --joint-lr 3e-4 --n-langevin 200 --langevin-dt 0.01 --batch-size 512"
+)
+SMOKE_ARGS="--dataset twoMoons --coupling independent --flow-steps 4 --joint-steps 4 --checkpoint-every 2 --joint-checkpoint-every 2 --n-langevin 5 --batch-size 64 --smoke"
+
+names=("$@"); [ ${#names[@]} -gt 0 ] || names=(A B C D)
+mkdir -p "$OUT"
+T0=$(date +%s)
+pids=()
+for n in "${names[@]}"; do
+  args=${CFG[$n]:-}
+  [ -n "$args" ] || { echo "unknown configuration $n (one of ${!CFG[*]})"; exit 2; }
+  [ "${EM_SMOKE:-0}" = 1 ] && args=$SMOKE_ARGS
+  mkdir -p "$OUT/$n"
+  echo "$n: energy-matching-2d --backend $BACKEND $args ${EM_EXTRA:-}" | tee "$OUT/$n/cmd.txt"
+  # shellcheck disable=SC2086
+  (timeout -s TERM "$CAP" "$NODE" "$k/example.mjs" energy-matching-2d --backend "$BACKEND" $args ${EM_EXTRA:-} \
+    -o "$OUT/$n" >"$OUT/$n/log.txt" 2>&1; echo "rc=$? after $(($(date +%s) - T0)) s" >>"$OUT/$n/log.txt") &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+echo "all done after $(($(date +%s) - T0)) s"
+# One line per checkpoint of every configuration, from the summary.json files the runs left.
+"$NODE" -e '
+const fs = require("fs"), path = require("path");
+for (const n of process.argv.slice(1)) {
+  const dir = path.join(process.env.OUT, n);
+  const log = fs.existsSync(path.join(dir, "log.txt")) ? fs.readFileSync(path.join(dir, "log.txt"), "utf8") : "";
+  // rc=1 with a "✓" line is a finished run: the bundle also runs the main guard of every other example module, which
+  // fails at once (no cpu backend in the kit) and sets the exit code. rc=124: cut by the cap.
+  const rc = (log.includes("✓ energy-matching-2d") ? "finished, " : "") + (log.match(/rc=\S+ after \d+ s/) || ["rc=?"])[0];
+  const f = path.join(dir, "energy-matching-2d", "summary.json");
+  if (!fs.existsSync(f)) { console.log(`${n}: no summary.json (${rc}); tail of log:\n${log.split("\n").slice(-8).join("\n")}`); continue; }
+  const s = JSON.parse(fs.readFileSync(f, "utf8"));
+  const r = s.results.twoMoons || {};
+  const pts = (r.progress || []).map((p) => `${p.phase} ${p.step}: ${p.mmd2} (${p.elapsedSeconds} s)`).join(" | ");
+  console.log(`${n} [${rc}${s.complete ? ", complete" : ", cut"}; ms/flow ${r.msPerFlowStep ?? "?"}, ms/joint ${r.msPerJointStep ?? "?"}]: ${pts}`);
+  if (r.afterJoint) console.log(`${n} final MMD² ${r.afterJoint.mmd.samples} (floor ${r.afterJoint.mmd.floor}, noise ${r.afterJoint.mmd.baseline}); half the steps ${r.afterJoint100Steps}`);
+}' "${names[@]}" | tee "$OUT/table.txt"
