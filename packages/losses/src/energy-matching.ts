@@ -28,6 +28,7 @@ import {
   type LossParts,
   type LossState,
 } from './base.js';
+import { fusedFlowTerm } from './fused-flow-term.js';
 import { withoutTape } from './internal.js';
 
 /** Options of {@link EnergyMatchingLoss} (defaults: TorchEBM's, i.e. the paper's 2-D set-up). */
@@ -277,13 +278,16 @@ export class EnergyMatchingLoss extends BaseLoss {
     const t = randomUniform(kTime, [b]) as tf.Tensor1D;
     const { xt: xClean, ut } = this.interpolant.interpolate(pair.x0, pair.x1, t);
     const xt = this.sigma > 0 ? tf.add(xClean, tf.mul(this.sigma, randomNormal(kXi, xClean.shape))) : xClean;
-    const g = this.energy.gradient(xt as tf.Tensor2D, { checkFinite: false });
-    let perRow: tf.Tensor = tf.mul(
-      flowWeight(t, this.flowWeightCutoff),
-      tf.mean(tf.square(tf.add(g, ut)), 1),
-    );
-    if (pair.weights !== undefined) perRow = tf.mul(pair.weights, perRow);
-    const flowLoss = tf.mean(perRow) as tf.Scalar;
+    const fw = flowWeight(t, this.flowWeightCutoff);
+    // The fused kernel (webgpu, MLP energies) when available, else double back-propagation by autograd.
+    const flowLoss =
+      fusedFlowTerm(this.energy, xt as tf.Tensor2D, ut as tf.Tensor2D, fw, pair.weights) ??
+      (() => {
+        const g = this.energy.gradient(xt as tf.Tensor2D, { checkFinite: false });
+        let perRow: tf.Tensor = tf.mul(fw, tf.mean(tf.square(tf.add(g, ut)), 1));
+        if (pair.weights !== undefined) perRow = tf.mul(pair.weights, perRow);
+        return tf.mean(perRow) as tf.Scalar;
+      })();
     const stats: Record<string, tf.Scalar> = {};
     if (context?.metrics !== false) stats.flowLoss = flowLoss;
     if (!this.cdActive(call)) return { loss: flowLoss, stats };
