@@ -77,7 +77,8 @@ export async function sectionEmFlow(ctx) {
     try {
       return await f();
     } finally {
-      if (!fused && kernel) registerKernelImpl(MLP_GRADIENT_REGRESSION_KERNEL, 'webgpu', kernel, { override: true });
+      if (!fused && kernel)
+        registerKernelImpl(MLP_GRADIENT_REGRESSION_KERNEL, 'webgpu', kernel, { override: true });
     }
   };
   const medians = {};
@@ -133,7 +134,10 @@ export async function sectionEmFlow(ctx) {
           ...spread(ms),
           ...counts,
           lastLoss: res.history[res.history.length - 1]?.loss,
-          tensorsAdded: { tensors: after.numTensors - before.numTensors, bytes: after.numBytes - before.numBytes },
+          tensorsAdded: {
+            tensors: after.numTensors - before.numTensors,
+            bytes: after.numBytes - before.numBytes,
+          },
         });
       } catch (e) {
         emit({ side: 'ebm', ...meta, path, error: String(e?.stack ?? e).slice(0, 1500), dawnErrors });

@@ -267,7 +267,7 @@ function gradProgram(layout: MlpLayout, b: number, sl: ScratchLayout, k: number)
   const nIn = widths[j]!;
   const nOut = widths[j + 1]!;
   const size = bias ? nOut : nIn * nOut;
-  let body: string;
+  let body = '';
   if (j === L) {
     // ∂L/∂K_L[i] = Σ_b ȧ_L[b, i] (∂L/∂b_L = 0 is not a program: see the caller).
     body = `var g = 0.0;
@@ -279,29 +279,40 @@ function gradProgram(layout: MlpLayout, b: number, sl: ScratchLayout, k: number)
     for (var r = 0; r < ${b}; r++) {
       g += R[${sl.zb[j]} + r * ${nOut} + index];
     }`;
-  } else {
-    body = `let i = index / ${nOut};
-    let o = index % ${nOut};
-    var g = 0.0;
-    for (var r = 0; r < ${b}; r++) {
-      g += R[${sl.a[j]} + r * ${nIn} + i] * R[${sl.zb[j]} + r * ${nOut} + o]
-        + R[${sl.ad[j]} + r * ${nIn} + i] * R[${sl.d[j]} + r * ${nOut} + o];
-    }`;
   }
   const shape = bias ? [nOut] : [nIn, nOut];
+  // A kernel's thread computes `per` consecutive outputs o of one input unit i (aⱼ[b, i], ȧⱼ[b, i] loaded once).
+  const per = !bias && j < L ? (nOut % 4 === 0 ? 4 : nOut % 2 === 0 ? 2 : 1) : 1;
+  const threads = size / per;
+  if (!bias && j < L) {
+    const q = Array.from({ length: per }, (_, m) => m);
+    body = `let i = index / ${nOut / per};
+    let o = (index % ${nOut / per}) * ${per};
+    ${q.map((m) => `var g${m} = 0.0;`).join(' ')}
+    for (var r = 0; r < ${b}; r++) {
+      let a = R[${sl.a[j]} + r * ${nIn} + i];
+      let ad = R[${sl.ad[j]} + r * ${nIn} + i];
+      let zr = ${sl.zb[j]} + r * ${nOut} + o;
+      let dr = ${sl.d[j]} + r * ${nOut} + o;
+      ${q.map((m) => `g${m} += a * R[zr + ${m}] + ad * R[dr + ${m}];`).join('\n      ')}
+    }
+    ${q.map((m) => `result[i * ${nOut} + o + ${m}] = g${m};`).join('\n    ')}`;
+  } else {
+    body = `${body}
+    result[index] = g;`;
+  }
   return {
     outputShape: shape,
     shaderKey: `ebm_gradreg_grad_${key}_B${b}_k${k}`,
     dispatchLayout: { x: shape.map((_, i) => i) },
-    dispatch: flatDispatch(Math.ceil(size / GRAD_REG_THREADS)),
+    dispatch: flatDispatch(Math.ceil(threads / GRAD_REG_THREADS)),
     variableNames: ['R'],
     workgroupSize: [GRAD_REG_THREADS, 1, 1],
     size: true,
     getUserCode: () => `
 fn main(index : i32) {
-  if (index < uniforms.size) {
+  if (index < ${threads} && uniforms.size == ${size}) {
     ${body}
-    result[index] = g;
   }
 }
 `,
