@@ -12,7 +12,6 @@ import {
   getKernelImpl,
   MLP_GRADIENT_REGRESSION_KERNEL,
   registerKernelImpl,
-  rngKey,
   runKernel,
   unregisterKernelImpl,
 } from '@ebm/core';
