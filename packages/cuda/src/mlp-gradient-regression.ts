@@ -84,6 +84,14 @@ function rowsSharedFloats(widths: readonly number[]): number {
   return 3 * sumH + 2 * Math.max(...widths.slice(0, -1)) + GRAD_REG_THREADS + 1;
 }
 
+/** The active webgpu device's largest storage-buffer binding in bytes (128 MiB, WebGPU's default, when unknown). */
+function storageBindingLimit(): number {
+  const dev = (tf.backend() as unknown as { device?: { limits?: { maxStorageBufferBindingSize?: number } } })
+    .device;
+  const v = dev?.limits?.maxStorageBufferBindingSize;
+  return typeof v === 'number' && v > 0 ? v : 134217728;
+}
+
 /** WGSL φ''(z) of the hidden activation (`ebmActGrad2`). */
 function secondDerivativeWgsl(activation: MlpActivation): string {
   switch (activation) {
@@ -424,6 +432,18 @@ export function mlpGradientRegressionWebGpu(
     );
   }
   const sl = scratchLayout(layout.widths, b);
+  const bytes = 4 * sl.total;
+  if (bytes > storageBindingLimit()) {
+    throw new EbmError(
+      'NOT_IMPLEMENTED',
+      `The fused gradient regression needs a ${bytes}-byte scratch buffer, over the device's binding limit.`,
+      {
+        argument: 'x',
+        value: x.shape,
+        fix: 'a smaller batch, or autograd (the losses use it automatically).',
+      },
+    );
+  }
   const flat = layout.params();
   let rows: tf.Tensor;
   try {
