@@ -27,6 +27,7 @@ export * from './sample-quality.js';
 export * from './sampler.js';
 export * from './schedulers.js';
 export { deserializeState, serializeState } from './state.js';
+export * from './train-gradient-regression.js';
 export * from './train-kernels.js';
 export * from './validation.js';
 

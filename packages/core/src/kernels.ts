@@ -8,6 +8,10 @@ import type {
 } from './energy-kinds.js';
 import { EbmError } from './errors.js';
 import { normalTensor, type RngKey, uniformTensor } from './rng.js';
+import type {
+  MLPGradientRegressionInputs,
+  MLPGradientRegressionOutput,
+} from './train-gradient-regression.js';
 import type { MLPContrastiveAdamInputs, MLPContrastiveAdamOutput } from './train-kernels.js';
 
 /**
@@ -177,6 +181,8 @@ export interface KernelSignatures {
   metropolisAccept: { inputs: MetropolisAcceptInputs; output: MetropolisAcceptOutput };
   /** One fused CD + Adam step of an MLP energy (see `MLP_CONTRASTIVE_ADAM_KERNEL`); no composite. */
   'train.mlpContrastiveAdam': { inputs: MLPContrastiveAdamInputs; output: MLPContrastiveAdamOutput };
+  /** Loss and parameter gradient of Σ c‖∇ₓV + u‖² for an MLP energy (see `MLP_GRADIENT_REGRESSION_KERNEL`); no composite. */
+  'train.mlpGradientRegression': { inputs: MLPGradientRegressionInputs; output: MLPGradientRegressionOutput };
 }
 
 /** A kernel's name: one of {@link KernelSignatures}, or any string for kernels declared at run time. */
@@ -617,6 +623,14 @@ function declareCoreKernels(): void {
     {
       description:
         'one Adam step on the contrastive-divergence loss of an MLP energy (parameter gradient by per-row back-propagation); no composite: fit() falls back to autograd',
+      fallback: null,
+    },
+  ]);
+  decls.push([
+    'train.mlpGradientRegression',
+    {
+      description:
+        'loss Σ c‖∇ₓV + u‖² of an MLP energy and its parameter gradient (forward-over-reverse per row); no composite: the loss falls back to autograd',
       fallback: null,
     },
   ]);

@@ -11,6 +11,8 @@
 //            | chainprof (a whole-chain sample() vs the bare kernel and each piece of its fixed cost; chain-sections.mjs)
 //            | mlpshape (the cooperative program's shape c x t forced through settings.mlpCoopShape vs the default:
 //              bare chain.mlp + read-back at 256x2x10 with 2-128-128-1 and 4096x32x100 with 32-128-128-1)
+//            | emflow (Energy Matching flow-only fit() step, 2-128-128-128-1 SiLU: fused train.mlpGradientRegression vs
+//              autograd double backprop; tfjs kernels, dispatches and reads per step; flow-sections.mjs)
 //            | trainfused (CD-10 / PCD-10 fit() steps: fused train.mlpContrastiveAdam vs autograd, per-step medians and
 //              spread, dispatches and reads per step, and the fused step's phases: chain, gradient, Adam, read-back)
 // Copied from ../shared/gpu/compare/ (2026-11-29) and extended for @ebm/cuda issue 11; no shim is needed any
@@ -46,6 +48,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { twoMoons } from '../../datasets/dist/index.js';
 import { ContrastiveDivergence, fit, PersistentContrastiveDivergence } from '../../losses/dist/index.js';
 import { sectionChainprof, sectionNanhunt } from './chain-sections.mjs';
+import { sectionEmFlow } from './flow-sections.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // @ebm/core loads the cpu backend through createRequire (an optional peer), which a bundle cannot see: import it.
@@ -1420,6 +1423,7 @@ try {
   else if (section === 'dump-mlp') dumpMlp();
   else if (section === 'nanhunt') await sectionNanhunt(sectionContext());
   else if (section === 'chainprof') await sectionChainprof(sectionContext());
+  else if (section === 'emflow') await sectionEmFlow({ ...sectionContext(), instrumentBackend, spread, mem });
   else throw new Error(`unknown section ${section}`);
 } catch (e) {
   emit({ side: 'ebm', section, error: String(e?.stack ?? e).slice(0, 2000) });

@@ -10,6 +10,7 @@ if grep -q '"section":"info","error"' "$OUT/ebm.jsonl" 2>/dev/null || ! grep -q 
   timeout 60 node ebm.mjs info 2>&1 | filt
 fi
 # Issue 11 sections (not in the default list): NODE_SECTIONS="chainprof/180 nanhunt/240" (chain-sections.mjs).
+# Issue 15 (Energy Matching flow step, fused vs autograd; flow-sections.mjs): NODE_SECTIONS="emflow/240".
 for pair in ${NODE_SECTIONS:-prof/60 lgv:0/120 kinds/150 hmc/70 mala/50 nuts/50 mlp/40 train/120 trainfused/150 mlpcoop/60 lgv:1/50 lgv:2/60}; do
   s=${pair%/*}; c=${pair#*/}
   timeout "$c" node ebm.mjs "$s" $S $NODE_ARGS 2>&1 | filt

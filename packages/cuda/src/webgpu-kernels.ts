@@ -5,6 +5,7 @@ import {
   type LangevinStepInputs,
   langevinStepComposite,
   MLP_CONTRASTIVE_ADAM_KERNEL,
+  MLP_GRADIENT_REGRESSION_KERNEL,
   type RandomInputs,
   registerKernelImpl,
 } from '@ebm/core';
@@ -12,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkKey, run, sizeOf, WEBGPU_BACKEND, WORKGROUP } from './backend.js';
 import { CHAIN_KINDS, chainTraceKernelName, makeChainKernel, makeChainTraceKernel } from './chain-kernels.js';
 import { flatDispatch, type Program } from './chain-programs.js';
+import { mlpGradientRegressionWebGpu } from './mlp-gradient-regression.js';
 import { mlpContrastiveAdamWebGpu } from './mlp-train.js';
 import { NORMAL_WGSL, PHILOX_WGSL, UNIFORM_WGSL } from './wgsl.js';
 
@@ -203,6 +205,7 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
   'randomUniform',
   'langevinStep',
   MLP_CONTRASTIVE_ADAM_KERNEL,
+  MLP_GRADIENT_REGRESSION_KERNEL,
   ...CHAIN_KINDS.map(chainKernelName),
   ...CHAIN_KINDS.map(chainTraceKernelName),
 ];
@@ -210,7 +213,8 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
 /**
  * Registers the fused WGSL kernels for tfjs backend `'webgpu'` in `@ebm/core`'s kernel registry:
  * `randomNormal`, `randomUniform`, `langevinStep`, `train.mlpContrastiveAdam` (the fused CD + Adam training step of
- * an MLP energy, see `mlp-train.ts`), and for every kind in `CHAIN_KINDS` the whole-chain kernel
+ * an MLP energy, see `mlp-train.ts`), `train.mlpGradientRegression` (loss and parameter gradient of
+ * Σ c‖∇ₓV + u‖², Energy Matching's flow term, see `mlp-gradient-regression.ts`), and for every kind in `CHAIN_KINDS` the whole-chain kernel
  * `chain.<kind>` (Langevin, MALA, HMC) and its traced variant `chainTrace.<kind>` (declared here). Samplers pick
  * them up through `runKernel` without changes whenever `webgpu` is the active backend. Idempotent (a second call
  * returns the same function); an implementation registered by someone else for `'webgpu'` is replaced.
@@ -226,6 +230,7 @@ export function registerWebGpuKernels(): () => void {
     registerKernelImpl('randomUniform', WEBGPU_BACKEND, randomUniformWebGpu, opts),
     registerKernelImpl('langevinStep', WEBGPU_BACKEND, langevinStepWebGpu, opts),
     registerKernelImpl(MLP_CONTRASTIVE_ADAM_KERNEL, WEBGPU_BACKEND, mlpContrastiveAdamWebGpu, opts),
+    registerKernelImpl(MLP_GRADIENT_REGRESSION_KERNEL, WEBGPU_BACKEND, mlpGradientRegressionWebGpu, opts),
     ...CHAIN_KINDS.map((kind) =>
       registerKernelImpl(
         chainKernelName(kind),

@@ -34,6 +34,7 @@ import {
   type LossParts,
   type LossState,
 } from './base.js';
+import { fusedFlowTerm } from './fused-flow-term.js';
 import { withoutTape } from './internal.js';
 import { coupledPair, type PreparedCall } from './prepared-call.js';
 
@@ -396,12 +397,18 @@ export class EnergyMatchingLoss extends BaseLoss {
     const t = randomUniform(kTime, [b]) as tf.Tensor1D;
     const { xt: xClean, ut } = this.interpolant.interpolate(pair.x0, pair.x1, t);
     const xt = this.sigma > 0 ? tf.add(xClean, tf.mul(this.sigma, randomNormal(kXi, xClean.shape))) : xClean;
-    const g = this.energy.gradient(xt as tf.Tensor2D, { checkFinite: false });
-    const residual = tf.mean(tf.square(tf.add(g, ut)), 1);
+    // w(t) always (TorchEBM) or only in the joint phase (the paper's 2-D code); 1 otherwise
     const weighted = this.flowWeighting === 'always' || this.cdActive(call);
-    let perRow: tf.Tensor = weighted ? tf.mul(flowWeight(t, this.flowWeightCutoff), residual) : residual;
-    if (pair.weights !== undefined) perRow = tf.mul(pair.weights, perRow);
-    const flowLoss = tf.mean(perRow) as tf.Scalar;
+    const fw = weighted ? flowWeight(t, this.flowWeightCutoff) : (tf.onesLike(t) as tf.Tensor1D);
+    // The fused kernel (webgpu, MLP energies) when available, else double back-propagation by autograd.
+    const flowLoss =
+      fusedFlowTerm(this.energy, xt as tf.Tensor2D, ut as tf.Tensor2D, fw, pair.weights) ??
+      (() => {
+        const g = this.energy.gradient(xt as tf.Tensor2D, { checkFinite: false });
+        let perRow: tf.Tensor = tf.mul(fw, tf.mean(tf.square(tf.add(g, ut)), 1));
+        if (pair.weights !== undefined) perRow = tf.mul(pair.weights, perRow);
+        return tf.mean(perRow) as tf.Scalar;
+      })();
     const stats: Record<string, tf.Scalar> = {};
     if (context?.metrics !== false) stats.flowLoss = flowLoss;
     if (!this.cdActive(call)) return { loss: flowLoss, stats };
