@@ -7,6 +7,7 @@ import type {
   ChainTraceKernelOutput,
 } from './energy-kinds.js';
 import { EbmError } from './errors.js';
+import type { ReplayDrawInputs, ReplayWriteInputs } from './replay-kernels.js';
 import { normalTensor, type RngKey, uniformTensor } from './rng.js';
 import type { MLPContrastiveAdamInputs, MLPContrastiveAdamOutput } from './train-kernels.js';
 
@@ -177,6 +178,10 @@ export interface KernelSignatures {
   metropolisAccept: { inputs: MetropolisAcceptInputs; output: MetropolisAcceptOutput };
   /** One fused CD + Adam step of an MLP energy (see `MLP_CONTRASTIVE_ADAM_KERNEL`); no composite. */
   'train.mlpContrastiveAdam': { inputs: MLPContrastiveAdamInputs; output: MLPContrastiveAdamOutput };
+  /** Replay-buffer draw of PCD (see `REPLAY_DRAW_KERNEL`): the start points `[B, D]`. */
+  'replay.draw': { inputs: ReplayDrawInputs; output: tf.Tensor2D };
+  /** Replay-buffer FIFO write (see `REPLAY_WRITE_KERNEL`): the new buffer `[capacity, D]`. */
+  'replay.write': { inputs: ReplayWriteInputs; output: tf.Tensor2D };
 }
 
 /** A kernel's name: one of {@link KernelSignatures}, or any string for kernels declared at run time. */

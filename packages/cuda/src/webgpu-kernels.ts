@@ -6,6 +6,8 @@ import {
   langevinStepComposite,
   MLP_CONTRASTIVE_ADAM_KERNEL,
   type RandomInputs,
+  REPLAY_DRAW_KERNEL,
+  REPLAY_WRITE_KERNEL,
   registerKernelImpl,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,6 +15,7 @@ import { checkKey, run, sizeOf, WEBGPU_BACKEND, WORKGROUP } from './backend.js';
 import { CHAIN_KINDS, chainTraceKernelName, makeChainKernel, makeChainTraceKernel } from './chain-kernels.js';
 import { flatDispatch, type Program } from './chain-programs.js';
 import { mlpContrastiveAdamWebGpu } from './mlp-train.js';
+import { replayDrawWebGpu, replayWriteWebGpu } from './replay.js';
 import { NORMAL_WGSL, PHILOX_WGSL, UNIFORM_WGSL } from './wgsl.js';
 
 export { WEBGPU_BACKEND } from './backend.js';
@@ -203,6 +206,8 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
   'randomUniform',
   'langevinStep',
   MLP_CONTRASTIVE_ADAM_KERNEL,
+  REPLAY_DRAW_KERNEL,
+  REPLAY_WRITE_KERNEL,
   ...CHAIN_KINDS.map(chainKernelName),
   ...CHAIN_KINDS.map(chainTraceKernelName),
 ];
@@ -210,7 +215,8 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
 /**
  * Registers the fused WGSL kernels for tfjs backend `'webgpu'` in `@ebm/core`'s kernel registry:
  * `randomNormal`, `randomUniform`, `langevinStep`, `train.mlpContrastiveAdam` (the fused CD + Adam training step of
- * an MLP energy, see `mlp-train.ts`), and for every kind in `CHAIN_KINDS` the whole-chain kernel
+ * an MLP energy, see `mlp-train.ts`), `replay.draw` and `replay.write` (PCD's replay buffer in one program
+ * each, see `replay.ts`), and for every kind in `CHAIN_KINDS` the whole-chain kernel
  * `chain.<kind>` (Langevin, MALA, HMC) and its traced variant `chainTrace.<kind>` (declared here). Samplers pick
  * them up through `runKernel` without changes whenever `webgpu` is the active backend. Idempotent (a second call
  * returns the same function); an implementation registered by someone else for `'webgpu'` is replaced.
@@ -226,6 +232,8 @@ export function registerWebGpuKernels(): () => void {
     registerKernelImpl('randomUniform', WEBGPU_BACKEND, randomUniformWebGpu, opts),
     registerKernelImpl('langevinStep', WEBGPU_BACKEND, langevinStepWebGpu, opts),
     registerKernelImpl(MLP_CONTRASTIVE_ADAM_KERNEL, WEBGPU_BACKEND, mlpContrastiveAdamWebGpu, opts),
+    registerKernelImpl(REPLAY_DRAW_KERNEL, WEBGPU_BACKEND, replayDrawWebGpu, opts),
+    registerKernelImpl(REPLAY_WRITE_KERNEL, WEBGPU_BACKEND, replayWriteWebGpu, opts),
     ...CHAIN_KINDS.map((kind) =>
       registerKernelImpl(
         chainKernelName(kind),
