@@ -30,10 +30,10 @@ import {
   foldIn,
   getKernelImpl,
   MLP_CONTRASTIVE_ADAM_KERNEL,
-  randomNormal,
-  randomUniform,
   REPLAY_DRAW_KERNEL,
   REPLAY_WRITE_KERNEL,
+  randomNormal,
+  randomUniform,
   registerKernelImpl,
   rngKey,
   unregisterKernelImpl,
@@ -842,7 +842,8 @@ function replayPath({ composite = false } = {}) {
     restore() {
       draw.restore();
       write.restore();
-      for (const [n, impl] of saved) if (impl !== undefined) registerKernelImpl(n, 'webgpu', impl, { override: true });
+      for (const [n, impl] of saved)
+        if (impl !== undefined) registerKernelImpl(n, 'webgpu', impl, { override: true });
     },
   };
 }
