@@ -70,6 +70,9 @@ export interface ReplayDraw {
  *   uniform with replacement otherwise; then each start point is replaced by fresh noise with probability p.
  * - **Update**: FIFO ring: the new negatives overwrite the oldest rows.
  * Keys come from the caller, so a draw is a pure function of (buffer, key).
+ * **Device work**: a draw is one call of core's `replay.draw` kernel and an update one of `replay.write`: one WGSL
+ * program each on WebGPU with `@ebm/cuda` (no upload), the composite tfjs ops elsewhere; the returned `indices`
+ * and `reinitialised` come from the same plan on the host (`replayDrawPlan`), without a device read.
  */
 export class ReplayBuffer {
   readonly capacity: number;
