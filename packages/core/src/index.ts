@@ -22,6 +22,7 @@ export * from './kernels.js';
 export * from './loop.js';
 export type * from './loss.js';
 export * from './options.js';
+export * from './replay-kernels.js';
 export * from './rng.js';
 export * from './sample-quality.js';
 export * from './sampler.js';

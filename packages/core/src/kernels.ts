@@ -7,6 +7,7 @@ import type {
   ChainTraceKernelOutput,
 } from './energy-kinds.js';
 import { EbmError } from './errors.js';
+import type { ReplayDrawInputs, ReplayWriteInputs } from './replay-kernels.js';
 import { normalTensor, type RngKey, uniformTensor } from './rng.js';
 import type {
   MLPGradientRegressionInputs,
@@ -183,6 +184,10 @@ export interface KernelSignatures {
   'train.mlpContrastiveAdam': { inputs: MLPContrastiveAdamInputs; output: MLPContrastiveAdamOutput };
   /** Loss and parameter gradient of Σ c‖∇ₓV + u‖² for an MLP energy (see `MLP_GRADIENT_REGRESSION_KERNEL`); no composite. */
   'train.mlpGradientRegression': { inputs: MLPGradientRegressionInputs; output: MLPGradientRegressionOutput };
+  /** Replay-buffer draw of PCD (see `REPLAY_DRAW_KERNEL`): the start points `[B, D]`. */
+  'replay.draw': { inputs: ReplayDrawInputs; output: tf.Tensor2D };
+  /** Replay-buffer FIFO write (see `REPLAY_WRITE_KERNEL`): the new buffer `[capacity, D]`. */
+  'replay.write': { inputs: ReplayWriteInputs; output: tf.Tensor2D };
 }
 
 /** A kernel's name: one of {@link KernelSignatures}, or any string for kernels declared at run time. */

@@ -400,6 +400,16 @@ Object.assign(EXEMPT, {
   // low-level kernel building blocks: called by samplers/integrators with validated tensors (the matrix of
   // @ebm/samplers covers them through the samplers).
   langevinStepComposite: 'kernel building block',
+  // the replay-buffer kernels' building blocks: called by ReplayBuffer (@ebm/losses, whose matrix covers it) and
+  // by backend implementations with validated inputs; the kernels' own input checks are tested in @ebm/cuda.
+  checkReplayDrawInputs: 'kernel building block (the check itself)',
+  checkReplayWriteInputs: 'kernel building block (the check itself)',
+  replayDrawComposite: 'kernel building block',
+  replayWriteComposite: 'kernel building block',
+  replayDrawPlan: 'kernel building block (ReplayBuffer.draw)',
+  replayNextPointer: 'kernel building block (ReplayBuffer.push)',
+  replayNoise: 'kernel building block (ReplayBuffer.noise)',
+  replayReinitThreshold: 'kernel building block (the replay.draw programs)',
   gradientDescentStepComposite: 'kernel building block',
   leapfrogStep: 'kernel building block',
   leapfrogStepComposite: 'kernel building block',

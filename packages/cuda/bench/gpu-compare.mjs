@@ -5,7 +5,8 @@
 //   SECTION: info | prof (fixed-cost breakdown) | lgv:<i> (i = 0: 4096x32x1000, 1: 65536x32x200, 2: 1048576x32x50)
 //            | kinds (every analytic energy, 4096x32x1000: whole chain, traced diagnostics / thinned trajectory)
 //            | hmc | mala | nuts | mlp | cpu | wasm | dump-mlp (writes the MLP weights as JSON for the python side)
-//            | train (CD-10 / PCD-10 training step, TorchEBM's two-moons recipe: median ms per optimizer step)
+//            | train (CD-10 / PCD-10 training step, TorchEBM's two-moons recipe: median ms per optimizer step; PCD's
+//              fit() rows with the replay buffer through the replay.draw / replay.write kernels and the composite)
 //            | mlpcoop (the cooperative MLP Langevin program vs the one-thread-per-chain program, mlp workload)
 //            | nanhunt (where the DoubleWell whole chain's non-finite chains come from; chain-sections.mjs)
 //            | chainprof (a whole-chain sample() vs the bare kernel and each piece of its fixed cost; chain-sections.mjs)
@@ -14,7 +15,8 @@
 //            | emflow (Energy Matching flow-only fit() step, 2-128-128-128-1 SiLU: fused train.mlpGradientRegression vs
 //              autograd double backprop; tfjs kernels, dispatches and reads per step; flow-sections.mjs)
 //            | trainfused (CD-10 / PCD-10 fit() steps: fused train.mlpContrastiveAdam vs autograd, per-step medians and
-//              spread, dispatches and reads per step, and the fused step's phases: chain, gradient, Adam, read-back)
+//              spread, dispatches and reads per step, and the fused step's phases: chain, gradient, Adam, read-back;
+//              PCD also with the replay buffer's composite tfjs ops instead of the replay kernels)
 // Copied from ../shared/gpu/compare/ (2026-11-29) and extended for @ebm/cuda issue 11; no shim is needed any
 // more: setupWebGpu() imports @tensorflow/tfjs-backend-webgpu literally, so esbuild bundles it.
 //
@@ -30,6 +32,8 @@ import {
   foldIn,
   getKernelImpl,
   MLP_CONTRASTIVE_ADAM_KERNEL,
+  REPLAY_DRAW_KERNEL,
+  REPLAY_WRITE_KERNEL,
   randomNormal,
   randomUniform,
   registerKernelImpl,
@@ -811,7 +815,44 @@ async function sectionNuts() {
  * `{ calls(), restore() }`.
  */
 function countChainMlp() {
-  const name = chainKernelName('mlp');
+  return countKernel(chainKernelName('mlp'));
+}
+
+/**
+ * PCD's replay buffer: counts the calls of the webgpu `replay.draw` / `replay.write` kernels (one program each);
+ * `composite: true` removes them for the run (core's composite tfjs ops: the buffer path before issue 11's
+ * kernels). `path(steps)` says which ran.
+ */
+function replayPath({ composite = false } = {}) {
+  const saved = [REPLAY_DRAW_KERNEL, REPLAY_WRITE_KERNEL].map((n) => [n, getKernelImpl(n, 'webgpu')]);
+  if (composite) for (const [n] of saved) unregisterKernelImpl(n, 'webgpu');
+  const draw = composite ? { calls: () => 0, restore: () => {} } : countKernel(REPLAY_DRAW_KERNEL);
+  const write = composite ? { calls: () => 0, restore: () => {} } : countKernel(REPLAY_WRITE_KERNEL);
+  let d0 = 0;
+  let w0 = 0;
+  return {
+    mark() {
+      d0 = draw.calls();
+      w0 = write.calls();
+    },
+    path(steps) {
+      const d = draw.calls() - d0;
+      const w = write.calls() - w0;
+      return composite || saved.some(([, impl]) => impl === undefined)
+        ? 'replay buffer: composite tfjs ops (replay kernels removed)'
+        : `replay buffer: replay.draw ${d} + replay.write ${w} kernel calls in ${steps} steps (one program each)`;
+    },
+    restore() {
+      draw.restore();
+      write.restore();
+      for (const [n, impl] of saved)
+        if (impl !== undefined) registerKernelImpl(n, 'webgpu', impl, { override: true });
+    },
+  };
+}
+
+/** Wraps the registered webgpu kernel `name` to count its calls; returns `{ calls(), restore() }`. */
+function countKernel(name) {
   const impl = getKernelImpl(name, 'webgpu');
   let n = 0;
   if (impl === undefined) return { calls: () => 0, restore: () => {} };
@@ -877,6 +918,7 @@ async function sectionTrain() {
         adapter: adapter.description ?? adapter.vendor,
       };
       const counter = countChainMlp();
+      const replay = replayPath();
       const rng = rngKey(11);
       let t = 0;
       const step = async () => {
@@ -897,6 +939,7 @@ async function sectionTrain() {
         for (let w = 0; w < 3; w++) await step(); // warm-up: shaders, PCD buffer fill, Adam slots
         const before = mem();
         const c0 = counter.calls();
+        replay.mark();
         const ms = [];
         for (let k = 0; k < steps; k++) {
           const t0 = performance.now();
@@ -919,6 +962,7 @@ async function sectionTrain() {
               : chainCalls > 0
                 ? `mixed: chain.mlp in ${chainCalls} of ${steps} steps`
                 : 'autograd step loop (chain.mlp not called)',
+          ...(persistent ? { replayPath: replay.path(steps) } : {}),
           hint: hint?.kind,
           medianMs: median(ms),
           minMs: Math.min(...ms),
@@ -927,25 +971,76 @@ async function sectionTrain() {
           ms: ms.map((v) => Math.round(v * 100) / 100),
           leak: { tensors: after.numTensors - before.numTensors, bytes: after.numBytes - before.numBytes },
         });
-        // fit(): the public training loop (batches drawn by fit, metrics read and checked every step).
-        const fitSteps = small ? 3 : 30;
-        const c1 = counter.calls();
-        const f0 = performance.now();
-        const fitRes = await fit({ loss, optimizer: opt, data, batchSize: B, steps: fitSteps, seed: 3 });
-        const fitMs = (performance.now() - f0) / fitSteps;
-        emit({
-          side: 'ebm',
-          ...meta,
-          path: `${meta.loss} fit() ms per step (${fitSteps} steps), negatives via ${fused ? 'fused chain.mlp' : 'autograd step loop'}`,
-          pathRan: `chain.mlp calls ${counter.calls() - c1} in ${fitSteps} steps; fused training steps ${fitRes.fusedSteps}`,
-          medianMs: fitMs,
-          minMs: fitMs,
-          maxMs: fitMs,
-          n: 1,
-        });
+        // fit(): the public training loop (batches drawn by fit, metrics read and checked every step). ms per step
+        // = median of the intervals between fit's onStep calls (the run's start and final checkpoint excluded).
+        // PCD: the replay buffer through the replay.draw / replay.write kernels, then through the composite tfjs
+        // ops (the path before them), then the kernels again: the ratio of the same run.
+        const fitSteps = small ? 4 : 30;
+        const fitRun = async (composite) => {
+          const rp = replayPath({ composite });
+          const c1 = counter.calls();
+          rp.mark();
+          const stamps = [];
+          const f0 = performance.now();
+          try {
+            const fitRes = await fit({
+              loss,
+              optimizer: opt,
+              data,
+              batchSize: B,
+              steps: fitSteps,
+              seed: 3,
+              checkpointEvery: fitSteps,
+              onStep: () => stamps.push(performance.now()),
+            });
+            const total = (performance.now() - f0) / fitSteps;
+            const ivals = stamps.slice(1).map((t, k) => t - stamps[k]);
+            return {
+              ms: ivals.length ? median(ivals) : total,
+              total,
+              ivals,
+              pathRan: `chain.mlp calls ${counter.calls() - c1} in ${fitSteps} steps; fused training steps ${fitRes.fusedSteps}${persistent ? `; ${rp.path(fitSteps)}` : ''}`,
+            };
+          } finally {
+            rp.restore();
+          }
+        };
+        const runs = persistent ? [false, true, false] : [false];
+        const fitMs = { kernels: [], composite: [] };
+        for (const composite of runs) {
+          const r = await fitRun(composite);
+          fitMs[composite ? 'composite' : 'kernels'].push(r.ms);
+          emit({
+            side: 'ebm',
+            ...meta,
+            path: `${meta.loss} fit() ms per step (${fitSteps} steps), negatives via ${fused ? 'fused chain.mlp' : 'autograd step loop'}${persistent ? `, replay buffer via ${composite ? 'composite tfjs ops' : 'replay kernels'}` : ''}`,
+            pathRan: r.pathRan,
+            medianMs: r.ms,
+            minMs: Math.min(...r.ivals),
+            maxMs: Math.max(...r.ivals),
+            meanMsWithStartAndCheckpoint: r.total,
+            n: r.ivals.length,
+          });
+        }
+        if (persistent) {
+          const kernels = Math.min(...fitMs.kernels);
+          const composite = fitMs.composite[0];
+          emit({
+            side: 'ebm',
+            ...meta,
+            path: `${meta.loss} fit() step, negatives via ${fused ? 'fused chain.mlp' : 'autograd step loop'}: composite replay buffer / replay kernels (same run)`,
+            speedup: composite / kernels,
+            kernelsMedianMs: fitMs.kernels,
+            compositeMedianMs: composite,
+          });
+          console.log(
+            `S ebm train | ${meta.loss} fit() (${fused ? 'fused chain' : 'step loop'}): replay kernels ${fitMs.kernels.map((v) => v.toFixed(3)).join(' / ')} ms, composite buffer ${composite.toFixed(3)} ms per step (x${(composite / kernels).toFixed(2)})`,
+          );
+        }
       } catch (e) {
         emit({ side: 'ebm', ...meta, path: label, error: String(e?.stack ?? e).slice(0, 1500), dawnErrors });
       } finally {
+        replay.restore();
         counter.restore();
         if (!fused) Object.defineProperty(energy, 'kernelHint', { value: hint, configurable: true });
         loss.dispose?.();
@@ -1076,9 +1171,22 @@ async function sectionTrainFused() {
         };
       };
       const medians = {};
-      for (const fusedStep of [true, false]) {
-        const path = `${meta.loss} fit() step, ${fusedStep ? 'fused train.mlpContrastiveAdam (gradient + Adam on the device)' : 'autograd (tfjs gradient + tfjs Adam)'}`;
+      // PCD also runs the fused step with the replay buffer's composite tfjs ops (replay kernels removed): the
+      // buffer path before the replay.draw / replay.write kernels, for the ratio in the same run.
+      const configs = persistent
+        ? [
+            [true, false],
+            [true, true],
+            [false, false],
+          ]
+        : [
+            [true, false],
+            [false, false],
+          ];
+      for (const [fusedStep, compositeReplay] of configs) {
+        const path = `${meta.loss} fit() step, ${fusedStep ? 'fused train.mlpContrastiveAdam (gradient + Adam on the device)' : 'autograd (tfjs gradient + tfjs Adam)'}${persistent ? `, replay buffer via ${compositeReplay ? 'composite tfjs ops' : 'replay kernels'}` : ''}`;
         const m = make();
+        const rp = replayPath({ composite: compositeReplay });
         try {
           const stamps = [];
           let dispatches = 0;
@@ -1119,12 +1227,12 @@ async function sectionTrainFused() {
           for (let k = warm; k < stamps.length - 1; k++) ms.push(stamps[k] - stamps[k - 1]);
           const after = mem();
           const last = res.history[res.history.length - 1];
-          medians[fusedStep ? 'fused' : 'autograd'] = median(ms);
+          medians[fusedStep ? (compositeReplay ? 'fusedCompositeReplay' : 'fused') : 'autograd'] = median(ms);
           emit({
             side: 'ebm',
             ...meta,
             path,
-            pathRan: `fusedSteps ${res.fusedSteps} of ${res.history.length}`,
+            pathRan: `fusedSteps ${res.fusedSteps} of ${res.history.length}${persistent ? `; ${rp.path(res.history.length)}` : ''}`,
             ...spread(ms),
             dispatchesPerStep: dispatches,
             readsPerStep: reads,
@@ -1145,8 +1253,23 @@ async function sectionTrainFused() {
           inst.st.on = false;
           emit({ side: 'ebm', ...meta, path, error: String(e?.stack ?? e).slice(0, 1500), dawnErrors });
         } finally {
+          rp.restore();
           m.dispose();
         }
+      }
+      if (medians.fused !== undefined && medians.fusedCompositeReplay !== undefined) {
+        const row = {
+          side: 'ebm',
+          ...meta,
+          path: `${meta.loss} fused fit() step: composite replay buffer / replay kernels (same run)`,
+          speedup: medians.fusedCompositeReplay / medians.fused,
+          fusedMedianMs: medians.fused,
+          fusedCompositeReplayMedianMs: medians.fusedCompositeReplay,
+        };
+        emit(row);
+        console.log(
+          `S ebm trainfused | ${meta.loss} replay kernels ${medians.fused.toFixed(3)} ms vs composite buffer ${medians.fusedCompositeReplay.toFixed(3)} ms per fused step (x${row.speedup.toFixed(2)})`,
+        );
       }
       if (medians.fused !== undefined && medians.autograd !== undefined) {
         const row = {

@@ -7,6 +7,8 @@ import {
   MLP_CONTRASTIVE_ADAM_KERNEL,
   MLP_GRADIENT_REGRESSION_KERNEL,
   type RandomInputs,
+  REPLAY_DRAW_KERNEL,
+  REPLAY_WRITE_KERNEL,
   registerKernelImpl,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,6 +17,7 @@ import { CHAIN_KINDS, chainTraceKernelName, makeChainKernel, makeChainTraceKerne
 import { flatDispatch, type Program } from './chain-programs.js';
 import { mlpGradientRegressionWebGpu } from './mlp-gradient-regression.js';
 import { mlpContrastiveAdamWebGpu } from './mlp-train.js';
+import { replayDrawWebGpu, replayWriteWebGpu } from './replay.js';
 import { NORMAL_WGSL, PHILOX_WGSL, UNIFORM_WGSL } from './wgsl.js';
 
 export { WEBGPU_BACKEND } from './backend.js';
@@ -206,6 +209,8 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
   'langevinStep',
   MLP_CONTRASTIVE_ADAM_KERNEL,
   MLP_GRADIENT_REGRESSION_KERNEL,
+  REPLAY_DRAW_KERNEL,
+  REPLAY_WRITE_KERNEL,
   ...CHAIN_KINDS.map(chainKernelName),
   ...CHAIN_KINDS.map(chainTraceKernelName),
 ];
@@ -214,7 +219,9 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
  * Registers the fused WGSL kernels for tfjs backend `'webgpu'` in `@ebm/core`'s kernel registry:
  * `randomNormal`, `randomUniform`, `langevinStep`, `train.mlpContrastiveAdam` (the fused CD + Adam training step of
  * an MLP energy, see `mlp-train.ts`), `train.mlpGradientRegression` (loss and parameter gradient of
- * Σ c‖∇ₓV + u‖², Energy Matching's flow term, see `mlp-gradient-regression.ts`), and for every kind in `CHAIN_KINDS` the whole-chain kernel
+ * Σ c‖∇ₓV + u‖², Energy Matching's flow term, see `mlp-gradient-regression.ts`), `replay.draw` and `replay.write`
+ * (PCD's replay buffer in one program each, see `replay.ts`), and for every kind in `CHAIN_KINDS` the whole-chain
+ * kernel
  * `chain.<kind>` (Langevin, MALA, HMC) and its traced variant `chainTrace.<kind>` (declared here). Samplers pick
  * them up through `runKernel` without changes whenever `webgpu` is the active backend. Idempotent (a second call
  * returns the same function); an implementation registered by someone else for `'webgpu'` is replaced.
@@ -231,6 +238,8 @@ export function registerWebGpuKernels(): () => void {
     registerKernelImpl('langevinStep', WEBGPU_BACKEND, langevinStepWebGpu, opts),
     registerKernelImpl(MLP_CONTRASTIVE_ADAM_KERNEL, WEBGPU_BACKEND, mlpContrastiveAdamWebGpu, opts),
     registerKernelImpl(MLP_GRADIENT_REGRESSION_KERNEL, WEBGPU_BACKEND, mlpGradientRegressionWebGpu, opts),
+    registerKernelImpl(REPLAY_DRAW_KERNEL, WEBGPU_BACKEND, replayDrawWebGpu, opts),
+    registerKernelImpl(REPLAY_WRITE_KERNEL, WEBGPU_BACKEND, replayWriteWebGpu, opts),
     ...CHAIN_KINDS.map((kind) =>
       registerKernelImpl(
         chainKernelName(kind),

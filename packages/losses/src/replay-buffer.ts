@@ -9,12 +9,16 @@ import {
   assertPositive,
   EbmError,
   foldIn,
+  REPLAY_DRAW_KERNEL,
+  REPLAY_WRITE_KERNEL,
+  type ReplayNoise,
   type RngKey,
-  randomNormal,
-  randomUniform,
+  replayDrawPlan,
+  replayNextPointer,
+  replayNoise,
+  runKernel,
   type Sampler,
   splitKey,
-  uniformArray,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { disposeAllButSamples } from './sampling.js';
@@ -66,6 +70,9 @@ export interface ReplayDraw {
  *   uniform with replacement otherwise; then each start point is replaced by fresh noise with probability p.
  * - **Update**: FIFO ring: the new negatives overwrite the oldest rows.
  * Keys come from the caller, so a draw is a pure function of (buffer, key).
+ * **Device work**: a draw is one call of core's `replay.draw` kernel and an update one of `replay.write`: one WGSL
+ * program each on WebGPU with `@ebm/cuda` (no upload), the composite tfjs ops elsewhere; the returned `indices`
+ * and `reinitialised` come from the same plan on the host (`replayDrawPlan`), without a device read.
  */
 export class ReplayBuffer {
   readonly capacity: number;
@@ -125,13 +132,11 @@ export class ReplayBuffer {
 
   /** Fresh initial noise `[n, dim]`. */
   noise(key: RngKey, n: number, dim: number): tf.Tensor2D {
-    return tf.tidy(() => {
-      const z =
-        this.init === 'normal'
-          ? randomNormal(key, [n, dim])
-          : tf.sub(tf.mul(randomUniform(key, [n, dim]), 2), 1);
-      return tf.add(tf.mul(z, this.initScale), this.initMean) as tf.Tensor2D;
-    });
+    return replayNoise(this.noiseSpec(), key, n, dim);
+  }
+
+  private noiseSpec(): ReplayNoise {
+    return { kind: this.init, scale: this.initScale, mean: this.initMean };
   }
 
   /** Fills the buffer with noise and runs `burnInSteps` steps of `sampler` over it (no-op when filled). */
@@ -192,34 +197,17 @@ export class ReplayBuffer {
         fix: 'call fill(dim, key, sampler) first.',
       });
     }
-    const [kIdx, kMask, kNoise] = splitKey(key, 3) as [RngKey, RngKey, RngKey];
-    const u = uniformArray(kIdx, [n]);
-    const indices = new Int32Array(n);
-    const cap = this.capacity;
-    if (cap >= n) {
-      const stride = Math.floor(cap / n);
-      for (let i = 0; i < n; i++) indices[i] = i * stride + Math.min(stride - 1, Math.floor(u[i]! * stride));
-    } else {
-      for (let i = 0; i < n; i++) indices[i] = Math.min(cap - 1, Math.floor(u[i]! * cap));
-    }
-    const p = this.reinitProbability;
-    const m = uniformArray(kMask, [n]);
-    const mask = new Float32Array(n);
-    let reinitialised = 0;
-    for (let i = 0; i < n; i++) {
-      if (m[i]! < p) {
-        mask[i] = 1;
-        reinitialised++;
-      }
-    }
-    const start = tf.tidy(() => {
-      const picked = tf.gather(data, tf.tensor1d(indices, 'int32'));
-      if (reinitialised === 0) return picked as tf.Tensor2D;
-      const fresh = this.noise(kNoise, n, dim);
-      const maskT = tf.tensor2d(mask, [n, 1]);
-      return tf.add(tf.mul(fresh, maskT), tf.mul(picked, tf.sub(1, maskT))) as tf.Tensor2D;
+    // The plan on the host (cheap, no device work) for the returned indices and count; the device work is one
+    // `replay.draw` kernel call (one program on webgpu with @ebm/cuda, the composite tfjs ops elsewhere).
+    const plan = replayDrawPlan(key, n, this.capacity, this.reinitProbability);
+    const start = runKernel(REPLAY_DRAW_KERNEL, {
+      buffer: data,
+      n,
+      key,
+      reinitProbability: this.reinitProbability,
+      noise: this.noiseSpec(),
     });
-    return { start, indices, reinitialised };
+    return { start, indices: plan.indices, reinitialised: plan.reinitialised };
   }
 
   /** FIFO update: writes `x` `[B, D]` over the oldest rows (the last `capacity` rows when B ≥ capacity). */
@@ -233,34 +221,10 @@ export class ReplayBuffer {
     }
     const t = assertBatch('x', x, this.dimValue);
     const b = t.shape[0];
-    const cap = this.capacity;
-    const dim = this.dimValue!;
-    const next = tf.tidy(() => {
-      if (b >= cap) {
-        // The last `cap` rows, arranged so the ring order is preserved (row j holds the (b-cap+j)-th).
-        return tf.slice(t, [b - cap, 0], [cap, dim]) as tf.Tensor2D;
-      }
-      const ptr = this.pointer;
-      const n1 = Math.min(b, cap - ptr);
-      const n2 = b - n1;
-      const parts: tf.Tensor[] = [];
-      const rows = (src: tf.Tensor2D, from: number, count: number) => {
-        if (count > 0) parts.push(tf.slice(src, [from, 0], [count, dim]));
-      };
-      if (n2 === 0) {
-        rows(data, 0, ptr);
-        rows(t, 0, b);
-        rows(data, ptr + b, cap - ptr - b);
-      } else {
-        rows(t, n1, n2);
-        rows(data, n2, ptr - n2);
-        rows(t, 0, n1);
-      }
-      return (parts.length === 1 ? tf.clone(parts[0]!) : tf.concat(parts, 0)) as tf.Tensor2D;
-    });
+    const next = runKernel(REPLAY_WRITE_KERNEL, { buffer: data, rows: t, pointer: this.pointer });
     data.dispose();
     this.data = tf.keep(next);
-    this.pointer = b >= cap ? 0 : (this.pointer + b) % cap;
+    this.pointer = replayNextPointer(this.pointer, b, this.capacity);
     this.writes += b;
   }
 
