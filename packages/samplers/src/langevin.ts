@@ -34,6 +34,7 @@ import {
   type SamplerParams,
   tryTracedChain,
   tryWholeChain,
+  tryWholeChainFromNormal,
 } from './util.js';
 import {
   type FusedChainSpec,
@@ -285,6 +286,20 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
     return x === undefined ? undefined : { x, step: state.step + nSteps };
   }
 
+  /** The whole run with x0 drawn in the chain kernel's own dispatch (see core's `ChainFromNormalInputs`). */
+  protected override runWholeChainFromNormal(
+    shape: readonly [number, number],
+    x0Key: RngKey,
+    nSteps: number,
+    runKey: RngKey,
+  ): LangevinState | undefined {
+    const spec = this.fusedSpec();
+    if ('reason' in spec) return undefined;
+    const settings = spec.settings as LangevinChainSettings;
+    const x = tryWholeChainFromNormal(this.energy, 'langevin', shape, x0Key, nSteps, runKey, settings);
+    return x === undefined ? undefined : { x, step: nSteps };
+  }
+
   /**
    * Full run on any backend (see core's `sampleChain`); with `workers` (cpu/wasm, async only) the whole chain
    * runs on worker threads, bit-identical for any count (see {@link WorkerSampleOptions.workers}).
@@ -298,8 +313,10 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
     const rest = withoutWorkers(options);
     if (plan.reason !== undefined || 'reason' in spec) return withWorkers(await super.sample(rest), 0);
     const used = { workers: 0 };
+    // The workers run the whole chain: no fused x0 draw on a GPU.
+    const { wholeChainFromNormal: _gpuOnly, ...base } = this.asKernel();
     const kernel = {
-      ...this.asKernel(),
+      ...base,
       wholeChain: parallelWholeChain<LangevinState>(
         this.energy,
         spec,

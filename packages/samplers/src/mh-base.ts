@@ -243,8 +243,10 @@ export abstract class MHSampler<I extends MHInfo = MHInfo & StepInfo> extends Ba
     const rest = withoutWorkers(options);
     if (plan.reason !== undefined || 'reason' in spec) return withWorkers(await super.sample(rest), 0);
     const used = { workers: 0 };
+    // The workers run the whole chain: no fused x0 draw on a GPU.
+    const { wholeChainFromNormal: _gpuOnly, ...base } = this.asKernel();
     const kernel = {
-      ...this.asKernel(),
+      ...base,
       wholeChain: parallelWholeChain<MHState>(
         this.energy,
         spec,
