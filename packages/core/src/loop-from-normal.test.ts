@@ -69,9 +69,11 @@ describe('SamplingKernel.wholeChainFromNormal', () => {
     for (const o of runs) {
       a.calls.length = 0;
       await expectNoLeaks(async () => {
-        const r = await sampleChain(a.kernel, o as never).catch((e: unknown) => e);
-        if (r instanceof Error) {
-          errors.push(String(r.message).slice(0, 60));
+        let r: Awaited<ReturnType<typeof sampleChain>>;
+        try {
+          r = await sampleChain(a.kernel, o as never);
+        } catch (e) {
+          errors.push(String(e).slice(0, 60));
           return;
         }
         tf.dispose([r.samples, ...Object.values(r.trajectory ?? {}), ...Object.values(r.diagnostics ?? {})]);
