@@ -188,6 +188,24 @@ export type ChainKernelInputs<K extends string = EnergyKind, M extends ChainMeth
 }[M];
 
 /**
+ * Inputs of `chain.<K>` for a run that draws its own initial states (a sampler's `sample({ nSamples, dim })`):
+ * {@link ChainKernelInputs} with `x0` replaced by `x0Normal` — x0 is N(0, I) of `x0Normal.shape`, exactly the
+ * stream of `randomNormal(x0Normal.key, x0Normal.shape)` — and `startStep` 0. A kernel that can draws x0 in
+ * its own first dispatch (one dispatch for the whole `sample()` call). Samplers pass these inputs only to a
+ * kernel function that declares `drawsX0: true` (a property of the registered function); any other kernel gets
+ * a drawn `x0` as before.
+ */
+export type ChainFromNormalInputs<K extends string = EnergyKind, M extends ChainMethod = ChainMethod> =
+  ChainKernelInputs<K, M> extends infer T
+    ? T extends unknown
+      ? Omit<T, 'x0'> & {
+          /** Key and shape `[B, D]` of the initial draw (see above). */
+          readonly x0Normal: { readonly key: RngKey; readonly shape: readonly [number, number] };
+        }
+      : never
+    : never;
+
+/**
  * What the traced whole-chain kernel `chainTrace.<kind>` records besides running the chain (see
  * {@link ChainTraceKernelInputs}). Steps of the call are numbered i = 1 … nSteps; step i is *kept* when
  * i > burnIn and (i − burnIn) mod thin = 0, so ⌊(nSteps − burnIn) / thin⌋ steps are kept — the step loop's rule.

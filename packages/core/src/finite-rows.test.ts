@@ -48,6 +48,36 @@ describe('the finite check of a whole chain (folded into the read of the final s
     expect(countNonFiniteRows(new Float32Array(0), 0, 4)).toBe(0);
   });
 
+  it('checks float32 reads from their bits: every non-finite word, finite edge values, odd lengths, views', () => {
+    const bits = new Uint32Array(1);
+    const f = new Float32Array(bits.buffer);
+    const words = [0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x7fffffff, 0xffffffff];
+    for (const n of [1, 3, 4, 5, 33]) {
+      for (const w of words) {
+        bits[0] = w;
+        for (const at of [0, n - 1, n >> 1]) {
+          const a = new Float32Array(n).fill(1);
+          a[at] = f[0]!;
+          expect(countNonFiniteRows(a, n, 1), `n=${n} w=${w.toString(16)} at=${at}`).toBe(1);
+        }
+      }
+      // Largest finite, denormals, ±0: all finite.
+      const ok = new Float32Array(n);
+      for (let i = 0; i < n; i++) ok[i] = [3.4028234663852886e38, -3.4028234663852886e38, 1e-45, -0][i % 4]!;
+      expect(countNonFiniteRows(ok, n, 1)).toBe(0);
+    }
+    // A view at an element offset of a larger buffer: only the view is scanned.
+    const big = new Float32Array([Number.NaN, 1, 2, 3, 4, Number.POSITIVE_INFINITY]);
+    expect(countNonFiniteRows(big.subarray(1, 5), 2, 2)).toBe(0);
+    expect(countNonFiniteRows(big.subarray(1, 6), 1, 5)).toBe(1);
+    // Rows: two bad entries in one row count once.
+    const rows = new Float32Array(12).fill(0.5);
+    rows[4] = Number.NaN;
+    rows[5] = Number.NEGATIVE_INFINITY;
+    rows[11] = Number.POSITIVE_INFINITY;
+    expect(countNonFiniteRows(rows, 3, 4)).toBe(2);
+  });
+
   it('reports like the step loop (count, firstStep = nSteps; warn / throw / ignore) without device ops', async () => {
     const k = kernelWith(
       new Map([

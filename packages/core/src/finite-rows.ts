@@ -14,8 +14,33 @@
  */
 export const HOST_FINITE_SCAN_MAX = 2 ** 22;
 
-/** Number of rows of the row-major `[b, d]` array `data` that hold NaN or ±Infinity. */
+/**
+ * Whether a float32 array holds NaN or ±Infinity, from its bits: a float32 is non-finite iff its exponent
+ * field (bits 23–30) is all ones, i.e. iff (w & 0x7f800000) + 0x00800000 carries into bit 31 — integer ops on
+ * four independent lanes, about twice as fast as a float scan in V8 (4096×32: 0.10 vs 0.17 ms, 2-core VM).
+ */
+function anyNonFiniteF32(data: Float32Array): boolean {
+  const u = new Int32Array(data.buffer, data.byteOffset, data.length);
+  const n = u.length;
+  let any = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    any |=
+      ((u[i]! & 0x7f800000) + 0x00800000) |
+      ((u[i + 1]! & 0x7f800000) + 0x00800000) |
+      ((u[i + 2]! & 0x7f800000) + 0x00800000) |
+      ((u[i + 3]! & 0x7f800000) + 0x00800000);
+  }
+  for (; i < n; i++) any |= (u[i]! & 0x7f800000) + 0x00800000;
+  return (any & 0x80000000) !== 0;
+}
+
+/**
+ * Number of rows of the row-major `[b, d]` array `data` that hold NaN or ±Infinity. A `Float32Array` (what a
+ * tensor read returns) is first checked as a whole from its bits; rows are counted only when something is bad.
+ */
 export function countNonFiniteRows(data: ArrayLike<number>, b: number, d: number): number {
+  if (data instanceof Float32Array && data.byteOffset % 4 === 0 && !anyNonFiniteF32(data)) return 0;
   let chains = 0;
   for (let r = 0; r < b; r++) {
     const o = r * d;

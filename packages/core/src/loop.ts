@@ -69,6 +69,19 @@ export interface SamplingKernel<S extends SamplerState = SamplerState, I extends
     runKey: RngKey,
     request?: WholeChainRequest,
   ): S | WholeChainRecords<S> | undefined | Promise<S | WholeChainRecords<S> | undefined>;
+  /**
+   * Optional fast path for a run that draws its own initial states: the whole run from x0 ~ N(0, I) of `shape`,
+   * drawn with exactly `randomNormal(x0Key, shape)`'s stream, in one call (e.g. a `chain.<kind>` kernel that draws
+   * x0 in its own dispatch), or `undefined` to draw x0, call {@link init} and go on as usual. The loop calls it
+   * only for runs without `x0` / `resumeFrom` whose whole chain would be one plain {@link wholeChain} call (no
+   * trace, recorded steps, progress or signal); the result is that call's final state.
+   */
+  wholeChainFromNormal?(
+    shape: readonly [number, number],
+    x0Key: RngKey,
+    nSteps: number,
+    runKey: RngKey,
+  ): S | undefined;
   /** Disposes a state's tensors (default: every tensor field of the state). */
   disposeState?(state: S): void;
 }
@@ -182,6 +195,11 @@ function copyState<S extends SamplerState>(from: S, dim: number | undefined): S 
   return out as unknown as S;
 }
 
+/** Key of a run's own x0 draw: one no step uses (steps use foldIn(runKey, t) with t < 2^53 − 1). */
+function x0KeyOf(runKey: RngKey): RngKey {
+  return foldIn(runKey, Number.MAX_SAFE_INTEGER);
+}
+
 function initialState<S extends SamplerState, I extends StepInfo>(
   kernel: SamplingKernel<S, I>,
   options: ChainOptions<S, I>,
@@ -189,6 +207,21 @@ function initialState<S extends SamplerState, I extends StepInfo>(
 ): S {
   if (options.resumeFrom !== undefined) return copyState(options.resumeFrom, kernel.dim);
   if (options.x0 !== undefined) return kernel.init(options.x0, 0);
+  const [n, dim] = drawShape(kernel, options);
+  // x0 ~ N(0, I) from a key no step uses.
+  const x0 = randomNormal(x0KeyOf(runKey), [n, dim]) as tf.Tensor2D;
+  try {
+    return kernel.init(x0, 0);
+  } finally {
+    x0.dispose();
+  }
+}
+
+/** The shape `[nSamples, dim]` of a run's own x0 draw, validated. */
+function drawShape<S extends SamplerState, I extends StepInfo>(
+  kernel: SamplingKernel<S, I>,
+  options: ChainOptions<S, I>,
+): [number, number] {
   const n = assertInteger('nSamples', options.nSamples ?? 1, 1);
   const dim = options.dim ?? kernel.dim;
   if (dim === undefined) {
@@ -199,13 +232,7 @@ function initialState<S extends SamplerState, I extends StepInfo>(
     });
   }
   assertInteger('dim', dim, 1);
-  // x0 ~ N(0, I) from a key no step uses (steps use foldIn(runKey, t) with t < 2^53 − 1).
-  const x0 = randomNormal(foldIn(runKey, Number.MAX_SAFE_INTEGER), [n, dim]) as tf.Tensor2D;
-  try {
-    return kernel.init(x0, 0);
-  } finally {
-    x0.dispose();
-  }
+  return [n, dim];
 }
 
 /** Bulk/tail ESS and split-R̂ per dimension from kept states laid out `[B, nKept, D]` (row-major). */
@@ -466,8 +493,29 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
     for (const t of Object.values(info))
       if (t instanceof tf.Tensor && !held.has(t) && !t.isDisposed) t.dispose();
   };
+  // The run draws x0 and is one plain whole chain: the kernel may draw x0 in the chain's own dispatch.
+  let fusedWhole = false;
   try {
-    state = initialState(kernel, options, runKey);
+    const nKept0 = Math.floor(nSteps / thin);
+    if (
+      kernel.wholeChainFromNormal !== undefined &&
+      kernel.wholeChain !== undefined &&
+      options.x0 === undefined &&
+      options.resumeFrom === undefined &&
+      options.trace === undefined &&
+      options.onProgress === undefined &&
+      signal === undefined &&
+      trajFields.every((f) => f === 'x') &&
+      !((recordX || wantDiag) && nKept0 > 0) &&
+      total > 0
+    ) {
+      const shape = drawShape(kernel, options);
+      if (kernel.dim === undefined || kernel.dim === shape[1]) {
+        state = kernel.wholeChainFromNormal(shape, x0KeyOf(runKey), total, runKey);
+        fusedWhole = state !== undefined;
+      }
+    }
+    state ??= initialState(kernel, options, runKey);
     if (recordX || trajFields.length > 0) {
       const [b, d] = state.x.shape;
       assertAllocation(
@@ -479,7 +527,11 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
     let lastYield = Date.now();
     let first = 1;
     const nKeptRun = Math.floor(nSteps / thin);
-    if (options.trace === undefined && trajFields.every((f) => f === 'x') && kernel.wholeChain) {
+    if (fusedWhole) {
+      first = total + 1;
+      wholeDone = true; // checked at the end, with the read of the final states (see finite-rows.ts)
+      report(total);
+    } else if (options.trace === undefined && trajFields.every((f) => f === 'x') && kernel.wholeChain) {
       // The whole chain in one call: plain, or traced when diagnostics / x positions are wanted.
       const wantX = recordX && nKeptRun > 0;
       const wantD = wantDiag && nKeptRun > 0;

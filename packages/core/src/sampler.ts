@@ -294,6 +294,21 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState, I exten
     return undefined;
   }
 
+  /**
+   * Optional fast path for a run that draws its own x0: the whole run of `nSteps` steps from x0 ~ N(0, I) of
+   * `shape` with `randomNormal(x0Key, shape)`'s stream (e.g. a `chain.<kind>` kernel that draws x0 in its own
+   * dispatch: `ChainFromNormalInputs`), as the final state at step `nSteps`, or `undefined` to draw x0 and use
+   * {@link runWholeChain} (see `SamplingKernel.wholeChainFromNormal`).
+   */
+  protected runWholeChainFromNormal(
+    _shape: readonly [number, number],
+    _x0Key: RngKey,
+    _nSteps: number,
+    _runKey: RngKey,
+  ): S | undefined {
+    return undefined;
+  }
+
   abstract step(state: S, key: RngKey): StepResult<S, I>;
 
   /** The same kernel as a plain `{ init, step, wholeChain }` object for the free loop. */
@@ -314,6 +329,12 @@ export abstract class BaseSampler<S extends SamplerState = SamplerState, I exten
         : {}),
       wholeChain: (state: S, nSteps: number, runKey: RngKey, request?: WholeChainRequest) =>
         this.runWholeChain(state, nSteps, runKey, request),
+      wholeChainFromNormal: (
+        shape: readonly [number, number],
+        x0Key: RngKey,
+        nSteps: number,
+        runKey: RngKey,
+      ): S | undefined => this.runWholeChainFromNormal(shape, x0Key, nSteps, runKey),
       disposeState: (state: S) => this.disposeState(state),
     };
   }

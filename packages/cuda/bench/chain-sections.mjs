@@ -15,6 +15,7 @@ import {
 import { DoubleWell } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
+import { rawRoundTripMs } from './floor-sections.mjs';
 
 const X0_STEP = Number.MAX_SAFE_INTEGER; // core's loop draws x0 from foldIn(runKey, MAX_SAFE_INTEGER)
 const H = 2; // DoubleWell barrierHeight
@@ -341,8 +342,8 @@ export async function sectionChainprof(ctx) {
       const ms = [];
       for (let k = 0; k < reps; k++) {
         const t0 = performance.now();
-        await f(k + 1);
-        ms.push(performance.now() - t0);
+        const inner = await f(k + 1); // a number: the part of f to count (its own set-up excluded)
+        ms.push(typeof inner === 'number' ? inner : performance.now() - t0);
       }
       const s = [...ms].sort((a, b) => a - b);
       const row = {
@@ -385,6 +386,20 @@ export async function sectionChainprof(ctx) {
       await r.samples.data();
       r.samples.dispose();
     });
+    // The same run with x0 passed in (the loop's own draw, made outside): no fused x0 draw, 2 dispatches.
+    const x0Given = await time(
+      'sample({ x0 }) + data() (x0 drawn outside, not timed: no fused draw)',
+      async (i) => {
+        const x = randomNormal(foldIn(rngKey(i), X0_STEP), [B, D]);
+        await x.data();
+        const t0 = performance.now();
+        const r = await sampler.sample({ x0: x, nSteps: N, seed: i });
+        await r.samples.data();
+        const dt = performance.now() - t0;
+        tf.dispose([x, r.samples]);
+        return dt;
+      },
+    );
     await time('sample() + data(), onNonFinite: ignore', async (i) => {
       const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: i, onNonFinite: 'ignore' });
       await r.samples.data();
@@ -468,6 +483,64 @@ export async function sectionChainprof(ctx) {
       return n;
     });
     onGpu.dispose();
+    // The fused x0 draw changes no number: sample() vs sample({ x0 }) from the loop's own draw, same seed.
+    {
+      const seed = 4242;
+      const x = randomNormal(foldIn(rngKey(seed), X0_STEP), [B, D]);
+      const a = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed, onNonFinite: 'ignore' });
+      const b = await sampler.sample({ x0: x, nSteps: N, seed, onNonFinite: 'ignore' });
+      const [da, db] = [await a.samples.data(), await b.samples.data()];
+      let differ = 0;
+      for (let i = 0; i < da.length; i++) if (!Object.is(da[i], db[i])) differ++;
+      emit({
+        side: 'ebm',
+        ...meta,
+        path: 'check: fused x0 draw vs sample({ x0 }), elements that differ',
+        differ,
+      });
+      console.log(
+        `S ebm chainprof check: fused x0 draw vs x0 given: ${differ} of ${da.length} elements differ`,
+      );
+      tf.dispose([x, a.samples, b.samples]);
+    }
+    // Kernel-only GPU time from timestamp queries (tf.time's kernelMs; NaN / an error string without them).
+    let gpuMs = Number.NaN;
+    try {
+      const t = [];
+      for (let k = 0; k < 7; k++) {
+        const info = await tf.time(() => call(x0, N, k + 1));
+        if (typeof info.kernelMs === 'number') t.push(info.kernelMs);
+      }
+      t.sort((a, b) => a - b);
+      gpuMs = t.length ? quantile(t, 0.5) : Number.NaN;
+      emit({
+        side: 'ebm',
+        ...meta,
+        path: 'kernel GPU time (timestamp queries, tf.time kernelMs)',
+        medianMs: gpuMs,
+        n: t.length,
+        minMs: t[0] ?? Number.NaN,
+        maxMs: t[t.length - 1] ?? Number.NaN,
+      });
+    } catch (e) {
+      emit({
+        side: 'ebm',
+        ...meta,
+        path: 'kernel GPU time (timestamp queries, tf.time kernelMs)',
+        error: String(e).slice(0, 300),
+      });
+    }
+    // The floor: raw Dawn dispatch + copy + mapAsync of the same bytes (no tfjs), see floor-sections.mjs.
+    const floorMs = await rawRoundTripMs(B * D * 4, Math.max(reps, 21));
+    emit({
+      side: 'ebm',
+      ...meta,
+      path: 'floor: raw Dawn dispatch + copy + mapAsync of [B,D] (no tfjs)',
+      medianMs: floorMs,
+      n: Math.max(reps, 21),
+      minMs: floorMs,
+      maxMs: floorMs,
+    });
     // 4. counts of one call each (not timed)
     const counter = countBackend();
     const countOf = async (label, f) => {
@@ -507,10 +580,17 @@ export async function sectionChainprof(ctx) {
       path: 'summary',
       kernelMs: kernelRow.medianMs,
       sampleMs: sampleRow.medianMs,
+      sampleX0GivenMs: x0Given.medianMs,
+      kernelGpuMs: gpuMs,
+      floorMs,
       overheadMs: sampleRow.medianMs - kernelRow.medianMs,
+      // What Dawn allows at best for this call: the kernel's GPU time plus one raw round trip of the result.
+      boundMs: Number.isFinite(gpuMs) ? gpuMs + floorMs : Number.NaN,
     });
     console.log(
-      `S ebm chainprof ${B}x${D}x${N} | kernel ${kernelRow.medianMs.toFixed(3)} ms, sample ${sampleRow.medianMs.toFixed(3)} ms, overhead ${(sampleRow.medianMs - kernelRow.medianMs).toFixed(3)} ms`,
+      `S ebm chainprof ${B}x${D}x${N} | sample() ${sampleRow.medianMs.toFixed(3)} ms (x0 given ${x0Given.medianMs.toFixed(3)}), ` +
+        `bare kernel + read ${kernelRow.medianMs.toFixed(3)} ms, kernel GPU ${gpuMs.toFixed(3)} ms, raw Dawn round trip ${floorMs.toFixed(3)} ms, ` +
+        `bound (GPU + round trip) ${(gpuMs + floorMs).toFixed(3)} ms`,
     );
     x0.dispose();
   }

@@ -1,4 +1,4 @@
-import { isEbmError } from '@ebm/core';
+import { chainKernelName, foldIn, isEbmError, normalArray, randomNormal, rngKey, runKernel } from '@ebm/core';
 import { expectNoLeaks } from '@ebm/core/testing';
 import * as M from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
@@ -70,7 +70,7 @@ describe.skipIf(!gpuOk)('the DoubleWell whole chain on WebGPU: non-finite chains
     tf.dispose([x0, xg]);
   });
 
-  it("a whole-chain sample() is 3 dispatches (x0, step keys, chain), no upload and one read-back with the caller's", async () => {
+  it("a whole-chain sample() is 1 dispatch (x0 drawn and step keys made in the chain), no upload and one read-back with the caller's", async () => {
     const sampler = new LangevinDynamics(new M.DoubleWell({ barrierHeight: 2, b: 1 }), { stepSize: 0.01 });
     const warm = await sampler.sample({ nSamples: 64, dim: 8, nSteps: 10, seed: 1 });
     warm.samples.dispose();
@@ -103,6 +103,83 @@ describe.skipIf(!gpuOk)('the DoubleWell whole chain on WebGPU: non-finite chains
       b.uploadToGPU = up;
       b.getBufferData = rd;
     }
-    expect(c).toEqual({ dispatches: 3, uploads: 0, reads: 1 });
+    expect(c).toEqual({ dispatches: 1, uploads: 0, reads: 1 });
+  });
+
+  // The fused x0 draw and in-kernel step keys change no number: sample({ nSamples, dim }) equals, bit for bit,
+  // the same run from x0 = randomNormal(foldIn(runKey, MAX_SAFE_INTEGER)) (the loop's own draw, unfused: a
+  // randomNormal dispatch, then the chain), for one dispatch, for 1003 steps (two dispatches: the first draws,
+  // the second reads), and for the segmented run onProgress makes (no fused draw).
+  it('the fused x0 draw is bit-identical to the unfused run (1 and 2 dispatches, segments), leaking nothing', async () => {
+    const sampler = new LangevinDynamics(new M.DoubleWell({ barrierHeight: 2, b: 1 }), { stepSize: 0.01 });
+    for (const [B, D, N] of [
+      [37, 3, 25], // 111 elements: a partial Philox block at the end
+      [16, 8, 1003],
+    ] as const) {
+      const seed = 11 + N;
+      const x0 = randomNormal(foldIn(rngKey(seed), Number.MAX_SAFE_INTEGER), [B, D]) as tf.Tensor2D;
+      const ref = await sampler.sample({ x0, nSteps: N, seed });
+      const want = await ref.samples.data();
+      let fused: Float32Array | undefined;
+      await expectNoLeaks(async () => {
+        const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed });
+        fused = (await r.samples.data()) as Float32Array;
+        r.samples.dispose();
+      });
+      const seg = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed, onProgress: () => {} });
+      const segmented = await seg.samples.data();
+      expect(
+        Buffer.from(fused!.buffer).equals(Buffer.from((want as Float32Array).buffer)),
+        `${B}x${D}x${N}`,
+      ).toBe(true);
+      expect(Array.from(segmented)).toEqual(Array.from(want));
+      tf.dispose([x0, ref.samples, seg.samples]);
+    }
+  });
+
+  it('chain.doubleWell with x0Normal: keys across 2^32 steps match the host stream; bad x0Normal is INVALID_PARAM', async () => {
+    const [B, D, N] = [9, 3, 6];
+    const runKey = rngKey(5);
+    const x0Key = foldIn(runKey, 77);
+    const startStep = 2 ** 32 - 3; // the step counter's low word wraps inside the run
+    const params = { barrierHeight: 2, b: 1 };
+    const settings = { stepSize: 0.01, noiseScale: 1 };
+    const name = chainKernelName('doubleWell');
+    const inputs = {
+      method: 'langevin',
+      x0Normal: { key: x0Key, shape: [B, D] },
+      nSteps: N,
+      key: runKey,
+      startStep,
+    };
+    const out = runKernel(name, { ...inputs, params, settings } as never) as tf.Tensor2D;
+    const got = await out.data();
+    out.dispose();
+    // Host reference (float32): x0 = normalArray(x0Key), then x ← x − η·4h·x(x² − b²) + σ√(2η)·ξ_t.
+    const f = Math.fround;
+    const want = Float32Array.from(normalArray(x0Key, [B, D]));
+    const amp = f(Math.sqrt(2 * 0.01));
+    for (let t = 0; t < N; t++) {
+      const xi = normalArray(foldIn(runKey, startStep + t), [B, D]);
+      for (let i = 0; i < want.length; i++) {
+        const x = want[i]!;
+        const g = f(f(8 * x) * f(f(x * x) - 1));
+        want[i] = f(f(x - f(g * f(0.01))) + f(xi[i]! * amp));
+      }
+    }
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+    expect(worst).toBeLessThan(1e-4);
+    await expectNoLeaks(async () => {
+      for (const bad of [{ key: x0Key, shape: [B] }, { key: [1.5, 0], shape: [B, D] }, null]) {
+        expect(() => runKernel(name, { ...inputs, x0Normal: bad, params, settings } as never)).toThrowError(
+          /INVALID_PARAM/,
+        );
+      }
+      // A method the kernel does not run is still NOT_IMPLEMENTED (the sampler then draws x0 and steps).
+      expect(() => runKernel(name, { ...inputs, method: 'nuts', params, settings } as never)).toThrowError(
+        /NOT_IMPLEMENTED/,
+      );
+    });
   });
 });

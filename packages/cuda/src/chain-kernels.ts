@@ -1,4 +1,4 @@
-import { type ChainKernelInputs, EbmError } from '@ebm/core';
+import { type ChainKernelInputs, EbmError, randomNormal } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkKey, run, softwareAdapter, workgroupStorageLimit } from './backend.js';
 import {
@@ -102,6 +102,8 @@ export type ChainTraceInputs<K extends string = string> = ChainKernelInputs<K> &
 interface LooseInputs extends ChainTraceExtras {
   readonly method: string;
   readonly x0: tf.Tensor2D;
+  /** Core's `ChainFromNormalInputs` (chain.<kind> only): draw x0 in the kernel instead of reading `x0`. */
+  readonly x0Normal?: unknown;
   readonly nSteps: number;
   readonly key: unknown;
   readonly params: Readonly<Record<string, unknown>>;
@@ -169,7 +171,10 @@ interface Parsed {
   method: ChainMethod;
   settings: Readonly<Record<string, unknown>>;
   params: Readonly<Record<string, unknown>>;
-  x0: tf.Tensor2D;
+  /** The initial states, or undefined when the kernel draws them (`x0Key`). */
+  x0: tf.Tensor2D | undefined;
+  /** Key of the x0 ~ N(0, I) draw (`randomNormal`'s stream) when `x0` is undefined. */
+  x0Key: readonly [number, number] | undefined;
   b: number;
   d: number;
   nSteps: number;
@@ -183,7 +188,28 @@ interface Parsed {
   nLeapfrog: number;
 }
 
-function parse(kind: string, inputs: LooseInputs): Parsed {
+/** Validates core's `ChainFromNormalInputs.x0Normal`: `{ key, shape: [B, D] }`. */
+function parseX0Normal(v: unknown): { key: readonly [number, number]; shape: [number, number] } {
+  const o = v as { key?: unknown; shape?: unknown } | null;
+  const shape = o?.shape;
+  if (
+    o === null ||
+    typeof o !== 'object' ||
+    !Array.isArray(shape) ||
+    shape.length !== 2 ||
+    !shape.every((n) => Number.isSafeInteger(n) && n >= 0) ||
+    shape[0] * shape[1] >= 2 ** 31
+  ) {
+    throw new EbmError('INVALID_PARAM', 'x0Normal must be { key, shape: [B, D] } (non-negative integers).', {
+      argument: 'x0Normal',
+      value: v,
+      fix: 'pass { key: foldIn(runKey, n), shape: [nChains, dim] }, or pass x0.',
+    });
+  }
+  return { key: checkKey(o.key), shape: [shape[0], shape[1]] };
+}
+
+function parse(kind: string, inputs: LooseInputs, allowNormal = false): Parsed {
   if (inputs === null || typeof inputs !== 'object') {
     throw new EbmError('INVALID_PARAM', 'A chain kernel needs an inputs object.', {
       argument: 'inputs',
@@ -194,7 +220,11 @@ function parse(kind: string, inputs: LooseInputs): Parsed {
   const { method, x0, nSteps, key, settings } = inputs;
   if (method !== 'langevin' && method !== 'mala' && method !== 'hmc')
     notImplemented(kind, `method "${method}"`, method);
-  if (!(x0 instanceof tf.Tensor) || x0.rank !== 2 || x0.dtype !== 'float32') {
+  const normal =
+    allowNormal && x0 === undefined && inputs.x0Normal !== undefined
+      ? parseX0Normal(inputs.x0Normal)
+      : undefined;
+  if (normal === undefined && (!(x0 instanceof tf.Tensor) || x0.rank !== 2 || x0.dtype !== 'float32')) {
     throw new EbmError('SHAPE_MISMATCH', 'x0 must be a float32 [B, D] tensor.', {
       argument: 'x0',
       value: x0 instanceof tf.Tensor ? { shape: x0.shape, dtype: x0.dtype } : typeof x0,
@@ -248,9 +278,10 @@ function parse(kind: string, inputs: LooseInputs): Parsed {
     method,
     settings: settings ?? {},
     params: inputs.params,
-    x0,
-    b: x0.shape[0],
-    d: x0.shape[1],
+    x0: normal === undefined ? x0 : undefined,
+    x0Key: normal?.key,
+    b: normal === undefined ? x0.shape[0] : normal.shape[0],
+    d: normal === undefined ? x0.shape[1] : normal.shape[1],
     nSteps: steps,
     key: k,
     startStep,
@@ -318,7 +349,8 @@ function runChain(
         : forcedCoopShape(mlp, d, forcedShape, workgroupStorageLimit());
   }
   return tf.tidy(() => {
-    const keys = stepKeys(p.key, p.startStep, nSteps, mh);
+    // The separable program computes its own step keys (one dispatch per ≤ 1000 steps, nothing else).
+    const keys = useSeparable ? undefined : stepKeys(p.key, p.startStep, nSteps, mh);
     // The separable program takes its constants as uniforms: no params upload for it.
     const params = useSeparable
       ? undefined
@@ -327,11 +359,13 @@ function runChain(
         : tf.tensor1d(e.params, 'float32');
     const amps = perStep ? tf.tensor1d(p.amps!, 'float32') : undefined;
     const extra = amps === undefined ? [] : [amps];
-    let x: tf.Tensor2D = x0;
+    // x0 drawn by the kernel: in the first dispatch of the separable program, else with randomNormal here.
+    let x: tf.Tensor2D | undefined =
+      x0 ?? (useSeparable ? undefined : (randomNormal(p.x0Key!, [b, d]) as tf.Tensor2D));
     for (let offset = 0; offset < nSteps; offset += MAX_STEPS_PER_DISPATCH) {
       const steps = Math.min(MAX_STEPS_PER_DISPATCH, nSteps - offset);
       if (mlp !== undefined && coop !== undefined) {
-        x = run(mlpLangevinProgram(mlp, b, d, coop, perStep), [x, keys, params!, ...extra], 'float32', [
+        x = run(mlpLangevinProgram(mlp, b, d, coop, perStep), [x!, keys!, params!, ...extra], 'float32', [
           { type: 'int32', data: [b] },
           { type: 'int32', data: [offset] },
           { type: 'int32', data: [steps] },
@@ -342,13 +376,25 @@ function runChain(
       }
       if (useSeparable) {
         const [c0, c1] = sep.constants(e.params as Float32Array);
-        x = run(separableLangevinProgram(kind, sep.gradient, [b, d]), [x, keys], 'float32', [
-          { type: 'int32', data: [offset] },
+        const start = p.startStep + offset;
+        const draw = x === undefined;
+        const program = separableLangevinProgram(kind, sep.gradient, [b, d], MAX_STEPS_PER_DISPATCH, draw);
+        x = run(program, x === undefined ? [] : [x], 'float32', [
+          { type: 'uint32', data: [p.key[0]] },
+          { type: 'uint32', data: [p.key[1]] },
+          { type: 'uint32', data: [start >>> 0] },
+          { type: 'uint32', data: [Math.floor(start / 2 ** 32) >>> 0] },
           { type: 'int32', data: [steps] },
           { type: 'float32', data: [p.h] },
           { type: 'float32', data: [p.amp] },
           { type: 'float32', data: [c0] },
           { type: 'float32', data: [c1] },
+          ...(draw
+            ? [
+                { type: 'uint32' as const, data: [p.x0Key![0]] },
+                { type: 'uint32' as const, data: [p.x0Key![1]] },
+              ]
+            : []),
         ]) as tf.Tensor2D;
         continue;
       }
@@ -359,7 +405,7 @@ function runChain(
           ? undefined
           : { nKept, stats: trace.stats, positions: trace.positions };
       const program = rowChainProgram(method, e, b, d, layout, perStep);
-      const out = run(program, [x, keys, params!, ...extra], 'float32', [
+      const out = run(program, [x!, keys!, params!, ...extra], 'float32', [
         { type: 'int32', data: [b] },
         { type: 'int32', data: [offset] },
         { type: 'int32', data: [steps] },
@@ -378,7 +424,7 @@ function runChain(
       ]);
       x = layout === undefined ? (out as tf.Tensor2D) : onTrace(out, layout);
     }
-    return x === x0 ? tf.clone(x0) : x;
+    return x === x0 ? tf.clone(x0!) : x!;
   });
 }
 
@@ -386,21 +432,29 @@ function runChain(
  * `chain.<kind>` on WebGPU: `nSteps` Langevin (`settings: { stepSize, noiseScale }`, or per-step scales
  * `noiseScales` σ_t: x ← x − h∇E + σ_t√(2h)ξ_t, in the row or cooperative MLP program), MALA
  * (`{ stepSize, invMass }`) or HMC (`{ stepSize, invMass, nLeapfrogSteps }`) steps of the kind's WGSL energy in
- * one dispatch per ≤ {@link MAX_STEPS_PER_DISPATCH} steps, plus one dispatch for the step keys. Separable kinds
- * run Langevin one thread per 4 coordinates, everything else one thread per chain. Other methods and diagonal
+ * one dispatch per ≤ {@link MAX_STEPS_PER_DISPATCH} steps, plus one dispatch for the step keys (separable
+ * Langevin computes its keys in the chain program: no key dispatch). Separable kinds run Langevin one thread per
+ * 4 coordinates, everything else one thread per chain. Other methods and diagonal
  * masses throw `NOT_IMPLEMENTED` (samplers then use their step loop).
  */
-export function makeChainKernel(kind: string): (inputs: WebGpuChainInputs) => tf.Tensor2D {
+export function makeChainKernel(
+  kind: string,
+): ((inputs: WebGpuChainInputs) => tf.Tensor2D) & { readonly drawsX0: true } {
   const fn = makeChainKernelLoose(kind);
-  return (inputs) => fn(inputs as unknown as LooseInputs);
+  // drawsX0: samplers may pass core's ChainFromNormalInputs (x0Normal instead of x0) to this function.
+  return Object.assign((inputs: WebGpuChainInputs) => fn(inputs as unknown as LooseInputs), {
+    drawsX0: true as const,
+  });
 }
 
 function makeChainKernelLoose(kind: string): (inputs: LooseInputs) => tf.Tensor2D {
   if (!CHAIN_KINDS.includes(kind)) notImplemented(kind, 'this energy kind', kind);
   return (inputs) => {
-    const p = parse(kind, inputs);
+    const p = parse(kind, inputs, true);
     wgslEnergy(kind, p.params, p.d); // validates the params before anything runs
-    if (p.nSteps === 0 || p.x0.size === 0) return tf.clone(p.x0);
+    if (p.x0 === undefined && (p.nSteps === 0 || p.b * p.d === 0))
+      return randomNormal(p.x0Key!, [p.b, p.d]) as tf.Tensor2D;
+    if (p.x0 !== undefined && (p.nSteps === 0 || p.x0.size === 0)) return tf.clone(p.x0);
     return runChain(kind, p, undefined, () => {
       throw new Error('unreachable: no trace requested');
     });
@@ -435,8 +489,8 @@ function makeChainTraceKernelLoose(kind: string): (inputs: LooseInputs) => Chain
     let x: tf.Tensor2D;
     try {
       x =
-        p.nSteps === 0 || p.x0.size === 0
-          ? tf.clone(p.x0)
+        p.nSteps === 0 || p.x0!.size === 0
+          ? tf.clone(p.x0!)
           : runChain(kind, p, { burnIn, thin, stats, positions }, (out, layout) => {
               const s = traceSizes(b, d, layout);
               const next = tf.reshape(tf.slice(out, [0], [s.x]), [b, d]) as tf.Tensor2D;

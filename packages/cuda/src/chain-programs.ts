@@ -7,7 +7,8 @@ import { NORMAL_WGSL, PHILOX_WGSL, UNIFORM_WGSL } from './wgsl.js';
  *
  * - {@link stepKeysProgram}: the per-step keys of a run, computed on the GPU (no host loop, no upload).
  * - {@link separableLangevinProgram}: Euler–Maruyama Langevin for a separable energy, one thread per 4
- *   coordinates (the widest parallelism; the noise of thread b is exactly one Philox block).
+ *   coordinates (the widest parallelism; the noise of thread b is exactly one Philox block); it computes its
+ *   own step keys in workgroup memory, so a whole chain of ≤ 1000 steps is one dispatch.
  * - {@link rowChainProgram}: Langevin, MALA or HMC for any energy with a WGSL `ebmEnergyGrad`, one thread per
  *   chain, with optional in-kernel trace: per kept step, per workgroup mean / M2 of x, summed energy and
  *   acceptance, and the thinned positions.
@@ -88,43 +89,75 @@ const SEP_WG = 64;
  * Whole-chain Euler–Maruyama Langevin for a separable energy (∂ᵢE depends on xᵢ only, a WGSL expression in
  * `x`, `c0`, `c1`): each thread owns 4 consecutive elements of the flat `[B, D]` state, which are exactly one
  * Philox block of the noise (element i = lane i mod 4 of block ⌊i/4⌋, core's layout), so noise costs one
- * Philox call per thread and step. Inputs `X` (states), `K` (step keys, 2 words per step).
+ * Philox call per thread and step. Input `X` (states).
+ *
+ * The step keys are computed in the program (no key dispatch, no upload): the workgroup first writes
+ * k_t = `foldIn(key, start + t)` for t < nSteps into workgroup memory (⌈nSteps / 64⌉ Philox calls per thread,
+ * `keySlots` ≥ nSteps slots of 8 bytes), then every thread runs its steps from there — the same words as
+ * {@link stepKeysProgram}, so the samples are bit-identical to the two-dispatch form. `start` is a 64-bit
+ * step index as two words (uniforms `startLo`, `startHi`). With `drawX0` the program has no input: it draws
+ * x0 ~ N(0, I) itself, element i = `ebmBitsToNormal` of lane i mod 4 of Philox block ⌊i/4⌋ under the key
+ * (`x0k0`, `x0k1`) — the stream and conversion of `randomNormal` on WebGPU — so a whole `sample()` call is one
+ * dispatch.
  */
-export function separableLangevinProgram(kind: string, gradient: string, shape: [number, number]): Program {
+export function separableLangevinProgram(
+  kind: string,
+  gradient: string,
+  shape: [number, number],
+  keySlots: number,
+  drawX0 = false,
+): Program {
   const n = shape[0] * shape[1];
   return {
     outputShape: shape,
-    shaderKey: `ebm_chain_sep_langevin_${kind}`,
+    shaderKey: `ebm_chain_sep_langevin_${kind}_${keySlots}${drawX0 ? '_draw' : ''}`,
     dispatchLayout: { x: [0, 1] },
     dispatch: flatDispatch(Math.ceil(Math.ceil(n / 4) / SEP_WG)),
-    variableNames: ['X', 'K'],
+    variableNames: drawX0 ? [] : ['X'],
     workgroupSize: [SEP_WG, 1, 1],
     size: true,
-    uniforms: 'stepOffset : i32, nSteps : i32, h : f32, amp : f32, c0 : f32, c1 : f32,',
+    uniforms: `k0 : u32, k1 : u32, startLo : u32, startHi : u32, nSteps : i32, h : f32, amp : f32, c0 : f32, c1 : f32,${
+      drawX0 ? ' x0k0 : u32, x0k1 : u32,' : ''
+    }`,
     getUserCode: () => `
 ${PHILOX_WGSL}
 ${NORMAL_WGSL}
+var<workgroup> ebmKeys : array<vec2<u32>, ${keySlots}>;
 fn ebmGrad(x : f32) -> f32 {
   let c0 = uniforms.c0;
   let c1 = uniforms.c1;
   return ${gradient};
 }
 fn main(index : i32) {
+  // Step keys of this dispatch, shared by the workgroup (every thread takes part, also those past the end).
+  let runKey = vec2<u32>(uniforms.k0, uniforms.k1);
+  for (var t = i32(localIndex); t < uniforms.nSteps; t += ${SEP_WG}) {
+    let lo = uniforms.startLo + u32(t);
+    let hi = uniforms.startHi + select(0u, 1u, lo < uniforms.startLo);
+    ebmKeys[t] = ebmPhilox(vec4<u32>(lo, hi, ${TAG_FOLD}u, 0u), runKey).xy;
+  }
+  workgroupBarrier();
   let first = index * 4;
   if (first >= uniforms.size) {
     return;
   }
   var x = vec4<f32>(0.0);
+  let counter = vec4<u32>(u32(index), 0u, 0u, 0u);
+${
+  drawX0
+    ? `  // x0 ~ N(0, I): element i is lane i mod 4 of Philox block i/4 under the x0 key (randomNormal's stream).
+  let z = ebmPhilox(counter, vec2<u32>(uniforms.x0k0, uniforms.x0k1));
   for (var l = 0; l < 4; l++) {
+    x[l] = ebmBitsToNormal(z[l]);
+  }`
+    : `  for (var l = 0; l < 4; l++) {
     if (first + l < uniforms.size) {
       x[l] = X[first + l];
     }
-  }
-  let counter = vec4<u32>(u32(index), 0u, 0u, 0u);
+  }`
+}
   for (var t = 0; t < uniforms.nSteps; t++) {
-    let s = 2 * (uniforms.stepOffset + t);
-    let key = vec2<u32>(bitcast<u32>(K[s]), bitcast<u32>(K[s + 1]));
-    let w = ebmPhilox(counter, key);
+    let w = ebmPhilox(counter, ebmKeys[t]);
     for (var l = 0; l < 4; l++) {
       let xl = x[l];
       x[l] = xl - ebmGrad(xl) * uniforms.h + ebmBitsToNormal(w[l]) * uniforms.amp;

@@ -34,6 +34,7 @@ import {
   type SamplerParams,
   tryTracedChain,
   tryWholeChain,
+  tryWholeChainFromNormal,
 } from './util.js';
 import {
   type FusedChainSpec,
@@ -312,6 +313,20 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
     return x === undefined ? undefined : { x, step: state.step + nSteps };
   }
 
+  /** The whole run with x0 drawn in the chain kernel's own dispatch (see core's `ChainFromNormalInputs`). */
+  protected override runWholeChainFromNormal(
+    shape: readonly [number, number],
+    x0Key: RngKey,
+    nSteps: number,
+    runKey: RngKey,
+  ): LangevinState | undefined {
+    const spec = this.fusedSpec();
+    if ('reason' in spec) return undefined;
+    const settings = spec.settings as LangevinChainSettings;
+    const x = tryWholeChainFromNormal(this.energy, 'langevin', shape, x0Key, nSteps, runKey, settings);
+    return x === undefined ? undefined : { x, step: nSteps };
+  }
+
   /**
    * Full run on any backend (see core's `sampleChain`); with `workers` (cpu/wasm, async only) the whole chain
    * runs on worker threads, bit-identical for any count (see {@link WorkerSampleOptions.workers}).
@@ -324,8 +339,11 @@ export class LangevinDynamics extends BaseSampler<LangevinState, LangevinInfo> {
       energy: this.energy,
       spec: this.fusedSpec(),
       usual: (o) => super.sample(o),
-      withWholeChain: (wholeChain, o) =>
-        sampleChain({ ...this.asKernel(), wholeChain }, this.chainOptions(o), this.hooks()),
+      withWholeChain: (wholeChain, o) => {
+        // The workers run the whole chain: no fused x0 draw on a GPU.
+        const { wholeChainFromNormal: _gpuOnly, ...base } = this.asKernel();
+        return sampleChain({ ...base, wholeChain }, this.chainOptions(o), this.hooks());
+      },
       finish: (x, step) => ({ x, step }),
     });
   }

@@ -240,8 +240,11 @@ export abstract class MHSampler<I extends MHInfo = MHInfo & StepInfo> extends Ba
       energy: this.energy,
       spec: this.fusedSpec(),
       usual: (o) => super.sample(o),
-      withWholeChain: (wholeChain, o) =>
-        sampleChain({ ...this.asKernel(), wholeChain }, this.chainOptions(o), this.hooks()),
+      withWholeChain: (wholeChain, o) => {
+        // The workers run the whole chain: no fused x0 draw on a GPU.
+        const { wholeChainFromNormal: _gpuOnly, ...base } = this.asKernel();
+        return sampleChain({ ...base, wholeChain }, this.chainOptions(o), this.hooks());
+      },
       finish: (x, step) => this.stateFromChain(x, step),
     });
   }

@@ -7,6 +7,7 @@ import {
   chainTraceKernelName,
   EbmError,
   type EnergyFunction,
+  getKernelImpl,
   isEbmError,
   kernelSource,
   type RngKey,
@@ -157,6 +158,44 @@ export function tryWholeChain<M extends ChainMethod>(
       params: typeof hint.params;
     };
     return runKernel(name, inputs);
+  } catch (e) {
+    if (isEbmError(e, 'NOT_IMPLEMENTED')) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * {@link tryWholeChain} for a run that draws its own x0: runs `chain.<kind>` with core's `ChainFromNormalInputs`
+ * (x0 ~ N(0, I) of `shape` from `x0Key`, `randomNormal`'s stream, drawn in the kernel's own dispatch; startStep
+ * 0) when the active backend's kernel function declares `drawsX0: true`. Returns `undefined` when it does not
+ * (the loop then draws x0 and calls {@link tryWholeChain}) or reports `NOT_IMPLEMENTED`.
+ */
+export function tryWholeChainFromNormal<M extends ChainMethod>(
+  energy: EnergyFunction,
+  method: M,
+  shape: readonly [number, number],
+  x0Key: RngKey,
+  nSteps: number,
+  key: RngKey,
+  settings: ChainMethodSettings[M],
+): tf.Tensor2D | undefined {
+  const hint = energy.kernelHint;
+  if (hint === undefined || hint === null || typeof hint.kind !== 'string') return undefined;
+  const name = chainKernelName(hint.kind) as `chain.${string}`;
+  if (kernelSource(name) !== 'backend') return undefined;
+  const impl = getKernelImpl(name) as { drawsX0?: unknown } | undefined;
+  if (impl?.drawsX0 !== true) return undefined;
+  try {
+    const inputs = {
+      method,
+      x0Normal: { key: x0Key, shape: [shape[0], shape[1]] as const },
+      nSteps,
+      key,
+      startStep: 0,
+      params: hint.params,
+      settings,
+    };
+    return runKernel(name, inputs as never) as tf.Tensor2D;
   } catch (e) {
     if (isEbmError(e, 'NOT_IMPLEMENTED')) return undefined;
     throw e;
