@@ -278,6 +278,10 @@ const EXEMPT: Record<string, string> = {
   disposeAllButSamples: 'disposal helper',
   optimizerClassOf: 'introspection',
   readMetrics: 'reads the library’s own metrics',
+  // the coupling pre-pass: loss.prepare validates the batch as compute does (prepared-call.test.ts)
+  PreparedCall: 'made by loss.prepare from a validated batch (prepared-call.test.ts)',
+  coupledPair: 'seam of the matching losses on a validated batch (prepared-call.test.ts)',
+  isPreparable: 'a type guard',
   // untrusted documents: covered by the checkpoint tests (robustness.test.ts, checkpoint-file.test.ts)
   validateSavedTensor: 'a check itself (checkpoint tests)',
   validateTrainingCheckpoint: 'a check itself (checkpoint tests)',
