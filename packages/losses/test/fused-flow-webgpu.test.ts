@@ -25,6 +25,8 @@ import { fusedFlowTerm } from '../src/fused-flow-term.js';
 import { EnergyMatchingLoss, type EnergyMatchingOptions, fit } from '../src/index.js';
 
 const required = process.env.EBM_TEST_WEBGPU === '1';
+// Per-test limit 600 s: lavapipe compiles every WGSL program on the CPU; on a loaded 2-core machine the first
+// test (five networks, the contrastive case's Langevin programs) has taken 120 s (3.4 s when idle).
 let available = false;
 try {
   await setupWebGpu();
@@ -139,7 +141,7 @@ describe.skipIf(!available)(
         energy.dispose();
       }
       batch.dispose();
-    });
+    }, 600_000);
 
     it('coupling weights: c_b = w_b·w(t_b)/(B·D) gives mean_b w_b·w(t_b)·mean_d (∇ₓV + u)², gradients included', async () => {
       const energy = new MLPEnergy({ inputDim: 2, widths: [8, 8], activation: 'silu', seed: 5 });
@@ -167,7 +169,7 @@ describe.skipIf(!available)(
       got.forEach((a, k) => closeTo(a, want[k]!, `part ${k}`));
       tf.dispose([x, u, fw, pw]);
       energy.dispose();
-    });
+    }, 600_000);
 
     it('fit, flow-only phase: one kernel call per step, weights and loss history equal the autograd run, no leaks', async () => {
       const make = () => {
@@ -208,7 +210,7 @@ describe.skipIf(!available)(
         r.optimizer.dispose();
         r.energy.dispose();
       }
-    });
+    }, 600_000);
 
     it('falls back to autograd (no hint, NOT_IMPLEMENTED); a failing kernel throws from fit without leaking', async () => {
       const batch = tf.slice(data!, [0, 0], [16, 2]);
@@ -258,6 +260,6 @@ describe.skipIf(!available)(
       optimizer.dispose();
       e2.dispose();
       batch.dispose();
-    });
+    }, 600_000);
   },
 );
