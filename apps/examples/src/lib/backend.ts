@@ -7,13 +7,15 @@ export type BackendName = (typeof BACKENDS)[number];
 
 /**
  * Activates a tfjs backend: `cpu` (default, always there), `wasm` (SIMD, the fastest stock backend in Node),
- * or `webgpu` (Dawn in Node through @ebm/cuda; a real GPU, or Mesa's lavapipe on a CPU-only Linux machine).
+ * or `webgpu` (Dawn in Node through @ebm/cuda; a real GPU, or Mesa's lavapipe on a CPU-only Linux machine) with
+ * @ebm/cuda's fused kernels registered (whole chains, the fused training step, replay buffer, flow term).
  */
 export async function selectBackend(name: BackendName): Promise<string> {
   if (name === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
   if (name === 'webgpu') {
-    const { setupWebGpu } = await import('@ebm/cuda');
+    const { setupWebGpu, registerWebGpuKernels } = await import('@ebm/cuda');
     const info = await setupWebGpu();
+    registerWebGpuKernels();
     return `webgpu (${info.vendor}, ${info.architecture}${info.isSoftware ? ', software adapter' : ''})`;
   }
   if (!(BACKENDS as readonly string[]).includes(name)) {
