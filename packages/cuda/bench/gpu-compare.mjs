@@ -53,8 +53,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { twoMoons } from '../../datasets/dist/index.js';
 import { ContrastiveDivergence, fit, PersistentContrastiveDivergence } from '../../losses/dist/index.js';
 import { sectionChainprof, sectionNanhunt } from './chain-sections.mjs';
-import { sectionEmFlow } from './flow-sections.mjs';
 import { sectionFloor } from './floor-sections.mjs';
+import { sectionEmFlow } from './flow-sections.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // @ebm/core loads the cpu backend through createRequire (an optional peer), which a bundle cannot see: import it.
