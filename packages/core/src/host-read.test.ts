@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { assertSyncReadable, readAsync, readSync, registerAsyncReader } from './index.js';
+import { assertSyncReadable, isEbmError, readAsync, readSync, registerAsyncReader } from './index.js';
 
 describe('host reads', () => {
   it('reads synchronously on cpu through the guard', () => {
@@ -46,5 +46,15 @@ describe('readAsync and the async reader seam', () => {
     second();
     expect(Array.from(await readAsync(t))).toEqual([0]);
     t.dispose();
+  });
+
+  it('rejects a bad backend name or reader with INVALID_PARAM', () => {
+    expect(() => registerAsyncReader('', () => undefined)).toThrow(/backend must be/);
+    expect(() => registerAsyncReader('cpu', 3 as never)).toThrow(/reader must be a function/);
+    try {
+      registerAsyncReader('cpu', null as never);
+    } catch (e) {
+      expect(isEbmError(e, 'INVALID_PARAM')).toBe(true);
+    }
   });
 });

@@ -78,6 +78,20 @@ function asyncReaders(): Map<string, AsyncReader> {
  * @returns a function that removes this registration (a no-op once another replaced it).
  */
 export function registerAsyncReader(backend: string, reader: AsyncReader): () => void {
+  if (typeof backend !== 'string' || backend === '') {
+    throw new EbmError('INVALID_PARAM', 'registerAsyncReader: backend must be a tfjs backend name.', {
+      argument: 'backend',
+      value: backend,
+      fix: "pass the name the backend is registered under, e.g. 'webgpu'.",
+    });
+  }
+  if (typeof reader !== 'function') {
+    throw new EbmError('INVALID_PARAM', 'registerAsyncReader: reader must be a function of a tensor.', {
+      argument: 'reader',
+      value: reader,
+      fix: 'pass (t) => Promise<TypedArray> | undefined (undefined declines the tensor: data() reads it).',
+    });
+  }
   const m = asyncReaders();
   m.set(backend, reader);
   return () => {
