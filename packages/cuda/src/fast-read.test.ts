@@ -136,6 +136,7 @@ describe.skipIf(!gpuOk)('readWebGpu: read-back through cached staging buffers', 
   });
 
   it('declines what data() serves as well: values already on the host, another backend, an empty tensor', async () => {
+    expect(() => readWebGpu(5 as never)).toThrow(/must be a tf.Tensor/);
     const h = tf.tensor1d([1, 2, 3]); // host values, not uploaded
     expect(readWebGpu(h)).toBeUndefined();
     const e = tf.tidy(() => tf.add(tf.zeros([0, 3]), 1));

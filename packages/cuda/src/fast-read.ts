@@ -141,9 +141,17 @@ export function stagingBufferCount(backend: object = tf.backend()): { all: numbe
  * buffer, and caches the values on the tensor (its next `data()` returns them without a read-back). Returns
  * `undefined` (the caller reads with `data()`) where tfjs's own read is as good or needed: another backend, values
  * already on the host, a tensor without a GPU buffer (a texture, complex64, string) or an empty one.
- * Errors of the map (a lost device, a destroyed backend) reject with `BACKEND_UNAVAILABLE`.
+ * Errors of the map (a lost device, a destroyed backend) reject with `BACKEND_UNAVAILABLE`; a non-tensor `t` throws
+ * `INVALID_PARAM`.
  */
 export function readWebGpu(t: tf.Tensor): Promise<tf.TypedArray> | undefined {
+  if (!(t instanceof tf.Tensor)) {
+    throw new EbmError('INVALID_PARAM', 'readWebGpu: t must be a tf.Tensor.', {
+      argument: 't',
+      value: t,
+      fix: 'pass a tensor of the active webgpu backend (other tensors are declined: undefined).',
+    });
+  }
   if (t.isDisposed) return undefined;
   const backend = tf.backend() as unknown as Partial<WebGpuReadBackend>;
   if (
