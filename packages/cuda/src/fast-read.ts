@@ -15,7 +15,7 @@ import { WEBGPU_BACKEND } from './backend.js';
  *
  * A staging buffer serves one read at a time (a read takes a free one of its size or creates one), so concurrent
  * reads never share a mapped buffer; a buffer whose map failed is destroyed, not reused. All are destroyed when
- * the backend is disposed. Internal module.
+ * the backend is disposed. `readWebGpu` is exported from `@ebm/cuda` (benchmarks, plugins).
  * @module
  */
 
