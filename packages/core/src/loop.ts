@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { splitRhatEss } from './diagnostics.js';
 import { EbmError } from './errors.js';
 import { countNonFiniteRows, HOST_FINITE_SCAN_MAX } from './finite-rows.js';
-import { readAsync } from './host-read.js';
 import { randomNormal } from './kernels.js';
 import { assertKnownOptions } from './options.js';
 import { foldIn, type RngKey, toKey } from './rng.js';
@@ -682,7 +681,7 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
       const [b, d] = x.shape;
       if (b * d <= HOST_FINITE_SCAN_MAX) {
         // sync-read: allowed — sampleSync is the synchronous API, guarded by canReadSync.
-        const data = isAsync ? ((yield readAsync(x)) as ArrayLike<number>) : x.dataSync();
+        const data = isAsync ? ((yield x.data()) as ArrayLike<number>) : x.dataSync();
         const chains = countNonFiniteRows(data, b, d);
         if (chains > 0) nonFinite = { chains, firstStep: total };
       } else {

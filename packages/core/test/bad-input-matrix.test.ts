@@ -456,9 +456,6 @@ Object.assign(EXEMPT, {
   disposeStateExcept: 'disposal helper',
   stateTensors: 'disposal helper',
   readSync: 'host-read helper',
-  readAsync: 'host-read helper (reads any tensor; the backend reader validates nothing the caller passes)',
-  registerAsyncReader:
-    'plugin API (async reader registry; validates its two arguments itself, see host-read.test.ts)',
   driveAsync: 'generator driver',
   driveSync: 'generator driver',
   defaultCheckFinite: 'internal default',

@@ -9,11 +9,9 @@ import {
   normalArray,
   philox4x32,
   randomNormal,
-  registerAsyncReader,
   rngKey,
   runChainHost,
 } from '@ebm/core';
-import { readWebGpu } from '@ebm/cuda';
 import { DoubleWell } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -268,7 +266,7 @@ export async function sectionNanhunt(ctx) {
 /** Wraps the webgpu backend's program runner, uploads and read-backs with counters (returns them). */
 function countBackend() {
   const b = tf.backend();
-  const c = { dispatches: 0, programs: [], uploads: 0, reads: 0, fastReads: 0, writeBuffer: 0 };
+  const c = { dispatches: 0, programs: [], uploads: 0, reads: 0, writeBuffer: 0 };
   const run = b.runWebGPUProgram.bind(b);
   b.runWebGPUProgram = (program, inputs, dtype, uniforms, output) => {
     c.dispatches++;
@@ -286,12 +284,6 @@ function countBackend() {
     c.reads++;
     return rd(buffer);
   };
-  // The whole chain's states read goes through @ebm/cuda's readWebGpu (core's readAsync), not getBufferData.
-  const offFast = registerAsyncReader('webgpu', (t) => {
-    const p = readWebGpu(t);
-    if (p !== undefined) c.fastReads++;
-    return p;
-  });
   const q = b.queue;
   const wb = q.writeBuffer.bind(q);
   q.writeBuffer = (...a) => {
@@ -304,7 +296,6 @@ function countBackend() {
       c.programs = [];
       c.uploads = 0;
       c.reads = 0;
-      c.fastReads = 0;
       c.writeBuffer = 0;
     },
     get: () => ({ ...c, programs: [...c.programs] }),
@@ -313,8 +304,6 @@ function countBackend() {
       b.uploadToGPU = up;
       b.getBufferData = rd;
       q.writeBuffer = wb;
-      offFast();
-      registerAsyncReader('webgpu', readWebGpu);
     },
   };
 }
@@ -416,90 +405,6 @@ export async function sectionChainprof(ctx) {
       await r.samples.data();
       r.samples.dispose();
     });
-    // 2b. the read of sample()'s final states: @ebm/cuda's fast read (readWebGpu, cached staging buffers; the
-    // default once registerWebGpuKernels ran) vs tfjs-webgpu's data() (the reader declined), interleaved rep by
-    // rep in this run, so the ratio is not a drift between sections. Same for the bare kernel's read.
-    const pair = async (labelA, fA, labelB, fB) => {
-      for (let w = 0; w < 3; w++) {
-        await fA(20_000 + w);
-        await fB(20_000 + w);
-      }
-      const a = [];
-      const b = [];
-      for (let k = 0; k < reps; k++) {
-        const order =
-          k % 2 === 0
-            ? [
-                [fA, a],
-                [fB, b],
-              ]
-            : [
-                [fB, b],
-                [fA, a],
-              ];
-        for (const [f, out] of order) {
-          const t0 = performance.now();
-          await f(k + 1);
-          out.push(performance.now() - t0);
-        }
-      }
-      const rowOf = (label, ms) => {
-        const s = [...ms].sort((x, y) => x - y);
-        const row = {
-          side: 'ebm',
-          ...meta,
-          path: label,
-          medianMs: quantile(s, 0.5),
-          p25Ms: quantile(s, 0.25),
-          p75Ms: quantile(s, 0.75),
-          minMs: s[0],
-          maxMs: s[s.length - 1],
-          n: ms.length,
-          ms: ms.map((v) => Math.round(v * 1000) / 1000),
-        };
-        emit(row);
-        return row;
-      };
-      return [rowOf(labelA, a), rowOf(labelB, b)];
-    };
-    const viaTfjsRead = async (f) => {
-      const decline = registerAsyncReader('webgpu', () => undefined);
-      try {
-        return await f();
-      } finally {
-        decline();
-        registerAsyncReader('webgpu', readWebGpu);
-      }
-    };
-    const sampleOnce = async (i) => {
-      const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: i });
-      await r.samples.data();
-      r.samples.dispose();
-    };
-    const [sampleFast, sampleTfjs] = await pair(
-      'sample() + data(), states read by the fast read (readWebGpu)',
-      sampleOnce,
-      "sample() + data(), states read by tfjs's data()",
-      (i) => viaTfjsRead(() => sampleOnce(i)),
-    );
-    const [kernelFast, kernelTfjs] = await pair(
-      'bare kernel + readWebGpu (fast read)',
-      async (i) => {
-        const y = call(x0, N, i);
-        await readWebGpu(y);
-        y.dispose();
-      },
-      'bare kernel + data() (tfjs read)',
-      async (i) => {
-        const y = call(x0, N, i);
-        await y.data();
-        y.dispose();
-      },
-    );
-    console.log(
-      `S ebm chainprof ${B}x${D}x${N} read | sample() + data(): fast read ${sampleFast.medianMs.toFixed(3)} ms vs tfjs read ${sampleTfjs.medianMs.toFixed(3)} ms; ` +
-        `bare kernel: fast ${kernelFast.medianMs.toFixed(3)} vs tfjs ${kernelTfjs.medianMs.toFixed(3)} ms`,
-    );
     // 3. the pieces
     await time('sample() without data() (what sample() itself waits for)', async (i) => {
       const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: i });
@@ -650,13 +555,12 @@ export async function sectionChainprof(ctx) {
         programs: c.programs,
         uploads: c.uploads,
         readBacks: c.reads,
-        fastReadBacks: c.fastReads,
         uniformWrites: c.writeBuffer,
         tfjsOps: prof.kernels.length,
         tfjsOpNames: prof.kernels.map((k) => k.name),
       });
       console.log(
-        `S ebm chainprof counts ${label}: dispatches ${c.dispatches} uploads ${c.uploads} reads ${c.reads} (tfjs) + ${c.fastReads} (readWebGpu) tfjs ops ${prof.kernels.length} [${prof.kernels.map((k) => k.name).join(',')}]`,
+        `S ebm chainprof counts ${label}: dispatches ${c.dispatches} uploads ${c.uploads} reads ${c.reads} tfjs ops ${prof.kernels.length} [${prof.kernels.map((k) => k.name).join(',')}]`,
       );
     };
     await countOf('sample() + data()', async () => {
@@ -677,10 +581,6 @@ export async function sectionChainprof(ctx) {
       kernelMs: kernelRow.medianMs,
       sampleMs: sampleRow.medianMs,
       sampleX0GivenMs: x0Given.medianMs,
-      sampleFastReadMs: sampleFast.medianMs,
-      sampleTfjsReadMs: sampleTfjs.medianMs,
-      kernelFastReadMs: kernelFast.medianMs,
-      kernelTfjsReadMs: kernelTfjs.medianMs,
       kernelGpuMs: gpuMs,
       floorMs,
       overheadMs: sampleRow.medianMs - kernelRow.medianMs,

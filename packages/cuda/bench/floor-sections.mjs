@@ -10,7 +10,6 @@
 // `setImmediate turn` is the polling granularity, `empty submit + onSubmittedWorkDone` the queue round trip,
 // `dispatch + copy + mapAsync` the round trip a whole chain needs (4 B: a finite flag, 512 KiB: 4096×32 states).
 import { randomNormal, rngKey } from '@ebm/core';
-import { readWebGpu } from '@ebm/cuda';
 import * as tf from '@tensorflow/tfjs-core';
 
 const WG = 64;
@@ -267,35 +266,6 @@ export async function sectionFloor(ctx) {
     });
     base.dispose();
   }
-  // The rows above pay for more than the read: tf.add(base, 1) uploads the scalar 1 each call, through a
-  // mapped-at-creation staging buffer tfjs creates and destroys (not pooled; cf. the raw 'fresh staging' rows).
-  // The same op on two GPU tensors (no upload), read by tfjs's data() and by @ebm/cuda's readWebGpu (cached
-  // staging buffers).
-  for (const [name, shape] of [
-    ['4 B', [1, 1]],
-    ['512 KiB', [4096, 32]],
-  ]) {
-    const base = randomNormal(rngKey(1), shape);
-    const other = randomNormal(rngKey(2), shape);
-    const tfjsRead = async () => {
-      const y = tf.add(base, other);
-      await y.data();
-      y.dispose();
-    };
-    const fastRead = async () => {
-      const y = tf.add(base, other);
-      await readWebGpu(y);
-      y.dispose();
-    };
-    await time(`tfjs: one op, no upload (add of two GPU tensors) + data() ${name}`, tfjsRead);
-    await time(`tfjs: one op, no upload + readWebGpu (fast read) ${name}`, fastRead);
-    await time(`tfjs: scalar upload + one op, JS side only (no read, no wait) ${name}`, async () => {
-      const y = tf.add(base, 1);
-      y.dispose();
-      await Promise.resolve();
-    });
-    tf.dispose([base, other]);
-  }
   const by = Object.fromEntries(rows.map((r) => [r.path, r.medianMs]));
   const summary = {
     side: 'ebm',
@@ -307,17 +277,11 @@ export async function sectionFloor(ctx) {
     roundTrip512KMs: by['raw: dispatch + copy + mapAsync 512 KiB, preallocated staging'],
     tfjsData4BMs: by['tfjs: one op (add) + data() 4 B'],
     tfjsData512KMs: by['tfjs: one op (add) + data() 512 KiB'],
-    tfjsNoUploadData4BMs: by['tfjs: one op, no upload (add of two GPU tensors) + data() 4 B'],
-    tfjsNoUploadData512KMs: by['tfjs: one op, no upload (add of two GPU tensors) + data() 512 KiB'],
-    fastRead4BMs: by['tfjs: one op, no upload + readWebGpu (fast read) 4 B'],
-    fastRead512KMs: by['tfjs: one op, no upload + readWebGpu (fast read) 512 KiB'],
   };
   emit(summary);
   console.log(
     `S ebm floor | setImmediate ${summary.setImmediateMs?.toFixed(3)} ms, empty submit+done ${summary.emptySubmitMs?.toFixed(3)} ms, ` +
       `dispatch+copy+map 4 B ${summary.roundTrip4BMs?.toFixed(3)} ms / 512 KiB ${summary.roundTrip512KMs?.toFixed(3)} ms, ` +
-      `tfjs add(x, 1) + data() 4 B ${summary.tfjsData4BMs?.toFixed(3)} ms / 512 KiB ${summary.tfjsData512KMs?.toFixed(3)} ms, ` +
-      `no upload: data() 4 B ${summary.tfjsNoUploadData4BMs?.toFixed(3)} / 512 KiB ${summary.tfjsNoUploadData512KMs?.toFixed(3)} ms, ` +
-      `readWebGpu 4 B ${summary.fastRead4BMs?.toFixed(3)} / 512 KiB ${summary.fastRead512KMs?.toFixed(3)} ms`,
+      `tfjs data() 4 B ${summary.tfjsData4BMs?.toFixed(3)} ms / 512 KiB ${summary.tfjsData512KMs?.toFixed(3)} ms`,
   );
 }

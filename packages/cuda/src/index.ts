@@ -22,7 +22,6 @@ export {
   type WebGpuChainInputs,
 } from './chain-kernels.js';
 export { WGSL_ENERGY_KINDS, type WgslEnergy, wgslEnergy } from './energy-kinds.js';
-export { readWebGpu } from './fast-read.js';
 export {
   MLP_MAX_WIDTH,
   type MlpActivation,

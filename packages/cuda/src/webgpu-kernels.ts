@@ -9,14 +9,12 @@ import {
   type RandomInputs,
   REPLAY_DRAW_KERNEL,
   REPLAY_WRITE_KERNEL,
-  registerAsyncReader,
   registerKernelImpl,
 } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkKey, run, sizeOf, WEBGPU_BACKEND, WORKGROUP } from './backend.js';
 import { CHAIN_KINDS, chainTraceKernelName, makeChainKernel, makeChainTraceKernel } from './chain-kernels.js';
 import { flatDispatch, type Program } from './chain-programs.js';
-import { readWebGpu } from './fast-read.js';
 import { mlpGradientRegressionWebGpu } from './mlp-gradient-regression.js';
 import { mlpContrastiveAdamWebGpu } from './mlp-train.js';
 import { replayDrawWebGpu, replayWriteWebGpu } from './replay.js';
@@ -225,8 +223,7 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
  * (PCD's replay buffer in one program each, see `replay.ts`), and for every kind in `CHAIN_KINDS` the whole-chain
  * kernel
  * `chain.<kind>` (Langevin, MALA, HMC) and its traced variant `chainTrace.<kind>` (declared here). Samplers pick
- * them up through `runKernel` without changes whenever `webgpu` is the active backend. It also registers the
- * read-back of `fast-read.ts` with core's `registerAsyncReader` (the whole-chain `sample()`'s read of its states). Idempotent (a second call
+ * them up through `runKernel` without changes whenever `webgpu` is the active backend. Idempotent (a second call
  * returns the same function); an implementation registered by someone else for `'webgpu'` is replaced.
  * @returns a function that removes these registrations (and lets a later call register them again).
  */
@@ -243,7 +240,6 @@ export function registerWebGpuKernels(): () => void {
     registerKernelImpl(MLP_GRADIENT_REGRESSION_KERNEL, WEBGPU_BACKEND, mlpGradientRegressionWebGpu, opts),
     registerKernelImpl(REPLAY_DRAW_KERNEL, WEBGPU_BACKEND, replayDrawWebGpu, opts),
     registerKernelImpl(REPLAY_WRITE_KERNEL, WEBGPU_BACKEND, replayWriteWebGpu, opts),
-    registerAsyncReader(WEBGPU_BACKEND, readWebGpu),
     ...CHAIN_KINDS.map((kind) =>
       registerKernelImpl(
         chainKernelName(kind),

@@ -68,7 +68,6 @@ const EXEMPT: Record<string, string> = {
   langevinStepWebGpu: 'WebGPU tensors only (webgpu tests)',
   randomNormalWebGpu: 'WebGPU tensors only (webgpu tests)',
   randomUniformWebGpu: 'WebGPU tensors only (webgpu tests)',
-  readWebGpu: 'WebGPU tensors only (fast-read.test.ts; a non-tensor is INVALID_PARAM)',
 };
 
 describeBadInputMatrix({ describe, it }, '@ebm/cuda', cases, cuda, EXEMPT, { suffix: '(cpu)' });
