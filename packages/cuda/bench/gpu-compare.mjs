@@ -10,6 +10,9 @@
 //            | mlpcoop (the cooperative MLP Langevin program vs the one-thread-per-chain program, mlp workload)
 //            | nanhunt (where the DoubleWell whole chain's non-finite chains come from; chain-sections.mjs)
 //            | chainprof (a whole-chain sample() vs the bare kernel and each piece of its fixed cost; chain-sections.mjs)
+//            | chainsweep (the separable whole-chain program's code variants: unroll, workgroup, hoisted Philox rounds,
+//              branch-free normals; bare kernel and sample() per variant, interleaved rounds, bit-identity check;
+//              sweep-sections.mjs)
 //            | floor (raw Dawn round trips, no tfjs: the latency floor of a whole-chain sample(); floor-sections.mjs)
 //            | mlpshape (the cooperative program's shape c x t forced through settings.mlpCoopShape vs the default:
 //              bare chain.mlp + read-back at 256x2x10 with 2-128-128-1 and 4096x32x100 with 32-128-128-1)
@@ -55,6 +58,7 @@ import { ContrastiveDivergence, fit, PersistentContrastiveDivergence } from '../
 import { sectionChainprof, sectionNanhunt } from './chain-sections.mjs';
 import { sectionFloor } from './floor-sections.mjs';
 import { sectionEmFlow } from './flow-sections.mjs';
+import { sectionChainsweep } from './sweep-sections.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // @ebm/core loads the cpu backend through createRequire (an optional peer), which a bundle cannot see: import it.
@@ -1548,6 +1552,7 @@ try {
   else if (section === 'dump-mlp') dumpMlp();
   else if (section === 'nanhunt') await sectionNanhunt(sectionContext());
   else if (section === 'chainprof') await sectionChainprof(sectionContext());
+  else if (section === 'chainsweep') await sectionChainsweep(sectionContext());
   else if (section === 'emflow') await sectionEmFlow({ ...sectionContext(), instrumentBackend, spread, mem });
   else if (section === 'floor') await sectionFloor(sectionContext());
   else throw new Error(`unknown section ${section}`);

@@ -1,5 +1,6 @@
+import { EbmError } from '@ebm/core';
 import type { WgslEnergy } from './energy-kinds.js';
-import { NORMAL_WGSL, PHILOX_WGSL, UNIFORM_WGSL } from './wgsl.js';
+import { NORMAL_SELECT_WGSL, NORMAL_WGSL, PHILOX_WGSL, UNIFORM_WGSL } from './wgsl.js';
 
 /**
  * WGSL programs of the whole-chain kernels (tfjs-webgpu `WebGPUProgram` objects, run through the backend's own
@@ -83,7 +84,162 @@ fn main(index : i32) {
   };
 }
 
-const SEP_WG = 64;
+/** Threads per workgroup of the separable Langevin program's variants. */
+export const SEPARABLE_WORKGROUPS = [32, 64, 128, 256] as const;
+
+/** Steps per unrolled group of the separable Langevin program's variants. */
+export const SEPARABLE_UNROLLS = [1, 2, 4] as const;
+
+/**
+ * A code variant of {@link separableLangevinProgram}: the same numbers (same Philox words, same normal
+ * conversion, same update order per element — bit-identical output), a different instruction schedule. Internal
+ * setting for benchmarks (`chainsweep` in bench/sweep-sections.mjs); see {@link setSeparableChainVariant}.
+ */
+export interface SeparableChainVariant {
+  /**
+   * U: the Philox blocks of U consecutive steps are computed first, interleaved round by round (they depend on
+   * the step keys only, not on x: independent work for the scheduler), then the U updates in order; the last
+   * nSteps mod U steps one at a time.
+   */
+  readonly unroll: (typeof SEPARABLE_UNROLLS)[number];
+  /** Threads per workgroup (the key prologue's Philox calls are shared by the workgroup). */
+  readonly workgroup: (typeof SEPARABLE_WORKGROUPS)[number];
+  /**
+   * Philox rounds 1 and 2 hoisted: with counter (i, 0, 0, 0), round 1 of every step depends on i only
+   * (mulhilo(M0, i), computed once per thread; mulhilo(M1, 0) = 0) and round 2's first product on the step key
+   * only (mulhilo(M0, k_t.x), computed once per step in the prologue and kept in workgroup memory, 16 bytes per
+   * step): 17 of the 20 products per step are left.
+   */
+  readonly hoist: boolean;
+  /** Normals through `ebmBitsToNormalSelect` (branch-free, one division) instead of `ebmBitsToNormal`. */
+  readonly select: boolean;
+}
+
+/** Today's program: one step at a time, 64 threads, plain Philox, branching normals. */
+export const DEFAULT_SEPARABLE_VARIANT: SeparableChainVariant = {
+  unroll: 1,
+  workgroup: 64,
+  hoist: false,
+  select: false,
+};
+
+let separableVariant: SeparableChainVariant = DEFAULT_SEPARABLE_VARIANT;
+
+/** `'u<U>/w<W>[/hoist][/select]'`, e.g. `'u2/w128/hoist/select'`; the default is `'u1/w64'`. */
+export function separableVariantLabel(v: SeparableChainVariant): string {
+  return `u${v.unroll}/w${v.workgroup}${v.hoist ? '/hoist' : ''}${v.select ? '/select' : ''}`;
+}
+
+function badVariant(value: unknown): never {
+  throw new EbmError(
+    'INVALID_PARAM',
+    `A separable chain variant is 'default' or 'u<U>/w<W>[/hoist][/select]' (U in ${SEPARABLE_UNROLLS.join(', ')}, W in ${SEPARABLE_WORKGROUPS.join(', ')}), or an object with those fields.`,
+    {
+      argument: 'variant',
+      value,
+      fix: "pass e.g. 'u2/w128/hoist/select', { unroll: 2 }, or undefined for the default.",
+    },
+  );
+}
+
+/** Parses a variant from its label (`'default'`, `'u2/w128/hoist'`, …) or a partial object over the default. */
+export function parseSeparableVariant(spec: unknown): SeparableChainVariant {
+  if (spec === undefined || spec === 'default') return DEFAULT_SEPARABLE_VARIANT;
+  let o: Record<string, unknown>;
+  if (typeof spec === 'string') {
+    o = {};
+    for (const tok of spec.split('/')) {
+      const m = /^([uw])(\d+)$/.exec(tok);
+      if (m) o[m[1] === 'u' ? 'unroll' : 'workgroup'] = Number(m[2]);
+      else if (tok === 'hoist' || tok === 'select') o[tok] = true;
+      else badVariant(spec);
+    }
+  } else if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) {
+    o = spec as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!(k in DEFAULT_SEPARABLE_VARIANT)) badVariant(spec);
+  } else {
+    badVariant(spec);
+  }
+  const v = { ...DEFAULT_SEPARABLE_VARIANT, ...o };
+  if (
+    !(SEPARABLE_UNROLLS as readonly unknown[]).includes(v.unroll) ||
+    !(SEPARABLE_WORKGROUPS as readonly unknown[]).includes(v.workgroup) ||
+    typeof v.hoist !== 'boolean' ||
+    typeof v.select !== 'boolean'
+  ) {
+    badVariant(spec);
+  }
+  return v as SeparableChainVariant;
+}
+
+/**
+ * Sets the code variant every later separable whole-chain dispatch uses (`chain.<kind>` for doubleWell,
+ * harmonic, rastrigin Langevin, and so `sample()` through it); `undefined` restores the default. Returns the
+ * previous variant. Internal (benchmarks, tests): every variant gives the same numbers.
+ */
+export function setSeparableChainVariant(spec: unknown): SeparableChainVariant {
+  const next = parseSeparableVariant(spec);
+  const prev = separableVariant;
+  separableVariant = next;
+  return prev;
+}
+
+/** The variant separable whole-chain dispatches use now. */
+export function separableChainVariant(): SeparableChainVariant {
+  return separableVariant;
+}
+
+/** Philox's Weyl key increments and multipliers (wgsl.ts's `ebmPhilox`). */
+const PHILOX_W = 'vec2<u32>(0x9e3779b9u, 0xbb67ae85u)';
+
+/** One Philox round on state `c`, key `k` (then k += W), as in `ebmPhilox`. */
+function philoxRound(c: string, k: string): string {
+  return `{
+      let m0 = ebmMulHiLo(0xd2511f53u, ${c}.x);
+      let m1 = ebmMulHiLo(0xcd9e8d57u, ${c}.z);
+      ${c} = vec4<u32>(m1.x ^ ${c}.y ^ ${k}.x, m1.y, m0.x ^ ${c}.w ^ ${k}.y, m0.y);
+      ${k} = ${k} + ${PHILOX_W};
+    }`;
+}
+
+/**
+ * WGSL computing `w0 … w{u−1}`, the Philox blocks (counter `counter`, keys of steps `t … t+u−1`), with the u
+ * states advanced together round by round. Plain: `ebmKeys[s]` holds k_s; hoisted: `ebmKeys[s]` holds
+ * (k.y, k.x + W.x, mulhi(M0, k.x) ^ (k.y + W.y), mullo(M0, k.x)) and `a` = mulhilo(M0, i), the state after round
+ * 2 is (mulhi(M1, a.hi ^ k.y) ^ (k.x + W.x), mullo(M1, ·), S.z ^ a.lo, S.w), key k + 2W.
+ */
+function philoxSteps(u: number, hoist: boolean): string {
+  const lines: string[] = [];
+  const ids = Array.from({ length: u }, (_, j) => j);
+  if (u === 1 && !hoist) return '    let w0 = ebmPhilox(counter, ebmKeys[t]);';
+  for (const j of ids) {
+    if (hoist) {
+      lines.push(`    let s${j} = ebmKeys[t + ${j}];
+    let p${j} = ebmMulHiLo(0xcd9e8d57u, a.x ^ s${j}.x);
+    var c${j} = vec4<u32>(p${j}.x ^ s${j}.y, p${j}.y, s${j}.z ^ a.y, s${j}.w);
+    var k${j} = vec2<u32>(s${j}.y, s${j}.x + 0xbb67ae85u) + ${PHILOX_W};`);
+    } else {
+      lines.push(`    var c${j} = counter;
+    var k${j} = ebmKeys[t + ${j}];`);
+    }
+  }
+  lines.push(`    for (var round = ${hoist ? 2 : 0}; round < 10; round++) {
+    ${ids.map((j) => philoxRound(`c${j}`, `k${j}`)).join('\n    ')}
+    }`);
+  for (const j of ids) lines.push(`    let w${j} = c${j};`);
+  return lines.join('\n');
+}
+
+/** WGSL applying the Langevin updates of blocks `w0 … w{u−1}` in step order. */
+function updates(u: number, normal: string): string {
+  return Array.from(
+    { length: u },
+    (_, j) => `    for (var l = 0; l < 4; l++) {
+      let xl = x[l];
+      x[l] = xl - ebmGrad(xl) * uniforms.h + ${normal}(w${j}[l]) * uniforms.amp;
+    }`,
+  ).join('\n');
+}
 
 /**
  * Whole-chain Euler–Maruyama Langevin for a separable energy (∂ᵢE depends on xᵢ only, a WGSL expression in
@@ -92,13 +248,16 @@ const SEP_WG = 64;
  * Philox call per thread and step. Input `X` (states).
  *
  * The step keys are computed in the program (no key dispatch, no upload): the workgroup first writes
- * k_t = `foldIn(key, start + t)` for t < nSteps into workgroup memory (⌈nSteps / 64⌉ Philox calls per thread,
- * `keySlots` ≥ nSteps slots of 8 bytes), then every thread runs its steps from there — the same words as
- * {@link stepKeysProgram}, so the samples are bit-identical to the two-dispatch form. `start` is a 64-bit
- * step index as two words (uniforms `startLo`, `startHi`). With `drawX0` the program has no input: it draws
- * x0 ~ N(0, I) itself, element i = `ebmBitsToNormal` of lane i mod 4 of Philox block ⌊i/4⌋ under the key
+ * k_t = `foldIn(key, start + t)` for t < nSteps into workgroup memory (⌈nSteps / W⌉ Philox calls per thread,
+ * `keySlots` ≥ nSteps slots of 8 bytes, 16 when hoisted), then every thread runs its steps from there — the same
+ * words as {@link stepKeysProgram}, so the samples are bit-identical to the two-dispatch form. `start` is a
+ * 64-bit step index as two words (uniforms `startLo`, `startHi`). With `drawX0` the program has no input: it
+ * draws x0 ~ N(0, I) itself, element i = `ebmBitsToNormal` of lane i mod 4 of Philox block ⌊i/4⌋ under the key
  * (`x0k0`, `x0k1`) — the stream and conversion of `randomNormal` on WebGPU — so a whole `sample()` call is one
  * dispatch.
+ *
+ * `variant` (default: the module's, {@link setSeparableChainVariant}) changes the code, never the numbers: see
+ * {@link SeparableChainVariant}.
  */
 export function separableLangevinProgram(
   kind: string,
@@ -106,15 +265,41 @@ export function separableLangevinProgram(
   shape: [number, number],
   keySlots: number,
   drawX0 = false,
+  variant: SeparableChainVariant = separableVariant,
 ): Program {
   const n = shape[0] * shape[1];
+  const { unroll: u, workgroup: wg, hoist, select: sel } = variant;
+  const isDefault = separableVariantLabel(variant) === separableVariantLabel(DEFAULT_SEPARABLE_VARIANT);
+  const tag = isDefault ? '' : `_${separableVariantLabel(variant).split('/').join('_')}`;
+  const normal = sel ? 'ebmBitsToNormalSelect' : 'ebmBitsToNormal';
+  const keyWrite = hoist
+    ? `let k = ebmPhilox(vec4<u32>(lo, hi, ${TAG_FOLD}u, 0u), runKey).xy;
+    let b = ebmMulHiLo(0xd2511f53u, k.x);
+    let k2 = k + ${PHILOX_W};
+    ebmKeys[t] = vec4<u32>(k.y, k2.x, b.x ^ k2.y, b.y);`
+    : `ebmKeys[t] = ebmPhilox(vec4<u32>(lo, hi, ${TAG_FOLD}u, 0u), runKey).xy;`;
+  const loop =
+    u === 1
+      ? `  for (var t = 0; t < uniforms.nSteps; t++) {
+${philoxSteps(1, hoist)}
+${updates(1, normal)}
+  }`
+      : `  var t = 0;
+  for (; t + ${u} <= uniforms.nSteps; t += ${u}) {
+${philoxSteps(u, hoist)}
+${updates(u, normal)}
+  }
+  for (; t < uniforms.nSteps; t++) {
+${philoxSteps(1, hoist)}
+${updates(1, normal)}
+  }`;
   return {
     outputShape: shape,
-    shaderKey: `ebm_chain_sep_langevin_${kind}_${keySlots}${drawX0 ? '_draw' : ''}`,
+    shaderKey: `ebm_chain_sep_langevin_${kind}_${keySlots}${drawX0 ? '_draw' : ''}${tag}`,
     dispatchLayout: { x: [0, 1] },
-    dispatch: flatDispatch(Math.ceil(Math.ceil(n / 4) / SEP_WG)),
+    dispatch: flatDispatch(Math.ceil(Math.ceil(n / 4) / wg)),
     variableNames: drawX0 ? [] : ['X'],
-    workgroupSize: [SEP_WG, 1, 1],
+    workgroupSize: [wg, 1, 1],
     size: true,
     uniforms: `k0 : u32, k1 : u32, startLo : u32, startHi : u32, nSteps : i32, h : f32, amp : f32, c0 : f32, c1 : f32,${
       drawX0 ? ' x0k0 : u32, x0k1 : u32,' : ''
@@ -122,7 +307,8 @@ export function separableLangevinProgram(
     getUserCode: () => `
 ${PHILOX_WGSL}
 ${NORMAL_WGSL}
-var<workgroup> ebmKeys : array<vec2<u32>, ${keySlots}>;
+${sel ? NORMAL_SELECT_WGSL : ''}
+var<workgroup> ebmKeys : array<vec${hoist ? 4 : 2}<u32>, ${keySlots}>;
 fn ebmGrad(x : f32) -> f32 {
   let c0 = uniforms.c0;
   let c1 = uniforms.c1;
@@ -131,10 +317,10 @@ fn ebmGrad(x : f32) -> f32 {
 fn main(index : i32) {
   // Step keys of this dispatch, shared by the workgroup (every thread takes part, also those past the end).
   let runKey = vec2<u32>(uniforms.k0, uniforms.k1);
-  for (var t = i32(localIndex); t < uniforms.nSteps; t += ${SEP_WG}) {
+  for (var t = i32(localIndex); t < uniforms.nSteps; t += ${wg}) {
     let lo = uniforms.startLo + u32(t);
     let hi = uniforms.startHi + select(0u, 1u, lo < uniforms.startLo);
-    ebmKeys[t] = ebmPhilox(vec4<u32>(lo, hi, ${TAG_FOLD}u, 0u), runKey).xy;
+    ${keyWrite}
   }
   workgroupBarrier();
   let first = index * 4;
@@ -155,14 +341,8 @@ ${
       x[l] = X[first + l];
     }
   }`
-}
-  for (var t = 0; t < uniforms.nSteps; t++) {
-    let w = ebmPhilox(counter, ebmKeys[t]);
-    for (var l = 0; l < 4; l++) {
-      let xl = x[l];
-      x[l] = xl - ebmGrad(xl) * uniforms.h + ebmBitsToNormal(w[l]) * uniforms.amp;
-    }
-  }
+}${hoist ? '\n  // Round 1 of every step: mulhilo(M0, i) (the other product, mulhilo(M1, 0), is 0).\n  let a = ebmMulHiLo(0xd2511f53u, u32(index));' : ''}
+${loop}
   for (var l = 0; l < 4; l++) {
     if (first + l < uniforms.size) {
       result[first + l] = x[l];

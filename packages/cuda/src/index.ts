@@ -21,6 +21,16 @@ export {
   SEPARABLE_CHAIN_KINDS,
   type WebGpuChainInputs,
 } from './chain-kernels.js';
+/**
+ * Internal (benchmarks, tests; may change without notice): the separable whole-chain program's code variant, see
+ * `bench/sweep-sections.mjs`. Every variant gives bit-identical samples.
+ */
+export {
+  type SeparableChainVariant,
+  separableChainVariant,
+  separableVariantLabel,
+  setSeparableChainVariant,
+} from './chain-programs.js';
 export { WGSL_ENERGY_KINDS, type WgslEnergy, wgslEnergy } from './energy-kinds.js';
 export {
   MLP_MAX_WIDTH,

@@ -84,3 +84,33 @@ fn ebmBitsToNormal(u : u32) -> f32 {
   return select(-z, z, lower);
 }
 `;
+
+/**
+ * `ebmBitsToNormalSelect(u)`: the same float32 value as `ebmBitsToNormal(u)` (the same operations on the same
+ * operands), without a branch: both rational forms are evaluated, their numerators and denominators selected,
+ * and one division shared — so a warp whose lanes fall on both sides of the tail threshold (most warps: the
+ * tail has probability 0.0485 per normal) runs one path of straight-line code instead of both sides of a branch.
+ * Tail: z = num_t(q_t) / den_t(q_t), q_t = √(−2 ln p); central: z = 0.7287… · q · (num_c(r) / den_c(r)),
+ * r = q². Requires nothing else; used by the separable whole-chain program's `select` variant.
+ */
+export const NORMAL_SELECT_WGSL = /* wgsl */ `
+fn ebmBitsToNormalSelect(u : u32) -> f32 {
+  let lower = u < 0x80000000u;
+  let v = select(0xffffffffu - u, u, lower);
+  let tail = v < 104152957u;
+  let qt = sqrt(-2.0 * log((f32(v) + 0.5) * 2.3283064365386963e-10));
+  let nt = ((((-0.007784894002430293 * qt - 0.3223964580411365) * qt - 2.400758277161838) * qt
+      - 2.549732539343734) * qt + 4.374664141464968) * qt + 2.938163982698783;
+  let dt = (((0.007784695709041462 * qt + 0.3224671290700398) * qt + 2.445134137142996) * qt
+      + 3.754408661907416) * qt + 1.0;
+  let q = -(f32(0x80000000u - v) - 0.5) * 2.3283064365386963e-10;
+  let r = q * q;
+  let nc = (r - 4.050984980934811) * (r - 0.6353590484602296) * (r - 0.34800255128107377)
+    * (r - 0.2768539791445508) * (r - 0.2546367332088459);
+  let dc = (r - 1.6056499114419955) * (r - 0.5095656108263285) * (r - 0.3258703616432124)
+    * (r - 0.2715739763407426) * (r - 0.2535187102166747);
+  let ratio = select(nc, nt, tail) / select(dc, dt, tail);
+  let z = select(0.7287017822933365 * q * ratio, ratio, tail);
+  return select(-z, z, lower);
+}
+`;

@@ -1,0 +1,259 @@
+// Section `chainsweep` of gpu-compare.mjs (issue 11): the separable whole-chain program's code variants (unrolled,
+// interleaved Philox; workgroup size; hoisted Philox rounds; branch-free normals — see SeparableChainVariant in
+// src/chain-programs.ts), DoubleWell Langevin, bare kernel + read-back and the public sample() + read-back per
+// variant, in interleaved rounds, plus a check that every variant's output is bit-identical to the default's.
+// Imported by gpu-compare.mjs (bundled with it); `ctx` brings its helpers: { emit, median, gpu, watchDevice, small,
+// repsArg, dawnErrors }.
+//
+//   node ebm.mjs chainsweep [--small] [--reps N]
+//   EBM_SWEEP_VARIANTS='u1/w64,u2/w64/hoist'  the variants to time (labels 'u<U>/w<W>[/hoist][/select]'; the
+//                                              default variant u1/w64 is always added as the reference)
+//   EBM_SWEEP_SIZE=4096                        one size only (its number of chains)
+import { chainKernelName, getKernelImpl, randomNormal, rngKey } from '@ebm/core';
+import { separableChainVariant, separableVariantLabel, setSeparableChainVariant } from '@ebm/cuda';
+import { DoubleWell } from '@ebm/models';
+import { LangevinDynamics } from '@ebm/samplers';
+import * as tf from '@tensorflow/tfjs-core';
+
+const SETTINGS = { stepSize: 0.01, noiseScale: 1 };
+const dw = () => new DoubleWell({ barrierHeight: 2, b: 1 });
+
+/** One factor at a time from the default, then the combinations. */
+export const SWEEP_VARIANTS = [
+  'u1/w64',
+  'u2/w64',
+  'u4/w64',
+  'u1/w32',
+  'u1/w128',
+  'u1/w256',
+  'u1/w64/hoist',
+  'u1/w64/select',
+  'u1/w64/hoist/select',
+  'u2/w64/hoist',
+  'u2/w64/select',
+  'u2/w64/hoist/select',
+  'u4/w64/hoist/select',
+  'u2/w32/hoist/select',
+  'u2/w128/hoist/select',
+  'u4/w128/hoist/select',
+];
+
+function quantile(s, q) {
+  const p = (s.length - 1) * q;
+  const lo = Math.floor(p);
+  return s[lo] + (s[Math.min(s.length - 1, lo + 1)] - s[lo]) * (p - lo);
+}
+
+function summary(ms) {
+  const s = [...ms].sort((a, b) => a - b);
+  return {
+    medianMs: quantile(s, 0.5),
+    p25Ms: quantile(s, 0.25),
+    p75Ms: quantile(s, 0.75),
+    minMs: s[0],
+    maxMs: s[s.length - 1],
+    n: s.length,
+    ms: ms.map((v) => Math.round(v * 1000) / 1000),
+  };
+}
+
+/** Raw bits of a float32 read-back. */
+const bitsOf = (d) => new Uint32Array(Float32Array.from(d).buffer);
+
+function differing(a, b) {
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++;
+  return n;
+}
+
+/** The default variant's label ('u1/w64'). */
+const DEFAULT_LABEL = separableVariantLabel(separableChainVariant());
+
+/** The canonical label of a variant spec (validated: an EbmError for a bad one). */
+function canonical(spec) {
+  const prev = setSeparableChainVariant(spec);
+  const label = separableVariantLabel(separableChainVariant());
+  setSeparableChainVariant(prev);
+  return label;
+}
+
+/** The shader-key suffix of a variant's program (empty for the default: its key is unchanged). */
+function keyTag(label) {
+  return label === DEFAULT_LABEL ? '' : `_${label.split('/').join('_')}`;
+}
+
+/**
+ * `chainsweep`: per size (4096×32×1000, 65536×32×200, 1048576×32×50; --small: 256×32×20, 1024×32×7) and per
+ * variant, (a) the bare `chain.doubleWell` kernel (x0 given) + `data()` and (b) `LangevinDynamics(DoubleWell).sample()`
+ * + `data()` (x0 drawn in the kernel), timed in interleaved rounds (variant order rotated each round) after a
+ * warm-up that compiles each variant's two programs; (c) the kernel's GPU time from timestamp queries where the
+ * adapter has them; and a check row: elements of (a) and (b) whose bits differ from the default variant's (same
+ * seeds), which must be 0, and whether the variant's program really ran (its shader key in the pipeline cache).
+ */
+export async function sectionChainsweep(ctx) {
+  const { emit, gpu, watchDevice, small, repsArg } = ctx;
+  await gpu();
+  watchDevice();
+  const sizes = small
+    ? [
+        [256, 32, 20],
+        [1024, 32, 7],
+      ]
+    : [
+        [4096, 32, 1000],
+        [65536, 32, 200],
+        [1048576, 32, 50],
+      ];
+  const env = process.env.EBM_SWEEP_VARIANTS;
+  const asked = env ? env.split(',').map((s) => s.trim()) : SWEEP_VARIANTS;
+  // Canonical labels (validated), the default first, no duplicates.
+  const labels = [...new Set([DEFAULT_LABEL, ...asked.map(canonical)])];
+  const only = process.env.EBM_SWEEP_SIZE;
+  const chain = getKernelImpl(chainKernelName('doubleWell'), 'webgpu');
+  const params = dw().kernelHint.params;
+  const sampler = new LangevinDynamics(dw(), SETTINGS);
+  const cache = () => Object.keys(tf.backend().pipelineCache ?? {});
+  try {
+    for (const [B, D, N] of sizes) {
+      if (only && Number(only) !== B) continue;
+      const started = performance.now();
+      const big = B * D >= 1 << 24;
+      const reps = repsArg ?? (small ? 5 : big ? 5 : B >= 65536 ? 15 : 21);
+      const meta = { section: 'chainsweep', energy: 'DoubleWell(h=2,b=1)', chains: B, dim: D, steps: N };
+      const size = `${B}x${D}x${N}`;
+      const x0 = randomNormal(rngKey(1), [B, D]);
+      await x0.data();
+      const kernel = async (seed) => {
+        const y = chain({
+          method: 'langevin',
+          x0,
+          nSteps: N,
+          key: rngKey(seed),
+          startStep: 0,
+          params,
+          settings: SETTINGS,
+        });
+        const d = await y.data();
+        y.dispose();
+        return d;
+      };
+      const sample = async (seed) => {
+        const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed });
+        const d = await r.samples.data();
+        r.samples.dispose();
+        return d;
+      };
+      // Warm-up (compiles both programs of every variant) and the check against the default variant.
+      let refK;
+      let refS;
+      const checks = {};
+      for (const label of labels) {
+        setSeparableChainVariant(label);
+        const k = bitsOf(await kernel(4242));
+        const s = bitsOf(await sample(4242));
+        await kernel(4243);
+        await sample(4243);
+        if (refK === undefined) {
+          refK = k;
+          refS = s;
+        }
+        const tag = keyTag(label);
+        const ran =
+          tag === ''
+            ? cache().some((c) => c.startsWith('ebm_chain_sep_langevin_doubleWell_1000_'))
+            : cache().some((c) => c.includes(`_1000${tag}_`)) &&
+              cache().some((c) => c.includes(`_draw${tag}_`));
+        checks[label] = { kernelDiffer: differing(k, refK), sampleDiffer: differing(s, refS), ran };
+      }
+      // Interleaved rounds: every variant once per round, the order rotated by one each round.
+      const tK = Object.fromEntries(labels.map((l) => [l, []]));
+      const tS = Object.fromEntries(labels.map((l) => [l, []]));
+      for (let r = 0; r < reps; r++) {
+        for (let i = 0; i < labels.length; i++) {
+          const label = labels[(i + r) % labels.length];
+          setSeparableChainVariant(label);
+          let t0 = performance.now();
+          await kernel(r + 1);
+          tK[label].push(performance.now() - t0);
+          t0 = performance.now();
+          await sample(r + 1);
+          tS[label].push(performance.now() - t0);
+        }
+      }
+      // GPU time of the kernel alone (timestamp queries: tf.time's kernelMs), where the adapter has them.
+      const gpuMs = {};
+      for (const label of labels) {
+        setSeparableChainVariant(label);
+        try {
+          const t = [];
+          for (let k = 0; k < (big ? 3 : 7); k++) {
+            const info = await tf.time(() =>
+              chain({
+                method: 'langevin',
+                x0,
+                nSteps: N,
+                key: rngKey(k + 1),
+                startStep: 0,
+                params,
+                settings: SETTINGS,
+              }),
+            );
+            if (typeof info.kernelMs === 'number') t.push(info.kernelMs);
+          }
+          gpuMs[label] = t.length ? summary(t) : undefined;
+        } catch (e) {
+          gpuMs[label] = { error: String(e).slice(0, 200) };
+        }
+      }
+      setSeparableChainVariant(undefined);
+      const def = labels[0];
+      const kDef = summary(tK[def]).medianMs;
+      const sDef = summary(tS[def]).medianMs;
+      const rows = [];
+      for (const label of labels) {
+        const k = summary(tK[label]);
+        const s = summary(tS[label]);
+        const g = gpuMs[label];
+        const v = { ...meta, variant: label };
+        // Two rows per variant: the kernel's (with its GPU time and the check) and sample()'s.
+        emit({
+          side: 'ebm',
+          ...v,
+          path: `chainsweep ${label}: bare kernel + data()`,
+          ...k,
+          kernelGpu: g,
+          check: checks[label],
+        });
+        emit({ side: 'ebm', ...v, path: `chainsweep ${label}: sample() + data()`, ...s });
+        rows.push({ label, k, s, g });
+        const c = checks[label];
+        console.log(
+          `S ebm chainsweep ${size} ${label.padEnd(20)} | kernel+read med ${k.medianMs.toFixed(3)} [${k.minMs.toFixed(3)}..${k.maxMs.toFixed(3)}] ×${(k.medianMs / kDef).toFixed(3)}` +
+            ` | sample()+read med ${s.medianMs.toFixed(3)} [${s.minMs.toFixed(3)}..${s.maxMs.toFixed(3)}] ×${(s.medianMs / sDef).toFixed(3)}` +
+            ` | GPU ${g?.medianMs !== undefined ? g.medianMs.toFixed(3) : 'n/a'} ms | differ ${c.kernelDiffer}/${c.sampleDiffer}${c.ran ? '' : ' NOT-RUN'} n=${k.n}`,
+        );
+      }
+      const bad = labels.filter(
+        (l) => checks[l].kernelDiffer !== 0 || checks[l].sampleDiffer !== 0 || !checks[l].ran,
+      );
+      emit({
+        side: 'ebm',
+        ...meta,
+        path: 'chainsweep check: variants whose output differs from the default (or whose program did not run)',
+        bad,
+        variants: labels.length,
+      });
+      const best = (key) => [...rows].sort((a, b) => a[key].medianMs - b[key].medianMs)[0];
+      const bk = best('k');
+      const bs = best('s');
+      console.log(
+        `S ebm chainsweep ${size} summary: ${labels.length} variants, ${reps} rounds, ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
+          `check ${bad.length === 0 ? 'all bit-identical' : `DIFFER/NOT-RUN: ${bad.join(' ')}`}; ` +
+          `best kernel+read ${bk.label} ${bk.k.medianMs.toFixed(3)} ms (default ${kDef.toFixed(3)}), best sample()+read ${bs.label} ${bs.s.medianMs.toFixed(3)} ms (default ${sDef.toFixed(3)})`,
+      );
+      x0.dispose();
+    }
+  } finally {
+    setSeparableChainVariant(undefined);
+  }
+}
