@@ -90,6 +90,15 @@ export const SEPARABLE_WORKGROUPS = [32, 64, 128, 256] as const;
 /** Steps per unrolled group of the separable Langevin program's variants. */
 export const SEPARABLE_UNROLLS = [1, 2, 4] as const;
 
+/** Steps per chunk of the cooperative (one thread per element) form; 0: one thread per 4 elements. */
+export const SEPARABLE_CHUNKS = [0, 8, 16, 32] as const;
+
+/** Key slots the separable program is built with (chain-kernels' MAX_STEPS_PER_DISPATCH). */
+const SEP_KEY_SLOTS = 1000;
+
+/** WebGPU's guaranteed workgroup memory (maxComputeWorkgroupStorageSize's default). */
+const WG_MEMORY = 16384;
+
 /**
  * A code variant of {@link separableLangevinProgram}: the same numbers (same Philox words, same normal
  * conversion, same update order per element — bit-identical output), a different instruction schedule. Internal
@@ -97,47 +106,62 @@ export const SEPARABLE_UNROLLS = [1, 2, 4] as const;
  */
 export interface SeparableChainVariant {
   /**
-   * U: the Philox blocks of U consecutive steps are computed first, interleaved round by round (they depend on
-   * the step keys only, not on x: independent work for the scheduler), then the U updates in order; the last
-   * nSteps mod U steps one at a time.
+   * U: the Philox blocks of U steps are computed together, interleaved round by round (they depend on the
+   * step keys only, not on x: independent work for the scheduler), then the U updates in order; the last steps
+   * that do not fill a group one at a time.
    */
   readonly unroll: (typeof SEPARABLE_UNROLLS)[number];
   /** Threads per workgroup (the key prologue's Philox calls are shared by the workgroup). */
   readonly workgroup: (typeof SEPARABLE_WORKGROUPS)[number];
   /**
-   * Philox rounds 1 and 2 hoisted: with counter (i, 0, 0, 0), round 1 of every step depends on i only
-   * (mulhilo(M0, i), computed once per thread; mulhilo(M1, 0) = 0) and round 2's first product on the step key
-   * only (mulhilo(M0, k_t.x), computed once per step in the prologue and kept in workgroup memory, 16 bytes per
-   * step): 17 of the 20 products per step are left.
+   * Hoisted Philox rounds. With counter (i, 0, 0, 0), round 1 of every step depends on i only (mulhilo(M0, i),
+   * computed once per thread; mulhilo(M1, 0) = 0), and round 2's first product on the step key only
+   * (mulhilo(M0, k_t.x)): with `chunk` 0 that one is computed once per step in the key prologue and kept in
+   * workgroup memory (16 bytes per step; 17 of the 20 products per step left), with a chunk only round 1 is
+   * hoisted (18 left).
    */
   readonly hoist: boolean;
   /** Normals through `ebmBitsToNormalSelect` (branch-free, one division) instead of `ebmBitsToNormal`. */
   readonly select: boolean;
+  /**
+   * S > 0: one thread per element (4× the threads: more warps to hide latency when chains are few). The noise
+   * does not depend on x, so per chunk of S steps the workgroup first makes the noise of its W/4 blocks
+   * (block b, steps s ≡ j (mod 4) by thread j·W/4 + b: S/4 Philox calls per thread, independent) into
+   * workgroup memory, then each thread applies its element's S updates in order. Memory 8 bytes per key slot
+   * plus 4·W·S bytes, within WebGPU's 16384.
+   */
+  readonly chunk: (typeof SEPARABLE_CHUNKS)[number];
 }
 
-/** Today's program: one step at a time, 64 threads, plain Philox, branching normals. */
+/** Today's program: one step at a time, 64 threads, plain Philox, branching normals, a thread per 4 elements. */
 export const DEFAULT_SEPARABLE_VARIANT: SeparableChainVariant = {
   unroll: 1,
   workgroup: 64,
   hoist: false,
   select: false,
+  chunk: 0,
 };
 
 let separableVariant: SeparableChainVariant = DEFAULT_SEPARABLE_VARIANT;
 
-/** `'u<U>/w<W>[/hoist][/select]'`, e.g. `'u2/w128/hoist/select'`; the default is `'u1/w64'`. */
+/** `'u<U>/w<W>[/c<S>][/hoist][/select]'`, e.g. `'u2/w64/c16/select'`; the default is `'u1/w64'`. */
 export function separableVariantLabel(v: SeparableChainVariant): string {
-  return `u${v.unroll}/w${v.workgroup}${v.hoist ? '/hoist' : ''}${v.select ? '/select' : ''}`;
+  return `u${v.unroll}/w${v.workgroup}${v.chunk > 0 ? `/c${v.chunk}` : ''}${v.hoist ? '/hoist' : ''}${v.select ? '/select' : ''}`;
+}
+
+/** Workgroup memory of a variant's program with `keySlots` key slots, in bytes. */
+export function separableWorkgroupBytes(v: SeparableChainVariant, keySlots: number): number {
+  return v.chunk > 0 ? 8 * keySlots + 4 * v.workgroup * v.chunk : (v.hoist ? 16 : 8) * keySlots;
 }
 
 function badVariant(value: unknown): never {
   throw new EbmError(
     'INVALID_PARAM',
-    `A separable chain variant is 'default' or 'u<U>/w<W>[/hoist][/select]' (U in ${SEPARABLE_UNROLLS.join(', ')}, W in ${SEPARABLE_WORKGROUPS.join(', ')}), or an object with those fields.`,
+    `A separable chain variant is 'default' or 'u<U>/w<W>[/c<S>][/hoist][/select]' (U in ${SEPARABLE_UNROLLS.join(', ')}, W in ${SEPARABLE_WORKGROUPS.join(', ')}, S in ${SEPARABLE_CHUNKS.filter((c) => c > 0).join(', ')} with 4·W·S + ${8 * SEP_KEY_SLOTS} ≤ ${WG_MEMORY} bytes), or an object with those fields.`,
     {
       argument: 'variant',
       value,
-      fix: "pass e.g. 'u2/w128/hoist/select', { unroll: 2 }, or undefined for the default.",
+      fix: "pass e.g. 'u2/w64/c16/select', { unroll: 2 }, or undefined for the default.",
     },
   );
 }
@@ -148,9 +172,10 @@ export function parseSeparableVariant(spec: unknown): SeparableChainVariant {
   let o: Record<string, unknown>;
   if (typeof spec === 'string') {
     o = {};
+    const field = { u: 'unroll', w: 'workgroup', c: 'chunk' } as const;
     for (const tok of spec.split('/')) {
-      const m = /^([uw])(\d+)$/.exec(tok);
-      if (m) o[m[1] === 'u' ? 'unroll' : 'workgroup'] = Number(m[2]);
+      const m = /^([uwc])(\d+)$/.exec(tok);
+      if (m) o[field[m[1] as 'u' | 'w' | 'c']] = Number(m[2]);
       else if (tok === 'hoist' || tok === 'select') o[tok] = true;
       else badVariant(spec);
     }
@@ -160,16 +185,18 @@ export function parseSeparableVariant(spec: unknown): SeparableChainVariant {
   } else {
     badVariant(spec);
   }
-  const v = { ...DEFAULT_SEPARABLE_VARIANT, ...o };
+  const v = { ...DEFAULT_SEPARABLE_VARIANT, ...o } as SeparableChainVariant;
   if (
     !(SEPARABLE_UNROLLS as readonly unknown[]).includes(v.unroll) ||
     !(SEPARABLE_WORKGROUPS as readonly unknown[]).includes(v.workgroup) ||
+    !(SEPARABLE_CHUNKS as readonly unknown[]).includes(v.chunk) ||
     typeof v.hoist !== 'boolean' ||
-    typeof v.select !== 'boolean'
+    typeof v.select !== 'boolean' ||
+    separableWorkgroupBytes(v, SEP_KEY_SLOTS) > WG_MEMORY
   ) {
     badVariant(spec);
   }
-  return v as SeparableChainVariant;
+  return v;
 }
 
 /**
@@ -189,7 +216,7 @@ export function separableChainVariant(): SeparableChainVariant {
   return separableVariant;
 }
 
-/** Philox's Weyl key increments and multipliers (wgsl.ts's `ebmPhilox`). */
+/** Philox's Weyl key increments (wgsl.ts's `ebmPhilox`). */
 const PHILOX_W = 'vec2<u32>(0x9e3779b9u, 0xbb67ae85u)';
 
 /** One Philox round on state `c`, key `k` (then k += W), as in `ebmPhilox`. */
@@ -203,34 +230,46 @@ function philoxRound(c: string, k: string): string {
 }
 
 /**
- * WGSL computing `w0 … w{u−1}`, the Philox blocks (counter `counter`, keys of steps `t … t+u−1`), with the u
- * states advanced together round by round. Plain: `ebmKeys[s]` holds k_s; hoisted: `ebmKeys[s]` holds
- * (k.y, k.x + W.x, mulhi(M0, k.x) ^ (k.y + W.y), mullo(M0, k.x)) and `a` = mulhilo(M0, i), the state after round
- * 2 is (mulhi(M1, a.hi ^ k.y) ^ (k.x + W.x), mullo(M1, ·), S.z ^ a.lo, S.w), key k + 2W.
+ * How the Philox blocks start: `plain` (counter `counter`, keys from `ebmKeys`, 10 rounds); `table` (`ebmKeys[s]`
+ * holds (k.y, k.x + W.x, mulhi(M0, k.x) ^ (k.y + W.y), mullo(M0, k.x)) and `a` = mulhilo(M0, i): the state after
+ * round 2 is (mulhi(M1, a.hi ^ k.y) ^ (k.x + W.x), mullo(M1, ·), S.z ^ a.lo, S.w), key k + 2W, 8 rounds left);
+ * `round1` (`ebmKeys[s]` = k, `a` = mulhilo(M0, i): the state after round 1 is (k.x, 0, a.hi ^ k.y, a.lo), key
+ * k + W, 9 rounds left).
  */
-function philoxSteps(u: number, hoist: boolean): string {
-  const lines: string[] = [];
+type PhiloxStart = 'plain' | 'table' | 'round1';
+
+/**
+ * WGSL computing `w0 … w{u−1}`: the Philox blocks of counter `counter` (first word `i`) under the step keys
+ * `ebmKeys[key(j)]`, the u states advanced together round by round.
+ */
+function philoxSteps(u: number, start: PhiloxStart, key: (j: number) => string): string {
   const ids = Array.from({ length: u }, (_, j) => j);
-  if (u === 1 && !hoist) return '    let w0 = ebmPhilox(counter, ebmKeys[t]);';
+  if (u === 1 && start === 'plain') return `    let w0 = ebmPhilox(counter, ebmKeys[${key(0)}]);`;
+  const lines: string[] = [];
   for (const j of ids) {
-    if (hoist) {
-      lines.push(`    let s${j} = ebmKeys[t + ${j}];
+    if (start === 'table') {
+      lines.push(`    let s${j} = ebmKeys[${key(j)}];
     let p${j} = ebmMulHiLo(0xcd9e8d57u, a.x ^ s${j}.x);
     var c${j} = vec4<u32>(p${j}.x ^ s${j}.y, p${j}.y, s${j}.z ^ a.y, s${j}.w);
     var k${j} = vec2<u32>(s${j}.y, s${j}.x + 0xbb67ae85u) + ${PHILOX_W};`);
+    } else if (start === 'round1') {
+      lines.push(`    var k${j} = ebmKeys[${key(j)}];
+    var c${j} = vec4<u32>(k${j}.x, 0u, a.x ^ k${j}.y, a.y);
+    k${j} = k${j} + ${PHILOX_W};`);
     } else {
       lines.push(`    var c${j} = counter;
-    var k${j} = ebmKeys[t + ${j}];`);
+    var k${j} = ebmKeys[${key(j)}];`);
     }
   }
-  lines.push(`    for (var round = ${hoist ? 2 : 0}; round < 10; round++) {
+  const first = start === 'table' ? 2 : start === 'round1' ? 1 : 0;
+  lines.push(`    for (var round = ${first}; round < 10; round++) {
     ${ids.map((j) => philoxRound(`c${j}`, `k${j}`)).join('\n    ')}
     }`);
   for (const j of ids) lines.push(`    let w${j} = c${j};`);
   return lines.join('\n');
 }
 
-/** WGSL applying the Langevin updates of blocks `w0 … w{u−1}` in step order. */
+/** WGSL applying the Langevin updates of blocks `w0 … w{u−1}` to the thread's 4 elements, in step order. */
 function updates(u: number, normal: string): string {
   return Array.from(
     { length: u },
@@ -239,6 +278,57 @@ function updates(u: number, normal: string): string {
       x[l] = xl - ebmGrad(xl) * uniforms.h + ${normal}(w${j}[l]) * uniforms.amp;
     }`,
   ).join('\n');
+}
+
+/** WGSL of the steps of a thread that owns one Philox block (`chunk` 0). */
+function blockLoop(u: number, start: PhiloxStart, normal: string): string {
+  const one = `${philoxSteps(1, start, () => 't')}
+${updates(1, normal)}`;
+  if (u === 1) {
+    return `  for (var t = 0; t < uniforms.nSteps; t++) {
+${one}
+  }`;
+  }
+  return `  var t = 0;
+  for (; t + ${u} <= uniforms.nSteps; t += ${u}) {
+${philoxSteps(u, start, (j) => `t + ${j}`)}
+${updates(u, normal)}
+  }
+  for (; t < uniforms.nSteps; t++) {
+${one}
+  }`;
+}
+
+/** WGSL of the chunked form (`chunk` S > 0): noise of a chunk into `ebmNoise`, then the updates. */
+function chunkLoop(u: number, wg: number, s: number, start: PhiloxStart, normal: string): string {
+  const nb = wg / 4;
+  const store = (j: number, step: string) =>
+    `    ebmNoise[(${step}) * ${nb} + nbl] = vec4<f32>(${[0, 1, 2, 3].map((l) => `${normal}(w${j}[${l}])`).join(', ')});`;
+  const many =
+    u === 1
+      ? ''
+      : `    for (; s + ${4 * (u - 1)} < len; s += ${4 * u}) {
+${philoxSteps(u, start, (j) => `t0 + s + ${4 * j}`)}
+${Array.from({ length: u }, (_, j) => store(j, `s + ${4 * j}`)).join('\n')}
+    }
+`;
+  return `  for (var t0 = 0; t0 < uniforms.nSteps; t0 += ${s}) {
+    let len = min(${s}, uniforms.nSteps - t0);
+    // The noise of the chunk: block nbl of this workgroup, steps s ≡ ns0 (mod 4).
+    var s = ns0;
+${many}    for (; s < len; s += 4) {
+${philoxSteps(1, start, () => 't0 + s')}
+${store(0, 's')}
+    }
+    workgroupBarrier();
+    if (live) {
+      for (var q = 0; q < len; q++) {
+        let n = ebmNoise[q * ${nb} + ubl][lane];
+        x = x - ebmGrad(x) * uniforms.h + n * uniforms.amp;
+      }
+    }
+    workgroupBarrier();
+  }`;
 }
 
 /**
@@ -257,7 +347,7 @@ function updates(u: number, normal: string): string {
  * dispatch.
  *
  * `variant` (default: the module's, {@link setSeparableChainVariant}) changes the code, never the numbers: see
- * {@link SeparableChainVariant}.
+ * {@link SeparableChainVariant} (with a chunk, one thread per element).
  */
 export function separableLangevinProgram(
   kind: string,
@@ -268,36 +358,83 @@ export function separableLangevinProgram(
   variant: SeparableChainVariant = separableVariant,
 ): Program {
   const n = shape[0] * shape[1];
-  const { unroll: u, workgroup: wg, hoist, select: sel } = variant;
-  const isDefault = separableVariantLabel(variant) === separableVariantLabel(DEFAULT_SEPARABLE_VARIANT);
-  const tag = isDefault ? '' : `_${separableVariantLabel(variant).split('/').join('_')}`;
+  const { unroll: u, workgroup: wg, hoist, select: sel, chunk } = variant;
+  if (separableWorkgroupBytes(variant, keySlots) > WG_MEMORY) badVariant(separableVariantLabel(variant));
+  const label = separableVariantLabel(variant);
+  const tag =
+    label === separableVariantLabel(DEFAULT_SEPARABLE_VARIANT) ? '' : `_${label.split('/').join('_')}`;
   const normal = sel ? 'ebmBitsToNormalSelect' : 'ebmBitsToNormal';
-  const keyWrite = hoist
+  const table = hoist && chunk === 0;
+  const start: PhiloxStart = !hoist ? 'plain' : table ? 'table' : 'round1';
+  const keyWrite = table
     ? `let k = ebmPhilox(vec4<u32>(lo, hi, ${TAG_FOLD}u, 0u), runKey).xy;
     let b = ebmMulHiLo(0xd2511f53u, k.x);
     let k2 = k + ${PHILOX_W};
     ebmKeys[t] = vec4<u32>(k.y, k2.x, b.x ^ k2.y, b.y);`
     : `ebmKeys[t] = ebmPhilox(vec4<u32>(lo, hi, ${TAG_FOLD}u, 0u), runKey).xy;`;
-  const loop =
-    u === 1
-      ? `  for (var t = 0; t < uniforms.nSteps; t++) {
-${philoxSteps(1, hoist)}
-${updates(1, normal)}
-  }`
-      : `  var t = 0;
-  for (; t + ${u} <= uniforms.nSteps; t += ${u}) {
-${philoxSteps(u, hoist)}
-${updates(u, normal)}
+  const prologue = `  // Step keys of this dispatch, shared by the workgroup (every thread takes part, also those past the end).
+  let runKey = vec2<u32>(uniforms.k0, uniforms.k1);
+  for (var t = i32(localIndex); t < uniforms.nSteps; t += ${wg}) {
+    let lo = uniforms.startLo + u32(t);
+    let hi = uniforms.startHi + select(0u, 1u, lo < uniforms.startLo);
+    ${keyWrite}
   }
-  for (; t < uniforms.nSteps; t++) {
-${philoxSteps(1, hoist)}
-${updates(1, normal)}
+  workgroupBarrier();`;
+  const x0Draw = `vec2<u32>(uniforms.x0k0, uniforms.x0k1)`;
+  const body =
+    chunk === 0
+      ? `${prologue}
+  let first = index * 4;
+  if (first >= uniforms.size) {
+    return;
+  }
+  var x = vec4<f32>(0.0);
+  let counter = vec4<u32>(u32(index), 0u, 0u, 0u);
+${
+  drawX0
+    ? `  // x0 ~ N(0, I): element i is lane i mod 4 of Philox block i/4 under the x0 key (randomNormal's stream).
+  let z = ebmPhilox(counter, ${x0Draw});
+  for (var l = 0; l < 4; l++) {
+    x[l] = ebmBitsToNormal(z[l]);
+  }`
+    : `  for (var l = 0; l < 4; l++) {
+    if (first + l < uniforms.size) {
+      x[l] = X[first + l];
+    }
+  }`
+}${hoist ? '\n  // Round 1 of every step: mulhilo(M0, i) (the other product, mulhilo(M1, 0), is 0).\n  let a = ebmMulHiLo(0xd2511f53u, u32(index));' : ''}
+${blockLoop(u, start, normal)}
+  for (var l = 0; l < 4; l++) {
+    if (first + l < uniforms.size) {
+      result[first + l] = x[l];
+    }
+  }`
+      : `${prologue}
+  // One thread per element (index); its noise is lane (index mod 4) of block index / 4, made by another thread.
+  let live = index < uniforms.size;
+  let lane = index & 3;
+  let ubl = i32(localIndex) >> 2u;
+  // The noise this thread makes: block nbl of the workgroup's ${wg / 4}, steps ≡ ns0 (mod 4) of each chunk.
+  let nbl = i32(localIndex) % ${wg / 4};
+  let ns0 = i32(localIndex) / ${wg / 4};
+  let counter = vec4<u32>(u32((index - i32(localIndex)) / 4 + nbl), 0u, 0u, 0u);${
+    hoist
+      ? '\n  // Round 1 of every step: mulhilo(M0, i) (the other product, mulhilo(M1, 0), is 0).\n  let a = ebmMulHiLo(0xd2511f53u, counter.x);'
+      : ''
+  }
+  var x = 0.0;
+  if (live) {
+    ${drawX0 ? `x = ebmBitsToNormal(ebmPhilox(vec4<u32>(u32(index >> 2u), 0u, 0u, 0u), ${x0Draw})[lane]);` : 'x = X[index];'}
+  }
+${chunkLoop(u, wg, chunk, start, normal)}
+  if (live) {
+    result[index] = x;
   }`;
   return {
     outputShape: shape,
     shaderKey: `ebm_chain_sep_langevin_${kind}_${keySlots}${drawX0 ? '_draw' : ''}${tag}`,
     dispatchLayout: { x: [0, 1] },
-    dispatch: flatDispatch(Math.ceil(Math.ceil(n / 4) / wg)),
+    dispatch: flatDispatch(Math.ceil((chunk === 0 ? Math.ceil(n / 4) : n) / wg)),
     variableNames: drawX0 ? [] : ['X'],
     workgroupSize: [wg, 1, 1],
     size: true,
@@ -308,46 +445,15 @@ ${updates(1, normal)}
 ${PHILOX_WGSL}
 ${NORMAL_WGSL}
 ${sel ? NORMAL_SELECT_WGSL : ''}
-var<workgroup> ebmKeys : array<vec${hoist ? 4 : 2}<u32>, ${keySlots}>;
+var<workgroup> ebmKeys : array<vec${table ? 4 : 2}<u32>, ${keySlots}>;
+${chunk > 0 ? `var<workgroup> ebmNoise : array<vec4<f32>, ${(wg / 4) * chunk}>;` : ''}
 fn ebmGrad(x : f32) -> f32 {
   let c0 = uniforms.c0;
   let c1 = uniforms.c1;
   return ${gradient};
 }
 fn main(index : i32) {
-  // Step keys of this dispatch, shared by the workgroup (every thread takes part, also those past the end).
-  let runKey = vec2<u32>(uniforms.k0, uniforms.k1);
-  for (var t = i32(localIndex); t < uniforms.nSteps; t += ${wg}) {
-    let lo = uniforms.startLo + u32(t);
-    let hi = uniforms.startHi + select(0u, 1u, lo < uniforms.startLo);
-    ${keyWrite}
-  }
-  workgroupBarrier();
-  let first = index * 4;
-  if (first >= uniforms.size) {
-    return;
-  }
-  var x = vec4<f32>(0.0);
-  let counter = vec4<u32>(u32(index), 0u, 0u, 0u);
-${
-  drawX0
-    ? `  // x0 ~ N(0, I): element i is lane i mod 4 of Philox block i/4 under the x0 key (randomNormal's stream).
-  let z = ebmPhilox(counter, vec2<u32>(uniforms.x0k0, uniforms.x0k1));
-  for (var l = 0; l < 4; l++) {
-    x[l] = ebmBitsToNormal(z[l]);
-  }`
-    : `  for (var l = 0; l < 4; l++) {
-    if (first + l < uniforms.size) {
-      x[l] = X[first + l];
-    }
-  }`
-}${hoist ? '\n  // Round 1 of every step: mulhilo(M0, i) (the other product, mulhilo(M1, 0), is 0).\n  let a = ebmMulHiLo(0xd2511f53u, u32(index));' : ''}
-${loop}
-  for (var l = 0; l < 4; l++) {
-    if (first + l < uniforms.size) {
-      result[first + l] = x[l];
-    }
-  }
+${body}
 }
 `,
   };

@@ -29,7 +29,14 @@ await tf.setBackend('cpu');
  * Every value of every field at least once, in mixed combinations (all 48 would cost minutes of lavapipe compiles;
  * each program is compiled once here and reused by the later cases).
  */
-const VARIANTS = ['u2/w32/hoist', 'u4/w128/select', 'u1/w256/hoist/select', 'u4/w64/hoist/select'];
+const VARIANTS = [
+  'u2/w32/hoist',
+  'u4/w128/select',
+  'u1/w256/hoist/select',
+  'u4/w64/hoist/select',
+  'u2/w64/c16/hoist/select',
+  'u4/w32/c32',
+];
 
 describe('separable chain variants: labels', () => {
   it('parses labels and partial objects, round-trips labels, rejects anything else with INVALID_PARAM', () => {
@@ -42,11 +49,26 @@ describe('separable chain variants: labels', () => {
       workgroup: 64,
       hoist: true,
       select: false,
+      chunk: 0,
     });
-    for (const v of ['u2/w64', 'u1/w32/select', 'u4/w256/hoist']) {
+    for (const v of ['u2/w64', 'u1/w32/select', 'u4/w256/hoist', 'u1/w256/c8', 'u1/w128/c16/select']) {
       expect(separableVariantLabel(parseSeparableVariant(v))).toBe(v);
     }
-    for (const bad of ['u3', 'w48', 'u2/fast', '', { unroll: 8 }, { unrol: 2 }, { hoist: 1 }, 2, null, []]) {
+    // 'w256/c16': 4·256·16 bytes of noise + 8000 of keys is over WebGPU's 16384 of workgroup memory.
+    for (const bad of [
+      'w256/c16',
+      'c12',
+      'u3',
+      'w48',
+      'u2/fast',
+      '',
+      { unroll: 8 },
+      { unrol: 2 },
+      { hoist: 1 },
+      2,
+      null,
+      [],
+    ]) {
       let err: unknown;
       try {
         parseSeparableVariant(bad);
@@ -107,7 +129,7 @@ describe.skipIf(!gpuOk)('separable chain variants on WebGPU: bit-identical to th
     const params = { barrierHeight: 2, b: 1 };
     const key: RngKey = rngKey(11);
     // 67·9 = 603 elements: 151 threads (3 workgroups of 64, one of 256 with idle threads in the key prologue),
-    // the last one owning 3 elements. 7 steps: 7 mod 2 = 1, 7 mod 4 = 3 tail steps. startStep wraps the low word.
+    // the last one owning 3 elements; with a chunk, 603 threads and the last workgroup's noise partly unused. 7 steps: 7 mod 2 = 1, 7 mod 4 = 3 tail steps. startStep wraps the low word.
     const [B, D, N] = [67, 9, 7];
     const x0 = tf.randomNormal([B, D], 0, 1.5, 'float32', 3) as tf.Tensor2D;
     const cases: Record<string, Record<string, unknown>> = {
@@ -129,7 +151,7 @@ describe.skipIf(!gpuOk)('separable chain variants on WebGPU: bit-identical to th
     const long = { x0, nSteps: 1003, key, startStep: 17 };
     const dw = { barrierHeight: 2, b: 1 };
     const ref = await bits(undefined, 'doubleWell', dw, long);
-    for (const v of ['u4/w64/hoist/select', 'u2/w32/hoist']) {
+    for (const v of ['u4/w64/hoist/select', 'u2/w32/hoist', 'u4/w32/c32']) {
       expect(differing(await bits(v, 'doubleWell', dw, long), ref), v).toBe(0);
     }
     const short = { x0, nSteps: 6, key, startStep: 0 };
