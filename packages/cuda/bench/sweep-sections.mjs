@@ -1,7 +1,8 @@
 // Section `chainsweep` of gpu-compare.mjs (issue 11): the separable whole-chain program's code variants (unrolled,
-// interleaved Philox; workgroup size; hoisted Philox rounds; branch-free normals — see SeparableChainVariant in
-// src/chain-programs.ts; chunked one-thread-per-element forms), DoubleWell Langevin, bare kernel + read-back and the public sample() + read-back per
-// variant, in interleaved rounds, plus a check that every variant's output is bit-identical to the default's.
+// interleaved Philox; workgroup size; hoisted Philox rounds; branch-free normals; chunked one-thread-per-element
+// forms — see SeparableChainVariant in src/chain-programs.ts), DoubleWell Langevin, bare kernel + read-back and the
+// public sample() + read-back per variant, in interleaved rounds, plus a check that every variant's output is
+// bit-identical to the default's.
 // Imported by gpu-compare.mjs (bundled with it); `ctx` brings its helpers: { emit, median, gpu, watchDevice, small,
 // repsArg, dawnErrors }.
 //
