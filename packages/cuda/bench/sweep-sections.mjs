@@ -10,6 +10,8 @@
 //   EBM_SWEEP_VARIANTS='u1/w64,u2/w64/hoist'  the variants to time (labels 'u<U>/w<W>[/c<S>][/hoist][/select]'; the
 //                                              default variant u1/w64 is always added as the reference)
 //   EBM_SWEEP_SIZE=4096                        one size only (its number of chains)
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { chainKernelName, getKernelImpl, randomNormal, rngKey } from '@ebm/core';
 import { separableChainVariant, separableVariantLabel, setSeparableChainVariant } from '@ebm/cuda';
 import { DoubleWell } from '@ebm/models';
@@ -44,6 +46,17 @@ export const SWEEP_VARIANTS = [
   'u1/w256/c8/hoist/select',
   'u2/w64/c32/hoist/select',
 ];
+
+/**
+ * A JSON row as the harness's `emit` writes it ($OUT/ebm.jsonl, or a RESULT line without OUT) but without its
+ * one-line console summary: the per-variant rows get one compact line of their own below, so that the device's
+ * 12 000-character output tail holds a whole sweep.
+ */
+function row(r) {
+  const line = JSON.stringify(r);
+  if (process.env.OUT) appendFileSync(join(process.env.OUT, 'ebm.jsonl'), `${line}\n`);
+  else console.log(`RESULT ${line}`);
+}
 
 function quantile(s, q) {
   const p = (s.length - 1) * q;
@@ -120,6 +133,13 @@ export async function sectionChainsweep(ctx) {
   const params = dw().kernelHint.params;
   const sampler = new LangevinDynamics(dw(), SETTINGS);
   const cache = () => Object.keys(tf.backend().pipelineCache ?? {});
+  // sample()'s default onNonFinite 'warn' prints a warning per call with a non-finite chain (≈ 11 chains in 2²⁰ at
+  // 1048576×32×50: x0 beyond the Euler escape bound): counted, not printed, during the sweep.
+  const warn = console.warn;
+  let warnings = 0;
+  console.warn = () => {
+    warnings++;
+  };
   try {
     for (const [B, D, N] of sizes) {
       if (only && Number(only) !== B) continue;
@@ -223,7 +243,7 @@ export async function sectionChainsweep(ctx) {
         const g = gpuMs[label];
         const v = { ...meta, variant: label };
         // Two rows per variant: the kernel's (with its GPU time and the check) and sample()'s.
-        emit({
+        row({
           side: 'ebm',
           ...v,
           path: `chainsweep ${label}: bare kernel + data()`,
@@ -231,13 +251,14 @@ export async function sectionChainsweep(ctx) {
           kernelGpu: g,
           check: checks[label],
         });
-        emit({ side: 'ebm', ...v, path: `chainsweep ${label}: sample() + data()`, ...s });
+        row({ side: 'ebm', ...v, path: `chainsweep ${label}: sample() + data()`, ...s });
         rows.push({ label, k, s, g });
         const c = checks[label];
+        const f = (x) => x.toFixed(3);
         console.log(
-          `S ebm chainsweep ${size} ${label.padEnd(20)} | kernel+read med ${k.medianMs.toFixed(3)} [${k.minMs.toFixed(3)}..${k.maxMs.toFixed(3)}] ×${(k.medianMs / kDef).toFixed(3)}` +
-            ` | sample()+read med ${s.medianMs.toFixed(3)} [${s.minMs.toFixed(3)}..${s.maxMs.toFixed(3)}] ×${(s.medianMs / sDef).toFixed(3)}` +
-            ` | GPU ${g?.medianMs !== undefined ? g.medianMs.toFixed(3) : 'n/a'} ms | differ ${c.kernelDiffer}/${c.sampleDiffer}${c.ran ? '' : ' NOT-RUN'} n=${k.n}`,
+          `S ebm chainsweep ${size} ${label.padEnd(24)} | kernel ${f(k.medianMs)} [${f(k.minMs)}..${f(k.maxMs)}] x${f(k.medianMs / kDef)}` +
+            ` | sample ${f(s.medianMs)} [${f(s.minMs)}..${f(s.maxMs)}] x${f(s.medianMs / sDef)}` +
+            ` | gpu ${g?.medianMs !== undefined ? f(g.medianMs) : 'n/a'} | diff ${c.kernelDiffer}/${c.sampleDiffer}${c.ran ? '' : ' NOT-RUN'}`,
         );
       }
       const bad = labels.filter(
@@ -250,17 +271,26 @@ export async function sectionChainsweep(ctx) {
         bad,
         variants: labels.length,
       });
-      const best = (key) => [...rows].sort((a, b) => a[key].medianMs - b[key].medianMs)[0];
+      const best = (key) =>
+        [...rows]
+          .filter((r) => r[key]?.medianMs !== undefined)
+          .sort((a, b) => a[key].medianMs - b[key].medianMs)[0];
       const bk = best('k');
       const bs = best('s');
+      const bg = best('g');
       console.log(
-        `S ebm chainsweep ${size} summary: ${labels.length} variants, ${reps} rounds, ${((performance.now() - started) / 1000).toFixed(1)} s; ` +
+        `S ebm chainsweep ${size} summary: ${labels.length} variants, ${reps} rounds, ${((performance.now() - started) / 1000).toFixed(1)} s, ${warnings} sample() warnings; ` +
           `check ${bad.length === 0 ? 'all bit-identical' : `DIFFER/NOT-RUN: ${bad.join(' ')}`}; ` +
-          `best kernel+read ${bk.label} ${bk.k.medianMs.toFixed(3)} ms (default ${kDef.toFixed(3)}), best sample()+read ${bs.label} ${bs.s.medianMs.toFixed(3)} ms (default ${sDef.toFixed(3)})`,
+          `best kernel+read ${bk.label} ${bk.k.medianMs.toFixed(3)} ms (default ${kDef.toFixed(3)}), best sample()+read ${bs.label} ${bs.s.medianMs.toFixed(3)} ms (default ${sDef.toFixed(3)})` +
+          (bg
+            ? `, best GPU ${bg.label} ${bg.g.medianMs.toFixed(3)} ms (default ${gpuMs[def]?.medianMs?.toFixed(3)})`
+            : ''),
       );
+      warnings = 0;
       x0.dispose();
     }
   } finally {
+    console.warn = warn;
     setSeparableChainVariant(undefined);
   }
 }
