@@ -2,7 +2,8 @@
  * The end-of-run finite check of a whole chain, folded into the read of its result: the loop reads the final
  * states once (the read a caller makes next is then served from the cached values on webgpu, and costs nothing
  * on the host backends) and counts the non-finite rows on the host, instead of running device ops and a second
- * read-back. Large states are checked with one reduction instead (see {@link HOST_FINITE_SCAN_MAX}).
+ * read-back. Large states are checked on the device instead: by the backend's `nonFiniteRows` kernel where one
+ * is registered (see {@link KERNEL_FINITE_SCAN_MIN}), else by one reduction (see {@link HOST_FINITE_SCAN_MAX}).
  * Internal module.
  * @module
  */
@@ -13,6 +14,14 @@
  * when that sum is not finite.
  */
 export const HOST_FINITE_SCAN_MAX = 2 ** 22;
+
+/**
+ * Final states of at least this many elements (2 MiB of float32) are checked with the backend's `nonFiniteRows`
+ * kernel where one is registered (webgpu with `@ebm/cuda`): one dispatch and a read of a few counts, instead of a
+ * read and host scan of the whole state (whose read-back and scan grow with the state, 128 MiB for 2²⁰ × 32,
+ * while the count's round trip stays put).
+ */
+export const KERNEL_FINITE_SCAN_MIN = 2 ** 19;
 
 /**
  * Whether a float32 array holds NaN or ±Infinity, from its bits: a float32 is non-finite iff its exponent
@@ -53,4 +62,11 @@ export function countNonFiniteRows(data: ArrayLike<number>, b: number, d: number
     if (s !== 0) chains++;
   }
   return chains;
+}
+
+/** Sum of the partial counts a `nonFiniteRows` kernel returned (see `finite-kernel.ts`), read on the host. */
+export function sumCounts(counts: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < counts.length; i++) n += counts[i]!;
+  return n;
 }
