@@ -3,7 +3,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import './register.js';
 import { isEbmError } from './errors.js';
 import { NON_FINITE_ROWS_KERNEL } from './finite-kernel.js';
-import { countNonFiniteRows, HOST_FINITE_SCAN_MAX, KERNEL_FINITE_SCAN_MIN } from './finite-rows.js';
+import {
+  countNonFiniteRows,
+  finiteScanPolicy,
+  HOST_FINITE_SCAN_MAX,
+  KERNEL_FINITE_SCAN_MIN,
+  setFiniteScanPolicy,
+} from './finite-rows.js';
 import { registerKernelImpl } from './kernels.js';
 import { type SamplingKernel, sampleChain, sampleChainSync } from './loop.js';
 import type { SamplerState } from './sampler.js';
@@ -180,12 +186,30 @@ describe("the large-state check through a backend's nonFiniteRows kernel", () =>
       });
       expect(calls.length).toBeGreaterThanOrEqual(3);
       expect(calls.every((s) => s[0] === b && s[1] === 32)).toBe(true);
-      // Below the threshold the host scan runs (no kernel call).
+      // Below the threshold the host scan runs (no kernel call) — unless the policy asks for the kernel with the read.
       calls.length = 0;
       const small = tf.tensor2d(v.subarray(0, (b / 2) * 32), [b / 2, 32]);
       const r = await sampleChain(k, { x0: small, nSteps: 1, onNonFinite: 'ignore' });
       expect(r.nonFinite).toEqual({ chains: 1, firstStep: 1 });
       expect(calls).toEqual([]);
+      const prev = setFiniteScanPolicy({ kernelWithRead: true });
+      try {
+        await expectNoLeaks(async () => {
+          const q = await sampleChain(k, { x0: small, nSteps: 1, onNonFinite: 'ignore' });
+          expect(q.nonFinite).toEqual({ chains: 1, firstStep: 1 });
+          q.samples.dispose();
+          await expect(sampleChain(k, { x0: small, nSteps: 2, onNonFinite: 'throw' })).rejects.toThrow(
+            /1 of 8192 chain\(s\) hold NaN\/Infinity \(first seen at step 2\)/,
+          );
+        });
+        expect(calls.length).toBeGreaterThanOrEqual(2);
+      } finally {
+        expect(setFiniteScanPolicy(prev)).toEqual({
+          kernelFrom: KERNEL_FINITE_SCAN_MIN,
+          kernelWithRead: true,
+        });
+      }
+      expect(finiteScanPolicy()).toEqual({ kernelFrom: KERNEL_FINITE_SCAN_MIN, kernelWithRead: false });
       tf.dispose([bad, small, r.samples]);
     } finally {
       remove();

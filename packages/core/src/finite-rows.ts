@@ -24,6 +24,34 @@ export const HOST_FINITE_SCAN_MAX = 2 ** 22;
 export const KERNEL_FINITE_SCAN_MIN = 2 ** 19;
 
 /**
+ * How the loop checks a whole chain's final states where the active backend registered `nonFiniteRows` (a switch
+ * for benchmarks, through `@ebm/core/internal`; not a stable API).
+ */
+export interface FiniteScanPolicy {
+  /** States of at least this many elements: the kernel and a read of its counts only (default {@link KERNEL_FINITE_SCAN_MIN}). */
+  readonly kernelFrom: number;
+  /**
+   * Smaller states: read the kernel's counts together with the states (both reads in flight at once), instead of
+   * scanning the read states on the host (default `false`: the host scan).
+   */
+  readonly kernelWithRead: boolean;
+}
+
+let policy: FiniteScanPolicy = { kernelFrom: KERNEL_FINITE_SCAN_MIN, kernelWithRead: false };
+
+/** The current {@link FiniteScanPolicy}. */
+export function finiteScanPolicy(): FiniteScanPolicy {
+  return policy;
+}
+
+/** Changes the {@link FiniteScanPolicy} (fields left out are kept); returns the previous one, to restore it. */
+export function setFiniteScanPolicy(next: Partial<FiniteScanPolicy>): FiniteScanPolicy {
+  const prev = policy;
+  policy = { ...policy, ...next };
+  return prev;
+}
+
+/**
  * Whether a float32 array holds NaN or ±Infinity, from its bits: a float32 is non-finite iff its exponent
  * field (bits 23–30) is all ones, i.e. iff (w & 0x7f800000) + 0x00800000 carries into bit 31 — integer ops on
  * four independent lanes, about twice as fast as a float scan in V8 (4096×32: 0.10 vs 0.17 ms, 2-core VM).

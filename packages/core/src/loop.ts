@@ -2,12 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { splitRhatEss } from './diagnostics.js';
 import { EbmError } from './errors.js';
 import { NON_FINITE_ROWS_KERNEL } from './finite-kernel.js';
-import {
-  countNonFiniteRows,
-  HOST_FINITE_SCAN_MAX,
-  KERNEL_FINITE_SCAN_MIN,
-  sumCounts,
-} from './finite-rows.js';
+import { countNonFiniteRows, finiteScanPolicy, HOST_FINITE_SCAN_MAX, sumCounts } from './finite-rows.js';
 import { kernelSource, randomNormal, runKernel } from './kernels.js';
 import { assertKnownOptions } from './options.js';
 import { foldIn, type RngKey, toKey } from './rng.js';
@@ -686,13 +681,22 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
     if (wholeDone && badStep === undefined && (isAsync || canReadSync())) {
       const x = state.x;
       const [b, d] = x.shape;
-      if (b * d >= KERNEL_FINITE_SCAN_MIN && kernelSource(NON_FINITE_ROWS_KERNEL) === 'backend') {
-        // The backend's one-dispatch count (e.g. @ebm/cuda's WGSL scan) and a read of its few partial counts.
+      const policy = finiteScanPolicy();
+      const scan = kernelSource(NON_FINITE_ROWS_KERNEL) === 'backend';
+      const withRead = b * d < policy.kernelFrom;
+      if (scan && (!withRead || (policy.kernelWithRead && b * d <= HOST_FINITE_SCAN_MAX))) {
+        // The backend's one-dispatch count (e.g. @ebm/cuda's WGSL scan) and a read of its few partial counts
+        // (with `kernelWithRead`, for a small state, together with the read of the states).
         const counts = runKernel(NON_FINITE_ROWS_KERNEL, { x });
         let v: ArrayLike<number>;
         try {
-          // sync-read: allowed — sampleSync is the synchronous API, guarded by canReadSync.
-          v = isAsync ? ((yield counts.data()) as ArrayLike<number>) : counts.dataSync();
+          if (isAsync) {
+            const read = withRead ? Promise.all([counts.data(), x.data()]).then(([c]) => c) : counts.data();
+            v = (yield read) as ArrayLike<number>;
+          } else {
+            // sync-read: allowed — sampleSync is the synchronous API, guarded by canReadSync.
+            v = counts.dataSync();
+          }
         } finally {
           counts.dispose();
         }

@@ -16,6 +16,7 @@ import {
   runKernel,
   unregisterKernelImpl,
 } from '@ebm/core';
+import { finiteScanPolicy, setFiniteScanPolicy } from '@ebm/core/internal';
 import { DoubleWell } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -419,6 +420,31 @@ export async function sectionChainprof(ctx) {
     });
     // Before / after of the large-state finite check (B·D ≥ 2¹⁹: core's KERNEL_FINITE_SCAN_MIN): the same calls with
     // @ebm/cuda's nonFiniteRows unregistered run the old check (tf.sum, then isFinite / all / … when not finite).
+    // Below 2^19 elements: sample() reads the states and scans them on the host (default), or, with the policy's
+    // kernelWithRead, dispatches nonFiniteRows and reads its counts together with the states (no host scan).
+    if (B * D < finiteScanPolicy().kernelFrom) {
+      const prev = setFiniteScanPolicy({ kernelWithRead: true });
+      try {
+        await time(
+          'sample() + data(), small-state check by nonFiniteRows read with the states (kernelWithRead)',
+          async (i) => {
+            const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: i });
+            await r.samples.data();
+            r.samples.dispose();
+          },
+        );
+        await time(
+          'sample() 1 step + data(), small-state check by nonFiniteRows read with the states (kernelWithRead)',
+          async (i) => {
+            const r = await sampler.sample({ nSamples: B, dim: D, nSteps: 1, seed: i });
+            await r.samples.data();
+            r.samples.dispose();
+          },
+        );
+      } finally {
+        setFiniteScanPolicy(prev);
+      }
+    }
     const scanImpl = getKernelImpl(NON_FINITE_ROWS_KERNEL, 'webgpu');
     if (scanImpl !== undefined && B * D >= 2 ** 19) {
       unregisterKernelImpl(NON_FINITE_ROWS_KERNEL, 'webgpu');

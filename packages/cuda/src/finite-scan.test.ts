@@ -5,6 +5,7 @@ import {
   runKernel,
   unregisterKernelImpl,
 } from '@ebm/core';
+import { setFiniteScanPolicy } from '@ebm/core/internal';
 import { expectNoLeaks } from '@ebm/core/testing';
 import * as M from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
@@ -183,6 +184,23 @@ describe.skipIf(!gpuOk)('nonFiniteRows on WebGPU (the large whole chain finite c
       return [r.nonFinite, d.length];
     });
     expect(ok).toEqual({ value: [undefined, B * D], dispatches: 2, reads: 2 });
+    // A small state with the policy's kernelWithRead: the counts are read together with the states (no host scan),
+    // and the caller's read is served from the states read.
+    const prev = setFiniteScanPolicy({ kernelWithRead: true });
+    try {
+      const small = tf.slice(x0, [0, 0], [4096, D]) as tf.Tensor2D;
+      await small.data();
+      const s = await counted(async () => {
+        const r = await sampler.sample({ x0: small, nSteps: 2, seed: 3, onNonFinite: 'ignore' });
+        const d = await r.samples.data();
+        r.samples.dispose();
+        return [r.nonFinite, d.length];
+      });
+      expect(s).toEqual({ value: [{ chains: 1, firstStep: 2 }, 4096 * D], dispatches: 2, reads: 2 });
+      small.dispose();
+    } finally {
+      setFiniteScanPolicy(prev);
+    }
     tf.dispose([x0, clean]);
   });
 });
