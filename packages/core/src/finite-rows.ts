@@ -1,3 +1,5 @@
+import { anyNonFiniteSimd } from './cpu/finite-simd.js';
+
 /**
  * The end-of-run finite check of a whole chain, folded into the read of its result: the loop reads the final
  * states once (the read a caller makes next is then served from the cached values on webgpu, and costs nothing
@@ -74,10 +76,15 @@ function anyNonFiniteF32(data: Float32Array): boolean {
 
 /**
  * Number of rows of the row-major `[b, d]` array `data` that hold NaN or ±Infinity. A `Float32Array` (what a
- * tensor read returns) is first checked as a whole from its bits; rows are counted only when something is bad.
+ * tensor read returns) is first checked as a whole from its bits — in WebAssembly SIMD where the engine has it
+ * (`cpu/finite-simd.ts`, ~4× the JS scan), else in JS; rows are counted only when something is bad.
  */
 export function countNonFiniteRows(data: ArrayLike<number>, b: number, d: number): number {
-  if (data instanceof Float32Array && data.byteOffset % 4 === 0 && !anyNonFiniteF32(data)) return 0;
+  if (
+    data instanceof Float32Array &&
+    !(anyNonFiniteSimd(data) ?? (data.byteOffset % 4 !== 0 || anyNonFiniteF32(data)))
+  )
+    return 0;
   let chains = 0;
   for (let r = 0; r < b; r++) {
     const o = r * d;
