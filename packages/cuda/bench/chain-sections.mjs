@@ -16,7 +16,7 @@ import {
   runKernel,
   unregisterKernelImpl,
 } from '@ebm/core';
-import { finiteScanPolicy, setFiniteScanPolicy } from '@ebm/core/internal';
+import { finiteScanPolicy, setFiniteScanPolicy, setSimdFiniteScan } from '@ebm/core/internal';
 import { DoubleWell } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -420,6 +420,24 @@ export async function sectionChainprof(ctx) {
     });
     // Before / after of the large-state finite check (B·D ≥ 2¹⁹: core's KERNEL_FINITE_SCAN_MIN): the same calls with
     // @ebm/cuda's nonFiniteRows unregistered run the old check (tf.sum, then isFinite / all / … when not finite).
+    // The host scan in JS instead of WebAssembly SIMD (before), same run.
+    if (B * D < finiteScanPolicy().kernelFrom) {
+      const prev = setSimdFiniteScan(false);
+      try {
+        await time('sample() + data(), host finite scan in JS (SIMD scan off: before)', async (i) => {
+          const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: i });
+          await r.samples.data();
+          r.samples.dispose();
+        });
+        await time('sample() 1 step + data(), host finite scan in JS (SIMD scan off: before)', async (i) => {
+          const r = await sampler.sample({ nSamples: B, dim: D, nSteps: 1, seed: i });
+          await r.samples.data();
+          r.samples.dispose();
+        });
+      } finally {
+        setSimdFiniteScan(prev);
+      }
+    }
     // Below 2^19 elements: sample() reads the states and scans them on the host (default), or, with the policy's
     // kernelWithRead, dispatches nonFiniteRows and reads its counts together with the states (no host scan).
     if (B * D < finiteScanPolicy().kernelFrom) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anyNonFiniteSimd, SIMD_SCAN_CHUNK } from './finite-simd.js';
+import { anyNonFiniteSimd, SIMD_SCAN_CHUNK, setSimdFiniteScan } from './finite-simd.js';
 
 /** The words a float32 scan must flag: every exponent-all-ones pattern kind (±Inf, quiet / signalling NaN). */
 const BAD = [0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x7fbfffff, 0xffffffff];
@@ -49,5 +49,12 @@ describe('anyNonFiniteSimd (the WebAssembly SIMD finite scan)', () => {
       g[len - 1] = Number.NEGATIVE_INFINITY;
       expect(anyNonFiniteSimd(g), `len ${len}`).toBe(true);
     }
+  });
+
+  it('can be switched off (the caller then scans in JS) and on again', () => {
+    expect(setSimdFiniteScan(false)).toBe(true);
+    expect(anyNonFiniteSimd(new Float32Array(64))).toBeUndefined();
+    expect(setSimdFiniteScan(true)).toBe(false);
+    expect(anyNonFiniteSimd(new Float32Array(64))).toBe(false);
   });
 });

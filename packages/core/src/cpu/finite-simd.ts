@@ -133,6 +133,14 @@ interface Scanner {
 }
 
 let scanner: Scanner | null | undefined;
+let enabled = true;
+
+/** Turns the SIMD scan off (the JS scan runs) or back on; returns the previous setting (a benchmark switch). */
+export function setSimdFiniteScan(on: boolean): boolean {
+  const prev = enabled;
+  enabled = on;
+  return prev;
+}
 
 function load(): Scanner | null {
   const module = compileWasm(moduleBytes(), true);
@@ -148,6 +156,7 @@ function load(): Scanner | null {
  * 64 bytes (up to 15 values) are checked in JS.
  */
 export function anyNonFiniteSimd(data: Float32Array): boolean | undefined {
+  if (!enabled) return undefined;
   if (scanner === undefined) scanner = load();
   if (scanner === null) return undefined;
   const { scan, page } = scanner;
