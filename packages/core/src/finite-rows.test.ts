@@ -2,7 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import './register.js';
 import { isEbmError } from './errors.js';
-import { countNonFiniteRows, HOST_FINITE_SCAN_MAX } from './finite-rows.js';
+import { NON_FINITE_ROWS_KERNEL } from './finite-kernel.js';
+import {
+  countNonFiniteRows,
+  finiteScanPolicy,
+  HOST_FINITE_SCAN_MAX,
+  KERNEL_FINITE_SCAN_MIN,
+  setFiniteScanPolicy,
+} from './finite-rows.js';
+import { registerKernelImpl } from './kernels.js';
 import { type SamplingKernel, sampleChain, sampleChainSync } from './loop.js';
 import type { SamplerState } from './sampler.js';
 import { expectNoLeaks } from './testing/leaks.js';
@@ -141,5 +149,70 @@ describe('the finite check of a whole chain (folded into the read of the final s
       q.samples.dispose();
     });
     bad.dispose();
+  });
+});
+
+describe("the large-state check through a backend's nonFiniteRows kernel", () => {
+  it(`uses a registered nonFiniteRows for states of ≥ ${KERNEL_FINITE_SCAN_MIN} elements: same report, one call, no leaks`, async () => {
+    const calls: number[][] = [];
+    // A backend implementation on cpu: the composite, split into two partial counts (as a per-workgroup program).
+    const remove = registerKernelImpl(NON_FINITE_ROWS_KERNEL, 'cpu', ({ x }) => {
+      calls.push(x.shape);
+      return tf.tidy(() => {
+        const bad = tf.cast(tf.logicalNot(tf.all(tf.isFinite(x), 1)), 'int32');
+        const half = Math.floor(x.shape[0] / 2);
+        return tf.stack([tf.sum(tf.slice(bad, 0, half)), tf.sum(tf.slice(bad, half))]) as tf.Tensor1D;
+      });
+    });
+    try {
+      const b = KERNEL_FINITE_SCAN_MIN / 32;
+      const v = new Float32Array(b * 32);
+      v[7] = Number.NaN;
+      v[b * 16 + 3] = Number.POSITIVE_INFINITY;
+      v[b * 16 + 4] = Number.NaN; // same row
+      v[(b - 1) * 32 + 31] = Number.NEGATIVE_INFINITY;
+      const bad = tf.tensor2d(v, [b, 32]);
+      const k = kernelWith(new Map());
+      await expectNoLeaks(async () => {
+        const q = await sampleChain(k, { x0: bad, nSteps: 3, onNonFinite: 'ignore' });
+        expect(q.nonFinite).toEqual({ chains: 3, firstStep: 3 });
+        q.samples.dispose();
+        const s = sampleChainSync(k, { x0: bad, nSteps: 2, onNonFinite: 'ignore' });
+        expect(s.nonFinite).toEqual({ chains: 3, firstStep: 2 });
+        s.samples.dispose();
+        await expect(sampleChain(k, { x0: bad, nSteps: 3, onNonFinite: 'throw' })).rejects.toThrow(
+          /3 of 16384 chain\(s\) hold NaN\/Infinity \(first seen at step 3\)/,
+        );
+      });
+      expect(calls.length).toBeGreaterThanOrEqual(3);
+      expect(calls.every((s) => s[0] === b && s[1] === 32)).toBe(true);
+      // Below the threshold the host scan runs (no kernel call) — unless the policy asks for the kernel with the read.
+      calls.length = 0;
+      const small = tf.tensor2d(v.subarray(0, (b / 2) * 32), [b / 2, 32]);
+      const r = await sampleChain(k, { x0: small, nSteps: 1, onNonFinite: 'ignore' });
+      expect(r.nonFinite).toEqual({ chains: 1, firstStep: 1 });
+      expect(calls).toEqual([]);
+      const prev = setFiniteScanPolicy({ kernelWithRead: true });
+      try {
+        await expectNoLeaks(async () => {
+          const q = await sampleChain(k, { x0: small, nSteps: 1, onNonFinite: 'ignore' });
+          expect(q.nonFinite).toEqual({ chains: 1, firstStep: 1 });
+          q.samples.dispose();
+          await expect(sampleChain(k, { x0: small, nSteps: 2, onNonFinite: 'throw' })).rejects.toThrow(
+            /1 of 8192 chain\(s\) hold NaN\/Infinity \(first seen at step 2\)/,
+          );
+        });
+        expect(calls.length).toBeGreaterThanOrEqual(2);
+      } finally {
+        expect(setFiniteScanPolicy(prev)).toEqual({
+          kernelFrom: KERNEL_FINITE_SCAN_MIN,
+          kernelWithRead: true,
+        });
+      }
+      expect(finiteScanPolicy()).toEqual({ kernelFrom: KERNEL_FINITE_SCAN_MIN, kernelWithRead: false });
+      tf.dispose([bad, small, r.samples]);
+    } finally {
+      remove();
+    }
   });
 });

@@ -1,8 +1,11 @@
+import { anyNonFiniteSimd } from './cpu/finite-simd.js';
+
 /**
  * The end-of-run finite check of a whole chain, folded into the read of its result: the loop reads the final
  * states once (the read a caller makes next is then served from the cached values on webgpu, and costs nothing
  * on the host backends) and counts the non-finite rows on the host, instead of running device ops and a second
- * read-back. Large states are checked with one reduction instead (see {@link HOST_FINITE_SCAN_MAX}).
+ * read-back. Large states are checked on the device instead: by the backend's `nonFiniteRows` kernel where one
+ * is registered (see {@link KERNEL_FINITE_SCAN_MIN}), else by one reduction (see {@link HOST_FINITE_SCAN_MAX}).
  * Internal module.
  * @module
  */
@@ -13,6 +16,42 @@
  * when that sum is not finite.
  */
 export const HOST_FINITE_SCAN_MAX = 2 ** 22;
+
+/**
+ * Final states of at least this many elements (2 MiB of float32) are checked with the backend's `nonFiniteRows`
+ * kernel where one is registered (webgpu with `@ebm/cuda`): one dispatch and a read of a few counts, instead of a
+ * read and host scan of the whole state (whose read-back and scan grow with the state, 128 MiB for 2²⁰ × 32,
+ * while the count's round trip stays put).
+ */
+export const KERNEL_FINITE_SCAN_MIN = 2 ** 19;
+
+/**
+ * How the loop checks a whole chain's final states where the active backend registered `nonFiniteRows` (a switch
+ * for benchmarks, through `@ebm/core/internal`; not a stable API).
+ */
+export interface FiniteScanPolicy {
+  /** States of at least this many elements: the kernel and a read of its counts only (default {@link KERNEL_FINITE_SCAN_MIN}). */
+  readonly kernelFrom: number;
+  /**
+   * Smaller states: read the kernel's counts together with the states (both reads in flight at once), instead of
+   * scanning the read states on the host (default `false`: the host scan).
+   */
+  readonly kernelWithRead: boolean;
+}
+
+let policy: FiniteScanPolicy = { kernelFrom: KERNEL_FINITE_SCAN_MIN, kernelWithRead: false };
+
+/** The current {@link FiniteScanPolicy}. */
+export function finiteScanPolicy(): FiniteScanPolicy {
+  return policy;
+}
+
+/** Changes the {@link FiniteScanPolicy} (fields left out are kept); returns the previous one, to restore it. */
+export function setFiniteScanPolicy(next: Partial<FiniteScanPolicy>): FiniteScanPolicy {
+  const prev = policy;
+  policy = { ...policy, ...next };
+  return prev;
+}
 
 /**
  * Whether a float32 array holds NaN or ±Infinity, from its bits: a float32 is non-finite iff its exponent
@@ -37,10 +76,15 @@ function anyNonFiniteF32(data: Float32Array): boolean {
 
 /**
  * Number of rows of the row-major `[b, d]` array `data` that hold NaN or ±Infinity. A `Float32Array` (what a
- * tensor read returns) is first checked as a whole from its bits; rows are counted only when something is bad.
+ * tensor read returns) is first checked as a whole from its bits — in WebAssembly SIMD where the engine has it
+ * (`cpu/finite-simd.ts`, ~4× the JS scan), else in JS; rows are counted only when something is bad.
  */
 export function countNonFiniteRows(data: ArrayLike<number>, b: number, d: number): number {
-  if (data instanceof Float32Array && data.byteOffset % 4 === 0 && !anyNonFiniteF32(data)) return 0;
+  if (
+    data instanceof Float32Array &&
+    !(anyNonFiniteSimd(data) ?? (data.byteOffset % 4 !== 0 || anyNonFiniteF32(data)))
+  )
+    return 0;
   let chains = 0;
   for (let r = 0; r < b; r++) {
     const o = r * d;
@@ -53,4 +97,11 @@ export function countNonFiniteRows(data: ArrayLike<number>, b: number, d: number
     if (s !== 0) chains++;
   }
   return chains;
+}
+
+/** Sum of the partial counts a `nonFiniteRows` kernel returned (see `finite-kernel.ts`), read on the host. */
+export function sumCounts(counts: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < counts.length; i++) n += counts[i]!;
+  return n;
 }

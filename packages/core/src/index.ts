@@ -15,6 +15,7 @@ export * from './diagnostics.js';
 export * from './energy.js';
 export type * from './energy-kinds.js';
 export * from './errors.js';
+export * from './finite-kernel.js';
 export * from './host-read.js';
 export * from './integrators/index.js';
 export * from './interpolants/index.js';

@@ -7,6 +7,7 @@ import type {
   ChainTraceKernelOutput,
 } from './energy-kinds.js';
 import { EbmError } from './errors.js';
+import type { NonFiniteRowsInputs, NonFiniteRowsOutput } from './finite-kernel.js';
 import type { ReplayDrawInputs, ReplayWriteInputs } from './replay-kernels.js';
 import { normalTensor, type RngKey, uniformTensor } from './rng.js';
 import type {
@@ -188,6 +189,8 @@ export interface KernelSignatures {
   'replay.draw': { inputs: ReplayDrawInputs; output: tf.Tensor2D };
   /** Replay-buffer FIFO write (see `REPLAY_WRITE_KERNEL`): the new buffer `[capacity, D]`. */
   'replay.write': { inputs: ReplayWriteInputs; output: tf.Tensor2D };
+  /** Partial counts of the rows of `[B, D]` holding NaN/±Infinity (see `NON_FINITE_ROWS_KERNEL`). */
+  nonFiniteRows: { inputs: NonFiniteRowsInputs; output: NonFiniteRowsOutput };
 }
 
 /** A kernel's name: one of {@link KernelSignatures}, or any string for kernels declared at run time. */

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { splitRhatEss } from './diagnostics.js';
 import { EbmError } from './errors.js';
-import { countNonFiniteRows, HOST_FINITE_SCAN_MAX } from './finite-rows.js';
-import { randomNormal } from './kernels.js';
+import { NON_FINITE_ROWS_KERNEL } from './finite-kernel.js';
+import { countNonFiniteRows, finiteScanPolicy, HOST_FINITE_SCAN_MAX, sumCounts } from './finite-rows.js';
+import { kernelSource, randomNormal, runKernel } from './kernels.js';
 import { assertKnownOptions } from './options.js';
 import { foldIn, type RngKey, toKey } from './rng.js';
 import type {
@@ -675,11 +676,33 @@ function* runLoop<S extends SamplerState, I extends StepInfo>(
     }
     let nonFinite: NonFiniteReport | undefined;
     // A whole chain: one read of the final states (the caller's next read is served from it) and a host scan;
-    // a large state: one device sum, and the per-chain count only when it is not finite.
+    // a large state: the backend's `nonFiniteRows` kernel and a read of its counts where one is registered, else
+    // one device sum, and the per-chain count only when it is not finite.
     if (wholeDone && badStep === undefined && (isAsync || canReadSync())) {
       const x = state.x;
       const [b, d] = x.shape;
-      if (b * d <= HOST_FINITE_SCAN_MAX) {
+      const policy = finiteScanPolicy();
+      const scan = kernelSource(NON_FINITE_ROWS_KERNEL) === 'backend';
+      const withRead = b * d < policy.kernelFrom;
+      if (scan && (!withRead || (policy.kernelWithRead && b * d <= HOST_FINITE_SCAN_MAX))) {
+        // The backend's one-dispatch count (e.g. @ebm/cuda's WGSL scan) and a read of its few partial counts
+        // (with `kernelWithRead`, for a small state, together with the read of the states).
+        const counts = runKernel(NON_FINITE_ROWS_KERNEL, { x });
+        let v: ArrayLike<number>;
+        try {
+          if (isAsync) {
+            const read = withRead ? Promise.all([counts.data(), x.data()]).then(([c]) => c) : counts.data();
+            v = (yield read) as ArrayLike<number>;
+          } else {
+            // sync-read: allowed — sampleSync is the synchronous API, guarded by canReadSync.
+            v = counts.dataSync();
+          }
+        } finally {
+          counts.dispose();
+        }
+        const chains = sumCounts(v);
+        if (chains > 0) nonFinite = { chains, firstStep: total };
+      } else if (b * d <= HOST_FINITE_SCAN_MAX) {
         // sync-read: allowed — sampleSync is the synchronous API, guarded by canReadSync.
         const data = isAsync ? ((yield x.data()) as ArrayLike<number>) : x.dataSync();
         const chains = countNonFiniteRows(data, b, d);

@@ -6,12 +6,17 @@ import {
   chainKernelName,
   foldIn,
   getKernelImpl,
+  NON_FINITE_ROWS_KERNEL,
   normalArray,
   philox4x32,
   randomNormal,
+  registerKernelImpl,
   rngKey,
   runChainHost,
+  runKernel,
+  unregisterKernelImpl,
 } from '@ebm/core';
+import { finiteScanPolicy, setFiniteScanPolicy, setSimdFiniteScan } from '@ebm/core/internal';
 import { DoubleWell } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -324,7 +329,10 @@ export async function sectionChainprof(ctx) {
   await gpu();
   watchDevice();
   const sizes = small
-    ? [[256, 32, 20]]
+    ? [
+        [256, 32, 20],
+        [16384, 32, 2], // 2^19 elements: the nonFiniteRows path and its before / after rows
+      ]
     : [
         [4096, 32, 1000],
         [65536, 32, 200],
@@ -410,6 +418,74 @@ export async function sectionChainprof(ctx) {
       const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: i });
       r.samples.dispose();
     });
+    // Before / after of the large-state finite check (B·D ≥ 2¹⁹: core's KERNEL_FINITE_SCAN_MIN): the same calls with
+    // @ebm/cuda's nonFiniteRows unregistered run the old check (tf.sum, then isFinite / all / … when not finite).
+    // The host scan in JS instead of WebAssembly SIMD (before), same run.
+    if (B * D < finiteScanPolicy().kernelFrom) {
+      const prev = setSimdFiniteScan(false);
+      try {
+        await time('sample() + data(), host finite scan in JS (SIMD scan off: before)', async (i) => {
+          const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: i });
+          await r.samples.data();
+          r.samples.dispose();
+        });
+        await time('sample() 1 step + data(), host finite scan in JS (SIMD scan off: before)', async (i) => {
+          const r = await sampler.sample({ nSamples: B, dim: D, nSteps: 1, seed: i });
+          await r.samples.data();
+          r.samples.dispose();
+        });
+      } finally {
+        setSimdFiniteScan(prev);
+      }
+    }
+    // Below 2^19 elements: sample() reads the states and scans them on the host (default), or, with the policy's
+    // kernelWithRead, dispatches nonFiniteRows and reads its counts together with the states (no host scan).
+    if (B * D < finiteScanPolicy().kernelFrom) {
+      const prev = setFiniteScanPolicy({ kernelWithRead: true });
+      try {
+        await time(
+          'sample() + data(), small-state check by nonFiniteRows read with the states (kernelWithRead)',
+          async (i) => {
+            const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: i });
+            await r.samples.data();
+            r.samples.dispose();
+          },
+        );
+        await time(
+          'sample() 1 step + data(), small-state check by nonFiniteRows read with the states (kernelWithRead)',
+          async (i) => {
+            const r = await sampler.sample({ nSamples: B, dim: D, nSteps: 1, seed: i });
+            await r.samples.data();
+            r.samples.dispose();
+          },
+        );
+      } finally {
+        setFiniteScanPolicy(prev);
+      }
+    }
+    const scanImpl = getKernelImpl(NON_FINITE_ROWS_KERNEL, 'webgpu');
+    if (scanImpl !== undefined && B * D >= 2 ** 19) {
+      unregisterKernelImpl(NON_FINITE_ROWS_KERNEL, 'webgpu');
+      try {
+        await time(
+          'sample() + data(), finite check by tfjs ops (nonFiniteRows unregistered: before)',
+          async (i) => {
+            const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: i });
+            await r.samples.data();
+            r.samples.dispose();
+          },
+        );
+        await time(
+          'sample() without data(), finite check by tfjs ops (nonFiniteRows unregistered: before)',
+          async (i) => {
+            const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: i });
+            r.samples.dispose();
+          },
+        );
+      } finally {
+        registerKernelImpl(NON_FINITE_ROWS_KERNEL, 'webgpu', scanImpl, { override: true });
+      }
+    }
     await time('bare kernel 1 step + data() (kernel fixed cost)', async (i) => {
       const y = call(x0, 1, i);
       await y.data();
@@ -471,6 +547,59 @@ export async function sectionChainprof(ctx) {
       });
       await bad.data();
       bad.dispose();
+    });
+    // The finite checks on their own, each on a fresh GPU-only copy of x0 (copy made before the clock starts):
+    // the read + host scan sample() makes below core's KERNEL_FINITE_SCAN_MIN, the nonFiniteRows dispatch + read of
+    // its counts above it, and both reads at once (what a small state would pay with the kernel).
+    const scanOf = (d) => {
+      const u = new Int32Array(d.buffer, d.byteOffset, d.length);
+      let any = 0;
+      for (let k = 0; k < u.length; k++) any |= (u[k] & 0x7f800000) + 0x00800000;
+      return any;
+    };
+    const fresh = async () => {
+      const y = tf.add(x0, 0);
+      const one = tf.slice(y, [0, 0], [1, 1]);
+      await one.data(); // y computed, nothing of it on the host
+      one.dispose();
+      return y;
+    };
+    await time('finite check: data() of [B,D] + host bit scan (sample() below 2^19 elements)', async () => {
+      const y = await fresh();
+      const t0 = performance.now();
+      scanOf(await y.data());
+      const dt = performance.now() - t0;
+      y.dispose();
+      return dt;
+    });
+    await time('finite check: data() of [B,D] alone (the read the host scan rides on)', async () => {
+      const y = await fresh();
+      const t0 = performance.now();
+      await y.data();
+      const dt = performance.now() - t0;
+      y.dispose();
+      return dt;
+    });
+    await time(
+      'finite check: nonFiniteRows [B,D] + read of its counts (sample() from 2^19 elements)',
+      async () => {
+        const y = await fresh();
+        const t0 = performance.now();
+        const c = runKernel(NON_FINITE_ROWS_KERNEL, { x: y });
+        await c.data();
+        const dt = performance.now() - t0;
+        tf.dispose([c, y]);
+        return dt;
+      },
+    );
+    await time('finite check: nonFiniteRows counts read and data() of [B,D] at once', async () => {
+      const y = await fresh();
+      const t0 = performance.now();
+      const c = runKernel(NON_FINITE_ROWS_KERNEL, { x: y });
+      await Promise.all([c.data(), y.data()]);
+      const dt = performance.now() - t0;
+      tf.dispose([c, y]);
+      return dt;
     });
     await time('host scan of the read [B,D] for non-finite rows (JS)', async () => {
       const d = await x0.data(); // cached after the first read
@@ -566,6 +695,10 @@ export async function sectionChainprof(ctx) {
     await countOf('sample() + data()', async () => {
       const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: 5 });
       await r.samples.data();
+      r.samples.dispose();
+    });
+    await countOf('sample() without data()', async () => {
+      const r = await sampler.sample({ nSamples: B, dim: D, nSteps: N, seed: 5 });
       r.samples.dispose();
     });
     await countOf('bare kernel + data()', async () => {

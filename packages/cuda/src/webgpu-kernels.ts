@@ -6,6 +6,7 @@ import {
   langevinStepComposite,
   MLP_CONTRASTIVE_ADAM_KERNEL,
   MLP_GRADIENT_REGRESSION_KERNEL,
+  NON_FINITE_ROWS_KERNEL,
   type RandomInputs,
   REPLAY_DRAW_KERNEL,
   REPLAY_WRITE_KERNEL,
@@ -15,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkKey, run, sizeOf, WEBGPU_BACKEND, WORKGROUP } from './backend.js';
 import { CHAIN_KINDS, chainTraceKernelName, makeChainKernel, makeChainTraceKernel } from './chain-kernels.js';
 import { flatDispatch, type Program } from './chain-programs.js';
+import { nonFiniteRowsWebGpu } from './finite-scan.js';
 import { mlpGradientRegressionWebGpu } from './mlp-gradient-regression.js';
 import { mlpContrastiveAdamWebGpu } from './mlp-train.js';
 import { replayDrawWebGpu, replayWriteWebGpu } from './replay.js';
@@ -211,6 +213,7 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
   MLP_GRADIENT_REGRESSION_KERNEL,
   REPLAY_DRAW_KERNEL,
   REPLAY_WRITE_KERNEL,
+  NON_FINITE_ROWS_KERNEL,
   ...CHAIN_KINDS.map(chainKernelName),
   ...CHAIN_KINDS.map(chainTraceKernelName),
 ];
@@ -220,7 +223,8 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
  * `randomNormal`, `randomUniform`, `langevinStep`, `train.mlpContrastiveAdam` (the fused CD + Adam training step of
  * an MLP energy, see `mlp-train.ts`), `train.mlpGradientRegression` (loss and parameter gradient of
  * Σ c‖∇ₓV + u‖², Energy Matching's flow term, see `mlp-gradient-regression.ts`), `replay.draw` and `replay.write`
- * (PCD's replay buffer in one program each, see `replay.ts`), and for every kind in `CHAIN_KINDS` the whole-chain
+ * (PCD's replay buffer in one program each, see `replay.ts`), `nonFiniteRows` (the count of non-finite rows of
+ * `[B, D]` in one dispatch, see `finite-scan.ts`), and for every kind in `CHAIN_KINDS` the whole-chain
  * kernel
  * `chain.<kind>` (Langevin, MALA, HMC) and its traced variant `chainTrace.<kind>` (declared here). Samplers pick
  * them up through `runKernel` without changes whenever `webgpu` is the active backend. Idempotent (a second call
@@ -240,6 +244,7 @@ export function registerWebGpuKernels(): () => void {
     registerKernelImpl(MLP_GRADIENT_REGRESSION_KERNEL, WEBGPU_BACKEND, mlpGradientRegressionWebGpu, opts),
     registerKernelImpl(REPLAY_DRAW_KERNEL, WEBGPU_BACKEND, replayDrawWebGpu, opts),
     registerKernelImpl(REPLAY_WRITE_KERNEL, WEBGPU_BACKEND, replayWriteWebGpu, opts),
+    registerKernelImpl(NON_FINITE_ROWS_KERNEL, WEBGPU_BACKEND, nonFiniteRowsWebGpu, opts),
     ...CHAIN_KINDS.map((kind) =>
       registerKernelImpl(
         chainKernelName(kind),
