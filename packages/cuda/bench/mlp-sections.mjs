@@ -1,6 +1,6 @@
 // Section `mlpsweep` of gpu-compare.mjs (issue 11): every program variant of the whole-chain MLP Langevin kernel
 // (`settings.mlpVariant`: the cooperative program 'coop' of mlp-coop.ts in its shapes `settings.mlpCoopShape`, and
-// the register-tiled 'tile:<c>x<t>x<rc>x<ru>' of mlp-tile.ts) at the harness size: MLPEnergy 32→128→128→1 SiLU
+// the register-tiled 'tile:<c>x<t>x<rc>x<ru>[c]' of mlp-tile.ts, suffix c: a thread's units contiguous) at the harness size: MLPEnergy 32→128→128→1 SiLU
 // seed 7 (the weights `dump-mlp` writes to mlp_weights.json for the TorchEBM side), 4096 chains, 100 steps, step
 // 0.01, noise 1. Each timed run is the bare chain.mlp kernel plus the read-back of the 4096×32 states; the
 // variants' reps are interleaved (rep k of every variant, then rep k + 1), so drift of the machine hits them all
@@ -33,6 +33,12 @@ function variants(small) {
         'tile:32x64x8x8',
         'tile:32x128x8x4',
         'tile:32x256x4x4',
+        'tile:8x64x4x4c',
+        'tile:8x128x4x2c',
+        'tile:16x32x8x8c',
+        'tile:16x64x8x4c',
+        'tile:16x128x4x4c',
+        'tile:32x128x8x4c',
       ];
   for (const t of tiles) out.push([t, { mlpVariant: t }]);
   return out;

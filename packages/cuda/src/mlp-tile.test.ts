@@ -32,6 +32,13 @@ describe('tile shapes', () => {
     // 16 chains need 26.6 KB of workgroup memory: at WebGPU's default 16 KiB, 8.
     expect(defaultTileShape(layout, 4096, 16384)).toEqual({ c: 8, t: 64, rc: 4, ru: 4 });
     expect(tileShapeFor(layout, 4096, 'tile:32x128x8x4', 65536)).toEqual({ c: 32, t: 128, rc: 8, ru: 4 });
+    expect(tileShapeFor(layout, 4096, 'tile:8x64x4x4c', 16384)).toEqual({
+      c: 8,
+      t: 64,
+      rc: 4,
+      ru: 4,
+      contiguous: true,
+    });
     for (const bad of [
       'tile:',
       'tile:16x128x4',
@@ -83,10 +90,10 @@ describe.skipIf(!gpuOk)('WebGPU chain.mlp, register-tiled variant', () => {
     registerWebGpuKernels();
     // [inputDim, widths, activation, variants]; B = 22 is no multiple of any tile's chains.
     const cases: [number, number[], NonNullable<M.MLPEnergyOptions['activation']>, string[]][] = [
-      [2, [8, 4], 'silu', ['tile', 'tile:8x16x4x2']],
+      [2, [8, 4], 'silu', ['tile', 'tile:8x16x4x2', 'tile:8x16x4x2c']],
       [3, [12, 5, 6], 'tanh', ['tile:8x16x8x2']],
       [4, [10], 'elu', ['tile:4x8x4x2']],
-      [2, [6, 9], 'leakyRelu', ['tile:8x16x4x4']],
+      [2, [6, 9], 'leakyRelu', ['tile:8x16x4x4c']],
     ];
     const B = 22;
     for (const [D, widths, activation, variants] of cases) {

@@ -33,6 +33,11 @@ export interface TileShape {
   readonly t: number;
   readonly rc: number;
   readonly ru: number;
+  /**
+   * Units of a thread contiguous (`u = ru·tu + r`, spec suffix `c`: its `ru` weight loads are adjacent, which the
+   * compiler may merge into one vector load) instead of strided (`u = tu + TU·r`: each load coalesced over a warp).
+   */
+  readonly contiguous?: boolean;
 }
 
 /** Chains per thread the tiled program supports (whole vec4 registers). */
@@ -91,7 +96,8 @@ export function defaultTileShape(layout: MlpLayout, b: number, limitBytes: numbe
 
 /**
  * The tile shape of `settings.mlpVariant`: `'tile'` (the default tile, `undefined` when none fits) or
- * `'tile:<c>x<t>x<rc>x<ru>'` (e.g. `'tile:16x128x4x4'`; a clear `EbmError` when malformed or too big).
+ * `'tile:<c>x<t>x<rc>x<ru>[c]'` (e.g. `'tile:16x128x4x4'`; suffix `c`: contiguous units; a clear `EbmError` when
+ * malformed or too big).
  */
 export function tileShapeFor(
   layout: MlpLayout,
@@ -100,8 +106,11 @@ export function tileShapeFor(
   limitBytes: number,
 ): TileShape | undefined {
   if (spec === 'tile') return defaultTileShape(layout, b, limitBytes);
-  const m = /^tile:(\d+)x(\d+)x(\d+)x(\d+)$/.exec(spec);
-  const s = m === null ? undefined : { c: +m[1]!, t: +m[2]!, rc: +m[3]!, ru: +m[4]! };
+  const m = /^tile:(\d+)x(\d+)x(\d+)x(\d+)(c?)$/.exec(spec);
+  const s =
+    m === null
+      ? undefined
+      : { c: +m[1]!, t: +m[2]!, rc: +m[3]!, ru: +m[4]!, ...(m[5] === 'c' ? { contiguous: true } : {}) };
   if (s === undefined || !tileShapeFits(layout, s, limitBytes)) {
     throw new EbmError(
       'INVALID_PARAM',
@@ -200,7 +209,11 @@ export function mlpTileLangevinProgram(
     const lines: string[] = [];
     lines.push(`    for (var ub = 0; ub < ${nb}; ub++) {`);
     for (const r of rs) {
-      lines.push(`      let u${r} = ub * ${span} + tu + ${TU * r};`);
+      lines.push(
+        shape.contiguous
+          ? `      let u${r} = ub * ${span} + tu * ${ru} + ${r};`
+          : `      let u${r} = ub * ${span} + tu + ${TU * r};`,
+      );
       lines.push(`      let m${r} = ${exact ? `u${r}` : `min(u${r}, ${o.nOut - 1})`};`);
     }
     for (const v of vs)
@@ -282,7 +295,7 @@ export function mlpTileLangevinProgram(
     }),
   );
 
-  const tileKey = `C${C}_T${T}_R${RC}x${RU}`;
+  const tileKey = `C${C}_T${T}_R${RC}x${RU}${shape.contiguous ? 'c' : ''}`;
   return {
     outputShape: [b, d],
     shaderKey: `ebm_mlp_tile_langevin_${key}_D${d}_${tileKey}${perStepNoise ? '_ps' : ''}`,
