@@ -4,13 +4,14 @@
 // seed 7 (the weights `dump-mlp` writes to mlp_weights.json for the TorchEBM side), 4096 chains, 100 steps, step
 // 0.01, noise 1. Each timed run is the bare chain.mlp kernel plus the read-back of the 4096×32 states; the
 // variants' reps are interleaved (rep k of every variant, then rep k + 1), so drift of the machine hits them all
-// alike. Same keys everywhere: maxAbsDiff vs the default program (float32 summation order only). With --small:
-// 64 chains, 3 steps, a few variants (lavapipe). Imported by gpu-compare.mjs; `ctx` brings its helpers.
+// alike. Same keys everywhere: maxAbsDiff vs the default program (float32 summation order only). Then the fused
+// CD-10 training chain's size (2→128→128→1, 256 chains, 10 steps), where few chains give few workgroups. With
+// --small: 64 chains, 3 steps, a few variants (lavapipe). Imported by gpu-compare.mjs; `ctx` brings its helpers.
 import { chainKernelName, getKernelImpl, randomNormal, rngKey } from '@ebm/core';
 import { MLPEnergy } from '@ebm/models';
 
-/** Variants swept: label → settings (on top of { stepSize, noiseScale, mlpCooperative: 1 }). */
-function variants(small) {
+/** Variants of the harness case (32→128→128→1, 4096 chains): label → settings (on top of mlpCooperative: 1). */
+function harnessVariants(small) {
   const out = [['default', {}]];
   const coop = small ? ['8x128'] : ['4x128', '8x64', '8x128', '16x128'];
   for (const s of coop) out.push([`coop ${s}`, { mlpVariant: 'coop', mlpCoopShape: s }]);
@@ -44,12 +45,37 @@ function variants(small) {
   return out;
 }
 
+/** Variants of the training case (2→128→128→1, 256 chains, CD-10's chain): few chains, so few workgroups. */
+function trainVariants() {
+  const out = [['default', {}]];
+  for (const s of ['2x128', '4x128']) out.push([`coop ${s}`, { mlpVariant: 'coop', mlpCoopShape: s }]);
+  for (const t of [
+    'tile',
+    'tile:4x32x4x4',
+    'tile:4x64x4x2',
+    'tile:4x128x4x1',
+    'tile:4x128x4x1c',
+    'tile:8x256x4x1',
+  ])
+    out.push([t, { mlpVariant: t }]);
+  return out;
+}
+
 export async function sectionMlpSweep(ctx) {
-  const { emit, median, gpu, watchDevice, small, repsArg } = ctx;
+  const { gpu, watchDevice, small } = ctx;
   await gpu();
   watchDevice();
+  if (small) await sweep(ctx, [64, 32, 3], harnessVariants(true));
+  else {
+    await sweep(ctx, [4096, 32, 100], harnessVariants(false));
+    await sweep(ctx, [256, 2, 10], trainVariants());
+  }
+}
+
+/** Times `list` (label, settings) on B chains of dimension D for N steps: interleaved reps, maxAbsDiff vs the first. */
+async function sweep(ctx, [B, D, N], list) {
+  const { emit, median, small, repsArg } = ctx;
   const chain = getKernelImpl(chainKernelName('mlp'), 'webgpu');
-  const [B, D, N] = small ? [64, 32, 3] : [4096, 32, 100];
   const reps = repsArg ?? (small ? 3 : 15);
   const energy = new MLPEnergy({ inputDim: D, widths: [128, 128], activation: 'silu', seed: 7 });
   const params = energy.kernelHint.params;
@@ -73,7 +99,7 @@ export async function sectionMlpSweep(ctx) {
   // Compile and check every variant once (seed 1: the same keys for all), then the interleaved reps.
   const live = [];
   let ref;
-  for (const [label, extra] of variants(small)) {
+  for (const [label, extra] of list) {
     const settings = { stepSize: 0.01, noiseScale: 1, mlpCooperative: 1, ...extra };
     try {
       const t0 = performance.now();

@@ -88,12 +88,13 @@ describe.skipIf(!gpuOk)('WebGPU chain.mlp, register-tiled variant', () => {
   it('equals the one-thread-per-chain program on the same keys (shapes, widths, layers, activations)', async () => {
     await tf.setBackend('webgpu');
     registerWebGpuKernels();
-    // [inputDim, widths, activation, variants]; B = 22 is no multiple of any tile's chains.
+    // [inputDim, widths, activation, variants]; B = 22 is no multiple of any tile's chains. Width 40 with 16 or 8
+    // threads along units: two unit blocks per thread, the last partly masked; widths 5, 6, 10: masked units.
     const cases: [number, number[], NonNullable<M.MLPEnergyOptions['activation']>, string[]][] = [
       [2, [8, 4], 'silu', ['tile', 'tile:8x16x4x2', 'tile:8x16x4x2c']],
-      [3, [12, 5, 6], 'tanh', ['tile:8x16x8x2']],
+      [3, [40, 5, 6], 'tanh', ['tile:8x16x8x2']],
       [4, [10], 'elu', ['tile:4x8x4x2']],
-      [2, [6, 9], 'leakyRelu', ['tile:8x16x4x4c']],
+      [2, [6, 40], 'leakyRelu', ['tile:8x16x4x4c']],
     ];
     const B = 22;
     for (const [D, widths, activation, variants] of cases) {
@@ -111,7 +112,7 @@ describe.skipIf(!gpuOk)('WebGPU chain.mlp, register-tiled variant', () => {
       x0.dispose();
       energy.dispose();
     }
-  });
+  }, 300_000);
 
   it('per-step noise scales, no leaks, and a bad variant is an EbmError', async () => {
     await tf.setBackend('webgpu');
