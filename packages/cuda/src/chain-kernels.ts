@@ -315,6 +315,9 @@ function keptUpTo(i: number, burnIn: number, thin: number): number {
   return i > burnIn ? Math.floor((i - burnIn) / thin) : 0;
 }
 
+/** The cooperative MLP program's variant when `settings.mlpVariant` is not given: 'coop' or 'tile' (mlp-tile.ts). */
+const DEFAULT_MLP_VARIANT: string = 'coop';
+
 /**
  * Runs the chain in dispatches of ≤ MAX_STEPS_PER_DISPATCH steps; `each` receives every dispatch's flat output
  * (and must dispose it or keep it) and returns the next states.
@@ -349,11 +352,12 @@ function runChain(
         ? coopShape(mlp, b, d, workgroupStorageLimit())
         : forcedCoopShape(mlp, d, forcedShape, workgroupStorageLimit());
   }
-  // settings.mlpVariant picks the cooperative program's variant: 'coop' (default, mlp-coop.ts) or the
-  // register-tiled 'tile' / 'tile:<c>x<t>x<rc>x<ru>' (mlp-tile.ts; 'tile' falls back to 'coop' when no tile fits).
-  const variant = p.settings.mlpVariant;
+  // settings.mlpVariant picks the cooperative program's variant: 'coop' (mlp-coop.ts) or the register-tiled
+  // 'tile' / 'tile:<c>x<t>x<rc>x<ru>[c]' (mlp-tile.ts; 'tile' falls back to 'coop' when no tile fits). A forced
+  // mlpCoopShape means 'coop'; else DEFAULT_MLP_VARIANT.
+  const variant = p.settings.mlpVariant ?? (forcedShape !== undefined ? 'coop' : DEFAULT_MLP_VARIANT);
   let tile: TileShape | undefined;
-  if (mlp !== undefined && useCoop && variant !== undefined && variant !== 'coop') {
+  if (mlp !== undefined && useCoop && variant !== 'coop') {
     if (typeof variant !== 'string' || !variant.startsWith('tile')) {
       throw new EbmError(
         'INVALID_PARAM',
