@@ -16,6 +16,8 @@
 //            | floor (raw Dawn round trips, no tfjs: the latency floor of a whole-chain sample(); floor-sections.mjs)
 //            | mlpshape (the cooperative program's shape c x t forced through settings.mlpCoopShape vs the default:
 //              bare chain.mlp + read-back at 256x2x10 with 2-128-128-1 and 4096x32x100 with 32-128-128-1)
+//            | mlpsweep (every chain.mlp program variant x shape, settings.mlpVariant 'coop' / 'tile:<c>x<t>x<rc>x<ru>',
+//              at 4096x32x100 32-128-128-1 SiLU seed 7, interleaved reps, maxAbsDiff vs default; mlp-sections.mjs)
 //            | emflow (Energy Matching flow-only fit() step, 2-128-128-128-1 SiLU: fused train.mlpGradientRegression vs
 //              autograd double backprop; tfjs kernels, dispatches and reads per step; flow-sections.mjs)
 //            | trainfused (CD-10 / PCD-10 fit() steps: fused train.mlpContrastiveAdam vs autograd, per-step medians and
@@ -58,6 +60,7 @@ import { ContrastiveDivergence, fit, PersistentContrastiveDivergence } from '../
 import { sectionChainprof, sectionNanhunt } from './chain-sections.mjs';
 import { sectionFloor } from './floor-sections.mjs';
 import { sectionEmFlow } from './flow-sections.mjs';
+import { sectionMlpSweep } from './mlp-sections.mjs';
 import { sectionChainsweep } from './sweep-sections.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -1547,6 +1550,7 @@ try {
   else if (section === 'trainfused') await sectionTrainFused();
   else if (section === 'mlpcoop') await sectionMlpCoop();
   else if (section === 'mlpshape') await sectionMlpShape();
+  else if (section === 'mlpsweep') await sectionMlpSweep(sectionContext());
   else if (section === 'cpu') await sectionCpu('cpu');
   else if (section === 'wasm') await sectionCpu('wasm');
   else if (section === 'dump-mlp') dumpMlp();

@@ -13,6 +13,7 @@ import {
 import { WGSL_ENERGY_KINDS, wgslEnergy } from './energy-kinds.js';
 import { type CoopShape, coopShape, forcedCoopShape, mlpLangevinProgram } from './mlp-coop.js';
 import { mlpLayout } from './mlp-energy.js';
+import { mlpTileLangevinProgram, mlpTransposedWeights, type TileShape, tileShapeFor } from './mlp-tile.js';
 
 /**
  * Whole-chain kernels on WebGPU: `chain.<kind>` (final states) and `chainTrace.<kind>` (final states plus
@@ -314,6 +315,9 @@ function keptUpTo(i: number, burnIn: number, thin: number): number {
   return i > burnIn ? Math.floor((i - burnIn) / thin) : 0;
 }
 
+/** The cooperative MLP program's variant when `settings.mlpVariant` is not given: 'coop' or 'tile' (mlp-tile.ts). */
+const DEFAULT_MLP_VARIANT: string = 'coop';
+
 /**
  * Runs the chain in dispatches of ≤ MAX_STEPS_PER_DISPATCH steps; `each` receives every dispatch's flat output
  * (and must dispose it or keep it) and returns the next states.
@@ -348,6 +352,25 @@ function runChain(
         ? coopShape(mlp, b, d, workgroupStorageLimit())
         : forcedCoopShape(mlp, d, forcedShape, workgroupStorageLimit());
   }
+  // settings.mlpVariant picks the cooperative program's variant: 'coop' (mlp-coop.ts) or the register-tiled
+  // 'tile' / 'tile:<c>x<t>x<rc>x<ru>[c]' (mlp-tile.ts; 'tile' falls back to 'coop' when no tile fits). A forced
+  // mlpCoopShape means 'coop'; else DEFAULT_MLP_VARIANT.
+  const variant = p.settings.mlpVariant ?? (forcedShape !== undefined ? 'coop' : DEFAULT_MLP_VARIANT);
+  let tile: TileShape | undefined;
+  if (mlp !== undefined && useCoop && variant !== 'coop') {
+    if (typeof variant !== 'string' || !variant.startsWith('tile')) {
+      throw new EbmError(
+        'INVALID_PARAM',
+        "settings.mlpVariant must be 'coop', 'tile' or 'tile:<c>x<t>x<rc>x<ru>'.",
+        {
+          argument: 'settings.mlpVariant',
+          value: variant,
+          fix: "pass 'coop' (the default), 'tile' or e.g. 'tile:16x128x4x4'.",
+        },
+      );
+    }
+    tile = tileShapeFor(mlp, b, variant, workgroupStorageLimit());
+  }
   return tf.tidy(() => {
     // The separable program computes its own step keys (one dispatch per ≤ 1000 steps, nothing else).
     const keys = useSeparable ? undefined : stepKeys(p.key, p.startStep, nSteps, mh);
@@ -362,8 +385,25 @@ function runChain(
     // x0 drawn by the kernel: in the first dispatch of the separable program, else with randomNormal here.
     let x: tf.Tensor2D | undefined =
       x0 ?? (useSeparable ? undefined : (randomNormal(p.x0Key!, [b, d]) as tf.Tensor2D));
+    let qT: tf.Tensor1D | undefined;
     for (let offset = 0; offset < nSteps; offset += MAX_STEPS_PER_DISPATCH) {
       const steps = Math.min(MAX_STEPS_PER_DISPATCH, nSteps - offset);
+      if (mlp !== undefined && tile !== undefined) {
+        qT ??= mlpTransposedWeights(mlp, params as tf.Tensor1D);
+        x = run(
+          mlpTileLangevinProgram(mlp, b, d, tile, perStep),
+          [x!, keys!, params!, qT, ...extra],
+          'float32',
+          [
+            { type: 'int32', data: [b] },
+            { type: 'int32', data: [offset] },
+            { type: 'int32', data: [steps] },
+            { type: 'float32', data: [p.h] },
+            { type: 'float32', data: [p.amp] },
+          ],
+        ) as tf.Tensor2D;
+        continue;
+      }
       if (mlp !== undefined && coop !== undefined) {
         x = run(mlpLangevinProgram(mlp, b, d, coop, perStep), [x!, keys!, params!, ...extra], 'float32', [
           { type: 'int32', data: [b] },
