@@ -150,7 +150,7 @@ describe('the curriculum (smoke mode)', () => {
       afterJoint400Steps: number;
     };
     expect(Number.isFinite(d.afterJoint.mmd.samples)).toBe(true);
-    // twice the sampler's steps (200 more at ε_max) are scored too; the paper's set-up keeps a constant joint lr
+    // twice the sampler's steps (the second half at ε_max) are scored too; the paper's set-up keeps a constant joint lr
     expect(Number.isFinite(d.afterJoint400Steps)).toBe(true);
     expect(r.jointLrEnd).toBe(r.jointLr);
     expect(d.afterJoint.mmd.floor).toBeLessThan(0.01 * d.afterJoint.mmd.baseline + 0.01);

@@ -9,8 +9,9 @@
  *
  * Score: the sample-quality score of `lib/quality.ts` (multi-bandwidth MMD², 2000 samples vs 2000 held-out
  * points, beside uniform noise in the data's box — the baseline — and a second held-out set — the floor), after
- * each phase; after the joint phase (and at joint checkpoints) also after 200 more steps at ε_max (`afterJoint400Steps`,
- * `mmd2Long`: twice the paper's chain, a longer equilibration at the final temperature), to tell a score limited by
+ * each phase; after the joint phase (and at joint checkpoints) also after as many more steps at ε_max
+ * (`afterJoint400Steps`, `mmd2Long`: twice the sampler's chain, 400 steps at Δ = 0.01, the second half a longer
+ * equilibration at the final temperature), to tell a score limited by
  * training from one limited by sampling length. Figure `<dataset>-landscape`: the learned V (left; colour
  * ln(V − V_lo + δ) over the 1 %–99 % quantiles of the grid's V, so a narrow spike of V does not take the whole colour
  * scale and the valleys stay visible; `colorRange: 'auto'` of @ebm/viz), the Boltzmann density exp(−(V − V_min)/ε_max)
@@ -175,7 +176,7 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       x.dispose();
       return s;
     };
-    // Twice the paper's chain: the 200-step samples, then 200 more Langevin steps of Δ at the final temperature
+    // Twice the sampler's chain: its samples (200 steps at Δ = 0.01), then as many more Langevin steps of Δ at the final temperature
     // ε_max (x − Δ∇V + √ε_max·√(2Δ)ξ, the sampler's last step continued), i.e. a longer equilibration at ε_max.
     const hot = new LangevinDynamics(V, { stepSize: langevinDt, noiseScale: Math.sqrt(loss.epsilonMax) });
     const equilibrate = async (s: Float32Array) => {
@@ -198,7 +199,7 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       const tc = performance.now();
       const samples = await sample();
       const score = roundScore(scoreSamples(ref, samples));
-      // joint checkpoints also score 200 more steps at ε_max (training-limited or sampling-limited?)
+      // joint checkpoints also score as many more steps at ε_max (training-limited or sampling-limited?)
       const long =
         phase === 'joint' ? roundScore(scoreSamples(ref, await equilibrate(samples))).mmd.samples : undefined;
       const entry = {
