@@ -52,6 +52,8 @@ interface TuningOptions {
   jointSteps?: number;
   flowLr?: number;
   jointLr?: number;
+  jointLrEnd?: number;
+  jointBatchSize?: number;
   nLangevin?: number;
   batchSize?: number;
   langevinDt?: number;
@@ -107,6 +109,11 @@ const program = new Command('pnpm example')
     positiveNumber('joint-lr'),
   )
   .option(
+    '--joint-lr-end <x>',
+    'energy-matching-2d: joint-phase end learning rate (cosine from --joint-lr; default a tenth, the paper set-up: constant)',
+    positiveNumber('joint-lr-end'),
+  )
+  .option(
     '--n-langevin <n>',
     'energy-matching-2d: Langevin steps per negative batch',
     positiveInt('n-langevin'),
@@ -126,6 +133,11 @@ const program = new Command('pnpm example')
     },
   )
   .option('--batch-size <n>', 'energy-matching-2d: batch size', positiveInt('batch-size'))
+  .option(
+    '--joint-batch-size <n>',
+    'energy-matching-2d: batch size of the joint phase (default --batch-size)',
+    positiveInt('joint-batch-size'),
+  )
   .option(
     '--dataset <name...>',
     'energy-matching-2d: datasets (twoMoons, eightGaussians); default both',

@@ -147,8 +147,12 @@ describe('the curriculum (smoke mode)', () => {
     // the score is measured against the paper's data (3·moons(0.2) − 1): finite, with its own floor and baseline
     const d = r.results.twoMoons as {
       afterJoint: { mmd: { samples: number; baseline: number; floor: number } };
+      afterJoint400Steps: number;
     };
     expect(Number.isFinite(d.afterJoint.mmd.samples)).toBe(true);
+    // twice the sampler's steps (the second half at ε_max) are scored too; the paper's set-up keeps a constant joint lr
+    expect(Number.isFinite(d.afterJoint400Steps)).toBe(true);
+    expect(r.jointLrEnd).toBe(r.jointLr);
     expect(d.afterJoint.mmd.floor).toBeLessThan(0.01 * d.afterJoint.mmd.baseline + 0.01);
   });
 

@@ -3,6 +3,12 @@
 # (the GPU is dispatch-bound and the host has 16 cores, so 4 processes share it well), each under a time cap,
 # each writing its checkpoints (summary.json with MMD² per checkpoint, the landscape figure, the samples) to
 # $OUT/<config>/energy-matching-2d/ and its log to $OUT/<config>/log.txt; then one table of every checkpoint.
+# Packaging (the device returns at most 8 files, at most 2 folders deep): after the table, each configuration's
+# PNGs, summary.json, samples, log and command go into ONE file $OUT/<config>.tgz (`tar xzf P6.tgz` gives
+# P6/log.txt, P6/cmd.txt, P6/energy-matching-2d/{*.png,summary.json,*-samples.json}) and $OUT/<config>/ is deleted
+# (SVGs etc.); with at most 3 configurations the last landscape also lies flat as $OUT/<config>-landscape.png. So
+# $OUT holds table.txt + one .tgz per configuration (+ ≤ 3 PNGs): ≤ 8 files for ≤ 4 configurations (or 7 for 3).
+# EM_KEEP=1 keeps the folders as they are (no packing), for a local look.
 #
 # Prepare (here, from the repository root): pnpm build && ../shared/gpu/kit.sh prepare && bash packages/cuda/bench/kit-example.sh
 # On the device (repository root, carry [".gpu-kit"]), within one ≤ 9-minute call:
@@ -10,8 +16,8 @@
 #   bash packages/cuda/bench/em-sweep.sh A C             # a subset
 # Environment: OUT (default out/em-sweep), EM_CAP (seconds per process, default 470), EM_BACKEND (default
 # webgpu), EM_LOCAL=1 (use this machine's node, not the kit's; for a smoke on lavapipe / wasm), EM_SMOKE=1 (tiny
-# lengths: a check that every configuration starts, trains, checkpoints and writes its files), EM_EXTRA (more
-# arguments for every configuration).
+# lengths after the configuration's flags: a check that every configuration starts, trains, checkpoints and writes
+# its files), EM_EXTRA (more arguments for every configuration).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -29,6 +35,9 @@ else
   export PATH="$k/bin:$PATH"
 fi
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+# text in the PNGs: the device has no fonts; use the kit's (kit-example.sh copies DejaVu Sans into .gpu-kit/fonts)
+# shellcheck source=kit-fonts.sh
+. "$here/kit-fonts.sh"
 
 # Configurations around the paper's set-up (TorchEBM 2-D: 20k flow + 2k joint steps at lr 1e-4, batch 256,
 # 200-step tempered chains of Δ = 0.01, λ = 2, τ* = 0.8, ε_max = 0.15). RECIPES.md (issue 15): the joint phase
@@ -56,10 +65,27 @@ declare -A CFG=(
   # P2 with the joint phase at full length (2000 steps), alone or in pairs; P5 the same at a joint lr of 3e-4
   [P4]="--setup paper --flow-steps 4000 --flow-lr 1e-3 --joint-steps 2000 --joint-lr 1e-4 --n-langevin 50 --langevin-dt 0.04 --checkpoint-every 4000 --joint-checkpoint-every 250 --log-every 500"
   [P5]="--setup paper --flow-steps 4000 --flow-lr 1e-3 --joint-steps 2000 --joint-lr 3e-4 --n-langevin 50 --langevin-dt 0.04 --checkpoint-every 4000 --joint-checkpoint-every 250 --log-every 500"
+  # Session 13 (run 3 at once: ≈ 45 ms per flow step and ≈ 60–70 ms per joint step with 50-step chains, so each is
+  # sized to ≈ 400–450 s under the 470 s cap, checkpoints included; a joint checkpoint scores the 200-step samples and
+  # the same after 200 more steps at ε_max, `mmd2Long`, to tell training-limited from sampling-limited scores).
+  # P6: P4's recipe with twice the joint phase (4000 steps); the flow phase cut to 3000 steps to fit.
+  [P6]="--setup paper --flow-steps 3000 --flow-lr 1e-3 --joint-steps 4000 --joint-lr 1e-4 --n-langevin 50 --langevin-dt 0.04 --checkpoint-every 3000 --joint-checkpoint-every 500 --log-every 500"
+  # P7: P4's recipe with batch 512 in the joint phase (4× the negatives and the data per contrastive step; the flow
+  # phase stays at the paper's 128). Exact OT pairs the batch on the host every step (Hungarian, O(n³)): 512 costs
+  # ≈ 21× a 128 pairing (measured on the 2-core VM: 35 ms at 128, 753 ms at 512 under load ≈ 20), so perhaps
+  # +75 ms per joint step on the H200's host (≈ 140 ms a step; a smoke here: 10× P8's joint step): 1500 joint steps
+  [P7]="--setup paper --flow-steps 3000 --flow-lr 1e-3 --joint-steps 1500 --joint-lr 1e-4 --joint-batch-size 512 --n-langevin 50 --langevin-dt 0.04 --checkpoint-every 3000 --joint-checkpoint-every 500 --log-every 500"
+  # P8: P4's recipe with the joint lr decaying (cosine) from 1e-4 to 5e-5 over 3500 steps (P4 still improved at 500,
+  # P5's 3e-4 was noisier: a smaller late rate to settle the valleys)
+  [P8]="--setup paper --flow-steps 3000 --flow-lr 1e-3 --joint-steps 3500 --joint-lr 1e-4 --joint-lr-end 5e-5 --n-langevin 50 --langevin-dt 0.04 --checkpoint-every 3000 --joint-checkpoint-every 500 --log-every 500"
+  # P9: the paper's own negative chains (200 steps of Δ 0.01; ≈ 2× a 50-step joint step with the fused chain.mlp)
+  # after P4's flow phase: do the cheap chains limit the score?
+  [P9]="--setup paper --flow-steps 3000 --flow-lr 1e-3 --joint-steps 2000 --joint-lr 1e-4 --n-langevin 200 --langevin-dt 0.01 --checkpoint-every 3000 --joint-checkpoint-every 500 --log-every 500"
   # the library's set-up (N(0, I) → two moons, noise 0.05) with exact OT, now possible on webgpu (fit's pre-pass)
   [L1]="--dataset twoMoons --coupling exactOt --flow-steps 2000 --flow-lr 2e-3 --joint-steps 1500 --joint-lr 1e-3 --n-langevin 200 --batch-size 256 --checkpoint-every 1000 --joint-checkpoint-every 250 --log-every 100"
 )
-SMOKE_ARGS="--dataset twoMoons --coupling independent --flow-steps 4 --joint-steps 4 --checkpoint-every 2 --joint-checkpoint-every 2 --n-langevin 5 --batch-size 64 --smoke"
+# smoke: the configuration's own flags, then tiny lengths (the CLI keeps an option's last value)
+SMOKE_ARGS="--flow-steps 4 --joint-steps 4 --checkpoint-every 2 --joint-checkpoint-every 2 --n-langevin 5 --batch-size 64 --smoke"
 
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=(A B C D)
 mkdir -p "$OUT"
@@ -68,7 +94,7 @@ pids=()
 for n in "${names[@]}"; do
   args=${CFG[$n]:-}
   [ -n "$args" ] || { echo "unknown configuration $n (one of ${!CFG[*]})"; exit 2; }
-  [ "${EM_SMOKE:-0}" = 1 ] && args=$SMOKE_ARGS
+  [ "${EM_SMOKE:-0}" = 1 ] && args="$args $SMOKE_ARGS"
   mkdir -p "$OUT/$n"
   echo "$n: energy-matching-2d --backend $BACKEND $args ${EM_EXTRA:-}" | tee "$OUT/$n/cmd.txt"
   # shellcheck disable=SC2086
@@ -92,7 +118,29 @@ for (const n of process.argv.slice(1)) {
   const s = JSON.parse(fs.readFileSync(f, "utf8"));
   const r = s.results.twoMoons || {};
   if (s.setup) console.log(`${n}: setup ${s.setup}, coupling ${s.coupling}, batch ${s.batchSize}`);
-  const pts = (r.progress || []).map((p) => `${p.phase} ${p.step}: ${p.mmd2} (${p.elapsedSeconds} s)`).join(" | ");
+  const pts = (r.progress || []).map((p) => `${p.phase} ${p.step}: ${p.mmd2}${p.mmd2Long !== undefined ? ` / ${p.mmd2Long}` : ""} (${p.elapsedSeconds} s)`).join(" | ");
   console.log(`${n} [${rc}${s.complete ? ", complete" : ", cut"}; ms/flow ${r.msPerFlowStep ?? "?"}, ms/joint ${r.msPerJointStep ?? "?"}]: ${pts}`);
-  if (r.afterJoint) console.log(`${n} final MMD² ${r.afterJoint.mmd.samples} (floor ${r.afterJoint.mmd.floor}, noise ${r.afterJoint.mmd.baseline}); half the steps ${r.afterJoint100Steps}`);
-}' "${names[@]}" | tee "$OUT/table.txt"
+  if (r.afterJoint) console.log(`${n} final MMD² ${r.afterJoint.mmd.samples} (floor ${r.afterJoint.mmd.floor}, noise ${r.afterJoint.mmd.baseline}); half the steps ${r.afterJoint100Steps}; twice the steps (the second half at ε_max) ${r.afterJoint400Steps ?? "?"}`);
+}
+console.log("(joint checkpoints: MMD² after the sampler / after as many more steps at ε_max)");' "${names[@]}" | tee "$OUT/table.txt"
+
+# Pack each configuration into one file (see the header); EM_KEEP=1 leaves the folders.
+if [ "${EM_KEEP:-0}" != 1 ]; then
+  for n in "${names[@]}"; do
+    d=$OUT/$n
+    [ -d "$d" ] || continue
+    (
+      cd "$OUT" || exit 1
+      files=()
+      for f in "$n/log.txt" "$n/cmd.txt" "$n"/energy-matching-2d/*.png "$n"/energy-matching-2d/summary.json \
+        "$n"/energy-matching-2d/*-samples.json; do
+        [ -f "$f" ] && files+=("$f")
+      done
+      if [ ${#names[@]} -le 3 ]; then
+        for f in "$n"/energy-matching-2d/*-landscape.png; do [ -f "$f" ] && cp "$f" "$n-landscape.png" && break; done
+      fi
+      tar czf "$n.tgz" "${files[@]}" && rm -rf "$n"
+    )
+  done
+  echo "packed: $(cd "$OUT" && ls | tr '\n' ' ')"
+fi

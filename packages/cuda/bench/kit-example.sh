@@ -11,4 +11,12 @@ root=$(git rev-parse --show-toplevel); cd "$root"
 bash packages/cuda/bench/kit-bundle.sh apps/examples/src/run-example.ts .gpu-kit/example.mjs
 # the bundled wasm backend looks for its .wasm files beside the bundle
 cp packages/samplers/node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm .gpu-kit/
+# The GPU machine has no fonts: resvg drew the PNGs there without any text (titles, ticks, legends). Carry DejaVu
+# Sans (the viz default family, 1.4 MB) in .gpu-kit/fonts; em-sweep.sh points resvg's fontconfig at it
+# (FONTCONFIG_FILE; for another command: bash packages/cuda/bench/kit-fonts.sh prints the export line).
+mkdir -p .gpu-kit/fonts
+for f in DejaVuSans.ttf DejaVuSans-Bold.ttf; do
+  src=$(find /usr/share/fonts -name "$f" -print -quit 2>/dev/null || true)
+  if [ -n "$src" ]; then cp "$src" .gpu-kit/fonts/; else echo "note: no $f here: PNGs made on the device will lack text"; fi
+done
 ls -la .gpu-kit/example.mjs

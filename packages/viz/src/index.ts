@@ -42,6 +42,7 @@ export {
   toSvg,
 } from './figure.js';
 export {
+  type ColorRange,
   computeEnergyGrid,
   type EnergyGrid,
   type EnergyGridOptions,

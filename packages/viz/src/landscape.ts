@@ -135,10 +135,33 @@ function checkGrid(g: unknown): EnergyGrid {
   return grid;
 }
 
+/**
+ * Which energies span the colour scale of an energy background; energies outside `[E_lo, E_hi]` are clipped to it
+ * (drawn in the end colours, and contours are drawn on the clipped values):
+ * - `'full'` (default): `[E_min, E_max]` of the grid's finite values.
+ * - `'auto'`: `{ quantiles: [0.01, 0.99] }`, robust to a narrow spike or pit (a learned energy's single tall peak
+ *   otherwise takes the whole scale and flattens its valleys into one colour).
+ * - `{ quantiles: [qLo, qHi] }` (0 ≤ qLo < qHi ≤ 1): `E_lo`, `E_hi` are those quantiles of the grid's finite
+ *   values (linear interpolation between order statistics: `q·(n − 1)`).
+ * - `[lo, hi]`: fixed energies (finite, lo < hi), e.g. to give several figures one scale.
+ */
+export type ColorRange =
+  | 'full'
+  | 'auto'
+  | readonly [number, number]
+  | { readonly quantiles: readonly [number, number] };
+
 /** Options of the landscape layer shared by every plot with an energy background. */
 export interface LandscapeStyle {
-  /** Colour by `ln(E − E_min + δ)` with `δ = 10⁻³ (E_max − E_min)` (or 10⁻¹⁰ when flat) instead of `E`. */
+  /**
+   * Colour by `ln(E − E_lo + δ)` with `δ = 10⁻³ (E_hi − E_lo)` (or 10⁻¹⁰ when flat) instead of `E`, where
+   * `[E_lo, E_hi]` is the colour range (`[E_min, E_max]` by default; see `colorRange`).
+   */
   readonly logScale?: boolean;
+  /** The energies that span the colour scale (default `'full'`: min to max; `'auto'` clips at the 1 % and 99 % quantiles). */
+  readonly colorRange?: ColorRange;
+  /** Legend label (default `energy E(x)`, or `ln(E − E_min + δ)` with `logScale`, plus the clipping range if any). */
+  readonly colorLabel?: string;
   /** Draw contour lines (default true). */
   readonly contours?: boolean;
   /** Number of contour levels (default 12). */
@@ -147,13 +170,87 @@ export interface LandscapeStyle {
   readonly colorScheme?: string;
 }
 
+/** `q`-quantile of ascending `sorted` (linear interpolation between order statistics at `q·(n − 1)`). */
+function quantileSorted(sorted: Float64Array, q: number): number {
+  const h = q * (sorted.length - 1);
+  const i = Math.floor(h);
+  const j = Math.min(i + 1, sorted.length - 1);
+  return sorted[i]! + (h - i) * (sorted[j]! - sorted[i]!);
+}
+
+const AUTO_QUANTILES: readonly [number, number] = [0.01, 0.99];
+
+/**
+ * The energies `[E_lo, E_hi]` that span the colour scale (see {@link ColorRange}) and a short description of the
+ * clipping for the legend (`''` for the full range). Throws `INVALID_PARAM` for a malformed `colorRange`.
+ */
+export function resolveColorRange(
+  values: ArrayLike<number>,
+  range: ColorRange = 'full',
+): { lo: number; hi: number; note: string } {
+  const finite = Float64Array.from(values).filter((v) => Number.isFinite(v));
+  if (finite.length === 0) {
+    throw new EbmError('NON_FINITE', 'grid holds no finite energy.', {
+      argument: 'grid.values',
+      value: values.length,
+      fix: 'choose a range where the energy is finite.',
+    });
+  }
+  if (Array.isArray(range)) {
+    const [lo, hi] = checkRange('colorRange', range);
+    return { lo, hi, note: `clipped to [${fmt(lo)}, ${fmt(hi)}]` };
+  }
+  let q: readonly [number, number] | undefined;
+  if (range === 'full') q = [0, 1];
+  else if (range === 'auto') q = AUTO_QUANTILES;
+  else if (range !== null && typeof range === 'object' && !Array.isArray(range)) {
+    assertKnownOptions('colorRange', range, ['quantiles']);
+    const qs = (range as { quantiles?: unknown }).quantiles;
+    if (
+      !Array.isArray(qs) ||
+      qs.length !== 2 ||
+      !qs.every((v) => typeof v === 'number' && Number.isFinite(v)) ||
+      !(qs[0] >= 0 && qs[0] < qs[1] && qs[1] <= 1)
+    ) {
+      throw invalid(
+        'colorRange.quantiles',
+        'colorRange.quantiles must be two quantiles [qLo, qHi] with 0 ≤ qLo < qHi ≤ 1.',
+        qs,
+        'pass e.g. colorRange: { quantiles: [0.01, 0.99] }, or colorRange: "auto".',
+      );
+    }
+    q = [qs[0], qs[1]];
+  }
+  if (q === undefined) {
+    throw invalid(
+      'colorRange',
+      "colorRange must be 'full', 'auto', [lo, hi] or { quantiles: [qLo, qHi] }.",
+      range,
+      "pass colorRange: 'auto' to clip a spike, or [lo, hi] for fixed energies.",
+    );
+  }
+  finite.sort();
+  const lo = quantileSorted(finite, q[0]);
+  const hi = quantileSorted(finite, q[1]);
+  const full = q[0] === 0 && q[1] === 1;
+  const pct = (v: number) => `${+(v * 100).toFixed(2)} %`;
+  return { lo, hi, note: full ? '' : `clipped to the ${pct(q[0])}–${pct(q[1])} quantiles` };
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : `${+v.toPrecision(4)}`;
+}
+
 /** The energy-background layer: raster heatmap, contours, colour scale and its legend. */
 export interface LandscapeLayer {
   readonly marks: Plot.Markish[];
   readonly color: Plot.ScaleOptions;
   readonly legend: Plot.ScaleOptions;
   readonly shown: Float64Array;
+  /** The colour domain, in shown units (after the log transform, if any). */
   readonly domain: Range;
+  /** The energies `[E_lo, E_hi]` that span the colour scale (see {@link ColorRange}). */
+  readonly energyRange: Range;
 }
 
 /** Builds the heatmap + contour marks of a grid (values possibly log-transformed). */
@@ -161,25 +258,29 @@ export function landscapeLayer(g: EnergyGrid, style: LandscapeStyle = {}): Lands
   assertKnownOptions('landscapeLayer', style, VIZ_OPTION_KEYS.landscapeStyle);
   const grid = checkGrid(g);
   const levels = checkInt('contourLevels', style.contourLevels ?? 12, 1, 100);
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of grid.values) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  if (!(hi >= lo)) {
-    throw new EbmError('NON_FINITE', 'grid holds no finite energy.', {
-      argument: 'grid.values',
-      value: grid.values.length,
-      fix: 'choose a range where the energy is finite.',
-    });
-  }
-  let shown = Float64Array.from(grid.values);
+  const { lo, hi, note } = resolveColorRange(grid.values, style.colorRange);
+  const clipped = note !== '';
+  // energies outside [E_lo, E_hi] take the end colours (and the contours run over the clipped values)
+  let shown = Float64Array.from(grid.values, (v) =>
+    Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : Number.NaN,
+  );
   let label = 'energy E(x)';
   if (style.logScale) {
     const delta = hi > lo ? 1e-3 * (hi - lo) : 1e-10;
     shown = shown.map((v) => Math.log(v - lo + delta));
-    label = 'ln(E − E_min + δ)';
+    label = clipped ? 'ln(E − E_lo + δ)' : 'ln(E − E_min + δ)';
+  }
+  if (clipped) label += `, E ${note}`;
+  if (style.colorLabel !== undefined) {
+    if (typeof style.colorLabel !== 'string') {
+      throw invalid(
+        'colorLabel',
+        'colorLabel must be a string.',
+        style.colorLabel,
+        "pass e.g. colorLabel: 'density'.",
+      );
+    }
+    label = style.colorLabel;
   }
   let dlo = Infinity;
   let dhi = -Infinity;
@@ -215,7 +316,7 @@ export function landscapeLayer(g: EnergyGrid, style: LandscapeStyle = {}): Lands
       }),
     );
   }
-  return { marks, color, legend: { ...color, label }, shown, domain: [dlo, dhi] };
+  return { marks, color, legend: { ...color, label }, shown, domain: [dlo, dhi], energyRange: [lo, hi] };
 }
 
 /** Shared panel margins so that stacked panels line up. */
@@ -293,7 +394,13 @@ export async function plotEnergyLandscape(
     height,
     panels: [panel, legendPanel(layer.legend, TITLE_BAND + plotHeight + 4, width)],
     texts: [],
-    data: { grid, shown: layer.shown, colorDomain: layer.domain, logScale: options.logScale ?? false },
+    data: {
+      grid,
+      shown: layer.shown,
+      colorDomain: layer.domain,
+      energyRange: layer.energyRange,
+      logScale: options.logScale ?? false,
+    },
   };
 }
 

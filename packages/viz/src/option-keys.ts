@@ -23,7 +23,14 @@ import type { TrajectoriesOptions } from './trajectories.js';
 
 const plot = { name: true, title: true, width: true, height: true } as const;
 const point = { color: true, radius: true, opacity: true, rasterThreshold: true, rasterBins: true } as const;
-const landscape = { logScale: true, contours: true, contourLevels: true, colorScheme: true } as const;
+const landscape = {
+  logScale: true,
+  colorRange: true,
+  colorLabel: true,
+  contours: true,
+  contourLevels: true,
+  colorScheme: true,
+} as const;
 const grid = { xRange: true, yRange: true, resolution: true, batchSize: true } as const;
 const svg = { document: true, background: true } as const;
 

@@ -2,7 +2,7 @@ import { BaseEnergy } from '@ebm/core';
 import { expectNoLeaks } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { computeEnergyGrid, plotEnergyLandscape } from '../src/index.js';
+import { computeEnergyGrid, plotEnergyLandscape, plotSamples } from '../src/index.js';
 import { byAria, doubleWell, expectEbmError, Quadratic3, renderBoth, TestDoubleWell } from './helpers.js';
 
 const energy = new TestDoubleWell();
@@ -130,6 +130,96 @@ describe('plotEnergyLandscape', () => {
     expect(byAria(svg, 'contour')).toBe(0);
     expect(svg).toContain('ln(E − E_min + δ)');
     expect(png.nonBackground).toBeGreaterThan(0.5 * png.width * png.height);
+  });
+
+  it('clips the colour range to quantiles or fixed energies (a narrow spike no longer takes the scale)', async () => {
+    // a bowl (x² + y²) on [-1, 1]² with one cell at 1e4: on the full scale every other cell is one colour
+    const n = 40;
+    const values = new Float64Array(n * n);
+    for (let j = 0; j < n; j++) {
+      for (let i = 0; i < n; i++) {
+        const x = -1 + (i + 0.5) / (n / 2);
+        const y = -1 + (j + 0.5) / (n / 2);
+        values[j * n + i] = x * x + y * y;
+      }
+    }
+    values[n * 20 + 20] = 1e4;
+    const grid = { nx: n, ny: n, xRange: [-1, 1] as const, yRange: [-1, 1] as const, values };
+    const sorted = Float64Array.from(values).sort();
+    const q = (p: number) => {
+      const h = p * (sorted.length - 1);
+      const i = Math.floor(h);
+      return sorted[i]! + (h - i) * (sorted[i + 1]! - sorted[i]!);
+    };
+    const full = await plotEnergyLandscape(grid, { contours: false });
+    expect(full.data['energyRange']).toEqual([sorted[0], 1e4]);
+    const auto = await plotEnergyLandscape(grid, { colorRange: 'auto', contours: false });
+    const [lo, hi] = auto.data['energyRange'] as [number, number];
+    expect(lo).toBeCloseTo(q(0.01), 12);
+    expect(hi).toBeCloseTo(q(0.99), 12);
+    expect(hi).toBeLessThan(2);
+    const shown = auto.data['shown'] as Float64Array;
+    expect(shown[n * 20 + 20]).toBe(hi); // the spike takes the top colour
+    expect(Math.min(...shown)).toBe(lo);
+    expect(auto.data['colorDomain']).toEqual([lo, hi]);
+    // the same clipping by explicit quantiles; log scale measured from E_lo, δ = 10⁻³ (E_hi − E_lo)
+    const logged = await plotEnergyLandscape(grid, {
+      colorRange: { quantiles: [0.01, 0.99] },
+      logScale: true,
+      contours: false,
+    });
+    const delta = 1e-3 * (hi - lo);
+    const ls = logged.data['shown'] as Float64Array;
+    expect(ls[5]).toBeCloseTo(Math.log(Math.min(hi, Math.max(lo, values[5]!)) - lo + delta), 10);
+    expect(logged.data['colorDomain']).toEqual([Math.log(delta), Math.log(hi - lo + delta)]);
+    // fixed energies
+    const fixed = await plotEnergyLandscape(grid, { colorRange: [0.5, 1], contours: false });
+    expect(fixed.data['energyRange']).toEqual([0.5, 1]);
+    const fs = fixed.data['shown'] as Float64Array;
+    expect(Math.min(...fs)).toBe(0.5);
+    expect(Math.max(...fs)).toBe(1);
+    // the picture: on the full scale the bowl is all dark; clipped, its rim is bright
+    const rim = (fig: typeof full) => renderBoth(fig, 'landscape-clip').png.pixel(60, 32 + 22 + 10);
+    expect(rim(full)[1]).toBeLessThan(60); // dark purple
+    const { svg, png } = renderBoth(auto, 'landscape-clip-auto');
+    expect(png.pixel(60, 32 + 22 + 10)[1]).toBeGreaterThan(170); // yellow-green
+    expect(svg).toContain('clipped to the 1 %–99 % quantiles');
+    const labelled = await plotEnergyLandscape(grid, { colorRange: 'auto', colorLabel: 'density p(x)' });
+    expect(renderBoth(labelled, 'landscape-label').svg).toContain('density p(x)');
+  });
+
+  it('rejects malformed colour ranges and labels', async () => {
+    const grid = await computeEnergyGrid(energy, { xRange: [-2, 2], resolution: 8 });
+    const bad: [unknown, string][] = [
+      ['some', 'colorRange'],
+      [[1, 1], 'colorRange'],
+      [[0, Number.NaN], 'colorRange'],
+      [[2, 1], 'colorRange'],
+      [{ quantiles: [0.5, 0.2] }, 'colorRange.quantiles'],
+      [{ quantiles: [-0.1, 0.9] }, 'colorRange.quantiles'],
+      [{ quantiles: [0.1, 1.5] }, 'colorRange.quantiles'],
+      [{ quantiles: [0.1] }, 'colorRange.quantiles'],
+      [{ quantile: [0.1, 0.9] }, 'quantile'],
+      [null, 'colorRange'],
+      [7, 'colorRange'],
+    ];
+    for (const [colorRange, argument] of bad) {
+      await expectEbmError(
+        plotEnergyLandscape(grid, { colorRange: colorRange as never }),
+        'INVALID_PARAM',
+        argument,
+      );
+    }
+    await expectEbmError(
+      plotEnergyLandscape(grid, { colorLabel: 3 as never }),
+      'INVALID_PARAM',
+      'colorLabel',
+    );
+    await expectEbmError(
+      plotSamples([[0, 0]], { energy: grid, colorRange: 'some' as never }),
+      'INVALID_PARAM',
+      'colorRange',
+    );
   });
 
   it('puts grid row 0 at the bottom and column 0 on the left (orientation)', async () => {

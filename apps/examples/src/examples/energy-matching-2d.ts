@@ -9,8 +9,13 @@
  *
  * Score: the sample-quality score of `lib/quality.ts` (multi-bandwidth MMD², 2000 samples vs 2000 held-out
  * points, beside uniform noise in the data's box — the baseline — and a second held-out set — the floor), after
- * each phase. Figure `<dataset>-landscape`: the learned V (left; colour ln(V − V_min + δ), so the wells and the
- * bowl share one scale) and the samples over it (right) — the paper's 2-D figure.
+ * each phase; after the joint phase (and at joint checkpoints) also after as many more steps at ε_max
+ * (`afterJoint400Steps`, `mmd2Long`: twice the sampler's chain, 400 steps at Δ = 0.01, the second half a longer
+ * equilibration at the final temperature), to tell a score limited by
+ * training from one limited by sampling length. Figure `<dataset>-landscape`: the learned V (left; colour
+ * ln(V − V_lo + δ) over the 1 %–99 % quantiles of the grid's V, so a narrow spike of V does not take the whole colour
+ * scale and the valleys stay visible; `colorRange: 'auto'` of @ebm/viz), the Boltzmann density exp(−(V − V_min)/ε_max)
+ * that the sampler targets at its final temperature (middle), and the samples over V (right) — the paper's 2-D figure.
  * Deviations from the paper's run (compute): 1200 flow + 100 joint steps at lr 1e-3 → 1e-4 (cosine) instead of
  * 20k + 2k at 1e-4; the same λ, τ*, ε_max, Δ, 200 Langevin steps, trimmed mean and clamp. Smoke mode trains
  * with 20-step negative chains; sampling always uses the paper's transport time (200 steps at Δ = 0.01; half reported too).
@@ -27,6 +32,7 @@ import { CosineScheduler, rngKey } from '@ebm/core';
 import { type DatasetName, eightGaussians, makeDataset, twoMoons } from '@ebm/datasets';
 import { EnergyMatchingLoss, fit, type StepMetrics } from '@ebm/losses';
 import { MLPEnergy } from '@ebm/models';
+import { LangevinDynamics } from '@ebm/samplers';
 import { combineFigures, type EnergyGrid, plotEnergyLandscape, plotSamples } from '@ebm/viz/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { roundScore, SCORE_POINTS, scoreReference, scoreSamples } from '../lib/quality.js';
@@ -71,8 +77,13 @@ export interface EnergyMatchingRunOptions extends ExampleOptions {
   readonly jointSteps?: number;
   /** Learning rate of the flow phase (default 1e-3; the paper 1e-4). */
   readonly flowLr?: number;
-  /** Start of the joint phase's cosine learning rate (default 1e-3; the paper 1e-4); it decays to a tenth. */
+  /** Start of the joint phase's cosine learning rate (default 1e-3; the paper 1e-4); it decays to `jointLrEnd`. */
   readonly jointLr?: number;
+  /**
+   * End of the joint phase's cosine learning rate (default a tenth of `jointLr`; the paper's set-up: `jointLr`, a
+   * constant rate). E.g. 5e-5 after a `jointLr` of 1e-4.
+   */
+  readonly jointLrEnd?: number;
   /** Langevin steps of each negative batch (default 200; smoke 20). */
   readonly nLangevin?: number;
   /** Langevin step Δ of the negative chains (default 0.01, the paper's; e.g. 0.04 with a quarter of the steps). */
@@ -82,8 +93,10 @@ export interface EnergyMatchingRunOptions extends ExampleOptions {
    * host plan) before the gradient tape with an asynchronous read, the same pairing as on cpu.
    */
   readonly coupling?: 'sinkhorn' | 'exactOt' | 'independent';
-  /** Batch size (default 256; smoke 128). */
+  /** Batch size (default 256; smoke 128; the paper's set-up 128). */
   readonly batchSize?: number;
+  /** Batch size of the joint phase (default `batchSize`): more negatives per contrastive step. */
+  readonly jointBatchSize?: number;
   /** Steps between checkpoints (sample, score, figure, `summary.json`); default: only at the end of each phase. */
   readonly checkpointEvery?: number;
   /** Joint steps between checkpoints (default `checkpointEvery`). */
@@ -100,9 +113,11 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
   const jointSteps = options.jointSteps ?? (ctx.smoke ? 8 : paper ? 2000 : 100);
   const flowLr = options.flowLr ?? (paper ? 1e-4 : 1e-3);
   const jointLr = options.jointLr ?? (paper ? 1e-4 : 1e-3);
+  const jointLrEnd = options.jointLrEnd ?? (paper ? jointLr : jointLr / 10);
   const nLangevin = options.nLangevin ?? (ctx.smoke ? 20 : 200);
   const nScore = ctx.smoke ? 400 : SCORE_POINTS;
   const batchSize = options.batchSize ?? (ctx.smoke || paper ? 128 : 256);
+  const jointBatchSize = options.jointBatchSize ?? batchSize;
   const checkpointEvery = options.checkpointEvery ?? 0;
   const jointCheckpointEvery = options.jointCheckpointEvery ?? checkpointEvery;
   const datasets = paper
@@ -118,10 +133,12 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
     jointSteps,
     flowLr,
     jointLr,
+    jointLrEnd,
     nLangevinSteps: nLangevin,
     langevinDt,
     coupling,
     batchSize,
+    jointBatchSize,
     nScore,
     backend: tf.getBackend(),
   };
@@ -159,6 +176,20 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       x.dispose();
       return s;
     };
+    // Twice the sampler's chain: its samples (200 steps at Δ = 0.01), then as many more Langevin steps of Δ at the final temperature
+    // ε_max (x − Δ∇V + √ε_max·√(2Δ)ξ, the sampler's last step continued), i.e. a longer equilibration at ε_max.
+    const hot = new LangevinDynamics(V, { stepSize: langevinDt, noiseScale: Math.sqrt(loss.epsilonMax) });
+    const equilibrate = async (s: Float32Array) => {
+      const x0 = tf.tensor2d(s, [s.length / 2, 2]);
+      try {
+        const r = await hot.sample({ x0, nSteps: sampleSteps, seed: ctx.seed + 6 });
+        const out = (await r.samples.data()) as Float32Array;
+        r.samples.dispose();
+        return out;
+      } finally {
+        x0.dispose();
+      }
+    };
     const progress: Record<string, unknown>[] = [];
     const record: Record<string, unknown> = { progress };
     results[name] = record;
@@ -168,18 +199,22 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       const tc = performance.now();
       const samples = await sample();
       const score = roundScore(scoreSamples(ref, samples));
+      // joint checkpoints also score as many more steps at ε_max (training-limited or sampling-limited?)
+      const long =
+        phase === 'joint' ? roundScore(scoreSamples(ref, await equilibrate(samples))).mmd.samples : undefined;
       const entry = {
         phase,
         step,
         loss: round(lossValue),
         mmd2: score.mmd.samples,
+        ...(long !== undefined ? { mmd2Long: long } : {}),
         elapsedSeconds: elapsed(),
       };
       progress.push(entry);
       console.log(
-        `[${name}] checkpoint ${phase} step ${step}: MMD² ${score.mmd.samples} (floor ${score.mmd.floor}, noise ${score.mmd.baseline}) at ${entry.elapsedSeconds} s`,
+        `[${name}] checkpoint ${phase} step ${step}: MMD² ${score.mmd.samples}${long !== undefined ? ` (twice the steps: ${long})` : ''} (floor ${score.mmd.floor}, noise ${score.mmd.baseline}) at ${entry.elapsedSeconds} s`,
       );
-      await drawLandscape(ctx, name, V, samples, score.mmd, `${phase} ${step}`, paper);
+      await drawLandscape(ctx, name, V, loss.epsilonMax, samples, score.mmd, `${phase} ${step}`, paper);
       ctx.json(
         `${name}-samples.json`,
         Array.from(samples, (v) => round(v)),
@@ -220,9 +255,9 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
     const joint = await fit({
       loss,
       optimizer,
-      learningRate: paper ? jointLr : new CosineScheduler(jointLr, jointLr / 10, jointSteps),
+      learningRate: jointLrEnd === jointLr ? jointLr : new CosineScheduler(jointLr, jointLrEnd, jointSteps),
       data: train,
-      batchSize,
+      batchSize: jointBatchSize,
       steps: jointSteps,
       seed: ctx.seed + 1,
       onStep: onStep('joint', jointSteps, 0),
@@ -233,10 +268,11 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
     const sampleMs = performance.now() - t2;
     const afterJoint = roundScore(scoreSamples(ref, samples));
     const afterJoint100 = roundScore(scoreSamples(ref, await sample(Math.round(sampleSteps / 2))));
+    const afterJoint400 = roundScore(scoreSamples(ref, await equilibrate(samples)));
     console.log(
-      `[${name}] after joint: MMD² ${afterJoint.mmd.samples} (half the steps: ${afterJoint100.mmd.samples})`,
+      `[${name}] after joint: MMD² ${afterJoint.mmd.samples} (half the steps: ${afterJoint100.mmd.samples}; twice, the last half at ε_max: ${afterJoint400.mmd.samples})`,
     );
-    await drawLandscape(ctx, name, V, samples, afterJoint.mmd, undefined, paper);
+    await drawLandscape(ctx, name, V, loss.epsilonMax, samples, afterJoint.mmd, undefined, paper);
     ctx.json(
       `${name}-samples.json`,
       Array.from(samples, (v) => round(v)),
@@ -244,6 +280,7 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
     Object.assign(record, {
       afterJoint,
       afterJoint100Steps: afterJoint100.mmd.samples,
+      afterJoint400Steps: afterJoint400.mmd.samples,
       flowLoss: round(flow.history.at(-1)!.loss),
       jointLoss: round(joint.history.at(-1)!.loss),
       cdGap: round(joint.history.at(-1)!.metrics?.cdGap ?? Number.NaN),
@@ -259,11 +296,16 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
   return finish(ctx, { ...settings, results });
 }
 
-/** Figure `<dataset>-landscape`: the learned V (left) and the samples over it (right). */
+/**
+ * Figure `<dataset>-landscape`: the learned V (left), its Boltzmann density at the sampler's final temperature
+ * (middle) and the samples over V (right). V's colour scale spans the 1 %–99 % quantiles of the grid (`colorRange:
+ * 'auto'`): a learned V often has one narrow tall spike that would otherwise take the whole scale.
+ */
 async function drawLandscape(
   ctx: ExampleContext,
   name: string,
   V: MLPEnergy,
+  epsilonMax: number,
   samples: Float32Array,
   mmd: { samples: number; floor: number; baseline: number },
   at?: string,
@@ -276,11 +318,26 @@ async function drawLandscape(
     yRange: w.y,
     resolution,
     logScale: true,
+    colorRange: 'auto',
     title: `Learned energy V (${name})`,
   });
+  const grid = landscape.data.grid as EnergyGrid;
+  // p(x) ∝ exp(−V/ε_max), scaled to 1 at the grid's minimum of V
+  let vMin = Infinity;
+  for (const v of grid.values) if (v < vMin) vMin = v;
+  const density = await plotEnergyLandscape(
+    { ...grid, values: grid.values.map((v) => Math.exp(-(v - vMin) / epsilonMax)) },
+    {
+      contours: false,
+      colorScheme: 'magma',
+      colorLabel: `exp(−(V − V_min)/ε_max), ε_max = ${epsilonMax}`,
+      title: `Boltzmann density of V at ε_max = ${epsilonMax}`,
+    },
+  );
   const overlay = await plotSamples(columns(samples), {
-    energy: landscape.data.grid as EnergyGrid,
+    energy: grid,
     logScale: true,
+    colorRange: 'auto',
     contours: false,
     xRange: w.x,
     yRange: w.y,
@@ -291,8 +348,8 @@ async function drawLandscape(
   });
   await ctx.figure(
     `${name}-landscape`,
-    combineFigures([landscape, overlay], {
-      columns: 2,
+    combineFigures([landscape, density, overlay], {
+      columns: 3,
       title: `Energy matching, ${paper ? "the paper's set-up (8 gaussians → moons)" : name}${at !== undefined ? ` (after ${at})` : ''}`,
     }),
   );
