@@ -47,7 +47,13 @@ import {
   unregisterKernelImpl,
   useBackend,
 } from '@ebm/core';
-import { chainTraceKernelName, registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
+import {
+  chainTraceKernelName,
+  registerWebGpuKernels,
+  setDefaultMlpVariant,
+  setSeparableChainVariant,
+  setupWebGpu,
+} from '@ebm/cuda';
 import * as M from '@ebm/models';
 import { DoubleWell, MLPEnergy } from '@ebm/models';
 import { HamiltonianMonteCarlo, LangevinDynamics, MALA, NUTS } from '@ebm/samplers';
@@ -71,6 +77,10 @@ const section = args[0] ?? 'info';
 const small = args.includes('--small');
 const repsArg = args.indexOf('--reps') >= 0 ? Number(args[args.indexOf('--reps') + 1]) : undefined;
 const budgetArg = args.indexOf('--budget') >= 0 ? Number(args[args.indexOf('--budget') + 1]) : undefined;
+// Program variants for every section (set from a sweep's best, e.g. by the device script): EBM_CHAIN_VARIANT='u2/w128',
+// EBM_MLP_VARIANT='tile:16x64x8x4' (internal settings of @ebm/cuda; bit-identical / float-rounding-equal results).
+if (process.env.EBM_CHAIN_VARIANT) setSeparableChainVariant(process.env.EBM_CHAIN_VARIANT);
+if (process.env.EBM_MLP_VARIANT) setDefaultMlpVariant(process.env.EBM_MLP_VARIANT);
 
 const SIZES = small
   ? [

@@ -316,7 +316,18 @@ function keptUpTo(i: number, burnIn: number, thin: number): number {
 }
 
 /** The cooperative MLP program's variant when `settings.mlpVariant` is not given: 'coop' or 'tile' (mlp-tile.ts). */
-const DEFAULT_MLP_VARIANT: string = 'coop';
+let DEFAULT_MLP_VARIANT: string = 'coop';
+
+/**
+ * Internal (benchmarks; may change without notice): sets the MLP chain program's variant used when
+ * `settings.mlpVariant` is not given (`'coop'`, `'tile'` or `'tile:<c>x<t>x<rc>x<ru>[c]'`, checked when a chain
+ * runs) and returns the previous one.
+ */
+export function setDefaultMlpVariant(variant: string): string {
+  const prev = DEFAULT_MLP_VARIANT;
+  DEFAULT_MLP_VARIANT = variant;
+  return prev;
+}
 
 /**
  * Runs the chain in dispatches of ≤ MAX_STEPS_PER_DISPATCH steps; `each` receives every dispatch's flat output

@@ -19,6 +19,7 @@ export {
   makeChainKernel,
   makeChainTraceKernel,
   SEPARABLE_CHAIN_KINDS,
+  setDefaultMlpVariant,
   type WebGpuChainInputs,
 } from './chain-kernels.js';
 /**
