@@ -142,7 +142,31 @@ export const DEFAULT_SEPARABLE_VARIANT: SeparableChainVariant = {
   chunk: 0,
 };
 
-let separableVariant: SeparableChainVariant = DEFAULT_SEPARABLE_VARIANT;
+/**
+ * The variant used for few threads (≤ {@link SMALL_SEPARABLE_THREADS}): two steps' Philox blocks interleaved,
+ * 128 threads, round 1–2 key words hoisted, branch-free normals. H200, DoubleWell 4096×32×1000 (32768 threads,
+ * ≈ 2 warps per scheduler: latency-bound): kernel 0.52 ms vs 0.79 ms for {@link DEFAULT_SEPARABLE_VARIANT}.
+ * With many threads the GPU is throughput-bound and the branch-free normals' extra work costs more than the
+ * divergence they remove (1048576×32×50: 36 ms with `select` vs 15.5 ms), so large states keep the default.
+ */
+export const SMALL_SEPARABLE_VARIANT: SeparableChainVariant = {
+  unroll: 2,
+  workgroup: 128,
+  hoist: true,
+  select: true,
+  chunk: 0,
+};
+
+/** Threads (one per 4 elements) up to which the automatic choice takes {@link SMALL_SEPARABLE_VARIANT}. */
+export const SMALL_SEPARABLE_THREADS = 1 << 17;
+
+/** The variant forced by {@link setSeparableChainVariant}; `undefined`: chosen by the state's size. */
+let separableVariant: SeparableChainVariant | undefined;
+
+/** The automatic variant for a state of `n` elements. */
+export function autoSeparableVariant(n: number): SeparableChainVariant {
+  return Math.ceil(n / 4) <= SMALL_SEPARABLE_THREADS ? SMALL_SEPARABLE_VARIANT : DEFAULT_SEPARABLE_VARIANT;
+}
 
 /** `'u<U>/w<W>[/c<S>][/hoist][/select]'`, e.g. `'u2/w64/c16/select'`; the default is `'u1/w64'`. */
 export function separableVariantLabel(v: SeparableChainVariant): string {
@@ -204,16 +228,19 @@ export function parseSeparableVariant(spec: unknown): SeparableChainVariant {
  * harmonic, rastrigin Langevin, and so `sample()` through it); `undefined` restores the default. Returns the
  * previous variant. Internal (benchmarks, tests): every variant gives the same numbers.
  */
-export function setSeparableChainVariant(spec: unknown): SeparableChainVariant {
-  const next = parseSeparableVariant(spec);
+export function setSeparableChainVariant(spec: unknown): SeparableChainVariant | undefined {
+  const next = spec === undefined ? undefined : parseSeparableVariant(spec);
   const prev = separableVariant;
   separableVariant = next;
   return prev;
 }
 
-/** The variant separable whole-chain dispatches use now. */
-export function separableChainVariant(): SeparableChainVariant {
-  return separableVariant;
+/**
+ * The variant separable whole-chain dispatches of `n` elements use now (the forced one, else
+ * {@link autoSeparableVariant}); without `n`, the forced one or {@link DEFAULT_SEPARABLE_VARIANT}.
+ */
+export function separableChainVariant(n?: number): SeparableChainVariant {
+  return separableVariant ?? (n === undefined ? DEFAULT_SEPARABLE_VARIANT : autoSeparableVariant(n));
 }
 
 /** Philox's Weyl key increments (wgsl.ts's `ebmPhilox`). */
@@ -346,7 +373,8 @@ ${store(0, 's')}
  * (`x0k0`, `x0k1`) — the stream and conversion of `randomNormal` on WebGPU — so a whole `sample()` call is one
  * dispatch.
  *
- * `variant` (default: the module's, {@link setSeparableChainVariant}) changes the code, never the numbers: see
+ * `variantArg` (default: the forced one, {@link setSeparableChainVariant}, else by size: {@link autoSeparableVariant})
+ * changes the code, never the numbers: see
  * {@link SeparableChainVariant} (with a chunk, one thread per element).
  */
 export function separableLangevinProgram(
@@ -355,9 +383,10 @@ export function separableLangevinProgram(
   shape: [number, number],
   keySlots: number,
   drawX0 = false,
-  variant: SeparableChainVariant = separableVariant,
+  variantArg?: SeparableChainVariant,
 ): Program {
   const n = shape[0] * shape[1];
+  const variant = variantArg ?? separableChainVariant(n);
   const { unroll: u, workgroup: wg, hoist, select: sel, chunk } = variant;
   if (separableWorkgroupBytes(variant, keySlots) > WG_MEMORY) badVariant(separableVariantLabel(variant));
   const label = separableVariantLabel(variant);

@@ -6,6 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_SEPARABLE_VARIANT,
   parseSeparableVariant,
+  SMALL_SEPARABLE_THREADS,
+  SMALL_SEPARABLE_VARIANT,
   separableChainVariant,
   separableVariantLabel,
   setSeparableChainVariant,
@@ -81,10 +83,19 @@ describe('separable chain variants: labels', () => {
       expect(isEbmError(err) && err.code === 'INVALID_PARAM', JSON.stringify(bad)).toBe(true);
     }
     const prev = setSeparableChainVariant('u2/w128');
-    expect(prev).toEqual(DEFAULT_SEPARABLE_VARIANT);
+    expect(prev).toBeUndefined(); // nothing forced: chosen by size
     expect(separableVariantLabel(separableChainVariant())).toBe('u2/w128');
+    expect(separableVariantLabel(separableChainVariant(1 << 30))).toBe('u2/w128'); // forced: any size
     expect(separableVariantLabel(setSeparableChainVariant(undefined))).toBe('u2/w128');
     expect(separableChainVariant()).toEqual(DEFAULT_SEPARABLE_VARIANT);
+  });
+
+  it('picks the variant by size when none is forced: few threads the latency-bound one, many the default', () => {
+    expect(separableChainVariant(4096 * 32)).toEqual(SMALL_SEPARABLE_VARIANT);
+    expect(separableChainVariant(4 * SMALL_SEPARABLE_THREADS)).toEqual(SMALL_SEPARABLE_VARIANT);
+    expect(separableChainVariant(4 * SMALL_SEPARABLE_THREADS + 1)).toEqual(DEFAULT_SEPARABLE_VARIANT);
+    expect(separableChainVariant(1048576 * 32)).toEqual(DEFAULT_SEPARABLE_VARIANT);
+    expect(separableVariantLabel(SMALL_SEPARABLE_VARIANT)).toBe('u2/w128/hoist/select');
   });
 });
 
