@@ -11,6 +11,7 @@ import {
   makeChainKernel,
   makeChainTraceKernel,
   mlpKernelHint,
+  setSeparableChainVariant,
   setupWebGpu,
   useTfjsNodeGpu,
   wgslEnergy,
@@ -50,6 +51,9 @@ const cases: BadInputCase[] = [
   ...badInputCases('mlpKernelHint', 'energy', { type: 'object', wrong: { config: 5 } }, (v) =>
     mlpKernelHint(v as never),
   ),
+  ...badInputCases('setSeparableChainVariant', 'variant', { type: 'name' }, (v) =>
+    setSeparableChainVariant(v),
+  ),
   ...badInputCases('setupWebGpu', 'options', { type: 'options' }, (v) => setupWebGpu(v as never)),
   ...badInputCases('useTfjsNodeGpu', 'options', { type: 'options' }, (v) => useTfjsNodeGpu(v as never)),
 ];
@@ -65,6 +69,8 @@ const EXEMPT: Record<string, string> = {
   detectTfjsNodeGpu: 'no input (environment probe)',
   isSoftwareAdapter: 'a predicate on adapter info',
   registerWebGpuKernels: 'no input',
+  separableChainVariant: 'no input (internal, benchmarks)',
+  separableVariantLabel: 'internal (benchmarks): labels a variant setSeparableChainVariant validated',
   langevinStepWebGpu: 'WebGPU tensors only (webgpu tests)',
   randomNormalWebGpu: 'WebGPU tensors only (webgpu tests)',
   randomUniformWebGpu: 'WebGPU tensors only (webgpu tests)',
