@@ -182,7 +182,6 @@ const SETUP_KEYS = optionKeys<SetupWebGpuOptions>({ dawnFlags: true, backend: tr
  * `dataSync` is unavailable on WebGPU in Node.
  * @example
  * ```ts
- * import { setupWebGpu } from '@ebm/cuda';
  * const info = await setupWebGpu(); // { backend: 'webgpu', vendor, architecture, isSoftware, fusedKernels: true }
  * ```
  */
