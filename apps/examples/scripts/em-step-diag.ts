@@ -19,7 +19,7 @@ import {
   rngKey,
 } from '@ebm/core';
 import { countKernelCalls } from '@ebm/core/testing';
-import { registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
+import { setupWebGpu } from '@ebm/cuda';
 import { EnergyMatchingLoss, fit } from '@ebm/losses';
 import { MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
@@ -33,13 +33,12 @@ const NL = Number(process.env.NLANGEVIN ?? 50);
 const LAYERS = Number(process.env.LAYERS ?? 4);
 
 // EXAMPLE_SETUP=1: the backend exactly as `example.mjs --backend webgpu` sets it up (lib/backend.ts'
-// selectBackend: setupWebGpu() only); default: setupWebGpu() + registerWebGpuKernels() (as the emflow harness).
+// selectBackend); default: setupWebGpu() (which registers @ebm/cuda's fused kernels, as the emflow harness does).
 if (process.env.EXAMPLE_SETUP === '1') {
   const { selectBackend } = await import('../src/lib/backend.js');
   console.log('selectBackend:', await selectBackend('webgpu'));
 } else {
   await setupWebGpu();
-  registerWebGpuKernels();
 }
 console.log(
   `kernelSource: ${MLP_GRADIENT_REGRESSION_KERNEL} → ${kernelSource(MLP_GRADIENT_REGRESSION_KERNEL)}, chain.mlp → ${kernelSource(chainKernelName('mlp'))}`,

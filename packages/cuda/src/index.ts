@@ -2,13 +2,15 @@
  * `@ebm/cuda`: GPU back ends for `@ebm/*`. This first release sets up tfjs's WebGPU backend in Node through
  * Dawn (the `webgpu` npm package) and in browsers, detects `@tensorflow/tfjs-node-gpu` with a clear error
  * where it cannot load, and registers fused WGSL kernels (GPU Philox noise, a fused Langevin step, whole-chain
- * Langevin kernels) in `@ebm/core`'s kernel registry: {@link registerWebGpuKernels}, or import
- * `@ebm/cuda/register` for the side effect.
+ * Langevin kernels, the fused training steps, the replay buffer) in `@ebm/core`'s kernel registry. {@link setupWebGpu}
+ * registers them itself (opt out with `setupWebGpu({ kernels: false })`); an app that activates tfjs's `webgpu`
+ * backend some other way calls {@link registerWebGpuKernels}, or imports `@ebm/cuda/register` for the side effect.
  * @module
  */
 
 import { assertKnownOptions, EbmError, optionKeys } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { registerWebGpuKernels, webGpuKernelsRegistered } from './webgpu-kernels.js';
 
 export {
   CHAIN_KINDS,
@@ -60,6 +62,11 @@ export interface WebGpuInfo {
   readonly description: string;
   /** True on a software adapter (lavapipe/llvmpipe, SwiftShader, WARP, a fallback adapter): correct, but not fast. */
   readonly isSoftware: boolean;
+  /**
+   * Whether @ebm/cuda's fused WGSL kernels are registered for `webgpu` (see {@link registerWebGpuKernels}): true
+   * after a default call; after `{ kernels: false }`, whether something else registered them (`@ebm/cuda/register`).
+   */
+  readonly fusedKernels: boolean;
 }
 
 /** The adapter description fields {@link isSoftwareAdapter} reads (a `GPUAdapterInfo`, or any subset of it). */
@@ -114,6 +121,14 @@ export interface SetupWebGpuOptions {
    * Pass it when you imported the backend yourself, e.g. `setupWebGpu({ backend: webgpuBackendModule })`.
    */
   readonly backend?: TfjsWebGpuModule | (() => Promise<unknown>);
+  /**
+   * Register @ebm/cuda's fused WGSL kernels for `webgpu` in `@ebm/core`'s kernel registry
+   * ({@link registerWebGpuKernels}: GPU Philox noise, the fused Langevin step, whole chains, the fused training
+   * steps, the replay buffer). Default `true`: samplers and `fit` take the fused paths. `false` leaves the
+   * registry as it is (every op then runs as tfjs's composite ops, unless `@ebm/cuda/register` or an earlier
+   * call registered the kernels; `registerWebGpuKernels()()` removes them), e.g. to measure the unfused paths.
+   */
+  readonly kernels?: boolean;
 }
 
 function isNode(): boolean {
@@ -166,17 +181,30 @@ function ensureWebGpuFactory(mod: TfjsWebGpuModule, gpu: GpuLike): void {
   );
 }
 
-const SETUP_KEYS = optionKeys<SetupWebGpuOptions>({ dawnFlags: true, backend: true });
+const SETUP_KEYS = optionKeys<SetupWebGpuOptions>({ dawnFlags: true, backend: true, kernels: true });
 
 /**
- * Makes tfjs's `webgpu` backend active. In Node it first installs Dawn's `navigator.gpu` from the optional peer
- * `webgpu`; in a browser it uses the browser's WebGPU. The tfjs backend module is imported with a literal
- * `import()` (bundlers include it) or taken from `options.backend`; if it was evaluated before `navigator.gpu`
- * existed, its factory is registered here. Throws `BACKEND_UNAVAILABLE` with the fix when a package or an
- * adapter is missing. Read results with `await t.data()`: `dataSync` is unavailable on WebGPU in Node.
+ * Makes tfjs's `webgpu` backend active and registers @ebm/cuda's fused kernels for it (idempotent, also next to
+ * `import '@ebm/cuda/register'`; `{ kernels: false }` skips that). In Node it first installs Dawn's
+ * `navigator.gpu` from the optional peer `webgpu`; in a browser it uses the browser's WebGPU. The tfjs backend
+ * module is imported with a literal `import()` (bundlers include it) or taken from `options.backend`; if it was
+ * evaluated before `navigator.gpu` existed, its factory is registered here. Throws `BACKEND_UNAVAILABLE` with the
+ * fix when a package or an adapter is missing (and then registers nothing). Read results with `await t.data()`:
+ * `dataSync` is unavailable on WebGPU in Node.
+ * @example
+ * ```ts
+ * const info = await setupWebGpu(); // { backend: 'webgpu', vendor, architecture, isSoftware, fusedKernels: true }
+ * ```
  */
 export async function setupWebGpu(options: SetupWebGpuOptions = {}): Promise<WebGpuInfo> {
   assertKnownOptions('setupWebGpu', options, SETUP_KEYS);
+  if (options.kernels !== undefined && typeof options.kernels !== 'boolean') {
+    throw new EbmError('INVALID_PARAM', 'setupWebGpu option `kernels` must be a boolean.', {
+      argument: 'kernels',
+      value: options.kernels,
+      fix: 'pass kernels: false to skip registering the fused kernels, or leave it out (default true).',
+    });
+  }
   const g = globalThis as unknown as { navigator?: { gpu?: GpuLike } };
   if (isNode() && g.navigator?.gpu === undefined) {
     let dawn: { create: (flags: string[]) => GpuLike; globals: Record<string, unknown> };
@@ -234,6 +262,7 @@ export async function setupWebGpu(options: SetupWebGpuOptions = {}): Promise<Web
     });
   }
   await tf.ready();
+  if (options.kernels !== false) registerWebGpuKernels();
   const info = adapter.info ?? {};
   return {
     backend: tf.getBackend(),
@@ -241,6 +270,7 @@ export async function setupWebGpu(options: SetupWebGpuOptions = {}): Promise<Web
     architecture: info.architecture ?? 'unknown',
     description: info.description ?? '',
     isSoftware: isSoftwareAdapter(info, adapter.isFallbackAdapter === true),
+    fusedKernels: webGpuKernelsRegistered(),
   };
 }
 

@@ -7,26 +7,20 @@ import {
   runKernel,
   uniformArray,
 } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
 import { MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { registerWebGpuKernels, setupWebGpu } from './index.js';
+import { setupWebGpu } from './index.js';
 
 // The fused gradient regression (train.mlpGradientRegression, mlp-gradient-regression.ts): loss
 // Σ c‖∇ₓV + u‖² and every parameter gradient against tfjs autograd's double back-propagation, on lavapipe in CI.
 // Tolerance: float32 sums in another order; per tensor ‖Δ‖₂ ≤ 1e-4·‖ref‖₂ + 1e-6 and per entry
 // |Δ| ≤ 1e-5·max|ref| + 1e-3·|ref| (observed ~1e-6 relative).
-const required = process.env.EBM_TEST_WEBGPU === '1';
-const gpuOk = await setupWebGpu().then(
-  () => true,
-  (e: unknown) => {
-    if (required) throw e;
-    console.warn(`[ebm] WebGPU gradient-regression tests skipped (no adapter): ${String(e)}`);
-    return false;
-  },
+const { available: gpuOk } = await webGpuForTests(
+  () => setupWebGpu({ kernels: true }),
+  'WebGPU gradient-regression tests',
 );
-if (gpuOk) registerWebGpuKernels();
 
 function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   expect(a.length, what).toBe(b.length);

@@ -6,25 +6,19 @@ import {
   rngKey,
   runKernel,
 } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
 import { MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { registerWebGpuKernels, setupWebGpu } from './index.js';
+import { setupWebGpu } from './index.js';
 
 // The fused CD + Adam training step (train.mlpContrastiveAdam, mlp-train.ts) against tfjs autograd and tfjs's
 // Adam, on lavapipe in CI. Tiny networks: lavapipe emulates the GPU on the CPU.
 // Tolerance: float32 sums in another order (rows, units), |Δ| ≤ 2e-5 + 2e-4·|value| (observed ~1e-6 relative).
-const required = process.env.EBM_TEST_WEBGPU === '1';
-const gpuOk = await setupWebGpu().then(
-  () => true,
-  (e: unknown) => {
-    if (required) throw e;
-    console.warn(`[ebm] WebGPU training-step tests skipped (no adapter): ${String(e)}`);
-    return false;
-  },
+const { available: gpuOk } = await webGpuForTests(
+  () => setupWebGpu({ kernels: true }),
+  'WebGPU training-step tests',
 );
-if (gpuOk) registerWebGpuKernels();
 
 function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   expect(a.length, what).toBe(b.length);

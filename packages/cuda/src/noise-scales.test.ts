@@ -1,22 +1,17 @@
 import { chainKernelName, foldIn, isEbmError, normalArray, rngKey, runKernel } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
 import * as M from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { chainTraceKernelName, registerWebGpuKernels, setupWebGpu } from './index.js';
+import { chainTraceKernelName, setupWebGpu } from './index.js';
 
 // Per-step noise scales σ_t (`noiseScales`, a tempered chain) in the WebGPU whole-chain programs: one call of
 // N steps equals N one-step calls at σ_t with startStep t (the same stream), for the row program (every kind,
 // also separable ones, which leave their separable program for it), the cooperative MLP program and the traced
 // program. Small problems: lavapipe compiles each shader with LLVM.
-const required = process.env.EBM_TEST_WEBGPU === '1';
-const gpuOk = await setupWebGpu().then(
-  () => true,
-  (e: unknown) => {
-    if (required) throw e;
-    console.warn(`[ebm] WebGPU noiseScales tests skipped (no adapter): ${String(e)}`);
-    return false;
-  },
+const { available: gpuOk } = await webGpuForTests(
+  () => setupWebGpu({ kernels: true }),
+  'WebGPU noiseScales tests',
 );
 
 const SCALES = [0, 0, 0.125, 0.25, 0.5, 1, 0.75];
@@ -24,7 +19,6 @@ const SCALES = [0, 0, 0.125, 0.25, 0.5, 1, 0.75];
 describe.skipIf(!gpuOk)('WebGPU whole chains with per-step noiseScales', () => {
   it('equal one-step calls at σ_t (row program: harmonic, mlp; cooperative mlp; traced), without leaks', async () => {
     await tf.setBackend('webgpu');
-    registerWebGpuKernels();
     const [B, D, N] = [22, 2, SCALES.length];
     const key = rngKey(5);
     const x0 = tf.tensor2d(normalArray(foldIn(key, 1), [B, D]), [B, D]);

@@ -1,12 +1,15 @@
 /**
  * Side-effect entry `@ebm/cuda/register`: registers the fused WGSL kernels for tfjs's `webgpu` backend in
  * `@ebm/core`'s kernel registry (see `registerWebGpuKernels`). They run whenever `webgpu` is the active
- * backend; other backends keep core's composite kernels.
+ * backend; other backends keep core's composite kernels. `setupWebGpu()` registers them itself, so this entry
+ * is for apps that activate tfjs's `webgpu` backend another way (importing `@tensorflow/tfjs-backend-webgpu` and
+ * calling `tf.setBackend('webgpu')`); importing it next to `setupWebGpu()` is harmless (registration is idempotent).
  * @example
  * ```ts
  * import '@ebm/cuda/register';
- * import { setupWebGpu } from '@ebm/cuda';
- * await setupWebGpu(); // samplers now draw noise and step on the GPU
+ * import '@tensorflow/tfjs-backend-webgpu';
+ * import * as tf from '@tensorflow/tfjs-core';
+ * await tf.setBackend('webgpu'); // samplers now draw noise and step on the GPU
  * ```
  * @module
  */

@@ -11,26 +11,20 @@ import {
   rngKey,
   runKernel,
 } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { registerWebGpuKernels, setupWebGpu } from './index.js';
+import { setupWebGpu } from './index.js';
 import { replayDrawWebGpu, replayWriteWebGpu } from './replay.js';
 
 // The replay-buffer kernels (replay.draw, replay.write; replay.ts) against core's composites, on lavapipe in CI.
 // Exact equality: buffer rows are copies; the noise is the same Philox stream through the same WGSL conversion as
 // the webgpu composite (randomUniform / randomNormal), then z·scale + mean — at most 1 ulp apart if the device
 // contracts that into a fused multiply-add (checked with a 1-ulp bound where scale ≠ 1).
-const required = process.env.EBM_TEST_WEBGPU === '1';
-const gpuOk = await setupWebGpu().then(
-  () => true,
-  (e: unknown) => {
-    if (required) throw e;
-    console.warn(`[ebm] WebGPU replay-kernel tests skipped (no adapter): ${String(e)}`);
-    return false;
-  },
+const { available: gpuOk } = await webGpuForTests(
+  () => setupWebGpu({ kernels: true }),
+  'WebGPU replay-kernel tests',
 );
-if (gpuOk) registerWebGpuKernels();
 
 function buffer(cap: number, dim: number, seed = 1): tf.Tensor2D {
   return tf.tensor2d(normalArray(rngKey(seed), [cap, dim]), [cap, dim]);

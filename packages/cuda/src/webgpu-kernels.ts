@@ -204,6 +204,11 @@ interface RegistrationState {
 }
 const STATE_SYMBOL = Symbol.for('@ebm/cuda/webgpu-kernels/v1');
 
+/** Whether {@link registerWebGpuKernels}' registrations are in place (registered and not removed since). */
+export function webGpuKernelsRegistered(): boolean {
+  return (globalThis as unknown as Record<symbol, RegistrationState | undefined>)[STATE_SYMBOL] !== undefined;
+}
+
 /** Names of the kernels {@link registerWebGpuKernels} registers for `'webgpu'`. */
 export const WEBGPU_KERNEL_NAMES: readonly string[] = [
   'randomNormal',
@@ -227,8 +232,10 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
  * `[B, D]` in one dispatch, see `finite-scan.ts`), and for every kind in `CHAIN_KINDS` the whole-chain
  * kernel
  * `chain.<kind>` (Langevin, MALA, HMC) and its traced variant `chainTrace.<kind>` (declared here). Samplers pick
- * them up through `runKernel` without changes whenever `webgpu` is the active backend. Idempotent (a second call
- * returns the same function); an implementation registered by someone else for `'webgpu'` is replaced.
+ * them up through `runKernel` without changes whenever `webgpu` is the active backend. `setupWebGpu()` calls this
+ * (unless `{ kernels: false }`); call it yourself (or import `@ebm/cuda/register`) when you activate tfjs's
+ * `webgpu` backend another way. Idempotent (a second call returns the same function); an implementation
+ * registered by someone else for `'webgpu'` is replaced.
  * @returns a function that removes these registrations (and lets a later call register them again).
  */
 export function registerWebGpuKernels(): () => void {

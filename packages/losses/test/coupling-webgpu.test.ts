@@ -7,7 +7,7 @@
  */
 
 import { isEbmError, type RngKey, rngKey, splitKey, uniformArray } from '@ebm/core';
-import { expectNoLeaks, ThrowingEnergy } from '@ebm/core/testing';
+import { expectNoLeaks, ThrowingEnergy, webGpuForTests } from '@ebm/core/testing';
 import { setupWebGpu } from '@ebm/cuda';
 import { MLPEnergy, TimeConditionedMLP } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,15 +20,7 @@ import {
   fit,
 } from '../src/index.js';
 
-const required = process.env.EBM_TEST_WEBGPU === '1';
-let available = false;
-try {
-  await setupWebGpu();
-  available = true;
-} catch (e) {
-  if (required) throw e;
-  console.warn(`[ebm] coupling webgpu tests skipped: ${String(e)}`);
-}
+const { available } = await webGpuForTests(() => setupWebGpu({ kernels: false }), 'coupling webgpu tests');
 
 /** Counts synchronous reads (Tensor `dataSync` / `arraySync` / `bufferSync`, the backend's `readSync`). */
 async function countSyncReads<T>(fn: () => Promise<T>): Promise<{ value: T; reads: number }> {

@@ -1,20 +1,15 @@
-import { registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
+import { webGpuForTests } from '@ebm/core/testing';
+import { setupWebGpu } from '@ebm/cuda';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { checkFusedChains } from './energy-matching-fused.js';
 
 // EnergyMatchingLoss's tempered Langevin chains through the WGSL chain.mlp (lavapipe in CI) with per-step
 // noiseScales: the checks of energy-matching-fused.ts (stream, law by KS, calls, leaks, fallback) on webgpu.
-const required = process.env.EBM_TEST_WEBGPU === '1';
-let available = false;
-try {
-  await setupWebGpu();
-  registerWebGpuKernels();
-  available = true;
-} catch (e) {
-  if (required) throw e;
-  console.warn(`[ebm] energy matching webgpu tests skipped: ${String(e)}`);
-}
+const { available } = await webGpuForTests(
+  () => setupWebGpu({ kernels: true }),
+  'energy matching webgpu tests',
+);
 
 describe.skipIf(!available)('EnergyMatchingLoss: the tempered chains through chain.mlp on webgpu', () => {
   it('same stream as the step loop for tempered rows, same law for both groups, leak-free, falls back', async () => {

@@ -16,26 +16,20 @@ import {
   registerKernelImpl,
   rngKey,
 } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
-import { registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
+import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
+import { setupWebGpu } from '@ebm/cuda';
 import { MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fusedFlowTerm } from '../src/fused-flow-term.js';
 import { EnergyMatchingLoss, type EnergyMatchingOptions, fit } from '../src/index.js';
 
-const required = process.env.EBM_TEST_WEBGPU === '1';
 // Per-test limit 600 s: lavapipe compiles every WGSL program on the CPU; on a loaded 2-core machine the first
 // test (five networks, the contrastive case's Langevin programs) has taken 120 s (3.4 s when idle).
-let available = false;
-try {
-  await setupWebGpu();
-  registerWebGpuKernels();
-  available = true;
-} catch (e) {
-  if (required) throw e;
-  console.warn(`[ebm] losses fused flow-term webgpu tests skipped: ${String(e)}`);
-}
+const { available } = await webGpuForTests(
+  () => setupWebGpu({ kernels: true }),
+  'losses fused flow-term webgpu tests',
+);
 
 /** Counts the fused kernel's calls (wraps the registered implementation); can make it fail or remove it. */
 function counter() {

@@ -16,8 +16,8 @@ import {
   registerKernelImpl,
   rngKey,
 } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
-import { registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
+import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
+import { setupWebGpu } from '@ebm/cuda';
 import { MLPEnergy } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -29,16 +29,10 @@ import {
   PersistentContrastiveDivergence,
 } from '../src/index.js';
 
-const required = process.env.EBM_TEST_WEBGPU === '1';
-let available = false;
-try {
-  await setupWebGpu();
-  registerWebGpuKernels();
-  available = true;
-} catch (e) {
-  if (required) throw e;
-  console.warn(`[ebm] losses fused-step webgpu tests skipped: ${String(e)}`);
-}
+const { available } = await webGpuForTests(
+  () => setupWebGpu({ kernels: true }),
+  'losses fused-step webgpu tests',
+);
 
 /** Counts the fused kernel's calls (wraps the registered implementation). */
 function counter() {

@@ -4,24 +4,15 @@
  * step a noiseless fused step equals x − h∇E(x) by autograd), and the run leaks nothing. Kept tiny: lavapipe is slow.
  */
 import { chainKernelName, getKernelImpl, normalArray, rngKey } from '@ebm/core';
-import { countKernelCalls, expectNoLeaks } from '@ebm/core/testing';
-import { registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
+import { countKernelCalls, expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
+import { setupWebGpu } from '@ebm/cuda';
 import { MLPEnergy } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { ContrastiveDivergence, fit, PersistentContrastiveDivergence } from '../src/index.js';
 
-const required = process.env.EBM_TEST_WEBGPU === '1';
-let available = false;
-try {
-  await setupWebGpu();
-  registerWebGpuKernels();
-  available = true;
-} catch (e) {
-  if (required) throw e;
-  console.warn(`[ebm] losses mlp webgpu tests skipped: ${String(e)}`);
-}
+const { available } = await webGpuForTests(() => setupWebGpu({ kernels: true }), 'losses mlp webgpu tests');
 
 describe.skipIf(!available)('CD / PCD fit with the fused chain.mlp on webgpu', () => {
   it('every step samples through chain.mlp with the current weights; no leaks', async () => {

@@ -14,24 +14,18 @@ import {
   registerKernelImpl,
   rngKey,
 } from '@ebm/core';
-import { countKernelCalls, expectNoLeaks, withoutKernelImpls } from '@ebm/core/testing';
-import { registerWebGpuKernels, setupWebGpu } from '@ebm/cuda';
+import { countKernelCalls, expectNoLeaks, webGpuForTests, withoutKernelImpls } from '@ebm/core/testing';
+import { setupWebGpu } from '@ebm/cuda';
 import { MLPEnergy } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type FitOptions, fit, PersistentContrastiveDivergence } from '../src/index.js';
 
-const required = process.env.EBM_TEST_WEBGPU === '1';
-let available = false;
-try {
-  await setupWebGpu();
-  registerWebGpuKernels();
-  available = true;
-} catch (e) {
-  if (required) throw e;
-  console.warn(`[ebm] losses replay-buffer webgpu tests skipped: ${String(e)}`);
-}
+const { available } = await webGpuForTests(
+  () => setupWebGpu({ kernels: true }),
+  'losses replay-buffer webgpu tests',
+);
 
 const data = available ? tf.tensor2d(normalArray(rngKey(1), [48, 2]), [48, 2]) : undefined;
 afterAll(() => data?.dispose());

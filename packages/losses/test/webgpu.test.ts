@@ -5,7 +5,7 @@
  */
 
 import { isEbmError, randomNormal, rngKey } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
 import { setupWebGpu } from '@ebm/cuda';
 import { MLPEnergy } from '@ebm/models';
 import { LangevinDynamics, ReplicaExchange } from '@ebm/samplers';
@@ -26,15 +26,7 @@ import {
   SlicedScoreMatching,
 } from '../src/index.js';
 
-const required = process.env.EBM_TEST_WEBGPU === '1';
-let available = false;
-try {
-  await setupWebGpu();
-  available = true;
-} catch (e) {
-  if (required) throw e;
-  console.warn(`[ebm] losses webgpu tests skipped: ${String(e)}`);
-}
+const { available } = await webGpuForTests(() => setupWebGpu({ kernels: false }), 'losses webgpu tests');
 
 describe.skipIf(!available)('losses on webgpu (Dawn; lavapipe on CPU-only machines)', () => {
   const energy = available ? new MLPEnergy({ inputDim: 2, widths: [8], seed: 1 }) : undefined;
