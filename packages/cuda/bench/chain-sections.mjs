@@ -21,6 +21,7 @@ import { DoubleWell } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
 import { rawRoundTripMs } from './floor-sections.mjs';
+import { quantile, timeRows } from './timing.mjs';
 
 const X0_STEP = Number.MAX_SAFE_INTEGER; // core's loop draws x0 from foldIn(runKey, MAX_SAFE_INTEGER)
 const H = 2; // DoubleWell barrierHeight
@@ -313,12 +314,6 @@ function countBackend() {
   };
 }
 
-function quantile(s, q) {
-  const p = (s.length - 1) * q;
-  const lo = Math.floor(p);
-  return s[lo] + (s[Math.min(s.length - 1, lo + 1)] - s[lo]) * (p - lo);
-}
-
 /**
  * `chainprof`: a whole-chain `sample()` on webgpu against the bare chain kernel and each piece around it, DoubleWell
  * Langevin (medians, quartiles, min/max over reps after warm-up), plus the dispatch / upload / read-back / tfjs-op
@@ -345,31 +340,17 @@ export async function sectionChainprof(ctx) {
     const big = B * D >= 1 << 24;
     const reps = repsArg ?? (big ? 7 : 21);
     const meta = { section: 'chainprof', energy: 'DoubleWell(h=2,b=1)', chains: B, dim: D, steps: N };
-    const time = async (label, f, extra = {}) => {
-      for (let w = 0; w < 3; w++) await f(10_000 + w);
-      const ms = [];
-      for (let k = 0; k < reps; k++) {
-        const t0 = performance.now();
-        const inner = await f(k + 1); // a number: the part of f to count (its own set-up excluded)
-        ms.push(typeof inner === 'number' ? inner : performance.now() - t0);
-      }
-      const s = [...ms].sort((a, b) => a - b);
-      const row = {
-        side: 'ebm',
-        ...meta,
-        ...extra,
-        path: label,
-        medianMs: quantile(s, 0.5),
-        p25Ms: quantile(s, 0.25),
-        p75Ms: quantile(s, 0.75),
-        minMs: s[0],
-        maxMs: s[s.length - 1],
-        n: ms.length,
-        ms: ms.map((v) => Math.round(v * 1000) / 1000),
-      };
-      emit(row);
-      return row;
-    };
+    // f(k) returns a number: the part of f to count (its own set-up excluded).
+    const time = timeRows({
+      emit,
+      meta,
+      reps,
+      warm: 3,
+      warmArg: (w) => 10_000 + w,
+      arg: (k) => k + 1,
+      inner: true,
+      keepMs: true,
+    });
     const x0 = randomNormal(rngKey(1), [B, D]);
     await x0.data();
     const call = (x, n, seed) =>

@@ -11,6 +11,7 @@
 // `dispatch + copy + mapAsync` the round trip a whole chain needs (4 B: a finite flag, 512 KiB: 4096×32 states).
 import { randomNormal, rngKey } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { quantile, timeRows } from './timing.mjs';
 
 const WG = 64;
 /** A dispatch that writes `n` floats (x[i] = i·0.5): stands in for a kernel whose GPU time is negligible. */
@@ -20,14 +21,6 @@ const FILL_WGSL = `
 fn main(@builtin(global_invocation_id) g : vec3<u32>) {
   if (g.x < arrayLength(&x)) { x[g.x] = f32(g.x) * 0.5; }
 }`;
-
-function quantile(s, q) {
-  if (s.length === 0) return Number.NaN;
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  const hi = Math.ceil(i);
-  return s[lo] + (s[hi] - s[lo]) * (i - lo);
-}
 
 /**
  * Raw Dawn, no tfjs: median ms of `reps` round trips of one small dispatch + copy of `bytes` into a preallocated
@@ -89,31 +82,7 @@ export async function sectionFloor(ctx) {
   const reps = repsArg ?? (small ? 30 : 200);
   const meta = { section: 'floor' };
   const rows = [];
-  const time = async (label, f, extra = {}) => {
-    for (let w = 0; w < 5; w++) await f(w);
-    const ms = [];
-    for (let k = 0; k < reps; k++) {
-      const t0 = performance.now();
-      await f(k);
-      ms.push(performance.now() - t0);
-    }
-    const s = [...ms].sort((a, b) => a - b);
-    const row = {
-      side: 'ebm',
-      ...meta,
-      ...extra,
-      path: label,
-      medianMs: quantile(s, 0.5),
-      p25Ms: quantile(s, 0.25),
-      p75Ms: quantile(s, 0.75),
-      minMs: s[0],
-      maxMs: s[s.length - 1],
-      n: ms.length,
-    };
-    emit(row);
-    rows.push(row);
-    return row;
-  };
+  const time = timeRows({ emit, meta, reps, warm: 5, rows });
 
   // --- the event loop alone
   await time(

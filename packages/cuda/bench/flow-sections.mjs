@@ -19,6 +19,7 @@ import { MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { twoMoons } from '../../datasets/dist/index.js';
 import { EnergyMatchingLoss, fit } from '../../losses/dist/index.js';
+import { timeCalls } from './timing.mjs';
 
 /** Counts tfjs kernel calls (engine.runKernelFunc: every op, customGrad ops and their inner kernels). */
 function countKernels() {
@@ -183,11 +184,7 @@ export async function sectionEmFlow(ctx) {
           kc.st.on = true;
           await once();
           kc.st.on = false;
-          for (let k = 0; k < (small ? 5 : 30); k++) {
-            const t0 = performance.now();
-            await once();
-            ms.push(performance.now() - t0);
-          }
+          ms.push(...(await timeCalls(() => once(), { reps: small ? 5 : 30 })));
         });
         bare[fused ? 'fused' : 'autograd'] = median(ms);
         emit({

@@ -68,6 +68,7 @@ import { sectionFloor } from './floor-sections.mjs';
 import { sectionEmFlow } from './flow-sections.mjs';
 import { sectionMlpSweep } from './mlp-sections.mjs';
 import { sectionChainsweep } from './sweep-sections.mjs';
+import { median, spread, timeCalls } from './timing.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // @ebm/core loads the cpu backend through createRequire (an optional peer), which a bundle cannot see: import it.
@@ -116,12 +117,6 @@ function emit(row) {
   console.log(
     `S ebm ${row.section ?? ''} ${size} | ${row.path ?? ''}${num}${err}${dawn}${row.meanAcceptance !== undefined ? ` acc=${row.meanAcceptance}` : ''}${info}`,
   );
-}
-
-function median(a) {
-  const s = [...a].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Moments of final samples [B, D]: E|x|, E[x²] over finite entries; per-coordinate mean/var averaged. */
@@ -559,13 +554,7 @@ function dumpMlp() {
 
 /** Times `f()` (awaited): `warm` warm-ups, then `reps` runs; one row with median/min/max. */
 async function timeIt(section, label, meta, f, { warm = 2, reps = 15 } = {}) {
-  for (let w = 0; w < warm; w++) await f(w);
-  const ms = [];
-  for (let k = 0; k < reps; k++) {
-    const t0 = performance.now();
-    await f(k + warm);
-    ms.push(performance.now() - t0);
-  }
+  const ms = await timeCalls(f, { warm, reps, arg: (k) => k + warm });
   emit({
     side: 'ebm',
     section,
@@ -1069,24 +1058,6 @@ async function sectionTrain() {
     }
   }
   data.dispose();
-}
-
-function quantile(a, q) {
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))];
-}
-
-/** Median and spread of a list of ms. */
-function spread(ms) {
-  return {
-    medianMs: median(ms),
-    minMs: Math.min(...ms),
-    maxMs: Math.max(...ms),
-    p10Ms: quantile(ms, 0.1),
-    p90Ms: quantile(ms, 0.9),
-    n: ms.length,
-    ms: ms.map((v) => Math.round(v * 100) / 100),
-  };
 }
 
 /**

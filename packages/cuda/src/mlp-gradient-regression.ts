@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { run, workgroupStorageLimit } from './backend.js';
 import { flatDispatch, type Program } from './chain-programs.js';
 import { type MlpActivation, type MlpLayout, mlpLayout } from './mlp-energy.js';
+import { hiddenOffsets, mlpRowBackward, mlpRowForward } from './mlp-row-passes.js';
 
 /**
  * The fused WebGPU kernel `train.mlpGradientRegression`: L = Σ_b c_b‖∇ₓV(x_b) + u_b‖² and ∂L/∂θ for an MLP
@@ -109,58 +110,28 @@ function secondDerivativeWgsl(activation: MlpActivation): string {
 
 /** Program 1: everything per row (a workgroup per row). Inputs X, U, C, P (flat weights). */
 function rowsProgram(layout: MlpLayout, b: number, sl: ScratchLayout): Program {
-  const { widths, wOff, bOff, actCode, key, activation } = layout;
+  const { widths, wOff, actCode, key, activation } = layout;
   const T = GRAD_REG_THREADS;
   const L = widths.length - 2;
   const d = widths[0]!;
   const mw = Math.max(...widths.slice(0, -1));
-  const zOff: number[] = [];
-  let sumH = 0;
-  for (let j = 0; j < L; j++) {
-    zOff.push(sumH);
-    sumH += widths[j + 1]!;
-  }
-  const V = ['ebmV0', 'ebmV1'];
+  const { zOff, sumH } = hiddenOffsets(widths);
+  const V = ['ebmV0', 'ebmV1'] as const;
   const code: string[] = [];
   // Forward: dense j reads V[j % 2], writes V[(j + 1) % 2].
-  for (let j = 0; j < L; j++) {
-    const nIn = widths[j]!;
-    const nOut = widths[j + 1]!;
-    code.push(`  for (var o = tid; o < ${nOut}; o += ${T}) {
-    var z = P[${bOff[j]} + o];
-    for (var i = 0; i < ${nIn}; i++) {
-      z += ${V[j % 2]}[i] * P[${wOff[j]} + i * ${nOut} + o];
-    }
-    ebmZ[${zOff[j]} + o] = z;
-    let act = ebmAct(z);
-    ${V[(j + 1) % 2]}[o] = act;${j + 1 < L ? `\n    if (live) { result[${sl.a[j + 1]} + r * ${nOut} + o] = act; }` : ''}
-  }
-  workgroupBarrier();`);
-  }
-  // Backward (input gradient): δ_{L−1}, then sⱼ and δⱼ₋₁ alternating buffers.
-  let cur = 0;
-  code.push(`  for (var i = tid; i < ${widths[L]}; i += ${T}) {
-    let dl = P[${wOff[L]} + i] * ebmActGrad(ebmZ[${zOff[L - 1]} + i]);
-    ${V[cur]}[i] = dl;
-    if (live) { result[${sl.d[L - 1]} + r * ${widths[L]} + i] = dl; }
-  }
-  workgroupBarrier();`);
-  for (let j = L - 1; j >= 1; j--) {
-    const nIn = widths[j]!;
-    const nOut = widths[j + 1]!;
-    code.push(`  for (var i = tid; i < ${nIn}; i += ${T}) {
-    var s = 0.0;
-    for (var o = 0; o < ${nOut}; o++) {
-      s += P[${wOff[j]} + i * ${nOut} + o] * ${V[cur]}[o];
-    }
-    ebmS[${zOff[j - 1]} + i] = s;
-    let dl = s * ebmActGrad(ebmZ[${zOff[j - 1]} + i]);
-    ${V[1 - cur]}[i] = dl;
-    if (live) { result[${sl.d[j - 1]} + r * ${nIn} + i] = dl; }
-  }
-  workgroupBarrier();`);
-    cur = 1 - cur;
-  }
+  code.push(
+    ...mlpRowForward(layout, T, { bufs: V, z: 'ebmZ', store: (j) => (j + 1 < L ? sl.a[j + 1] : undefined) }),
+  );
+  // Backward (input gradient): δ_{L−1}, then sⱼ (kept) and δⱼ₋₁ alternating buffers.
+  const back = mlpRowBackward(layout, T, {
+    bufs: V,
+    first: 0,
+    z: 'ebmZ',
+    store: (j) => sl.d[j],
+    keepS: 'ebmS',
+  });
+  code.push(...back.code);
+  let cur: number = back.last;
   // g = K₀·δ₀, r = 2c(g + u) into the other buffer (ȧ₀), the row loss c‖g + u‖².
   code.push(`  var part = 0.0;
   for (var k = tid; k < ${d}; k += ${T}) {
@@ -202,31 +173,15 @@ function rowsProgram(layout: MlpLayout, b: number, sl: ScratchLayout): Program {
     cur = 1 - cur;
   }
   // Second backward: z̄_{L−1}, then z̄ⱼ₋₁ = (Kⱼ·z̄ⱼ) ⊙ φ'(zⱼ₋₁) + sⱼ ⊙ φ''(zⱼ₋₁) ⊙ żⱼ₋₁.
-  cur = 1 - cur;
-  code.push(`  for (var i = tid; i < ${widths[L]}; i += ${T}) {
-    let q = ${zOff[L - 1]} + i;
-    let zb = P[${wOff[L]} + i] * ebmActGrad2(ebmZ[q]) * ebmZd[q];
-    ${V[cur]}[i] = zb;
-    if (live) { result[${sl.zb[L - 1]} + r * ${widths[L]} + i] = zb; }
-  }
-  workgroupBarrier();`);
-  for (let j = L - 1; j >= 1; j--) {
-    const nIn = widths[j]!;
-    const nOut = widths[j + 1]!;
-    code.push(`  for (var i = tid; i < ${nIn}; i += ${T}) {
-    var s = 0.0;
-    for (var o = 0; o < ${nOut}; o++) {
-      s += P[${wOff[j]} + i * ${nOut} + o] * ${V[cur]}[o];
-    }
-    let q = ${zOff[j - 1]} + i;
-    let z = ebmZ[q];
-    let zb = s * ebmActGrad(z) + ebmS[q] * ebmActGrad2(z) * ebmZd[q];
-    ${V[1 - cur]}[i] = zb;
-    if (live) { result[${sl.zb[j - 1]} + r * ${nIn} + i] = zb; }
-  }
-  workgroupBarrier();`);
-    cur = 1 - cur;
-  }
+  code.push(
+    ...mlpRowBackward(layout, T, {
+      bufs: V,
+      first: (1 - cur) as 0 | 1,
+      z: 'ebmZ',
+      store: (j) => sl.zb[j],
+      second: { s: 'ebmS', zd: 'ebmZd' },
+    }).code,
+  );
   return {
     outputShape: [sl.total],
     shaderKey: `ebm_gradreg_rows_${key}_B${b}`,

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { run, workgroupStorageLimit } from './backend.js';
 import { flatDispatch, type Program } from './chain-programs.js';
 import { type MlpLayout, mlpLayout } from './mlp-energy.js';
+import { hiddenOffsets, mlpRowBackward, mlpRowForward } from './mlp-row-passes.js';
 
 /**
  * The fused WebGPU training step `train.mlpContrastiveAdam`: one Adam step on the contrastive-divergence loss
@@ -73,65 +74,20 @@ function rowsProgram(layout: MlpLayout, b: number, rl: RowsLayout): Program {
   const L = widths.length - 2; // hidden layers; dense L is the output
   const d = widths[0]!;
   const mw = Math.max(...widths.slice(0, -1));
-  const zOff: number[] = [];
-  let sumH = 0;
-  for (let j = 0; j < L; j++) {
-    zOff.push(sumH);
-    sumH += widths[j + 1]!;
-  }
-  const bufs = ['ebmVa', 'ebmVb'];
-  const forward: string[] = [];
+  const { sumH } = hiddenOffsets(widths);
+  const bufs = ['ebmVa', 'ebmVb'] as const;
   // dense j reads bufs[j % 2] and writes bufs[(j + 1) % 2].
-  for (let j = 0; j < L; j++) {
-    const nIn = widths[j]!;
-    const nOut = widths[j + 1]!;
-    const src = bufs[j % 2];
-    const dst = bufs[(j + 1) % 2];
-    forward.push(`  for (var o = tid; o < ${nOut}; o += ${T}) {
-    var z = P[${bOff[j]} + o];
-    for (var i = 0; i < ${nIn}; i++) {
-      z += ${src}[i] * P[${wOff[j]} + i * ${nOut} + o];
-    }
-    ebmZ[${zOff[j]} + o] = z;
-    let act = ebmAct(z);
-    ${dst}[o] = act;
-    if (live) {
-      result[${rl.a[j + 1]} + r * ${nOut} + o] = act;
-    }
-  }
-  workgroupBarrier();`);
-  }
+  const forward = mlpRowForward(layout, T, { bufs, z: 'ebmZ', store: (j) => rl.a[j + 1] });
   const lastIn = widths[L]!;
   const lastBuf = bufs[L % 2]!;
-  // δ_{L−1} into the other buffer, then δⱼ₋₁ alternating.
-  const backward: string[] = [];
-  let cur = bufs[(L + 1) % 2]!;
-  backward.push(`  for (var i = tid; i < ${lastIn}; i += ${T}) {
-    let dl = P[${wOff[L]} + i] * c * ebmActGrad(ebmZ[${zOff[L - 1]} + i]);
-    ${cur}[i] = dl;
-    if (live) {
-      result[${rl.d[L - 1]} + r * ${lastIn} + i] = dl;
-    }
-  }
-  workgroupBarrier();`);
-  for (let j = L - 1; j >= 1; j--) {
-    const nIn = widths[j]!; // units of z_{j−1}
-    const nOut = widths[j + 1]!; // units of z_j
-    const next = cur === bufs[0] ? bufs[1]! : bufs[0]!;
-    backward.push(`  for (var i = tid; i < ${nIn}; i += ${T}) {
-    var s = 0.0;
-    for (var o = 0; o < ${nOut}; o++) {
-      s += P[${wOff[j]} + i * ${nOut} + o] * ${cur}[o];
-    }
-    let dl = s * ebmActGrad(ebmZ[${zOff[j - 1]} + i]);
-    ${next}[i] = dl;
-    if (live) {
-      result[${rl.d[j - 1]} + r * ${nIn} + i] = dl;
-    }
-  }
-  workgroupBarrier();`);
-    cur = next;
-  }
+  // δ_{L−1} (times cᵣ) into the other buffer, then δⱼ₋₁ alternating.
+  const backward = mlpRowBackward(layout, T, {
+    bufs,
+    first: ((L + 1) % 2) as 0 | 1,
+    z: 'ebmZ',
+    store: (j) => rl.d[j],
+    scale: 'c',
+  }).code;
   return {
     outputShape: [rl.total],
     shaderKey: `ebm_train_rows_${key}_B${b}`,

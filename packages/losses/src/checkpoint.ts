@@ -317,9 +317,34 @@ export function validateTrainingCheckpoint(
         typeof c.optimizer,
         'pass the unmodified checkpoint.',
       );
-    c.optimizer.forEach((t, i) => validateSavedTensor(`${argument}.optimizer[${i}]`, t));
+    const saved = c.optimizer.map((t, i) => validateSavedTensor(`${argument}.optimizer[${i}]`, t));
+    // Slots (after the iteration count): tfjs names each `<variable name>/<kind>` (Adam's `/m` and `/v`,
+    // momentum's `/momentum`, …) and makes them only for variables that have had a gradient, so a variable with
+    // none (V's output bias in EnergyMatchingLoss's flow-only phase) has no slot and the count need not be a
+    // multiple of the variables. A slot named after a checkpoint weight must have its shape.
+    const byName = new Map(c.weights.map((w, i) => [(w as { name: string }).name, i]));
+    let named = true;
+    saved.slice(1).forEach((t, k) => {
+      const cut = t.name.lastIndexOf('/');
+      const i = cut > 0 ? byName.get(t.name.slice(0, cut)) : undefined;
+      if (i === undefined) {
+        named = false;
+        return;
+      }
+      const want = vars[i]!.shape;
+      if (t.shape.length !== want.length || t.shape.some((n, j) => n !== want[j])) {
+        fail(
+          'SHAPE_MISMATCH',
+          `Checkpoint optimizer slot ${k + 1} ("${t.name}") does not have the shape of its variable.`,
+          `${argument}.optimizer`,
+          [t.shape, want],
+          'pass the unmodified checkpoint.',
+        );
+      }
+    });
+    // Slots named otherwise (another optimizer's convention): one group of slots per variable.
     const slots = c.optimizer.length - 1;
-    if (slots > 0 && vars.length > 0 && slots % vars.length !== 0) {
+    if (!named && slots > 0 && vars.length > 0 && slots % vars.length !== 0) {
       fail(
         'SHAPE_MISMATCH',
         `The checkpoint's optimizer holds ${slots} slot(s), not a multiple of the ${vars.length} variables.`,

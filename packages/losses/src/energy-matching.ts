@@ -426,6 +426,17 @@ export class EnergyMatchingLoss extends BaseLoss {
     return { ...(await super.saveState()), calls: this.calls, lambdaCd: this.lambda };
   }
 
+  protected override stateKeys(): readonly string[] {
+    return [...super.stateKeys(), 'calls', 'lambdaCd'];
+  }
+
+  override validateState(state: unknown): asserts state is LossState {
+    super.validateState(state);
+    const { calls, lambdaCd } = state as LossState;
+    if (calls !== undefined) assertInteger('loss.calls', calls, 0);
+    if (lambdaCd !== undefined) assertNonNegative('loss.lambdaCd', lambdaCd);
+  }
+
   override loadState(state: LossState): void {
     super.loadState(state);
     if (typeof state.calls === 'number') this.calls = state.calls;

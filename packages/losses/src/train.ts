@@ -343,17 +343,14 @@ export async function restoreTrainingState(
   // Validate everything first (weights, optimizer kind and state, loss kind and state): a bad checkpoint
   // changes nothing.
   validateTrainingCheckpoint(checkpoint, target);
-  const vars = target.variables;
-  vars.forEach((v, i) => {
-    const w = checkpoint.weights[i]!;
-    const t = tf.tensor(w.data, w.shape, w.dtype);
-    v.assign(t);
-    t.dispose();
-  });
+  // The optimizer first (the step that can fail: setWeights), the variables after it, so a failure leaves the
+  // variables untouched and the optimizer with its own slots.
   const opt = target.optimizer;
   if (checkpoint.optimizer !== null) {
     const current = await optimizerWeights(opt);
     const saved = checkpoint.optimizer;
+    // Slots are positional (tfjs makes one per variable that has had a gradient, in the order of the gradient
+    // maps): the same count and sizes are the same slots.
     const sameLayout =
       current !== null &&
       current.length === saved.length &&
@@ -371,16 +368,22 @@ export async function restoreTrainingState(
       });
       (opt as unknown as { iterations_: number }).iterations_ = saved[0]?.data[0] ?? 0;
     } else {
-      // setWeights replaces the optimizer's slot variables: release the current ones first.
-      for (const c of current?.slice(1) ?? []) if (c.tensor instanceof tf.Variable) c.tensor.dispose();
+      // setWeights replaces the optimizer's slot variables: release the old ones once it has.
       const tensors = saved.map((s) => ({ name: s.name, tensor: tf.tensor(s.data, s.shape, s.dtype) }));
       try {
         await opt.setWeights(tensors);
       } finally {
         for (const t of tensors) t.tensor.dispose();
       }
+      for (const c of current?.slice(1) ?? []) if (c.tensor instanceof tf.Variable) c.tensor.dispose();
     }
   }
+  target.variables.forEach((v, i) => {
+    const w = checkpoint.weights[i]!;
+    const t = tf.tensor(w.data, w.shape, w.dtype);
+    v.assign(t);
+    t.dispose();
+  });
   const ow = await optimizerWeights(opt);
   const inWeights = new Set<tf.Tensor>((ow ?? []).map((w) => w.tensor));
   if (ow?.[0] !== undefined && !(ow[0].tensor instanceof tf.Variable)) ow[0].tensor.dispose();

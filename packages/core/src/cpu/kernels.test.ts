@@ -1,26 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../register.js';
-import { isEbmError } from '../errors.js';
 import { chainKernelName, kernelSource, langevinStepComposite, runKernel } from '../kernels.js';
-import { foldIn, normalArray, rngKey } from '../rng.js';
+import { normalArray, rngKey } from '../rng.js';
 import { expectNoLeaksSync } from '../testing/leaks.js';
 import { runChainHost } from './host-chain.js';
 import { CPU_CHAIN_KINDS, CPU_KERNEL_NAMES, langevinStepHost, registerCpuKernels } from './kernels.js';
 import { langevinTile, setWasmNormals } from './philox.js';
+import { bits, errorCode as codeOf, harmonicLangevinLoop, useCpuKernels } from './test/fixtures.js';
 
-let unregister: () => void = () => {};
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-  unregister = registerCpuKernels();
-});
-afterAll(() => unregister());
-
-const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+const cpu = useCpuKernels();
 
 describe('fused CPU kernels', () => {
   it('register langevinStep and chain.<kind> for cpu and wasm, idempotently', () => {
-    expect(registerCpuKernels()).toBe(unregister);
+    expect(registerCpuKernels()).toBe(cpu.unregister);
     for (const name of CPU_KERNEL_NAMES) {
       expect(kernelSource(name, 'cpu')).toBe('backend');
       expect(kernelSource(name, 'wasm')).toBe('backend');
@@ -66,16 +59,7 @@ describe('fused CPU kernels', () => {
         }),
       { keepOutputs: true },
     ) as tf.Tensor2D;
-    let x = x0;
-    for (let t = 0; t < N; t++) {
-      const next = tf.tidy(() => {
-        const grad = tf.mul(2, x) as tf.Tensor2D;
-        const noise = tf.tensor2d(normalArray(foldIn(key, t), [B, D]), [B, D]);
-        return langevinStepComposite({ x, grad, noise, stepSize: 0.05, noiseScale: 1 });
-      });
-      if (x !== x0) x.dispose();
-      x = next;
-    }
+    const x = harmonicLangevinLoop(x0, key, { nSteps: N, stepSize: 0.05, noiseScale: () => 1 });
     expect(bits(out)).toEqual(bits(x));
     tf.dispose([out, x, x0]);
   });
@@ -146,14 +130,6 @@ describe('fused CPU kernels', () => {
         params,
         settings,
       } as never);
-    const codeOf = (fn: () => unknown) => {
-      try {
-        fn();
-      } catch (e) {
-        return isEbmError(e) ? e.code : String(e);
-      }
-      return 'no error';
-    };
     expect(codeOf(run('nuts', { barrierHeight: 2, b: 1 }, { stepSize: 0.1 }))).toBe('NOT_IMPLEMENTED');
     expect(codeOf(run('langevin', { barrierHeight: -2, b: 1 }, { stepSize: 0.1 }))).toBe('INVALID_PARAM');
     expect(codeOf(run('langevin', { barrierHeight: 2, b: 1 }, { stepSize: 0 }))).toBe('INVALID_PARAM');

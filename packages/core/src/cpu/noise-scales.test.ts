@@ -1,20 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import '../register.js';
-import { isEbmError } from '../errors.js';
-import { chainKernelName, chainTraceKernelName, langevinStepComposite, runKernel } from '../kernels.js';
-import { foldIn, normalArray, rngKey } from '../rng.js';
+import { chainKernelName, chainTraceKernelName, runKernel } from '../kernels.js';
+import { normalArray, rngKey } from '../rng.js';
 import { expectNoLeaksSync } from '../testing/leaks.js';
-import { registerCpuKernels } from './kernels.js';
+import { bits, errorCode as code, harmonicLangevinLoop, useCpuKernels } from './test/fixtures.js';
 
-let unregister: () => void = () => {};
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-  unregister = registerCpuKernels();
-});
-afterAll(() => unregister());
-
-const bits = (t: tf.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+useCpuKernels();
 
 // Per-step noise scales σ_t (a tempered chain): zero, then rising; exactly representable in float32.
 const SCALES = [0, 0, 0, 0.125, 0.25, 0.5, 0.75, 1, 1, 0.5, 0.25, 1.5];
@@ -44,16 +36,12 @@ describe('chain.<kind> with per-step noiseScales (cpu)', () => {
             }),
           { keepOutputs: true },
         ) as tf.Tensor2D;
-        let x = x0;
-        for (let t = 0; t < N; t++) {
-          const next = tf.tidy(() => {
-            const grad = tf.mul(2, x) as tf.Tensor2D;
-            const noise = tf.tensor2d(normalArray(foldIn(key, startStep + t), [B, D]), [B, D]);
-            return langevinStepComposite({ x, grad, noise, stepSize: 0.05, noiseScale: SCALES[t]! });
-          });
-          if (x !== x0) x.dispose();
-          x = next;
-        }
+        const x = harmonicLangevinLoop(x0, key, {
+          nSteps: N,
+          stepSize: 0.05,
+          noiseScale: (t) => SCALES[t]!,
+          startStep,
+        });
         expect(bits(out)).toEqual(bits(x));
         // The traced kernel (run in segments between kept steps) ends at the same states.
         const tr = runKernel(chainTraceKernelName('harmonic'), {
@@ -77,14 +65,6 @@ describe('chain.<kind> with per-step noiseScales (cpu)', () => {
   it('rejects bad scales (INVALID_PARAM) and declines them for MALA/HMC (NOT_IMPLEMENTED)', () => {
     const x0 = tf.zeros([4, 2]) as tf.Tensor2D;
     const base = { x0, nSteps: 3, key: rngKey(1), params: { k: 1 } };
-    const code = (f: () => unknown): string | undefined => {
-      try {
-        tf.dispose(f() as tf.Tensor);
-      } catch (e) {
-        return isEbmError(e) ? e.code : 'other';
-      }
-      return undefined;
-    };
     const langevin = (noiseScales: unknown) => () =>
       runKernel(chainKernelName('harmonic'), {
         ...base,
