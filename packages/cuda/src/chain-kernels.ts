@@ -342,6 +342,13 @@ const AUTO_TILE: TileShape = { c: 8, t: 128, rc: 4, ru: 2, contiguous: true };
  * runs) and returns the previous one.
  */
 export function setDefaultMlpVariant(variant: string): string {
+  if (typeof variant !== 'string' || !/^(auto|coop|tile|tile:\d+x\d+x\d+x\d+c?)$/.test(variant)) {
+    throw new EbmError(
+      'INVALID_PARAM',
+      "The default MLP chain variant must be 'auto', 'coop', 'tile' or 'tile:<c>x<t>x<rc>x<ru>[c]'.",
+      { argument: 'variant', value: variant, fix: "pass e.g. 'auto' (the default) or 'tile:8x128x4x2c'." },
+    );
+  }
   const prev = DEFAULT_MLP_VARIANT;
   DEFAULT_MLP_VARIANT = variant;
   return prev;

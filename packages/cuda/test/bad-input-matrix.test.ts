@@ -11,6 +11,7 @@ import {
   makeChainKernel,
   makeChainTraceKernel,
   mlpKernelHint,
+  setDefaultMlpVariant,
   setSeparableChainVariant,
   setupWebGpu,
   useTfjsNodeGpu,
@@ -53,6 +54,9 @@ const cases: BadInputCase[] = [
   ),
   ...badInputCases('setSeparableChainVariant', 'variant', { type: 'name' }, (v) =>
     setSeparableChainVariant(v),
+  ),
+  ...badInputCases('setDefaultMlpVariant', 'variant', { type: 'name' }, (v) =>
+    setDefaultMlpVariant(v as string),
   ),
   ...badInputCases('setupWebGpu', 'options', { type: 'options' }, (v) => setupWebGpu(v as never)),
   ...badInputCases('useTfjsNodeGpu', 'options', { type: 'options' }, (v) => useTfjsNodeGpu(v as never)),
