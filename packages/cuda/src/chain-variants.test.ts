@@ -90,7 +90,7 @@ describe('separable chain variants: labels', () => {
     expect(prev).toBeUndefined(); // nothing forced: chosen by size
     expect(separableVariantLabel(separableChainVariant())).toBe('u2/w128');
     expect(separableVariantLabel(separableChainVariant(1 << 30))).toBe('u2/w128'); // forced: any size
-    expect(separableVariantLabel(setSeparableChainVariant(undefined))).toBe('u2/w128');
+    expect(separableVariantLabel(setSeparableChainVariant(undefined)!)).toBe('u2/w128');
     expect(separableChainVariant()).toEqual(DEFAULT_SEPARABLE_VARIANT);
   });
 
