@@ -23,7 +23,8 @@ const dw = () => new DoubleWell({ barrierHeight: 2, b: 1 });
 
 /**
  * One factor at a time from the default, then combinations. (The chunked one-thread-per-element forms, `/c<S>`,
- * were swept in session 13 — slower everywhere, results/h200-2026-11-30-session13/callB — and removed.)
+ * were swept in session 13 at 4096×32 — kernel + read 1.25–1.58 ms against 1.16 for u2/w128/hoist/select,
+ * results/h200-2026-11-30-session13/callB — and removed.)
  */
 export const SWEEP_VARIANTS = [
   'u1/w64',

@@ -167,7 +167,7 @@ export function separableWorkgroupBytes(v: SeparableChainVariant, keySlots: numb
 function badVariant(value: unknown, removed = false): never {
   throw new EbmError(
     'INVALID_PARAM',
-    `${removed ? 'The chunked (one thread per element) separable chain variants were removed: they were slower everywhere measured. ' : ''}A separable chain variant is 'default' or 'u<U>/w<W>[/hoist][/select]' (U in ${SEPARABLE_UNROLLS.join(', ')}, W in ${SEPARABLE_WORKGROUPS.join(', ')}), or an object with those fields.`,
+    `${removed ? 'The chunked (one thread per element) separable chain variants were removed: slower than u2/w128/hoist/select in every form measured. ' : ''}A separable chain variant is 'default' or 'u<U>/w<W>[/hoist][/select]' (U in ${SEPARABLE_UNROLLS.join(', ')}, W in ${SEPARABLE_WORKGROUPS.join(', ')}), or an object with those fields.`,
     {
       argument: 'variant',
       value,
