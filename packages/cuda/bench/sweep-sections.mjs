@@ -1,13 +1,13 @@
 // Section `chainsweep` of gpu-compare.mjs (issue 11): the separable whole-chain program's code variants (unrolled,
-// interleaved Philox; workgroup size; hoisted Philox rounds; branch-free normals; chunked one-thread-per-element
-// forms — see SeparableChainVariant in src/chain-programs.ts), DoubleWell Langevin, bare kernel + read-back and the
+// interleaved Philox; workgroup size; hoisted Philox rounds; branch-free normals — see SeparableChainVariant in
+// src/chain-programs.ts), DoubleWell Langevin, bare kernel + read-back and the
 // public sample() + read-back per variant, in interleaved rounds, plus a check that every variant's output is
 // bit-identical to the default's.
 // Imported by gpu-compare.mjs (bundled with it); `ctx` brings its helpers: { emit, median, gpu, watchDevice, small,
 // repsArg, dawnErrors }.
 //
 //   node ebm.mjs chainsweep [--small] [--reps N]
-//   EBM_SWEEP_VARIANTS='u1/w64,u2/w64/hoist'  the variants to time (labels 'u<U>/w<W>[/c<S>][/hoist][/select]'; the
+//   EBM_SWEEP_VARIANTS='u1/w64,u2/w64/hoist'  the variants to time (labels 'u<U>/w<W>[/hoist][/select]'; the
 //                                              default variant u1/w64 is always added as the reference)
 //   EBM_SWEEP_SIZE=4096                        one size only (its number of chains)
 import { appendFileSync } from 'node:fs';
@@ -22,9 +22,9 @@ const SETTINGS = { stepSize: 0.01, noiseScale: 1 };
 const dw = () => new DoubleWell({ barrierHeight: 2, b: 1 });
 
 /**
- * One factor at a time from the default, then combinations; the chunked (one thread per element) forms with 128 or
- * 256 threads mostly: at 4096×32 their 131072 threads fit the H200's 132 SMs in one wave only when a workgroup's
- * memory (8000 bytes of keys + 4·W·S of noise) is shared by enough threads.
+ * One factor at a time from the default, then combinations. (The chunked one-thread-per-element forms, `/c<S>`,
+ * were swept in session 13 at 4096×32 — kernel + read 1.25–1.58 ms against 1.16 for u2/w128/hoist/select,
+ * results/h200-2026-11-30-session13/callB — and removed.)
  */
 export const SWEEP_VARIANTS = [
   'u1/w64',
@@ -38,13 +38,6 @@ export const SWEEP_VARIANTS = [
   'u2/w64/hoist/select',
   'u4/w64/hoist/select',
   'u2/w128/hoist/select',
-  'u1/w64/c16',
-  'u1/w128/c16',
-  'u1/w128/c16/hoist/select',
-  'u2/w128/c16/hoist/select',
-  'u4/w128/c16/hoist/select',
-  'u1/w256/c8/hoist/select',
-  'u2/w64/c32/hoist/select',
 ];
 
 /**

@@ -90,9 +90,6 @@ export const SEPARABLE_WORKGROUPS = [32, 64, 128, 256] as const;
 /** Steps per unrolled group of the separable Langevin program's variants. */
 export const SEPARABLE_UNROLLS = [1, 2, 4] as const;
 
-/** Steps per chunk of the cooperative (one thread per element) form; 0: one thread per 4 elements. */
-export const SEPARABLE_CHUNKS = [0, 8, 16, 32] as const;
-
 /** Key slots the separable program is built with (chain-kernels' MAX_STEPS_PER_DISPATCH). */
 const SEP_KEY_SLOTS = 1000;
 
@@ -116,21 +113,12 @@ export interface SeparableChainVariant {
   /**
    * Hoisted Philox rounds. With counter (i, 0, 0, 0), round 1 of every step depends on i only (mulhilo(M0, i),
    * computed once per thread; mulhilo(M1, 0) = 0), and round 2's first product on the step key only
-   * (mulhilo(M0, k_t.x)): with `chunk` 0 that one is computed once per step in the key prologue and kept in
-   * workgroup memory (16 bytes per step; 17 of the 20 products per step left), with a chunk only round 1 is
-   * hoisted (18 left).
+   * (mulhilo(M0, k_t.x)), computed once per step in the key prologue and kept in workgroup memory (16 bytes per
+   * step; 17 of the 20 products per step left).
    */
   readonly hoist: boolean;
   /** Normals through `ebmBitsToNormalSelect` (branch-free, one division) instead of `ebmBitsToNormal`. */
   readonly select: boolean;
-  /**
-   * S > 0: one thread per element (4× the threads: more warps to hide latency when chains are few). The noise
-   * does not depend on x, so per chunk of S steps the workgroup first makes the noise of its W/4 blocks
-   * (block b, steps s ≡ j (mod 4) by thread j·W/4 + b: S/4 Philox calls per thread, independent) into
-   * workgroup memory, then each thread applies its element's S updates in order. Memory 8 bytes per key slot
-   * plus 4·W·S bytes, within WebGPU's 16384.
-   */
-  readonly chunk: (typeof SEPARABLE_CHUNKS)[number];
 }
 
 /** Today's program: one step at a time, 64 threads, plain Philox, branching normals, a thread per 4 elements. */
@@ -139,7 +127,6 @@ export const DEFAULT_SEPARABLE_VARIANT: SeparableChainVariant = {
   workgroup: 64,
   hoist: false,
   select: false,
-  chunk: 0,
 };
 
 /**
@@ -154,7 +141,6 @@ export const SMALL_SEPARABLE_VARIANT: SeparableChainVariant = {
   workgroup: 128,
   hoist: true,
   select: true,
-  chunk: 0,
 };
 
 /** Threads (one per 4 elements) up to which the automatic choice takes {@link SMALL_SEPARABLE_VARIANT}. */
@@ -168,24 +154,26 @@ export function autoSeparableVariant(n: number): SeparableChainVariant {
   return Math.ceil(n / 4) <= SMALL_SEPARABLE_THREADS ? SMALL_SEPARABLE_VARIANT : DEFAULT_SEPARABLE_VARIANT;
 }
 
-/** `'u<U>/w<W>[/c<S>][/hoist][/select]'`, e.g. `'u2/w64/c16/select'`; the default is `'u1/w64'`. */
+/** `'u<U>/w<W>[/hoist][/select]'`, e.g. `'u2/w128/hoist/select'`; the default is `'u1/w64'`. */
 export function separableVariantLabel(v: SeparableChainVariant): string {
-  return `u${v.unroll}/w${v.workgroup}${v.chunk > 0 ? `/c${v.chunk}` : ''}${v.hoist ? '/hoist' : ''}${v.select ? '/select' : ''}`;
+  return `u${v.unroll}/w${v.workgroup}${v.hoist ? '/hoist' : ''}${v.select ? '/select' : ''}`;
 }
 
 /** Workgroup memory of a variant's program with `keySlots` key slots, in bytes. */
 export function separableWorkgroupBytes(v: SeparableChainVariant, keySlots: number): number {
-  return v.chunk > 0 ? 8 * keySlots + 4 * v.workgroup * v.chunk : (v.hoist ? 16 : 8) * keySlots;
+  return (v.hoist ? 16 : 8) * keySlots;
 }
 
-function badVariant(value: unknown): never {
+function badVariant(value: unknown, removed = false): never {
   throw new EbmError(
     'INVALID_PARAM',
-    `A separable chain variant is 'default' or 'u<U>/w<W>[/c<S>][/hoist][/select]' (U in ${SEPARABLE_UNROLLS.join(', ')}, W in ${SEPARABLE_WORKGROUPS.join(', ')}, S in ${SEPARABLE_CHUNKS.filter((c) => c > 0).join(', ')} with 4·W·S + ${8 * SEP_KEY_SLOTS} ≤ ${WG_MEMORY} bytes), or an object with those fields.`,
+    `${removed ? 'The chunked (one thread per element) separable chain variants were removed: slower than u2/w128/hoist/select in every form measured. ' : ''}A separable chain variant is 'default' or 'u<U>/w<W>[/hoist][/select]' (U in ${SEPARABLE_UNROLLS.join(', ')}, W in ${SEPARABLE_WORKGROUPS.join(', ')}), or an object with those fields.`,
     {
       argument: 'variant',
       value,
-      fix: "pass e.g. 'u2/w64/c16/select', { unroll: 2 }, or undefined for the default.",
+      fix: removed
+        ? "drop the chunk ('/c<S>' or chunk: S), e.g. 'u2/w128/hoist/select'."
+        : "pass e.g. 'u2/w128/hoist/select', { unroll: 2 }, or undefined for the default.",
     },
   );
 }
@@ -196,15 +184,20 @@ export function parseSeparableVariant(spec: unknown): SeparableChainVariant {
   let o: Record<string, unknown>;
   if (typeof spec === 'string') {
     o = {};
-    const field = { u: 'unroll', w: 'workgroup', c: 'chunk' } as const;
+    const field = { u: 'unroll', w: 'workgroup' } as const;
     for (const tok of spec.split('/')) {
       const m = /^([uwc])(\d+)$/.exec(tok);
-      if (m) o[field[m[1] as 'u' | 'w' | 'c']] = Number(m[2]);
+      // The removed chunked form: 'c0' (one thread per 4 elements, what remains) is accepted, 'c<S>' is not.
+      if (m?.[1] === 'c') {
+        if (m[2] !== '0') badVariant(spec, true);
+      } else if (m) o[field[m[1] as 'u' | 'w']] = Number(m[2]);
       else if (tok === 'hoist' || tok === 'select') o[tok] = true;
       else badVariant(spec);
     }
   } else if (spec !== null && typeof spec === 'object' && !Array.isArray(spec)) {
-    o = spec as Record<string, unknown>;
+    const { chunk, ...rest } = spec as Record<string, unknown>;
+    if (chunk !== undefined && chunk !== 0) badVariant(spec, true);
+    o = rest;
     for (const k of Object.keys(o)) if (!(k in DEFAULT_SEPARABLE_VARIANT)) badVariant(spec);
   } else {
     badVariant(spec);
@@ -213,7 +206,6 @@ export function parseSeparableVariant(spec: unknown): SeparableChainVariant {
   if (
     !(SEPARABLE_UNROLLS as readonly unknown[]).includes(v.unroll) ||
     !(SEPARABLE_WORKGROUPS as readonly unknown[]).includes(v.workgroup) ||
-    !(SEPARABLE_CHUNKS as readonly unknown[]).includes(v.chunk) ||
     typeof v.hoist !== 'boolean' ||
     typeof v.select !== 'boolean' ||
     separableWorkgroupBytes(v, SEP_KEY_SLOTS) > WG_MEMORY
@@ -259,11 +251,9 @@ function philoxRound(c: string, k: string): string {
 /**
  * How the Philox blocks start: `plain` (counter `counter`, keys from `ebmKeys`, 10 rounds); `table` (`ebmKeys[s]`
  * holds (k.y, k.x + W.x, mulhi(M0, k.x) ^ (k.y + W.y), mullo(M0, k.x)) and `a` = mulhilo(M0, i): the state after
- * round 2 is (mulhi(M1, a.hi ^ k.y) ^ (k.x + W.x), mullo(M1, ·), S.z ^ a.lo, S.w), key k + 2W, 8 rounds left);
- * `round1` (`ebmKeys[s]` = k, `a` = mulhilo(M0, i): the state after round 1 is (k.x, 0, a.hi ^ k.y, a.lo), key
- * k + W, 9 rounds left).
+ * round 2 is (mulhi(M1, a.hi ^ k.y) ^ (k.x + W.x), mullo(M1, ·), S.z ^ a.lo, S.w), key k + 2W, 8 rounds left).
  */
-type PhiloxStart = 'plain' | 'table' | 'round1';
+type PhiloxStart = 'plain' | 'table';
 
 /**
  * WGSL computing `w0 … w{u−1}`: the Philox blocks of counter `counter` (first word `i`) under the step keys
@@ -279,16 +269,12 @@ function philoxSteps(u: number, start: PhiloxStart, key: (j: number) => string):
     let p${j} = ebmMulHiLo(0xcd9e8d57u, a.x ^ s${j}.x);
     var c${j} = vec4<u32>(p${j}.x ^ s${j}.y, p${j}.y, s${j}.z ^ a.y, s${j}.w);
     var k${j} = vec2<u32>(s${j}.y, s${j}.x + 0xbb67ae85u) + ${PHILOX_W};`);
-    } else if (start === 'round1') {
-      lines.push(`    var k${j} = ebmKeys[${key(j)}];
-    var c${j} = vec4<u32>(k${j}.x, 0u, a.x ^ k${j}.y, a.y);
-    k${j} = k${j} + ${PHILOX_W};`);
     } else {
       lines.push(`    var c${j} = counter;
     var k${j} = ebmKeys[${key(j)}];`);
     }
   }
-  const first = start === 'table' ? 2 : start === 'round1' ? 1 : 0;
+  const first = start === 'table' ? 2 : 0;
   lines.push(`    for (var round = ${first}; round < 10; round++) {
     ${ids.map((j) => philoxRound(`c${j}`, `k${j}`)).join('\n    ')}
     }`);
@@ -307,7 +293,7 @@ function updates(u: number, normal: string): string {
   ).join('\n');
 }
 
-/** WGSL of the steps of a thread that owns one Philox block (`chunk` 0). */
+/** WGSL of the steps of a thread (it owns one Philox block). */
 function blockLoop(u: number, start: PhiloxStart, normal: string): string {
   const one = `${philoxSteps(1, start, () => 't')}
 ${updates(1, normal)}`;
@@ -323,38 +309,6 @@ ${updates(u, normal)}
   }
   for (; t < uniforms.nSteps; t++) {
 ${one}
-  }`;
-}
-
-/** WGSL of the chunked form (`chunk` S > 0): noise of a chunk into `ebmNoise`, then the updates. */
-function chunkLoop(u: number, wg: number, s: number, start: PhiloxStart, normal: string): string {
-  const nb = wg / 4;
-  const store = (j: number, step: string) =>
-    `    ebmNoise[(${step}) * ${nb} + nbl] = vec4<f32>(${[0, 1, 2, 3].map((l) => `${normal}(w${j}[${l}])`).join(', ')});`;
-  const many =
-    u === 1
-      ? ''
-      : `    for (; s + ${4 * (u - 1)} < len; s += ${4 * u}) {
-${philoxSteps(u, start, (j) => `t0 + s + ${4 * j}`)}
-${Array.from({ length: u }, (_, j) => store(j, `s + ${4 * j}`)).join('\n')}
-    }
-`;
-  return `  for (var t0 = 0; t0 < uniforms.nSteps; t0 += ${s}) {
-    let len = min(${s}, uniforms.nSteps - t0);
-    // The noise of the chunk: block nbl of this workgroup, steps s ≡ ns0 (mod 4).
-    var s = ns0;
-${many}    for (; s < len; s += 4) {
-${philoxSteps(1, start, () => 't0 + s')}
-${store(0, 's')}
-    }
-    workgroupBarrier();
-    if (live) {
-      for (var q = 0; q < len; q++) {
-        let n = ebmNoise[q * ${nb} + ubl][lane];
-        x = x - ebmGrad(x) * uniforms.h + n * uniforms.amp;
-      }
-    }
-    workgroupBarrier();
   }`;
 }
 
@@ -374,8 +328,7 @@ ${store(0, 's')}
  * dispatch.
  *
  * `variantArg` (default: the forced one, {@link setSeparableChainVariant}, else by size: {@link autoSeparableVariant})
- * changes the code, never the numbers: see
- * {@link SeparableChainVariant} (with a chunk, one thread per element).
+ * changes the code, never the numbers: see {@link SeparableChainVariant}.
  */
 export function separableLangevinProgram(
   kind: string,
@@ -387,15 +340,14 @@ export function separableLangevinProgram(
 ): Program {
   const n = shape[0] * shape[1];
   const variant = variantArg ?? separableChainVariant(n);
-  const { unroll: u, workgroup: wg, hoist, select: sel, chunk } = variant;
+  const { unroll: u, workgroup: wg, hoist, select: sel } = variant;
   if (separableWorkgroupBytes(variant, keySlots) > WG_MEMORY) badVariant(separableVariantLabel(variant));
   const label = separableVariantLabel(variant);
   const tag =
     label === separableVariantLabel(DEFAULT_SEPARABLE_VARIANT) ? '' : `_${label.split('/').join('_')}`;
   const normal = sel ? 'ebmBitsToNormalSelect' : 'ebmBitsToNormal';
-  const table = hoist && chunk === 0;
-  const start: PhiloxStart = !hoist ? 'plain' : table ? 'table' : 'round1';
-  const keyWrite = table
+  const start: PhiloxStart = hoist ? 'table' : 'plain';
+  const keyWrite = hoist
     ? `let k = ebmPhilox(vec4<u32>(lo, hi, ${TAG_FOLD}u, 0u), runKey).xy;
     let b = ebmMulHiLo(0xd2511f53u, k.x);
     let k2 = k + ${PHILOX_W};
@@ -410,9 +362,7 @@ export function separableLangevinProgram(
   }
   workgroupBarrier();`;
   const x0Draw = `vec2<u32>(uniforms.x0k0, uniforms.x0k1)`;
-  const body =
-    chunk === 0
-      ? `${prologue}
+  const body = `${prologue}
   let first = index * 4;
   if (first >= uniforms.size) {
     return;
@@ -437,33 +387,12 @@ ${blockLoop(u, start, normal)}
     if (first + l < uniforms.size) {
       result[first + l] = x[l];
     }
-  }`
-      : `${prologue}
-  // One thread per element (index); its noise is lane (index mod 4) of block index / 4, made by another thread.
-  let live = index < uniforms.size;
-  let lane = index & 3;
-  let ubl = i32(localIndex) >> 2u;
-  // The noise this thread makes: block nbl of the workgroup's ${wg / 4}, steps ≡ ns0 (mod 4) of each chunk.
-  let nbl = i32(localIndex) % ${wg / 4};
-  let ns0 = i32(localIndex) / ${wg / 4};
-  let counter = vec4<u32>(u32((index - i32(localIndex)) / 4 + nbl), 0u, 0u, 0u);${
-    hoist
-      ? '\n  // Round 1 of every step: mulhilo(M0, i) (the other product, mulhilo(M1, 0), is 0).\n  let a = ebmMulHiLo(0xd2511f53u, counter.x);'
-      : ''
-  }
-  var x = 0.0;
-  if (live) {
-    ${drawX0 ? `x = ebmBitsToNormal(ebmPhilox(vec4<u32>(u32(index >> 2u), 0u, 0u, 0u), ${x0Draw})[lane]);` : 'x = X[index];'}
-  }
-${chunkLoop(u, wg, chunk, start, normal)}
-  if (live) {
-    result[index] = x;
   }`;
   return {
     outputShape: shape,
     shaderKey: `ebm_chain_sep_langevin_${kind}_${keySlots}${drawX0 ? '_draw' : ''}${tag}`,
     dispatchLayout: { x: [0, 1] },
-    dispatch: flatDispatch(Math.ceil((chunk === 0 ? Math.ceil(n / 4) : n) / wg)),
+    dispatch: flatDispatch(Math.ceil(Math.ceil(n / 4) / wg)),
     variableNames: drawX0 ? [] : ['X'],
     workgroupSize: [wg, 1, 1],
     size: true,
@@ -474,8 +403,8 @@ ${chunkLoop(u, wg, chunk, start, normal)}
 ${PHILOX_WGSL}
 ${NORMAL_WGSL}
 ${sel ? NORMAL_SELECT_WGSL : ''}
-var<workgroup> ebmKeys : array<vec${table ? 4 : 2}<u32>, ${keySlots}>;
-${chunk > 0 ? `var<workgroup> ebmNoise : array<vec4<f32>, ${(wg / 4) * chunk}>;` : ''}
+var<workgroup> ebmKeys : array<vec${hoist ? 4 : 2}<u32>, ${keySlots}>;
+
 fn ebmGrad(x : f32) -> f32 {
   let c0 = uniforms.c0;
   let c1 = uniforms.c1;

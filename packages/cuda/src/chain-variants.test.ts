@@ -39,8 +39,8 @@ const VARIANTS = [
   'u4/w128/select',
   'u1/w256/hoist/select',
   'u4/w64/hoist/select',
-  'u2/w64/c16/hoist/select',
-  'u4/w32/c32',
+  'u2/w128/hoist/select',
+  'u1/w32',
 ];
 
 describe('separable chain variants: labels', () => {
@@ -54,12 +54,16 @@ describe('separable chain variants: labels', () => {
       workgroup: 64,
       hoist: true,
       select: false,
-      chunk: 0,
     });
-    for (const v of ['u2/w64', 'u1/w32/select', 'u4/w256/hoist', 'u1/w256/c8', 'u1/w128/c16/select']) {
+    for (const v of ['u2/w64', 'u1/w32/select', 'u4/w256/hoist', 'u1/w128/select']) {
       expect(separableVariantLabel(parseSeparableVariant(v))).toBe(v);
     }
-    // 'w256/c16': 4·256·16 bytes of noise + 8000 of keys is over WebGPU's 16384 of workgroup memory.
+    // The removed chunked form: 'c0' / chunk 0 (one thread per 4 elements) still parse, any other chunk does not.
+    expect(parseSeparableVariant('u2/w128/c0/hoist')).toEqual(parseSeparableVariant('u2/w128/hoist'));
+    expect(parseSeparableVariant({ unroll: 2, chunk: 0 })).toEqual(parseSeparableVariant('u2'));
+    for (const old of ['u2/w64/c16/hoist/select', { chunk: 8 }]) {
+      expect(() => parseSeparableVariant(old)).toThrow(/chunked .* were removed/);
+    }
     for (const bad of [
       'w256/c16',
       'c12',
@@ -86,7 +90,7 @@ describe('separable chain variants: labels', () => {
     expect(prev).toBeUndefined(); // nothing forced: chosen by size
     expect(separableVariantLabel(separableChainVariant())).toBe('u2/w128');
     expect(separableVariantLabel(separableChainVariant(1 << 30))).toBe('u2/w128'); // forced: any size
-    expect(separableVariantLabel(setSeparableChainVariant(undefined))).toBe('u2/w128');
+    expect(separableVariantLabel(setSeparableChainVariant(undefined)!)).toBe('u2/w128');
     expect(separableChainVariant()).toEqual(DEFAULT_SEPARABLE_VARIANT);
   });
 
@@ -143,7 +147,7 @@ describe.skipIf(!gpuOk)('separable chain variants on WebGPU: bit-identical to th
     const params = { barrierHeight: 2, b: 1 };
     const key: RngKey = rngKey(11);
     // 67·9 = 603 elements: 151 threads (3 workgroups of 64, one of 256 with idle threads in the key prologue),
-    // the last one owning 3 elements; with a chunk, 603 threads and the last workgroup's noise partly unused. 7 steps: 7 mod 2 = 1, 7 mod 4 = 3 tail steps. startStep wraps the low word.
+    // the last one owning 3 elements. 7 steps: 7 mod 2 = 1, 7 mod 4 = 3 tail steps. startStep wraps the low word.
     const [B, D, N] = [67, 9, 7];
     const x0 = tf.randomNormal([B, D], 0, 1.5, 'float32', 3) as tf.Tensor2D;
     const cases: Record<string, Record<string, unknown>> = {
@@ -165,7 +169,7 @@ describe.skipIf(!gpuOk)('separable chain variants on WebGPU: bit-identical to th
     const long = { x0, nSteps: 1003, key, startStep: 17 };
     const dw = { barrierHeight: 2, b: 1 };
     const ref = await bits(TODAY, 'doubleWell', dw, long);
-    for (const v of ['u4/w64/hoist/select', 'u2/w32/hoist', 'u4/w32/c32']) {
+    for (const v of ['u4/w64/hoist/select', 'u2/w32/hoist', 'u2/w128/hoist/select']) {
       expect(differing(await bits(v, 'doubleWell', dw, long), ref), v).toBe(0);
     }
     const short = { x0, nSteps: 6, key, startStep: 0 };
