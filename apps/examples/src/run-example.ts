@@ -62,6 +62,8 @@ interface TuningOptions {
   checkpointEvery?: number;
   jointCheckpointEvery?: number;
   logEvery?: number;
+  width?: number;
+  init?: 'he' | 'torch';
 }
 
 const program = new Command('pnpm example')
@@ -158,6 +160,19 @@ const program = new Command('pnpm example')
     positiveInt('joint-checkpoint-every'),
   )
   .option('--log-every <n>', 'energy-matching-2d: steps between progress lines', positiveInt('log-every'))
+  .option(
+    '--width <n>',
+    'energy-matching-2d: hidden-layer width (default 128; the paper set-up: 256)',
+    positiveInt('width'),
+  )
+  .option(
+    '--init <name>',
+    "energy-matching-2d: V's initialisation, he (MLPEnergy's) or torch (PyTorch's nn.Linear default; the paper set-up)",
+    (v: string) => {
+      if (v !== 'he' && v !== 'torch') throw new InvalidArgumentError('init must be he or torch.');
+      return v;
+    },
+  )
   .showHelpAfterError('(run with --help for usage, --list for the examples)')
   .addHelpText('after', `\nExamples:\n  ${EXAMPLE_NAMES.join('\n  ')}`)
   .action(

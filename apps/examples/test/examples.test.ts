@@ -154,6 +154,36 @@ describe('the curriculum (smoke mode)', () => {
     expect(Number.isFinite(d.afterJoint400Steps)).toBe(true);
     expect(r.jointLrEnd).toBe(r.jointLr);
     expect(d.afterJoint.mmd.floor).toBeLessThan(0.01 * d.afterJoint.mmd.baseline + 0.01);
+    // the authors' PotentialModel: PyTorch's default nn.Linear initialisation (256 wide outside smoke mode)
+    expect(r.init).toBe('torch');
+  });
+
+  it("energy-matching-2d: torchLinearInit draws PyTorch's U(−1/√fan_in, 1/√fan_in) for weights and biases", async () => {
+    const { torchLinearInit } = await import('../src/examples/energy-matching-2d.js');
+    const { MLPEnergy } = await import('@ebm/models');
+    const V = new MLPEnergy({ inputDim: 2, widths: [256, 256], seed: 0 });
+    torchLinearInit(V, 3);
+    const vars = V.trainableVariables;
+    for (let i = 0; i < vars.length; i += 2) {
+      const bound = 1 / Math.sqrt(vars[i]!.shape[0]!);
+      for (const v of [vars[i]!, vars[i + 1]!]) {
+        const x = (await v.data()) as Float32Array;
+        let max = 0;
+        let sq = 0;
+        for (const e of x) {
+          max = Math.max(max, Math.abs(e));
+          sq += e * e;
+        }
+        expect(max).toBeLessThanOrEqual(bound);
+        // variance bound²/3 (uniform); the mean square of n draws has relative sd √(4/(5n))
+        if (x.length >= 256) {
+          expect(Math.abs(sq / x.length / ((bound * bound) / 3) - 1)).toBeLessThan(
+            Z * Math.sqrt(0.8 / x.length),
+          );
+        }
+      }
+    }
+    V.dispose();
   });
 
   it('rmhmc-funnel: RMHMC recovers the v-marginal and reaches the neck', async () => {

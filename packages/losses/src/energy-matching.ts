@@ -140,7 +140,10 @@ export function trimmedMean(values: tf.Tensor1D, trim: number): tf.Scalar {
  * L_cd = max(λ·cd, −cdClamp).
  * {@link EnergyMatchingLoss.sample} runs the tempered chains from given starting points (the paper's sampler).
  *
- * L = L_flow + L_cd. **Two-phase training**: the first `warmupSteps` calls use λ = 0 (flow only), later calls
+ * L = L_flow + L_cd (+ λ_E·(mean V(x⁺)² + mean V(x⁻)²) with `energyL2` = λ_E > 0; flow phase: λ_E·mean V(x⁺)²;
+ * default 0, as the paper and TorchEBM). The negatives are a stop-gradient: ∇θL_cd = λ(mean ∇θV(x⁺) − mean
+ * ∇θV(x⁻)) with x⁻ fixed — the authors' `experiments/toy2d` (`loss_ebm = Epos − Eneg`, `ebm_weight` = λ = 2).
+ * **Two-phase training**: the first `warmupSteps` calls use λ = 0 (flow only), later calls
  * λ = `lambdaCd` (or call {@link EnergyMatchingLoss.setLambdaCd}).
  *
  * Deviation from TorchEBM: the negatives come from a built-in Langevin loop (the per-chain temperature schedule
@@ -411,15 +414,24 @@ export class EnergyMatchingLoss extends BaseLoss {
       })();
     const stats: Record<string, tf.Scalar> = {};
     if (context?.metrics !== false) stats.flowLoss = flowLoss;
-    if (!this.cdActive(call)) return { loss: flowLoss, stats };
+    if (!this.cdActive(call)) {
+      // energyL2 > 0: + λ_E·mean V(x⁺)² (the flow term alone fixes V only up to a constant)
+      if (this.energyL2 === 0) return { loss: flowLoss, stats };
+      const pen = this.energyPenalty(this.energy.energy(data, { checkFinite: false }))!;
+      return { loss: tf.add(flowLoss, pen) as tf.Scalar, stats };
+    }
     const neg = this.negatives(data, kNeg);
-    const ePos = tf.mean(this.energy.energy(data, { checkFinite: false })) as tf.Scalar;
+    const ePosRows = this.energy.energy(data, { checkFinite: false });
+    const ePos = tf.mean(ePosRows) as tf.Scalar;
     const eNegRows = this.energy.energy(neg, { checkFinite: false });
     const eNeg = trimmedMean(eNegRows, this.cdTrimFraction);
     const cd = tf.sub(ePos, eNeg) as tf.Scalar;
     const lcd = tf.maximum(tf.mul(this.lambda, cd), -this.cdClamp);
     if (context?.metrics !== false) Object.assign(stats, { cdGap: cd, energyPos: ePos, energyNeg: eNeg });
-    return { loss: tf.add(flowLoss, lcd) as tf.Scalar, negatives: neg, stats };
+    // energyL2 > 0: + λ_E·(mean V(x⁺)² + mean V(x⁻)²), as the contrastive losses
+    const pen = this.energyPenalty(ePosRows, eNegRows);
+    const total = tf.add(flowLoss, lcd) as tf.Scalar;
+    return { loss: pen === undefined ? total : (tf.add(total, pen) as tf.Scalar), negatives: neg, stats };
   }
 
   override async saveState(): Promise<LossState> {

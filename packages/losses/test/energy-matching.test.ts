@@ -117,6 +117,82 @@ describe('EnergyMatchingLoss', () => {
     data.dispose();
   });
 
+  it("the paper's contrastive term (no trim, no clamp): loss = L_flow + λ(mean V(x⁺) − mean V(x⁻)), x⁻ stop-gradient", () => {
+    // The authors' experiments/toy2d: loss = flow + ebm_weight·(model(x_data).mean() − model(x_neg).mean()), x_neg
+    // from a detached Langevin chain. The gradient must be ∇θ L_flow + λ(mean ∇θV(x⁺) − mean ∇θV(x⁻)) with x⁻
+    // held fixed (no gradient through the chain), the sign lowering V at the data and raising it at the negatives.
+    const V = new Quadratic();
+    const data = tf.tidy(() => tf.add(tf.mul(randomNormal(rngKey(3), [16, 2]), 0.3), 1)) as tf.Tensor2D;
+    const paper = {
+      coupling: 'independent',
+      nLangevinSteps: 6,
+      cdTrimFraction: 0,
+      cdClamp: Number.MAX_VALUE,
+    } as const;
+    const joint = new EnergyMatchingLoss(V, { ...paper, lambdaCd: 2 });
+    const flowOnly = new EnergyMatchingLoss(V, { ...paper, lambdaCd: 0 });
+    const key = rngKey(9);
+    const vars = [V.A, V.b];
+    let neg: tf.Tensor2D | undefined;
+    const got = tf.variableGrads(() => {
+      const r = joint.compute(data, { key, metrics: false });
+      neg = tf.keep(r.negatives!);
+      return r.loss;
+    }, vars);
+    const fixedNeg = neg!;
+    const want = tf.variableGrads(
+      () =>
+        tf.tidy(() => {
+          const flow = flowOnly.compute(data, { key, metrics: false }).loss;
+          const ePos = tf.mean(V.energy(data));
+          const eNeg = tf.mean(V.energy(fixedNeg));
+          return tf.add(flow, tf.mul(2, tf.sub(ePos, eNeg))) as tf.Scalar;
+        }),
+      vars,
+    );
+    expect(got.value.dataSync()[0]!).toBeCloseTo(want.value.dataSync()[0]!, 4);
+    for (const v of vars) {
+      const a = got.grads[v.name]!.dataSync();
+      const b = want.grads[v.name]!.dataSync();
+      for (let i = 0; i < a.length; i++) expect(a[i]!).toBeCloseTo(b[i]!, 3);
+    }
+    // Hand check of the contrastive part of ∂/∂b: V = ½xᵀAx + b·x ⇒ ∂V/∂b = x, so λ(mean x⁺ − mean x⁻).
+    const flowGrad = tf.variableGrads(() => flowOnly.compute(data, { key, metrics: false }).loss, vars);
+    const cdB = tf.tidy(() => tf.sub(got.grads[V.b.name]!, flowGrad.grads[V.b.name]!).dataSync());
+    const hand = tf.tidy(() => tf.mul(2, tf.sub(tf.mean(data, 0), tf.mean(fixedNeg, 0))).dataSync());
+    for (let i = 0; i < 2; i++) expect(cdB[i]!).toBeCloseTo(hand[i]!, 4);
+    tf.dispose([
+      got.value,
+      want.value,
+      flowGrad.value,
+      fixedNeg,
+      data,
+      ...Object.values(got.grads),
+      ...Object.values(want.grads),
+      ...Object.values(flowGrad.grads),
+    ]);
+    V.dispose();
+  });
+
+  it('energyL2 adds λ_E·mean V(x⁺)² in the flow phase and λ_E·(mean V(x⁺)² + mean V(x⁻)²) in the joint phase', () => {
+    const V = new Quadratic();
+    const data = tf.tidy(() => tf.add(tf.mul(randomNormal(rngKey(5), [16, 2]), 0.3), 1)) as tf.Tensor2D;
+    const opts = { coupling: 'independent', nLangevinSteps: 4, warmupSteps: 1 } as const;
+    const plain = new EnergyMatchingLoss(V, opts);
+    const reg = new EnergyMatchingLoss(V, { ...opts, energyL2: 0.5 });
+    const msq = (x: tf.Tensor2D) => tf.tidy(() => tf.mean(tf.square(V.energy(x))).dataSync()[0]!);
+    for (let call = 0; call < 2; call++) {
+      const key = rngKey(20 + call);
+      const a = plain.compute(data, { key, metrics: false });
+      const b = reg.compute(data, { key, metrics: false });
+      const extra = call === 0 ? msq(data) : msq(data) + msq(b.negatives!);
+      expect(b.loss.dataSync()[0]!).toBeCloseTo(a.loss.dataSync()[0]! + 0.5 * extra, 4);
+      tf.dispose([a.loss, b.loss, a.negatives, b.negatives] as tf.Tensor[]);
+    }
+    data.dispose();
+    V.dispose();
+  });
+
   it('source samples: uniform rows of the given tensor (χ² over 4 rows), same stream as N(0, I) otherwise', () => {
     const V = new Quadratic();
     const source = tf.tensor2d([

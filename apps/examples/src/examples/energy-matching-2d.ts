@@ -22,13 +22,21 @@
  *
  * `setup: 'paper'` (`--setup paper`) runs the paper's own 2-D code instead (`experiments/toy2d` of the authors'
  * repository): source p₀ = eight gaussians at radius 5 with covariance √0.1·I (torchcfm's `sample_8gaussians`),
- * target 3·moons(noise 0.2) − 1 (`sample_moons`), exact-OT pairs, batch 128, Adam at a constant 1e-4, 20 000 flow
- * + 2000 joint steps, 4 hidden layers of 128, flow weight w(t) only in the joint phase, cd = mean V(x⁺) − mean
+ * target 3·moons(noise 0.2) − 1 (`sample_moons`), exact-OT pairs, batch 128, Adam at a constant 1e-4 (ε̂ = 1e-8,
+ * PyTorch's), 20 000 flow + 2000 joint steps, the authors' `PotentialModel(dim=2, w=256)` — 4 hidden layers of 256
+ * (`train()` builds it with w = 256) with PyTorch's default `nn.Linear` initialisation (weights and biases
+ * U(−1/√fan_in, 1/√fan_in), {@link torchLinearInit}; MLPEnergy's own is He-normal weights and zero biases, which
+ * puts every first-layer bend through the origin) — flow weight w(t) only in the joint phase, cd = mean V(x⁺) − mean
  * V(x⁻) (no trim, no clamp), half the negative chains from p₀ (tempered), half from data (at ε_max); samples by
- * tempered Langevin from p₀. Deviations: SiLU in every hidden layer (the paper's first is ReLU), the score's
- * held-out sets come from the same generator.
+ * tempered Langevin from p₀. Deviations (audit of `experiments/toy2d/utils_2D.py` in `m1balcerak/EnergyMatching`,
+ * `apps/examples/RECIPES.md` "Audit against the authors' code"): SiLU in every hidden layer (the paper's first is
+ * ReLU); V(x⁺) and the data-started chains use the flow's data batch (the authors draw fresh moons for each);
+ * exact-OT pairs are the plan's permutation (torchcfm draws B pairs from the plan with replacement); the tempered
+ * schedule's step k sits at virtual time k/N (the authors' `gibbs_sampler`: (k + 1)/N); the figure's sampler sweeps
+ * the schedule over its 200 steps (TorchEBM's; the authors' notebook heats at real time 0.8–1 and then stays at
+ * ε_max — `mmd2Long` is closer to that); the score's held-out sets come from the same generator.
  */
-import { CosineScheduler, rngKey } from '@ebm/core';
+import { CosineScheduler, foldIn, rngKey, uniformArray } from '@ebm/core';
 import { type DatasetName, eightGaussians, makeDataset, twoMoons } from '@ebm/datasets';
 import { EnergyMatchingLoss, fit, type StepMetrics } from '@ebm/losses';
 import { MLPEnergy } from '@ebm/models';
@@ -103,6 +111,34 @@ export interface EnergyMatchingRunOptions extends ExampleOptions {
   readonly jointCheckpointEvery?: number;
   /** Steps between progress lines (default: 20 lines per phase). */
   readonly logEvery?: number;
+  /** Width of the hidden layers (default 128; the paper's set-up: 256, four layers). */
+  readonly width?: number;
+  /**
+   * Initialisation of V (default `'he'`, MLPEnergy's; the paper's set-up: `'torch'`, PyTorch's `nn.Linear` default,
+   * see {@link torchLinearInit}).
+   */
+  readonly init?: 'he' | 'torch';
+}
+
+/**
+ * PyTorch's default `nn.Linear` initialisation (kaiming-uniform with a = √5, which the authors' `PotentialModel`
+ * keeps): every weight and bias of layer l drawn from U(−1/√fan_in, 1/√fan_in), fan_in the layer's input width, in
+ * place of MLPEnergy's N(0, 2/fan_in) weights and zero biases. Draws from core's Philox stream (`foldIn(key, i)`
+ * per variable), so a seed gives the same network on every backend.
+ */
+export function torchLinearInit(V: MLPEnergy, seed: number): void {
+  const key = rngKey(seed);
+  const vars = V.trainableVariables;
+  for (let i = 0; i + 1 < vars.length; i += 2) {
+    const w = vars[i]!;
+    const b = vars[i + 1]!;
+    const bound = 1 / Math.sqrt(w.shape[0]!);
+    for (const [j, v] of [w, b].entries()) {
+      const values = tf.tensor(uniformArray(foldIn(key, i + j), v.shape, -bound, bound), v.shape, 'float32');
+      v.assign(values);
+      values.dispose();
+    }
+  }
 }
 
 /** Runs the example. */
@@ -125,6 +161,7 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
     : (options.datasets ?? (['twoMoons', 'eightGaussians'] as const));
   const coupling = options.coupling ?? (paper ? 'exactOt' : 'sinkhorn');
   const langevinDt = options.langevinDt ?? 0.01;
+  const init = options.init ?? (paper ? 'torch' : 'he');
   // the sampler keeps the paper's transport time (200 steps of Δ = 0.01) at any Δ
   const sampleSteps = Math.max(1, Math.round(2 / langevinDt));
   const settings = {
@@ -139,6 +176,8 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
     coupling,
     batchSize,
     jointBatchSize,
+    width: options.width ?? (ctx.smoke ? 64 : paper ? 256 : 128),
+    init,
     nScore,
     backend: tf.getBackend(),
   };
@@ -152,8 +191,10 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       : makeDataset(name, { nSamples: nTrain, seed: ctx.seed + 1 }).toTensor();
     const ref = scoreReference(name, ctx.seed, nScore, paper ? paperMoons : undefined);
     const source = paper ? tf.tensor2d(paperSource(100_000, ctx.seed + 5), [100_000, 2]) : undefined;
-    const widths = ctx.smoke ? [64, 64] : paper ? [128, 128, 128, 128] : [128, 128, 128];
+    const width = options.width ?? (ctx.smoke ? 64 : paper ? 256 : 128);
+    const widths = ctx.smoke ? [width, width] : Array.from({ length: paper ? 4 : 3 }, () => width);
     const V = new MLPEnergy({ inputDim: 2, widths, seed: ctx.seed });
+    if (init === 'torch') torchLinearInit(V, ctx.seed + 7);
     const loss = new EnergyMatchingLoss(V, {
       coupling,
       nLangevinSteps: nLangevin,
@@ -164,7 +205,8 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
         ? { source, flowWeighting: 'joint', cdTrimFraction: 0, cdClamp: Number.MAX_VALUE }
         : {}),
     });
-    const optimizer = tf.train.adam(flowLr);
+    // the paper's set-up: torch.optim.Adam's ε̂ = 1e-8 (tfjs' default is the backend's epsilon, 1e-7)
+    const optimizer = paper ? tf.train.adam(flowLr, 0.9, 0.999, 1e-8) : tf.train.adam(flowLr);
     // the samplers' start: N(0, I), or the paper's source p₀
     const noise = paper
       ? loss.drawSource(rngKey(ctx.seed + 4), nScore, 2)
