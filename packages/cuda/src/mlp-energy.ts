@@ -65,6 +65,34 @@ function badMlp(what: string, value: unknown, fix: string): never {
   });
 }
 
+/**
+ * The input dimension, layout and live weight tensors of the MLP hint `params` given to the training kernel `kernel`
+ * (`train.mlpContrastiveAdam`, `train.mlpGradientRegression`): an `INVALID_PARAM` EbmError naming `params` when it
+ * is not an MLP hint, `params.weights[i]` when a weight is not a tensor.
+ */
+export function liveMlpParams(
+  kernel: string,
+  params: unknown,
+): { dim: number; layout: MlpLayout; weights: readonly tf.Tensor[] } {
+  const bad = (argument: string, what: string, value: unknown): never => {
+    throw new EbmError('INVALID_PARAM', `${kernel}: ${what}.`, {
+      argument,
+      value,
+      fix: "pass the energy's kernelHint.params.",
+    });
+  };
+  const sizes = (params as Partial<MLPKernelParams> | undefined)?.sizes;
+  const dim = Array.isArray(sizes) ? sizes[0] : undefined;
+  if (typeof dim !== 'number') bad('params', 'params must be an MLP kernel hint', typeof params);
+  const layout = mlpLayout(params as unknown as Readonly<Record<string, unknown>>, dim as number);
+  const weights = (params as MLPKernelParams).weights;
+  weights.forEach((w, i) => {
+    if (!(w instanceof tf.Tensor))
+      bad(`params.weights[${i}]`, 'the weights must be tensors (the live variables)', typeof w);
+  });
+  return { dim: dim as number, layout, weights: weights as readonly tf.Tensor[] };
+}
+
 /** Shapes and buffer offsets of an MLP's weights (flat buffer: kernel₀, bias₀, kernel₁, bias₁, …). */
 export interface MlpLayout {
   /** [D, n₁, …, n_L, 1]. */

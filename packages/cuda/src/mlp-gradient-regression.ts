@@ -1,13 +1,8 @@
-import {
-  EbmError,
-  type MLPGradientRegressionInputs,
-  type MLPGradientRegressionOutput,
-  type MLPKernelParams,
-} from '@ebm/core';
+import { EbmError, type MLPGradientRegressionInputs, type MLPGradientRegressionOutput } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { run, workgroupStorageLimit } from './backend.js';
 import { flatDispatch, type Program } from './chain-programs.js';
-import { type MlpActivation, type MlpLayout, mlpLayout } from './mlp-energy.js';
+import { liveMlpParams, type MlpActivation, type MlpLayout } from './mlp-energy.js';
 import { hiddenOffsets, mlpRowBackward, mlpRowForward } from './mlp-row-passes.js';
 
 /**
@@ -349,21 +344,7 @@ export function mlpGradientRegressionWebGpu(
   if (inputs === null || typeof inputs !== 'object')
     bad('inputs', 'inputs must be an object', inputs, 'pass { params, x, targets, rowWeights }.');
   const { params } = inputs;
-  const sizes = (params as Partial<MLPKernelParams> | undefined)?.sizes;
-  const dim = Array.isArray(sizes) ? sizes[0] : undefined;
-  if (typeof dim !== 'number')
-    bad('params', 'params must be an MLP kernel hint', typeof params, "pass the energy's kernelHint.params.");
-  const layout = mlpLayout(params as unknown as Readonly<Record<string, unknown>>, dim);
-  const weights = (params as MLPKernelParams).weights;
-  weights.forEach((w, i) => {
-    if (!(w instanceof tf.Tensor))
-      bad(
-        `params.weights[${i}]`,
-        'the weights must be tensors (the live variables)',
-        typeof w,
-        "pass the energy's kernelHint.params.",
-      );
-  });
+  const { dim, layout, weights } = liveMlpParams('train.mlpGradientRegression', params);
   const x = assertFloat(
     'x',
     inputs.x,

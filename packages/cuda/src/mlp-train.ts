@@ -1,13 +1,8 @@
-import {
-  EbmError,
-  type MLPContrastiveAdamInputs,
-  type MLPContrastiveAdamOutput,
-  type MLPKernelParams,
-} from '@ebm/core';
+import { EbmError, type MLPContrastiveAdamInputs, type MLPContrastiveAdamOutput } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { run, workgroupStorageLimit } from './backend.js';
 import { flatDispatch, type Program } from './chain-programs.js';
-import { type MlpLayout, mlpLayout } from './mlp-energy.js';
+import { liveMlpParams, type MlpLayout } from './mlp-energy.js';
 import { hiddenOffsets, mlpRowBackward, mlpRowForward } from './mlp-row-passes.js';
 
 /**
@@ -353,21 +348,7 @@ export function mlpContrastiveAdamWebGpu(inputs: MLPContrastiveAdamInputs): MLPC
       'pass { params, positives, negatives, energyL2, adam, moments }.',
     );
   const { params, energyL2, adam, moments } = inputs;
-  const sizes = (params as Partial<MLPKernelParams> | undefined)?.sizes;
-  const dim = Array.isArray(sizes) ? sizes[0] : undefined;
-  if (typeof dim !== 'number')
-    bad('params', 'params must be an MLP kernel hint', typeof params, "pass the energy's kernelHint.params.");
-  const layout = mlpLayout(params as unknown as Readonly<Record<string, unknown>>, dim);
-  const weights = (params as MLPKernelParams).weights;
-  weights.forEach((w, i) => {
-    if (!(w instanceof tf.Tensor))
-      bad(
-        `params.weights[${i}]`,
-        'the weights must be tensors (the live variables)',
-        typeof w,
-        "pass the energy's kernelHint.params.",
-      );
-  });
+  const { dim, layout, weights } = liveMlpParams('train.mlpContrastiveAdam', params);
   const pos = assertSamples('positives', inputs.positives, dim);
   const neg = assertSamples('negatives', inputs.negatives, dim, pos.shape[0]);
   const lambda = finite('energyL2', energyL2, 0);
