@@ -56,7 +56,9 @@ describe('checkpoint files', () => {
 });
 
 const CHILD = fileURLToPath(new URL('./fixtures/kill-resume-child.mjs', import.meta.url));
-const STEPS = 60;
+// Long enough that five kills, each ≤ 150 ms after a new checkpoint, cannot reach the end even on an idle machine
+// (≈ 6 ms per step on the 2-core VM: 60 steps were finished by the fifth kill there, so nothing was interrupted).
+const STEPS = 400;
 
 function lastJson(out: string): { step: number; weights: number[][] } {
   const line = out
