@@ -43,7 +43,14 @@ import { type DatasetName, eightGaussians, makeDataset, twoMoons } from '@ebm/da
 import { EnergyMatchingLoss, fit, type StepMetrics } from '@ebm/losses';
 import { MLPEnergy } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
-import { combineFigures, type EnergyGrid, plotEnergyLandscape, plotSamples } from '@ebm/viz/node';
+import {
+  combineFigures,
+  computeEnergyGrid,
+  type EnergyGrid,
+  type Figure,
+  plotEnergyLandscape,
+  plotSamples,
+} from '@ebm/viz/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { roundScore, SCORE_POINTS, scoreReference, scoreSamples } from '../lib/quality.js';
 import {
@@ -385,16 +392,29 @@ async function drawLandscape(
   paper = false,
 ): Promise<void> {
   const w = paper ? PAPER_WINDOW : WINDOW[name]!;
-  const resolution = ctx.smoke ? 40 : 120;
-  const landscape = await plotEnergyLandscape(V, {
-    xRange: w.x,
-    yRange: w.y,
-    resolution,
+  const grid = await computeEnergyGrid(V, { xRange: w.x, yRange: w.y, resolution: ctx.smoke ? 40 : 120 });
+  const title = `Energy matching, ${paper ? "the paper's set-up (8 gaussians → moons)" : name}${at !== undefined ? ` (after ${at})` : ''}`;
+  await ctx.figure(`${name}-landscape`, await landscapeFigure(grid, epsilonMax, samples, mmd, title, name));
+}
+
+/**
+ * The example's three panels from an energy grid: V (log colour over its 1 %–99 % quantiles), the Boltzmann density
+ * exp(−(V − V_min)/ε_max) and the samples over V. Exported for `scripts/em-reference-figure.ts` (the authors' run,
+ * drawn the same way).
+ */
+export async function landscapeFigure(
+  grid: EnergyGrid,
+  epsilonMax: number,
+  samples: Float32Array,
+  mmd: { samples: number; floor: number; baseline: number },
+  title: string,
+  name = 'twoMoons',
+): Promise<Figure> {
+  const landscape = await plotEnergyLandscape(grid, {
     logScale: true,
     colorRange: 'auto',
     title: `Learned energy V (${name})`,
   });
-  const grid = landscape.data.grid as EnergyGrid;
   // p(x) ∝ exp(−V/ε_max), scaled to 1 at the grid's minimum of V
   let vMin = Infinity;
   for (const v of grid.values) if (v < vMin) vMin = v;
@@ -412,20 +432,14 @@ async function drawLandscape(
     logScale: true,
     colorRange: 'auto',
     contours: false,
-    xRange: w.x,
-    yRange: w.y,
+    xRange: grid.xRange,
+    yRange: grid.yRange,
     color: 'white',
     radius: 1.2,
     opacity: 0.6,
     title: `Tempered Langevin on V: MMD² ${mmd.samples.toFixed(4)} (floor ${mmd.floor.toFixed(4)}, noise ${mmd.baseline.toFixed(4)})`,
   });
-  await ctx.figure(
-    `${name}-landscape`,
-    combineFigures([landscape, density, overlay], {
-      columns: 3,
-      title: `Energy matching, ${paper ? "the paper's set-up (8 gaussians → moons)" : name}${at !== undefined ? ` (after ${at})` : ''}`,
-    }),
-  );
+  return combineFigures([landscape, density, overlay], { columns: 3, title });
 }
 
 mainGuard(import.meta.url, run);
