@@ -92,6 +92,9 @@ declare -A CFG=(
   [Q1]="--setup paper --resume-dir $RESUME/Q1 --checkpoint-every 10000 --joint-checkpoint-every 500 --log-every 1000"
   [Q2]="--setup paper --flow-steps 4000 --flow-lr 1e-3 --joint-steps 2000 --n-langevin 50 --langevin-dt 0.04 --checkpoint-every 4000 --joint-checkpoint-every 500 --log-every 500"
   [Q3]="--setup paper --flow-steps 4000 --flow-lr 1e-3 --joint-steps 2000 --checkpoint-every 4000 --joint-checkpoint-every 500 --log-every 500"
+  # Q2 with other seeds (the spread of its final score)
+  [Q2s1]="--setup paper --flow-steps 4000 --flow-lr 1e-3 --joint-steps 2000 --n-langevin 50 --langevin-dt 0.04 --checkpoint-every 4000 --joint-checkpoint-every 500 --log-every 500 --seed 1"
+  [Q2s2]="--setup paper --flow-steps 4000 --flow-lr 1e-3 --joint-steps 2000 --n-langevin 50 --langevin-dt 0.04 --checkpoint-every 4000 --joint-checkpoint-every 500 --log-every 500 --seed 2"
   # the library's set-up (N(0, I) → two moons, noise 0.05) with exact OT, now possible on webgpu (fit's pre-pass)
   [L1]="--dataset twoMoons --coupling exactOt --flow-steps 2000 --flow-lr 2e-3 --joint-steps 1500 --joint-lr 1e-3 --n-langevin 200 --batch-size 256 --checkpoint-every 1000 --joint-checkpoint-every 250 --log-every 100"
 )

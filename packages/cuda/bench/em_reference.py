@@ -17,7 +17,9 @@ shim package written by this script provides, each re-implemented from torchcfm'
   u_t = x₁ − x₀.
 
 Usage on the device (repository root):  EM_REF=.gpu-kit/em-ref OUT=$OUT python3 packages/cuda/bench/em_reference.py
-  EM_REF: folder holding the authors' `utils_2D.py`; EM_FLOW / EM_JOINT: phase lengths (default 20000 / 2000).
+  EM_REF: folder holding the authors' `utils_2D.py`; EM_FLOW / EM_JOINT: phase lengths (default 20000 / 2000);
+  EM_BUDGET: seconds for this piece (it stops after the last 100-step piece that fits and saves
+  $OUT/em-reference-state.pt); EM_STATE: a saved state to continue from.
 Writes $OUT/em-reference.json: settings, seconds per phase, V on the figure's grid (the example's plot window
 [−6.5, 6.5]², 120 × 120 cell centres, x fastest), 2000 samples of the paper's training sampler (`gibbs_sampler` from p₀, t_start = 0: 200
 tempered steps of Δ = 0.01) and of the notebook's sampler (`simulate_piecewise_length`, 1024 samples, path length
@@ -109,6 +111,16 @@ class PotentialModel(nn.Module):
         return self.net(x)
 
 
+def load_state(path, dev):
+    """The run so far: the model, its Adam, the joint steps done (torch.save of em-reference-state.pt)."""
+    state = torch.load(path, map_location=dev, weights_only=False)
+    model = PotentialModel().to(dev)
+    model.load_state_dict(state["model"])
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    opt.load_state_dict(state["optimizer"])
+    return model, opt, state["jointDone"], state["trainSeconds"]
+
+
 def main():
     install_shim()
     sys.path.insert(0, REF)
@@ -119,15 +131,53 @@ def main():
     torch.manual_seed(seed)
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tau_star, eps_max = 0.8, 0.15
-    t0 = time.perf_counter()
-    model = U.train(
-        PotentialModel, device=dev, batch_size=128, lr=1e-4, epochs_phase1=FLOW, epochs_phase2=JOINT,
-        flow_weight=1.0, ebm_weight=2.0, sigma=0.1, save_dir=tempfile.mkdtemp(), tau_star=tau_star,
-        epsilon_max=eps_max, use_flow_weighting=True,
-    )
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    train_s = time.perf_counter() - t0
+    kw = dict(device=dev, batch_size=128, lr=1e-4, flow_weight=1.0, ebm_weight=2.0, sigma=0.1, save_dir=tempfile.mkdtemp(),
+              tau_star=tau_star, epsilon_max=eps_max, use_flow_weighting=True)
+    # The whole run takes longer than one device call (≈ 250 s of phase 1 and ≈ 0.3 s per joint step there), so it
+    # runs in pieces: train() with epochs_phase2 = 0 (phase 1), then train() with epochs_phase1 = 0 and 100 joint steps
+    # at a time on the same model and the same Adam (its `model_class` and `optim.Adam` handed the live ones), saving
+    # the state after each piece; EM_STATE resumes. The same updates as one call of train() (phase 2 has no schedule).
+    deadline = time.perf_counter() + float(os.environ.get("EM_BUDGET", "1e9"))
+    state_in = os.environ.get("EM_STATE")
+    state_out = os.path.join(OUT, "em-reference-state.pt")
+    holder = {}
+    real_adam = U.optim.Adam
+
+    def adam(params, lr):
+        if "opt" not in holder:
+            holder["opt"] = real_adam(params, lr=lr)
+        return holder["opt"]
+
+    U.optim = types.SimpleNamespace(Adam=adam)
+    if state_in:
+        model, holder["opt"], joint_done, train_s = load_state(state_in, dev)
+        torch.manual_seed(seed + 1000 + joint_done)
+        np.random.seed(seed + 1000 + joint_done)
+        print(f"resumed at joint step {joint_done}", flush=True)
+    else:
+        t0 = time.perf_counter()
+        model = U.train(PotentialModel, epochs_phase1=FLOW, epochs_phase2=0, **kw)
+        train_s = time.perf_counter() - t0
+        joint_done = 0
+    os.makedirs(OUT, exist_ok=True)
+
+    def save():
+        torch.save({"model": model.state_dict(), "optimizer": holder["opt"].state_dict(), "jointDone": joint_done,
+                    "trainSeconds": train_s}, state_out)
+
+    save()
+    chunk = 100
+    while joint_done < JOINT and time.perf_counter() + 40 < deadline:
+        t0 = time.perf_counter()
+        n = min(chunk, JOINT - joint_done)
+        model = U.train(lambda dim, w, m=model: m, epochs_phase1=0, epochs_phase2=n, **kw)
+        train_s += time.perf_counter() - t0
+        joint_done += n
+        save()
+        print(f"joint {joint_done}/{JOINT} at {train_s:.0f} s of training", flush=True)
+    if joint_done < JOINT:
+        print(f"RESULT em-reference cut at joint step {joint_done}: state in {state_out}", flush=True)
+        return
     model.eval()
 
     # @ebm/viz's grid: cell centres lo + (i + ½)·(hi − lo)/m, x fastest (the example's window and resolution)
@@ -155,6 +205,7 @@ def main():
         "torch": torch.__version__,
         "settings": {"flowSteps": FLOW, "jointSteps": JOINT, "batch": 128, "lr": 1e-4, "sigma": 0.1, "lambda": 2.0, "tauStar": tau_star, "epsilonMax": eps_max, "width": 256, "seed": seed},
         "trainSeconds": round(train_s, 1),
+        "note": "phase 1 in one train() call, phase 2 in train() calls of 100 joint steps on the same model and Adam",
         "grid": {"lo": lo, "hi": hi, "n": m, "v": flat(v)},
         "samplesGibbs": flat(xs.detach().cpu()),
         "samplesLong": flat(xl.detach().cpu()),
