@@ -1,17 +1,19 @@
 import '../src/register.js';
 import './webgpu-setup.js';
 import { describe, expect, it } from 'vitest';
-import { runBackendConformance } from '../src/testing/index.js';
+import { runBackendConformance, webGpuForTests } from '../src/testing/index.js';
 
-const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<unknown> } } })
+const navigatorGpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<unknown> } } })
   .navigator.gpu;
-const adapter = await gpu.requestAdapter();
-if (adapter === null) {
-  console.warn(
-    '[ebm] webgpu tests skipped: no WebGPU adapter (install mesa-vulkan-drivers from bookworm-backports).',
-  );
-}
-const mustRun = process.env.EBM_TEST_WEBGPU === '1';
+// (@ebm/cuda's setupWebGpu would do this, but @ebm/cuda depends on this package: Dawn's adapter by hand.)
+const gpu = await webGpuForTests(async () => {
+  const found = await navigatorGpu.requestAdapter();
+  if (found === null)
+    throw new Error('no WebGPU adapter (install mesa-vulkan-drivers from bookworm-backports)');
+  return found;
+}, 'core webgpu tests');
+const adapter = gpu.info ?? null;
+const mustRun = gpu.required;
 
 describe('core on webgpu (Dawn; lavapipe on CPU-only machines)', () => {
   it('an adapter exists when EBM_TEST_WEBGPU=1', () => {

@@ -582,16 +582,23 @@ export async function sectionChainprof(ctx) {
       tf.dispose([c, y]);
       return dt;
     });
+    // The scan alone (the read is cached after the first call, and not timed): its row count goes to `scanned`,
+    // so the loop's result is used.
+    let scanned = 0;
     await time('host scan of the read [B,D] for non-finite rows (JS)', async () => {
-      const d = await x0.data(); // cached after the first read
+      const d = await x0.data();
+      const t0 = performance.now();
       let n = 0;
       for (let r = 0; r < B; r++) {
         let s = 0;
         for (let j = 0; j < D; j++) s += d[r * D + j] * 0;
         if (s !== 0) n++;
       }
-      return n;
+      const dt = performance.now() - t0;
+      scanned += n;
+      return dt;
     });
+    if (scanned !== 0) console.log(`S ebm chainprof host scan: ${scanned} non-finite rows in x0`);
     onGpu.dispose();
     // The fused x0 draw changes no number: sample() vs sample({ x0 }) from the loop's own draw, same seed.
     {

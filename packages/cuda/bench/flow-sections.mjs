@@ -9,7 +9,6 @@
 // engine.runKernelFunc call, nested ones included), WebGPU dispatches and host reads per step; then the bare
 // flow term (value + gradient w.r.t. the weights, awaited) both ways; then the autograd / fused ratios.
 import {
-  getKernelImpl,
   MLP_GRADIENT_REGRESSION_KERNEL,
   registerKernelImpl,
   runKernel,
@@ -17,9 +16,9 @@ import {
 } from '@ebm/core';
 import { MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
-import { twoMoons } from '../../datasets/dist/index.js';
 import { EnergyMatchingLoss, fit } from '../../losses/dist/index.js';
 import { timeCalls } from './timing.mjs';
+import { twoMoonsTraining } from './train-setup.mjs';
 
 /** Counts tfjs kernel calls (engine.runKernelFunc: every op, customGrad ops and their inner kernels). */
 function countKernels() {
@@ -34,25 +33,18 @@ function countKernels() {
 }
 
 export async function sectionEmFlow(ctx) {
-  const { emit, median, gpu, watchDevice, small, repsArg, dawnErrors, instrumentBackend, spread, mem } = ctx;
-  await gpu();
-  watchDevice();
-  const B = small ? 64 : 256;
-  const steps = repsArg ?? (small ? 6 : 50);
-  const warm = small ? 2 : 5;
-  const moons = twoMoons({ nSamples: 3000, noise: 0.05, seed: 0 });
-  const data = tf.tensor2d(Float32Array.from(moons.data), [3000, 2]);
-  const adapter = tf.backend().adapterInfo ?? {};
-  const kernel = getKernelImpl(MLP_GRADIENT_REGRESSION_KERNEL, 'webgpu');
+  const { emit, median, small, dawnErrors, instrumentBackend, spread, mem } = ctx;
+  const { B, steps, warm, data, kernel, dataMeta } = await twoMoonsTraining(ctx, {
+    kernelName: MLP_GRADIENT_REGRESSION_KERNEL,
+    fullSteps: 50,
+  });
   const meta = {
     section: 'emflow',
     loss: 'EnergyMatchingLoss flow-only (lambdaCd 0), independent coupling, sigma 0.1',
     energy: 'MLPEnergy 2-128-128-128-1 SiLU seed 0',
     batch: B,
     optimizer: 'adam 1e-3',
-    data: 'twoMoons n=3000 noise=0.05',
-    adapter: adapter.description ?? adapter.vendor,
-    fusedKernel: kernel !== undefined,
+    ...dataMeta,
   };
   const inst = instrumentBackend();
   const kc = countKernels();

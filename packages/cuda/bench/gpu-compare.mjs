@@ -69,6 +69,7 @@ import { sectionEmFlow } from './flow-sections.mjs';
 import { sectionMlpSweep } from './mlp-sections.mjs';
 import { sectionChainsweep } from './sweep-sections.mjs';
 import { median, spread, timeCalls } from './timing.mjs';
+import { twoMoonsTraining } from './train-setup.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 // @ebm/core loads the cpu backend through createRequire (an optional peer), which a bundle cannot see: import it.
@@ -1122,16 +1123,11 @@ function instrumentBackend() {
  * gradient run), read-back (one tiny dispatch on the finished metrics and its read).
  */
 async function sectionTrainFused() {
-  await gpu();
-  watchDevice();
-  const B = small ? 64 : 256;
-  const steps = repsArg ?? (small ? 6 : 60);
-  const warm = small ? 2 : 5;
-  const moons = twoMoons({ nSamples: 3000, noise: 0.05, seed: 0 });
-  const data = tf.tensor2d(Float32Array.from(moons.data), [3000, 2]);
-  const adapter = tf.backend().adapterInfo ?? {};
+  const { B, steps, warm, data, kernel, dataMeta } = await twoMoonsTraining(sectionContext(), {
+    kernelName: MLP_CONTRASTIVE_ADAM_KERNEL,
+    fullSteps: 60,
+  });
   const inst = instrumentBackend();
-  const kernel = getKernelImpl(MLP_CONTRASTIVE_ADAM_KERNEL, 'webgpu');
   try {
     for (const persistent of [false, true]) {
       const meta = {
@@ -1142,9 +1138,7 @@ async function sectionTrainFused() {
         langevin: { stepSize: 0.1, noiseScale: 1, k: 10 },
         optimizer: 'adam 1e-3',
         energyL2: 0.001,
-        data: 'twoMoons n=3000 noise=0.05',
-        adapter: adapter.description ?? adapter.vendor,
-        fusedKernel: kernel !== undefined,
+        ...dataMeta,
       };
       const make = () => {
         const energy = new MLPEnergy({ inputDim: 2, widths: [128, 128], activation: 'silu', seed: 0 });

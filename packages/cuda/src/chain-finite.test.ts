@@ -1,5 +1,5 @@
 import { chainKernelName, foldIn, isEbmError, normalArray, randomNormal, rngKey, runKernel } from '@ebm/core';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
 import * as M from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -8,15 +8,7 @@ import { registerWebGpuKernels, setupWebGpu } from './index.js';
 
 // Issue 11: the rare non-finite DoubleWell chains (H200, 1 in 4096 at 4096×32×1000, ~12 in 2²⁰ at 2²⁰×32×50), and
 // the whole chain's fixed cost in sample(). On lavapipe in CI.
-const required = process.env.EBM_TEST_WEBGPU === '1';
-const gpuOk = await setupWebGpu().then(
-  () => true,
-  (e: unknown) => {
-    if (required) throw e;
-    console.warn(`[ebm] WebGPU chain finite-check tests skipped (no adapter): ${String(e)}`);
-    return false;
-  },
-);
+const { available: gpuOk } = await webGpuForTests(() => setupWebGpu(), 'WebGPU chain finite-check tests');
 await tf.setBackend('cpu');
 
 /** The internals of tfjs-webgpu's backend that the counts below wrap. */

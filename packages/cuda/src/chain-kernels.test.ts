@@ -9,7 +9,7 @@ import {
   rngKey,
   runKernel,
 } from '@ebm/core';
-import { expectKsTwoSample, expectMean, expectNoLeaks, testSeed } from '@ebm/core/testing';
+import { expectKsTwoSample, expectMean, expectNoLeaks, testSeed, webGpuForTests } from '@ebm/core/testing';
 import * as M from '@ebm/models';
 import { HamiltonianMonteCarlo, LangevinDynamics, MALA } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -25,15 +25,7 @@ import {
 
 // Fused whole-chain kernels against the composite step loop, on lavapipe in CI. Small problems only: lavapipe
 // emulates Vulkan on the CPU and has crashed inside Dawn on big programs.
-const required = process.env.EBM_TEST_WEBGPU === '1';
-const gpuOk = await setupWebGpu().then(
-  () => true,
-  (e: unknown) => {
-    if (required) throw e;
-    console.warn(`[ebm] WebGPU chain-kernel tests skipped (no adapter): ${String(e)}`);
-    return false;
-  },
-);
+const { available: gpuOk } = await webGpuForTests(() => setupWebGpu(), 'WebGPU chain-kernel tests');
 await tf.setBackend('cpu');
 
 /** One energy of every kind with a fused WGSL energy, in dimension 4. */

@@ -1,4 +1,5 @@
 import { chainKernelName, foldIn, isEbmError, type RngKey, rngKey, runKernel } from '@ebm/core';
+import { webGpuForTests } from '@ebm/core/testing';
 import * as M from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,15 +17,7 @@ import { registerWebGpuKernels, setupWebGpu } from './index.js';
 
 // The separable whole-chain program's code variants (issue 11: unrolled / interleaved Philox, workgroup size,
 // hoisted Philox rounds, branch-free normals) against the default program: bit-identical output, on lavapipe.
-const required = process.env.EBM_TEST_WEBGPU === '1';
-const gpuOk = await setupWebGpu().then(
-  () => true,
-  (e: unknown) => {
-    if (required) throw e;
-    console.warn(`[ebm] WebGPU chain-variant tests skipped (no adapter): ${String(e)}`);
-    return false;
-  },
-);
+const { available: gpuOk } = await webGpuForTests(() => setupWebGpu(), 'WebGPU chain-variant tests');
 await tf.setBackend('cpu');
 
 /** The reference: the program as it was before the variants (the default until benchmarks pick another). */

@@ -1,19 +1,16 @@
-import { runBackendConformance } from '@ebm/core/testing';
+import { runBackendConformance, webGpuForTests } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { registerWebGpuKernels, setupWebGpu } from './index.js';
 
 // The backend conformance suite of @ebm/core/testing, run on webgpu with this package's kernels registered
 // (so the WGSL randomNormal / randomUniform / langevinStep are what is checked).
-const required = process.env.EBM_TEST_WEBGPU === '1';
-const gpuOk = await setupWebGpu().then(
-  () => true,
-  () => false,
-);
+const gpu = await webGpuForTests(() => setupWebGpu(), 'WebGPU backend conformance tests');
+const gpuOk = gpu.available;
 await tf.setBackend('cpu');
 
 describe('@ebm/core backend conformance on webgpu (Dawn; lavapipe on CPU-only machines)', () => {
-  it.runIf(required || gpuOk)('passes with the @ebm/cuda kernels registered', async () => {
+  it.runIf(gpu.required || gpuOk)('passes with the @ebm/cuda kernels registered', async () => {
     expect(gpuOk).toBe(true);
     registerWebGpuKernels();
     const checks = await runBackendConformance('webgpu');

@@ -6,7 +6,7 @@ import {
   unregisterKernelImpl,
 } from '@ebm/core';
 import { setFiniteScanPolicy } from '@ebm/core/internal';
-import { expectNoLeaks } from '@ebm/core/testing';
+import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
 import * as M from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,15 +16,7 @@ import { registerWebGpuKernels, setupWebGpu } from './index.js';
 
 // The end-of-run finite check of a large whole chain (issue 11): one `nonFiniteRows` dispatch and a read of its
 // partial counts instead of tfjs's sum / isFinite / all / … chain. On lavapipe in CI.
-const required = process.env.EBM_TEST_WEBGPU === '1';
-const gpuOk = await setupWebGpu().then(
-  () => true,
-  (e: unknown) => {
-    if (required) throw e;
-    console.warn(`[ebm] WebGPU finite-scan tests skipped (no adapter): ${String(e)}`);
-    return false;
-  },
-);
+const { available: gpuOk } = await webGpuForTests(() => setupWebGpu(), 'WebGPU finite-scan tests');
 await tf.setBackend('cpu');
 
 /** The internals of tfjs-webgpu's backend that the counts below wrap. */

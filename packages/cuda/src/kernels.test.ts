@@ -21,6 +21,7 @@ import {
   expectKsTwoSample,
   expectNoLeaks,
   testSeed,
+  webGpuForTests,
 } from '@ebm/core/testing';
 import { DoubleWell } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
@@ -30,20 +31,12 @@ import { registerWebGpuKernels, setupWebGpu, WEBGPU_KERNEL_NAMES } from './index
 import { convertBitsWebGpu } from './webgpu-kernels.js';
 
 // Small problems only: lavapipe is a CPU emulation of Vulkan and has crashed inside Dawn on big programs.
-const required = process.env.EBM_TEST_WEBGPU === '1';
-let gpuReason = '';
-const gpuOk = await setupWebGpu().then(
-  () => true,
-  (e: unknown) => {
-    gpuReason = String(e);
-    return false;
-  },
-);
+const gpu = await webGpuForTests(() => setupWebGpu(), 'WebGPU kernel tests');
+const gpuOk = gpu.available;
 await tf.setBackend('cpu');
-if (!gpuOk) console.warn(`[ebm] WebGPU kernel tests skipped (no adapter): ${gpuReason}`);
 
-it.runIf(required)('EBM_TEST_WEBGPU=1: a WebGPU adapter is available', () => {
-  expect(gpuOk, gpuReason).toBe(true);
+it.runIf(gpu.required)('EBM_TEST_WEBGPU=1: a WebGPU adapter is available', () => {
+  expect(gpuOk, gpu.reason).toBe(true);
 });
 
 describe('registerWebGpuKernels (registry only, any machine)', () => {

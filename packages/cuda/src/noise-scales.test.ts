@@ -30,18 +30,24 @@ describe.skipIf(!gpuOk)('WebGPU whole chains with per-step noiseScales', () => {
     ];
     for (const [label, kind, params, extra] of cases) {
       const settings = { stepSize: 0.05, noiseScale: 1, ...extra };
-      const run = (k: string) =>
-        runKernel(k, {
-          method: 'langevin',
-          x0,
-          nSteps: N,
-          key,
-          startStep: 3,
-          params,
-          settings,
-          noiseScales: Float32Array.from(SCALES),
-        } as never) as tf.Tensor2D;
-      const out = await expectNoLeaks(() => run(chainKernelName(kind)), { keepOutputs: true, warmup: 0 });
+      // The whole chain's inputs, for chain.<kind> and (with thin) chainTrace.<kind>.
+      const inputs = {
+        method: 'langevin',
+        x0,
+        nSteps: N,
+        key,
+        startStep: 3,
+        params,
+        settings,
+        noiseScales: Float32Array.from(SCALES),
+      };
+      const out = await expectNoLeaks(
+        () => runKernel(chainKernelName(kind), inputs as never) as tf.Tensor2D,
+        {
+          keepOutputs: true,
+          warmup: 0,
+        },
+      );
       let x = x0;
       for (let t = 0; t < N; t++) {
         const next = runKernel(chainKernelName(kind), {
@@ -68,17 +74,12 @@ describe.skipIf(!gpuOk)('WebGPU whole chains with per-step noiseScales', () => {
       expect(worst, label).toBeLessThan(1e-5);
       expect(moved, label).toBeGreaterThan(0.01);
       if (label === 'mlp row') {
-        const tr = runKernel(chainTraceKernelName(kind), {
-          method: 'langevin',
-          x0,
-          nSteps: N,
-          key,
-          startStep: 3,
-          params,
-          settings,
-          noiseScales: Float32Array.from(SCALES),
-          thin: 3,
-        } as never) as { x: tf.Tensor2D; mean?: tf.Tensor; var?: tf.Tensor; energy?: tf.Tensor };
+        const tr = runKernel(chainTraceKernelName(kind), { ...inputs, thin: 3 } as never) as {
+          x: tf.Tensor2D;
+          mean?: tf.Tensor;
+          var?: tf.Tensor;
+          energy?: tf.Tensor;
+        };
         const tx = await tr.x.data();
         let tw = 0;
         for (let i = 0; i < tx.length; i++) tw = Math.max(tw, Math.abs(tx[i]! - want[i]!));

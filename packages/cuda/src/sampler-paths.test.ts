@@ -12,6 +12,7 @@ import {
   expectKsTwoSample,
   expectNoLeaks,
   testSeed,
+  webGpuForTests,
   withoutKernelImpls,
 } from '@ebm/core/testing';
 import * as M from '@ebm/models';
@@ -23,15 +24,7 @@ import { registerWebGpuKernels, setupWebGpu } from './index.js';
 // Which path a sampler's sample() runs on webgpu (fused whole chain, traced whole chain, step loop), and that the
 // paths agree: the whole chain draws the step loop's stream (startStep), so with the same seed a fused run and a
 // step-loop run agree to float32 rounding chain by chain. Small problems: lavapipe emulates the GPU on the CPU.
-const required = process.env.EBM_TEST_WEBGPU === '1';
-const gpuOk = await setupWebGpu().then(
-  () => true,
-  (e: unknown) => {
-    if (required) throw e;
-    console.warn(`[ebm] WebGPU sampler-path tests skipped (no adapter): ${String(e)}`);
-    return false;
-  },
-);
+const { available: gpuOk } = await webGpuForTests(() => setupWebGpu(), 'WebGPU sampler-path tests');
 await tf.setBackend('cpu');
 
 /** Runs `fn` with the webgpu kernels `names` removed (restored afterwards). */

@@ -1,15 +1,9 @@
 import { type Loss, type LossContext, type LossOutput, randomNormal, rngKey } from '@ebm/core';
-import { MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import {
-  DenoisingScoreMatching,
-  EnergyMatchingLoss,
-  fit,
-  type LossCallContext,
-  type TrainingCheckpoint,
-} from '../src/index.js';
+import { DenoisingScoreMatching, fit, type TrainingCheckpoint } from '../src/index.js';
 import { GaussianEnergy } from './fixtures.js';
+import { flowOnlyRollback } from './flow-rollback.js';
 
 // fit's roll-back when a trained variable gets no gradient: tfjs's optimizers make slots (Adam's m and v) only
 // for variables that had one, so the optimizer holds fewer slots than there are variables (EnergyMatchingLoss's
@@ -198,44 +192,15 @@ describe('fit with a variable that gets no gradient', () => {
   });
 
   it("EnergyMatchingLoss's flow-only phase (autograd, cpu): V's output bias has no gradient; a rejected step rolls back exactly", async () => {
-    class Flaky extends EnergyMatchingLoss {
-      seen = 0;
-      override compute(data: tf.Tensor2D, context?: LossCallContext): LossOutput {
-        const out = super.compute(data, context);
-        if (this.seen++ !== 3) return out;
-        const nan = tf.mul(out.loss, Number.NaN) as tf.Scalar;
-        // (a metric may be the loss tensor itself: fit releases the metrics)
-        if (!Object.values(out.metrics ?? {}).includes(out.loss)) out.loss.dispose();
-        return {
-          loss: nan,
-          metrics: { ...out.metrics, loss: Number.NaN } as unknown as LossOutput['metrics'],
-        };
-      }
-    }
-    const energy = new MLPEnergy({ inputDim: 2, widths: [8, 8], activation: 'silu', seed: 4 });
-    const loss = new Flaky(energy, { coupling: 'independent', lambdaCd: 2, warmupSteps: 100 });
     const data = randomNormal(rngKey(7), [64, 2]) as tf.Tensor2D;
-    const optimizer = tf.train.adam(0.01);
-    const vars = energy.trainableVariables;
-    const saved = new Map<number, TrainingCheckpoint>();
     const seen: { weights: number[][]; state: { slots: number[][]; extra: number[][] } }[] = [];
     let lossState: unknown;
-    const res = await fit({
-      loss,
-      optimizer,
-      data,
-      batchSize: 16,
-      steps: 5,
-      seed: 5,
-      checkpointEvery: 2,
-      onCheckpoint: (c) => {
-        saved.set(c.step, c);
-      },
-      onRollback: async () => {
-        seen.push({ weights: values(vars), state: await optimizerState(optimizer) });
-        lossState = await loss.saveState();
-      },
+    const run = await flowOnlyRollback(data, async ({ energy, loss, optimizer }) => {
+      seen.push({ weights: values(energy.trainableVariables), state: await optimizerState(optimizer) });
+      lossState = await loss.saveState();
     });
+    const { res, saved } = run;
+    const vars = run.energy.trainableVariables;
     expect(res.rollbacks).toEqual([{ step: 3, restoredStep: 2, reason: 'loss', attempt: 1, incident: 1 }]);
     expect(res.step).toBe(5);
     const c2 = saved.get(2)!;
@@ -246,9 +211,7 @@ describe('fit with a variable that gets no gradient', () => {
     // The loss's state too (its call count keeps the phase; its key stream).
     expect(lossState).toEqual(c2.loss);
     expect(c2.loss).toMatchObject({ calls: 2, lambdaCd: 2 });
-    optimizer.dispose();
-    loss.dispose();
-    energy.dispose();
+    run.dispose();
     data.dispose();
   });
 });

@@ -11,7 +11,6 @@
 import {
   EbmError,
   getKernelImpl,
-  type LossOutput,
   MLP_GRADIENT_REGRESSION_KERNEL,
   normalArray,
   registerKernelImpl,
@@ -23,13 +22,8 @@ import { MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fusedFlowTerm } from '../src/fused-flow-term.js';
-import {
-  EnergyMatchingLoss,
-  type EnergyMatchingOptions,
-  fit,
-  type LossCallContext,
-  type TrainingCheckpoint,
-} from '../src/index.js';
+import { EnergyMatchingLoss, type EnergyMatchingOptions, fit } from '../src/index.js';
+import { flowOnlyRollback } from './flow-rollback.js';
 
 // Per-test limit 600 s: lavapipe compiles every WGSL program on the CPU; on a loaded 2-core machine the first
 // test (five networks, the contrastive case's Langevin programs) has taken 120 s (3.4 s when idle).
@@ -216,48 +210,21 @@ describe.skipIf(!available)(
     it('fit, flow-only phase: a rejected step rolls back exactly (no gradient, so no Adam slot, for the output bias)', async () => {
       // The fused term has no gradient for V's output bias, as autograd: Adam holds no slot for it. A NaN loss at
       // call 3 is rejected and fit restores the step-2 checkpoint (test/fit-rollback-no-gradient.test.ts on cpu).
-      class Flaky extends EnergyMatchingLoss {
-        seen = 0;
-        override compute(batch: tf.Tensor2D, context?: LossCallContext): LossOutput {
-          const out = super.compute(batch, context);
-          if (this.seen++ !== 3) return out;
-          const nan = tf.mul(out.loss, Number.NaN) as tf.Scalar;
-          if (!Object.values(out.metrics ?? {}).includes(out.loss)) out.loss.dispose();
-          return {
-            loss: nan,
-            metrics: { ...out.metrics, loss: Number.NaN } as unknown as LossOutput['metrics'],
-          };
-        }
-      }
-      const energy = new MLPEnergy({ inputDim: 2, widths: [8, 8], activation: 'silu', seed: 4 });
-      const loss = new Flaky(energy, { coupling: 'independent', lambdaCd: 2, warmupSteps: 100 });
-      const optimizer = tf.train.adam(0.01);
-      const vars = energy.trainableVariables;
-      const saved: TrainingCheckpoint[] = [];
-      let atRollback: number[][] = [];
       const c0 = count.calls();
-      const res = await fit({
-        loss,
-        optimizer,
-        data: data!,
-        batchSize: 16,
-        steps: 5,
-        seed: 5,
-        checkpointEvery: 2,
-        onCheckpoint: (c) => {
-          saved.push(c);
-        },
-        onRollback: async () => {
-          atRollback = await Promise.all(vars.map(async (v) => Array.from(await v.data())));
-        },
+      let atRollback: number[][] = [];
+      const run = await flowOnlyRollback(data!, async ({ energy }) => {
+        atRollback = await Promise.all(
+          energy.trainableVariables.map(async (v) => Array.from(await v.data())),
+        );
       });
+      const { res, saved } = run;
+      const vars = run.energy.trainableVariables;
       expect(count.calls() - c0).toBe(7); // steps 0, 1, 2, 3 (rejected), 2, 3, 4
       expect(res.rollbacks).toEqual([{ step: 3, restoredStep: 2, reason: 'loss', attempt: 1, incident: 1 }]);
-      const c2 = saved.find((c) => c.step === 2)!;
+      const c2 = saved.get(2)!;
       expect(c2.optimizer!.length - 1).toBe(2 * (vars.length - 1));
       expect(atRollback).toEqual(c2.weights.map((w) => w.data));
-      optimizer.dispose();
-      energy.dispose();
+      run.dispose();
     }, 600_000);
 
     it('falls back to autograd (no hint, NOT_IMPLEMENTED); a failing kernel throws from fit without leaking', async () => {

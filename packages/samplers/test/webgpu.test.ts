@@ -6,22 +6,21 @@
  */
 import './webgpu-setup.js';
 import { disposeSampleResult, isEbmError } from '@ebm/core';
+import { webGpuForTests } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { HamiltonianMonteCarlo, NUTS, windowAdaptation, windowAdaptationSync } from '../src/index.js';
 import { torchEbmGaussian } from './helpers.js';
 
-const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<unknown> } } })
+const navigatorGpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(): Promise<unknown> } } })
   .navigator.gpu;
-const adapter = await gpu.requestAdapter();
-const required = process.env.EBM_TEST_WEBGPU === '1';
-let available = false;
-if (adapter !== null) {
+// (@ebm/cuda's setupWebGpu would do this, but @ebm/cuda depends on this package: the backend by hand.)
+const { available, required } = await webGpuForTests(async () => {
+  if ((await navigatorGpu.requestAdapter()) === null) throw new Error('no WebGPU adapter');
   await import('@tensorflow/tfjs-backend-webgpu');
-  available = await tf.setBackend('webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error("tf.setBackend('webgpu') failed");
   await tf.ready();
-}
-if (!available) console.warn('[ebm] samplers webgpu tests skipped: no WebGPU adapter.');
+}, 'samplers webgpu tests');
 
 describe('samplers on webgpu (Dawn; lavapipe on CPU-only machines)', () => {
   it('an adapter exists when EBM_TEST_WEBGPU=1', () => {

@@ -22,29 +22,8 @@ describe('chain.<kind> with per-step noiseScales (cpu)', () => {
       const x0 = tf.tensor2d(normalArray(rngKey(4), [B, D], 0, 2), [B, D]);
       const key = rngKey(8);
       for (const startStep of [0, 5]) {
-        const out = expectNoLeaksSync(
-          () =>
-            runKernel(chainKernelName('harmonic'), {
-              method: 'langevin',
-              x0,
-              nSteps: N,
-              key,
-              startStep,
-              params: { k: 2 },
-              settings: { stepSize: 0.05, noiseScale: 1 },
-              noiseScales: Float32Array.from(SCALES),
-            }),
-          { keepOutputs: true },
-        ) as tf.Tensor2D;
-        const x = harmonicLangevinLoop(x0, key, {
-          nSteps: N,
-          stepSize: 0.05,
-          noiseScale: (t) => SCALES[t]!,
-          startStep,
-        });
-        expect(bits(out)).toEqual(bits(x));
-        // The traced kernel (run in segments between kept steps) ends at the same states.
-        const tr = runKernel(chainTraceKernelName('harmonic'), {
+        // The whole chain's inputs, for chain.harmonic and (with thin) chainTrace.harmonic.
+        const inputs = {
           method: 'langevin',
           x0,
           nSteps: N,
@@ -53,8 +32,19 @@ describe('chain.<kind> with per-step noiseScales (cpu)', () => {
           params: { k: 2 },
           settings: { stepSize: 0.05, noiseScale: 1 },
           noiseScales: Float32Array.from(SCALES),
-          thin: 5,
+        } as const;
+        const out = expectNoLeaksSync(() => runKernel(chainKernelName('harmonic'), inputs), {
+          keepOutputs: true,
+        }) as tf.Tensor2D;
+        const x = harmonicLangevinLoop(x0, key, {
+          nSteps: N,
+          stepSize: 0.05,
+          noiseScale: (t) => SCALES[t]!,
+          startStep,
         });
+        expect(bits(out)).toEqual(bits(x));
+        // The traced kernel (run in segments between kept steps) ends at the same states.
+        const tr = runKernel(chainTraceKernelName('harmonic'), { ...inputs, thin: 5 });
         expect(bits(tr.x)).toEqual(bits(x));
         tf.dispose([out, x, tr.x, tr.mean, tr.var, tr.energy]);
       }
