@@ -9,7 +9,7 @@
  * for the whole file under EBM_VARY_SEED=1).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testSeed } from '@ebm/core/testing';
@@ -156,6 +156,53 @@ describe('the curriculum (smoke mode)', () => {
     expect(d.afterJoint.mmd.floor).toBeLessThan(0.01 * d.afterJoint.mmd.baseline + 0.01);
     // the authors' PotentialModel: PyTorch's default nn.Linear initialisation (256 wide outside smoke mode)
     expect(r.init).toBe('torch');
+  });
+
+  it('energy-matching-2d --resume-dir: a second run restores both finished phases (0 steps) and gives the same samples', async () => {
+    const dir = join(root, 'em-resume');
+    const opts = {
+      setup: 'paper',
+      flowSteps: 12,
+      jointSteps: 3,
+      nLangevin: 5,
+      resumeDir: dir,
+      resumeEvery: 5,
+    };
+    const first = await runExample('energy-matching-2d', opts);
+    const a = first.results.twoMoons as { flowStepsThisRun: number; jointStepsThisRun: number };
+    expect([a.flowStepsThisRun, a.jointStepsThisRun]).toEqual([12, 3]);
+    // each phase keeps its newest checkpoints (every 5 steps and at its end)
+    expect(readdirSync(join(dir, 'twoMoons-flow'))).toContain('checkpoint-000000000012.json');
+    expect(readdirSync(join(dir, 'twoMoons-joint'))).toContain('checkpoint-000000000003.json');
+    const s1 = readFileSync(join(root, 'energy-matching-2d', 'twoMoons-samples.json'), 'utf8');
+    const second = await runExample('energy-matching-2d', opts);
+    const b = second.results.twoMoons as {
+      flowStepsThisRun: number;
+      jointStepsThisRun: number;
+      afterJoint: unknown;
+    };
+    expect([b.flowStepsThisRun, b.jointStepsThisRun]).toEqual([0, 0]);
+    // the same V: the same final samples and score
+    expect(readFileSync(join(root, 'energy-matching-2d', 'twoMoons-samples.json'), 'utf8')).toBe(s1);
+    expect(b.afterJoint).toEqual((first.results.twoMoons as { afterJoint: unknown }).afterJoint);
+  });
+
+  it("energy-matching-2d: paperMoons are torchdyn's moons, 3·(arc + u·(1, 1)) − 1 with u ~ U[0, 0.2)", async () => {
+    const { paperMoons } = await import('../src/examples/energy-matching-2d.js');
+    const x = paperMoons(4000, 1);
+    for (let i = 0; i < x.length; i += 2) {
+      // undo 3·p − 1, then the shift: on the outer arc (|p − u| = 1) or the inner one (|p − u − (1, ½)| = 1) for
+      // u = the diagonal offset that puts the point on one of them (the shift is the same in both coordinates)
+      const px = (x[i]! + 1) / 3;
+      const py = (x[i + 1]! + 1) / 3;
+      const onArc = (cx: number, cy: number) => {
+        // solve |(px − u − cx, py − u − cy)| = 1 for u ∈ [0, 0.2]
+        for (let u = 0; u <= 0.2; u += 0.0005)
+          if (Math.abs(Math.hypot(px - u - cx, py - u - cy) - 1) < 2e-3) return true;
+        return false;
+      };
+      expect(onArc(0, 0) || onArc(1, 0.5)).toBe(true);
+    }
   });
 
   it("energy-matching-2d: torchLinearInit draws PyTorch's U(−1/√fan_in, 1/√fan_in) for weights and biases", async () => {

@@ -36,6 +36,12 @@
  * schedule's step k sits at virtual time k/N (the authors' `gibbs_sampler`: (k + 1)/N); the figure's sampler sweeps
  * the schedule over its 200 steps (TorchEBM's; the authors' notebook heats at real time 0.8–1 and then stays at
  * ε_max — `mmd2Long` is closer to that); the score's held-out sets come from the same generator.
+ *
+ * Against the authors' own run (`packages/cuda/bench/em_reference.py`: their `train()` and samplers on the H200,
+ * scored and drawn by `scripts/em-reference-figure.ts` exactly as here; RECIPES.md "The paper's moons, and the
+ * authors' own run beside ours"): theirs MMD² 0.0032 (`mmd2Long` 0.0150), ours at the paper's lengths 0.0027
+ * (0.0153), floor −0.0022, noise 0.0704; both landscapes have the same shape — a bowl, two deep wells at the moons'
+ * inner tips, a valley along the lower moon. `--resume-dir` checkpoints each phase (a run longer than one sitting).
  */
 import { join } from 'node:path';
 import { CosineScheduler, foldIn, rngKey, uniformArray } from '@ebm/core';
