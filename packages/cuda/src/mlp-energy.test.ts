@@ -60,7 +60,7 @@ describe('mlpLayout reads the one MLP hint format', () => {
     expect(code(() => mlpLayout(p as never, 4))).toBe('INVALID_PARAM');
     expect(code(() => mlpLayout({ ...p, weights: p.weights.slice(1) } as never, 3))).toBe('INVALID_PARAM');
     expect(code(() => mlpLayout({ ...p, sizes: [3, 9, 1] } as never, 3))).toBe('INVALID_PARAM');
-    expect(code(() => mlpLayout({ ...p, activation: 'relu' } as never, 3))).toBe('NOT_IMPLEMENTED');
+    expect(code(() => mlpLayout({ ...p, activation: 'gelu' } as never, 3))).toBe('NOT_IMPLEMENTED');
     e.dispose();
     expect(code(() => mlpLayout(p as never, 3))).toBe('INVALID_PARAM');
   });
