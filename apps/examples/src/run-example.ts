@@ -64,6 +64,7 @@ interface TuningOptions {
   logEvery?: number;
   width?: number;
   init?: 'he' | 'torch';
+  resumeDir?: string;
 }
 
 const program = new Command('pnpm example')
@@ -172,6 +173,10 @@ const program = new Command('pnpm example')
       if (v !== 'he' && v !== 'torch') throw new InvalidArgumentError('init must be he or torch.');
       return v;
     },
+  )
+  .option(
+    '--resume-dir <dir>',
+    'energy-matching-2d: folder for training checkpoints (each phase saves V, Adam and the loss every 500 steps); a rerun with the same folder continues where the last one stopped',
   )
   .showHelpAfterError('(run with --help for usage, --list for the examples)')
   .addHelpText('after', `\nExamples:\n  ${EXAMPLE_NAMES.join('\n  ')}`)

@@ -14,7 +14,7 @@
 # On the device (repository root, carry [".gpu-kit"]), within one ≤ 9-minute call:
 #   bash packages/cuda/bench/em-sweep.sh                 # the four configurations below, 470 s cap each
 #   bash packages/cuda/bench/em-sweep.sh A C             # a subset
-# Environment: OUT (default out/em-sweep), EM_CAP (seconds per process, default 470), EM_BACKEND (default
+# Environment: OUT (default out/em-sweep), EM_RESUME (--resume-dir root, default .gpu-kit/resume), EM_FLAT=0 (no flat PNGs), EM_CAP (seconds per process, default 470), EM_BACKEND (default
 # webgpu), EM_LOCAL=1 (use this machine's node, not the kit's; for a smoke on lavapipe / wasm), EM_SMOKE=1 (tiny
 # lengths after the configuration's flags: a check that every configuration starts, trains, checkpoints and writes
 # its files), EM_EXTRA (more arguments for every configuration).
@@ -38,6 +38,10 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 # text in the PNGs: the device has no fonts; use the kit's (kit-example.sh copies DejaVu Sans into .gpu-kit/fonts)
 # shellcheck source=kit-fonts.sh
 . "$here/kit-fonts.sh"
+
+# --resume-dir folders of the configurations that checkpoint their training (Q1): packed into $OUT/resume.tgz (the
+# newest checkpoint of each phase) so the next call continues them: `tar xzf resume.tgz -C .gpu-kit/` there first.
+RESUME=${EM_RESUME:-$k/resume}
 
 # Configurations around the paper's set-up (TorchEBM 2-D: 20k flow + 2k joint steps at lr 1e-4, batch 256,
 # 200-step tempered chains of Δ = 0.01, λ = 2, τ* = 0.8, ε_max = 0.15). RECIPES.md (issue 15): the joint phase
@@ -81,6 +85,13 @@ declare -A CFG=(
   # P9: the paper's own negative chains (200 steps of Δ 0.01; ≈ 2× a 50-step joint step with the fused chain.mlp)
   # after P4's flow phase: do the cheap chains limit the score?
   [P9]="--setup paper --flow-steps 3000 --flow-lr 1e-3 --joint-steps 2000 --joint-lr 1e-4 --n-langevin 200 --langevin-dt 0.01 --checkpoint-every 3000 --joint-checkpoint-every 500 --log-every 500"
+  # Session 14: the paper's moons are torchdyn's (one U[0, 0.2) shift of both coordinates: thin arcs; `paperMoons`),
+  # not scikit-learn's Gaussian blur, which every P run above trained on. Q1: the paper's whole run (20k flow + 2k
+  # joint at 1e-4, 200-step chains of Δ 0.01) checkpointed to $RESUME/Q1, continued across calls; Q2: P4's short
+  # recipe; Q3: Q2 with the paper's 200-step chains.
+  [Q1]="--setup paper --resume-dir $RESUME/Q1 --checkpoint-every 10000 --joint-checkpoint-every 500 --log-every 1000"
+  [Q2]="--setup paper --flow-steps 4000 --flow-lr 1e-3 --joint-steps 2000 --n-langevin 50 --langevin-dt 0.04 --checkpoint-every 4000 --joint-checkpoint-every 500 --log-every 500"
+  [Q3]="--setup paper --flow-steps 4000 --flow-lr 1e-3 --joint-steps 2000 --checkpoint-every 4000 --joint-checkpoint-every 500 --log-every 500"
   # the library's set-up (N(0, I) → two moons, noise 0.05) with exact OT, now possible on webgpu (fit's pre-pass)
   [L1]="--dataset twoMoons --coupling exactOt --flow-steps 2000 --flow-lr 2e-3 --joint-steps 1500 --joint-lr 1e-3 --n-langevin 200 --batch-size 256 --checkpoint-every 1000 --joint-checkpoint-every 250 --log-every 100"
 )
@@ -136,11 +147,23 @@ if [ "${EM_KEEP:-0}" != 1 ]; then
         "$n"/energy-matching-2d/*-samples.json; do
         [ -f "$f" ] && files+=("$f")
       done
-      if [ ${#names[@]} -le 3 ]; then
+      if [ ${#names[@]} -le 3 ] && [ "${EM_FLAT:-1}" = 1 ]; then
         for f in "$n"/energy-matching-2d/*-landscape.png; do [ -f "$f" ] && cp "$f" "$n-landscape.png" && break; done
       fi
       tar czf "$n.tgz" "${files[@]}" && rm -rf "$n"
     )
   done
+  if [ -d "$RESUME" ]; then
+    (
+      cd "$RESUME/.." || exit 1
+      b=$(basename "$RESUME")
+      files=()
+      for d in "$b"/*/*/; do
+        f=$(ls -1 "$d"checkpoint-*.json 2>/dev/null | sort -V | tail -1)
+        [ -n "$f" ] && files+=("$f")
+      done
+      [ ${#files[@]} -gt 0 ] && tar czf "$OUT/resume.tgz" "${files[@]}"
+    )
+  fi
   echo "packed: $(cd "$OUT" && ls | tr '\n' ' ')"
 fi

@@ -3,6 +3,7 @@ import {
   assertInteger,
   assertKnownOptions,
   assertNonNegative,
+  assertOneOf,
   assertPositive,
   EbmError,
   foldIn,
@@ -189,8 +190,15 @@ export function eightGaussians(options: EightGaussiansOptions = {}): PointDatase
 export interface TwoMoonsOptions extends CommonOptions {
   /** Number of points (default 2000): ⌊n/2⌋ on the outer moon, the rest on the inner. */
   readonly nSamples?: number;
-  /** Noise standard deviation (default 0.05). */
+  /** Noise scale (default 0.05): the standard deviation with `noiseKind: 'normal'`, the shift's width with `'uniformShift'`. */
   readonly noise?: number;
+  /**
+   * How the noise is added (default `'normal'`, TorchEBM and scikit-learn): `'normal'` adds noise·z, z ~ N(0, I₂), to
+   * each point; `'uniformShift'` adds one u ~ U[0, noise) to **both** coordinates of a point, a shift along the
+   * diagonal (torchdyn's `generate_moons`, which torchcfm's `sample_moons` and the Energy Matching paper's 2-D code
+   * use): thin arcs smeared along (1, 1), not blurred.
+   */
+  readonly noiseKind?: 'normal' | 'uniformShift';
   /** Shuffle the rows (default false, as TorchEBM: outer moon first). */
   readonly shuffle?: boolean;
 }
@@ -199,17 +207,38 @@ function linspace(a: number, b: number, n: number, i: number): number {
   return n === 1 ? a : a + ((b - a) * i) / (n - 1);
 }
 
-const TWOMOONS_KEYS = optionKeys<TwoMoonsOptions>({ seed: true, nSamples: true, noise: true, shuffle: true });
+const TWOMOONS_KEYS = optionKeys<TwoMoonsOptions>({
+  seed: true,
+  nSamples: true,
+  noise: true,
+  noiseKind: true,
+  shuffle: true,
+});
+
+/** Adds u ~ U[0, width) to both coordinates of each point, in place (torchdyn's `rand(n, 1) * noise`). */
+function addDiagonalShift(data: Float64Array, width: number, key: RngKey): void {
+  if (width === 0) return;
+  const u = uniformArray(key, [data.length / 2]);
+  for (let i = 0; i < u.length; i++) {
+    data[2 * i] = data[2 * i]! + width * u[i]!;
+    data[2 * i + 1] = data[2 * i + 1]! + width * u[i]!;
+  }
+}
 
 /**
  * Two moons (TorchEBM `TwoMoonsDataset`): θ = linspace(0, π) (deterministic), outer moon (cos θ, sin θ) for
- * the first ⌊n/2⌋ rows, inner moon (1 − cos θ, 1 − sin θ − 0.5) for the rest; + noise·z. Not shuffled
- * unless `shuffle: true`. `labels`: 0 outer, 1 inner.
+ * the first ⌊n/2⌋ rows, inner moon (1 − cos θ, 1 − sin θ − 0.5) for the rest; + noise·z (`noiseKind: 'normal'`)
+ * or + noise·u·(1, 1), u ~ U[0, 1) (`'uniformShift'`, torchdyn's moons). Not shuffled unless `shuffle: true`.
+ * `labels`: 0 outer, 1 inner.
  */
 export function twoMoons(options: TwoMoonsOptions = {}): PointDataset {
   assertKnownOptions('twoMoons', options, TWOMOONS_KEYS);
   const n = nSamplesOf(options.nSamples);
   const noise = assertNonNegative('noise', options.noise ?? 0.05);
+  const noiseKind = assertOneOf('noiseKind', options.noiseKind ?? 'normal', [
+    'normal',
+    'uniformShift',
+  ] as const);
   const k = keys(options.seed);
   const nOut = Math.floor(n / 2);
   const nIn = n - nOut;
@@ -227,7 +256,8 @@ export function twoMoons(options: TwoMoonsOptions = {}): PointDataset {
     data[2 * r + 1] = 1 - Math.sin(t) - 0.5;
     labels[r] = 1;
   }
-  addNoise(data, noise, k.noise);
+  if (noiseKind === 'normal') addNoise(data, noise, k.noise);
+  else addDiagonalShift(data, noise, k.noise);
   if (options.shuffle) shuffleRows(data, labels, k.shuffle);
   return finish('twoMoons', data, labels);
 }

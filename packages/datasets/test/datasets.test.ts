@@ -112,6 +112,32 @@ describe('generator geometry (TorchEBM definitions)', () => {
     expect(ds.row(0)).toEqual([1, 0]);
   });
 
+  it("twoMoons noiseKind 'uniformShift': each point is its noiseless point + (u, u), u ~ U[0, noise)", () => {
+    const n = 20_000;
+    const noise = 0.2;
+    const clean = twoMoons({ nSamples: n, noise: 0 });
+    const ds = twoMoons({ nSamples: n, noise, noiseKind: 'uniformShift', seed: 4 });
+    const u = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const dx = ds.data[2 * i]! - clean.data[2 * i]!;
+      const dy = ds.data[2 * i + 1]! - clean.data[2 * i + 1]!;
+      expect(Math.abs(dx - dy)).toBeLessThan(1e-6); // one shift for both coordinates (float32 rounding)
+      u[i] = dx / noise;
+    }
+    expect(Math.min(...u)).toBeGreaterThanOrEqual(-1e-6);
+    expect(Math.max(...u)).toBeLessThan(1 + 1e-6);
+    // U[0, 1): mean 1/2, sd 1/√12; |mean − 1/2| < 5·sd/√n (false-fail rate 6e-7).
+    const mean = u.reduce((a, b) => a + b, 0) / n;
+    expect(Math.abs(mean - 0.5)).toBeLessThan(5 / Math.sqrt(12) / Math.sqrt(n));
+    // Kolmogorov–Smirnov against U[0, 1): D < 1.95/√n (α = 0.001).
+    const sorted = Array.from(u).sort((a, b) => a - b);
+    let d = 0;
+    for (let i = 0; i < n; i++)
+      d = Math.max(d, Math.abs((i + 1) / n - sorted[i]!), Math.abs(sorted[i]! - i / n));
+    expect(d).toBeLessThan(1.95 / Math.sqrt(n));
+    expectEbmError(() => twoMoons({ noiseKind: 'uniform' as never }), 'INVALID_PARAM');
+  });
+
   it('swissRoll: standardised to mean 0 and 2·mean(std) = 1', () => {
     const ds = swissRoll({ seed: 3 });
     for (let j = 0; j < 2; j++) {

@@ -22,7 +22,8 @@
  *
  * `setup: 'paper'` (`--setup paper`) runs the paper's own 2-D code instead (`experiments/toy2d` of the authors'
  * repository): source p₀ = eight gaussians at radius 5 with covariance √0.1·I (torchcfm's `sample_8gaussians`),
- * target 3·moons(noise 0.2) − 1 (`sample_moons`), exact-OT pairs, batch 128, Adam at a constant 1e-4 (ε̂ = 1e-8,
+ * target 3·moons(0.2) − 1 (`sample_moons`: torchdyn's moons, whose noise is one U[0, 0.2) shift of both coordinates —
+ * thin arcs, not scikit-learn's Gaussian blur; {@link paperMoons}), exact-OT pairs, batch 128, Adam at a constant 1e-4 (ε̂ = 1e-8,
  * PyTorch's), 20 000 flow + 2000 joint steps, the authors' `PotentialModel(dim=2, w=256)` — 4 hidden layers of 256
  * (`train()` builds it with w = 256) with PyTorch's default `nn.Linear` initialisation (weights and biases
  * U(−1/√fan_in, 1/√fan_in), {@link torchLinearInit}; MLPEnergy's own is He-normal weights and zero biases, which
@@ -36,12 +37,20 @@
  * the schedule over its 200 steps (TorchEBM's; the authors' notebook heats at real time 0.8–1 and then stays at
  * ε_max — `mmd2Long` is closer to that); the score's held-out sets come from the same generator.
  */
+import { join } from 'node:path';
 import { CosineScheduler, foldIn, rngKey, uniformArray } from '@ebm/core';
 import { type DatasetName, eightGaussians, makeDataset, twoMoons } from '@ebm/datasets';
 import { EnergyMatchingLoss, fit, type StepMetrics } from '@ebm/losses';
 import { MLPEnergy } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
-import { combineFigures, type EnergyGrid, plotEnergyLandscape, plotSamples } from '@ebm/viz/node';
+import {
+  combineFigures,
+  computeEnergyGrid,
+  type EnergyGrid,
+  type Figure,
+  plotEnergyLandscape,
+  plotSamples,
+} from '@ebm/viz/node';
 import * as tf from '@tensorflow/tfjs-core';
 import { roundScore, SCORE_POINTS, scoreReference, scoreSamples } from '../lib/quality.js';
 import {
@@ -62,9 +71,14 @@ const WINDOW: Record<string, { x: [number, number]; y: [number, number] }> = {
 /** Plot window of the paper's set-up: the moons (3·moons − 1) and the source ring at radius 5. */
 const PAPER_WINDOW = { x: [-6.5, 6.5] as [number, number], y: [-6.5, 6.5] as [number, number] };
 
-/** The paper's target: 3·moons(noise 0.2) − 1, rows shuffled (torchcfm's `sample_moons`), generator coordinates. */
+/**
+ * The paper's target: 3·moons(0.2) − 1, rows shuffled (torchcfm's `sample_moons`), generator coordinates. torchcfm
+ * takes the moons from torchdyn's `generate_moons`, whose noise is one U[0, 0.2) shift added to both coordinates
+ * (`noiseKind: 'uniformShift'`), not scikit-learn's N(0, 0.2²) per coordinate: two thin arcs of radius 3 smeared by
+ * up to 0.6 along (1, 1).
+ */
 export function paperMoons(n: number, seed: number): Float32Array {
-  const d = twoMoons({ nSamples: n, noise: 0.2, shuffle: true, seed });
+  const d = twoMoons({ nSamples: n, noise: 0.2, noiseKind: 'uniformShift', shuffle: true, seed });
   return Float32Array.from(d.data, (v) => 3 * v - 1);
 }
 
@@ -118,6 +132,15 @@ export interface EnergyMatchingRunOptions extends ExampleOptions {
    * see {@link torchLinearInit}).
    */
   readonly init?: 'he' | 'torch';
+  /**
+   * Node only: a folder for training checkpoints (`--resume-dir`). Each phase's `fit` writes V's weights, Adam's
+   * state and the loss's state there (`<dir>/<dataset>-flow`, `<dir>/<dataset>-joint`) every `resumeEvery` steps
+   * and at its end; a run started again with the same folder resumes each phase from its newest checkpoint (a
+   * finished phase is restored, not rerun). E.g. the paper's 20 000 flow steps across two device calls.
+   */
+  readonly resumeDir?: string;
+  /** Steps between training checkpoints with `resumeDir` (default 500). */
+  readonly resumeEvery?: number;
 }
 
 /**
@@ -155,6 +178,7 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
   const batchSize = options.batchSize ?? (ctx.smoke || paper ? 128 : 256);
   const jointBatchSize = options.jointBatchSize ?? batchSize;
   const checkpointEvery = options.checkpointEvery ?? 0;
+  const resumeEvery = options.resumeEvery ?? 500;
   const jointCheckpointEvery = options.jointCheckpointEvery ?? checkpointEvery;
   const datasets = paper
     ? (['twoMoons'] as const)
@@ -277,6 +301,11 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       const every = phase === 'joint' ? jointCheckpointEvery : checkpointEvery;
       if (every > 0 && step % every === 0 && step < steps) await checkpoint(phase, step, m.loss);
     };
+    // --resume-dir: each phase checkpoints to its own folder and resumes from it (a finished phase: 0 steps run)
+    const resume = (phase: string) =>
+      options.resumeDir === undefined
+        ? {}
+        : { checkpointDir: join(options.resumeDir, `${name}-${phase}`), checkpointEvery: resumeEvery };
     const t0 = performance.now();
     const flow = await fit({
       loss,
@@ -287,11 +316,17 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       steps: flowSteps,
       seed: ctx.seed,
       onStep: onStep('flow', flowSteps, 0),
+      ...resume('flow'),
     });
+    const flowRan = Math.max(1, flow.history.length);
     const flowMs = performance.now() - t0 - checkpointMs;
     checkpointMs = 0;
-    const afterFlow = (await checkpoint('flow', flowSteps, flow.history.at(-1)!.loss)).score;
-    Object.assign(record, { afterFlow, msPerFlowStep: round(flowMs / flowSteps, 1) });
+    const afterFlow = (await checkpoint('flow', flowSteps, flow.history.at(-1)?.loss ?? Number.NaN)).score;
+    Object.assign(record, {
+      afterFlow,
+      msPerFlowStep: round(flowMs / flowRan, 1),
+      flowStepsThisRun: flow.history.length,
+    });
     checkpointMs = 0;
     const t1 = performance.now();
     const joint = await fit({
@@ -303,7 +338,9 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       steps: jointSteps,
       seed: ctx.seed + 1,
       onStep: onStep('joint', jointSteps, 0),
+      ...resume('joint'),
     });
+    const jointRan = Math.max(1, joint.history.length);
     const jointMs = performance.now() - t1 - checkpointMs;
     const t2 = performance.now();
     const samples = await sample();
@@ -323,12 +360,13 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       afterJoint,
       afterJoint100Steps: afterJoint100.mmd.samples,
       afterJoint400Steps: afterJoint400.mmd.samples,
-      flowLoss: round(flow.history.at(-1)!.loss),
-      jointLoss: round(joint.history.at(-1)!.loss),
-      cdGap: round(joint.history.at(-1)!.metrics?.cdGap ?? Number.NaN),
+      flowLoss: round(flow.history.at(-1)?.loss ?? Number.NaN),
+      jointLoss: round(joint.history.at(-1)?.loss ?? Number.NaN),
+      cdGap: round(joint.history.at(-1)?.metrics?.cdGap ?? Number.NaN),
       trainSeconds: round((flowMs + jointMs) / 1000, 1),
-      msPerFlowStep: round(flowMs / flowSteps, 1),
-      msPerJointStep: round(jointMs / jointSteps, 1),
+      msPerFlowStep: round(flowMs / flowRan, 1),
+      msPerJointStep: round(jointMs / jointRan, 1),
+      jointStepsThisRun: joint.history.length,
       sampleSeconds: round(sampleMs / 1000, 1),
     });
     tf.dispose([train, noise, ...(source ? [source] : [])]);
@@ -354,16 +392,29 @@ async function drawLandscape(
   paper = false,
 ): Promise<void> {
   const w = paper ? PAPER_WINDOW : WINDOW[name]!;
-  const resolution = ctx.smoke ? 40 : 120;
-  const landscape = await plotEnergyLandscape(V, {
-    xRange: w.x,
-    yRange: w.y,
-    resolution,
+  const grid = await computeEnergyGrid(V, { xRange: w.x, yRange: w.y, resolution: ctx.smoke ? 40 : 120 });
+  const title = `Energy matching, ${paper ? "the paper's set-up (8 gaussians → moons)" : name}${at !== undefined ? ` (after ${at})` : ''}`;
+  await ctx.figure(`${name}-landscape`, await landscapeFigure(grid, epsilonMax, samples, mmd, title, name));
+}
+
+/**
+ * The example's three panels from an energy grid: V (log colour over its 1 %–99 % quantiles), the Boltzmann density
+ * exp(−(V − V_min)/ε_max) and the samples over V. Exported for `scripts/em-reference-figure.ts` (the authors' run,
+ * drawn the same way).
+ */
+export async function landscapeFigure(
+  grid: EnergyGrid,
+  epsilonMax: number,
+  samples: Float32Array,
+  mmd: { samples: number; floor: number; baseline: number },
+  title: string,
+  name = 'twoMoons',
+): Promise<Figure> {
+  const landscape = await plotEnergyLandscape(grid, {
     logScale: true,
     colorRange: 'auto',
     title: `Learned energy V (${name})`,
   });
-  const grid = landscape.data.grid as EnergyGrid;
   // p(x) ∝ exp(−V/ε_max), scaled to 1 at the grid's minimum of V
   let vMin = Infinity;
   for (const v of grid.values) if (v < vMin) vMin = v;
@@ -381,20 +432,14 @@ async function drawLandscape(
     logScale: true,
     colorRange: 'auto',
     contours: false,
-    xRange: w.x,
-    yRange: w.y,
+    xRange: grid.xRange,
+    yRange: grid.yRange,
     color: 'white',
     radius: 1.2,
     opacity: 0.6,
     title: `Tempered Langevin on V: MMD² ${mmd.samples.toFixed(4)} (floor ${mmd.floor.toFixed(4)}, noise ${mmd.baseline.toFixed(4)})`,
   });
-  await ctx.figure(
-    `${name}-landscape`,
-    combineFigures([landscape, density, overlay], {
-      columns: 3,
-      title: `Energy matching, ${paper ? "the paper's set-up (8 gaussians → moons)" : name}${at !== undefined ? ` (after ${at})` : ''}`,
-    }),
-  );
+  return combineFigures([landscape, density, overlay], { columns: 3, title });
 }
 
 mainGuard(import.meta.url, run);
