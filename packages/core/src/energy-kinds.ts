@@ -25,8 +25,8 @@ import type { RngKey } from './rng.js';
  */
 
 /**
- * One value of a kernel hint's params: a number, a name, a vector or a matrix (plain data, never a function), or
- * — for a trained network, e.g. the `mlp` kind — a tensor or a list of tensors (its variables) or of flat arrays.
+ * One value of a kernel hint's params: a number, a name, a vector, a matrix or a list of names (plain data,
+ * never a function), or — for a trained network, e.g. the `mlp` kind — a tensor or a list of tensors (its variables) or of flat arrays.
  * A hint that holds tensors holds the *live* variables, not copies: a fused kernel reads them when it runs (see
  * {@link MLPKernelParams}), so the hint is always up to date while the network trains.
  */
@@ -34,6 +34,7 @@ export type KernelParamValue =
   | number
   | string
   | readonly number[]
+  | readonly string[]
   | readonly (readonly number[])[]
   | tf.Tensor
   | readonly (tf.Tensor | readonly number[] | Float32Array)[];
@@ -42,12 +43,16 @@ export type KernelParamValue =
 export type KernelParams = Readonly<Record<string, KernelParamValue>>;
 
 /** Hidden activations of an MLP with a fused kernel (`@ebm/models`' `MLPEnergy`). */
-export type MLPKernelActivation = 'silu' | 'swish' | 'elu' | 'leakyRelu' | 'tanh';
+export type MLPKernelActivation = 'silu' | 'swish' | 'elu' | 'leakyRelu' | 'tanh' | 'relu';
 
 /**
  * Params of the `mlp` kernel hint (declared in {@link EnergyKinds} by `@ebm/models`, whose `MLPEnergy.kernelHint`
- * returns it): the network h₀ = x, hₗ = φ(hₗ₋₁·Kₗ + bₗ) (l = 1..L−1), E(x) = h_{L−1}·K_L + b_L. The one format
+ * returns it): the network h₀ = x, hₗ = φₗ(hₗ₋₁·Kₗ + bₗ) (l = 1..L−1), E(x) = h_{L−1}·K_L + b_L. The one format
  * every backend's `chain.mlp` reads (core's cpu/wasm kernels, `@ebm/cuda`'s WGSL programs).
+ *
+ * `activation` is one activation φ for every hidden layer (`'silu'`) or one per hidden layer
+ * (`['relu', 'silu', 'silu']`, length `sizes.length − 2`); an array whose entries are all equal is the same
+ * network as the single name.
  *
  * `weights` are `[K₀, b₀, K₁, b₁, …]`, `Kₗ` of shape `[fanIn, fanOut]` (`h = x @ K + b`), either as tensors —
  * the energy's **live variables**: kernels read them each time they run, so during training (an optimizer
@@ -58,8 +63,8 @@ export type MLPKernelActivation = 'silu' | 'swish' | 'elu' | 'leakyRelu' | 'tanh
 export type MLPKernelParams = {
   /** Layer sizes `[D, w₁, …, w_{L−1}, 1]` (input dimension, hidden widths, scalar output). */
   readonly sizes: readonly number[];
-  /** Hidden activation φ. */
-  readonly activation: MLPKernelActivation;
+  /** Hidden activation φ of every hidden layer, or one per hidden layer (φ₁, …, φ_{L−1}). */
+  readonly activation: MLPKernelActivation | readonly MLPKernelActivation[];
   /** Negative slope of `'leakyRelu'` (ignored otherwise). */
   readonly leakySlope: number;
   /** `[K₀, b₀, K₁, b₁, …]`: live tensors (variables) or flat row-major arrays. */

@@ -212,12 +212,13 @@ describe.skipIf(!gpuOk)('whole-chain WebGPU kernels for every energy kind and me
     energy.dispose();
   });
 
-  it('chain.mlp: the fused MLP forward + input gradient matches autograd in the step loop (silu, tanh, leakyRelu)', async () => {
+  it('chain.mlp: the fused MLP forward + input gradient matches autograd in the step loop (silu, tanh, leakyRelu, relu-silu per layer)', async () => {
     const [B, D, N] = [8, 3, 6];
     const x0Data = normalArray(foldIn(key, 8), [B, D]);
     const x0 = tf.tensor2d(x0Data, [B, D]);
-    for (const activation of ['silu', 'tanh', 'leakyRelu'] as const) {
+    for (const activation of ['silu', 'tanh', 'leakyRelu', ['relu', 'silu']] as const) {
       const energy = new M.MLPEnergy({ inputDim: D, widths: [16, 8], activation, seed: 3 });
+      const coop = activation === 'silu' || Array.isArray(activation);
       const hint = mlpKernelHint(energy)!;
       expect(hint.kind).toBe('mlp');
       for (const method of ['langevin', 'hmc'] as const) {
@@ -238,9 +239,9 @@ describe.skipIf(!gpuOk)('whole-chain WebGPU kernels for every energy kind and me
           nSteps: N,
           key: runKey,
           params: hint.params as never,
-          // The cooperative Langevin program (a workgroup per 16 chains), forced on lavapipe for SiLU only: its
-          // shader is slow for lavapipe's LLVM to compile.
-          settings: { ...SETTINGS[method], mlpCooperative: activation === 'silu' ? 1 : 0 } as never,
+          // The cooperative Langevin program (a workgroup per 16 chains), forced on lavapipe for SiLU and the
+          // per-layer network only: its shader is slow for lavapipe's LLVM to compile.
+          settings: { ...SETTINGS[method], mlpCooperative: coop ? 1 : 0 } as never,
         }) as tf.Tensor2D;
         const got = await out.data();
         out.dispose();

@@ -110,7 +110,7 @@ export function mlpLangevinProgram(
   shape: number | CoopShape,
   perStepNoise = false,
 ): Program {
-  const { widths, wOff, bOff, actCode, key } = layout;
+  const { widths, wOff, bOff, actCode, key, act } = layout;
   const { c, t: T, g: G } = typeof shape === 'number' ? { c: shape, t: COOP_THREADS, g: 1 } : shape;
   const cp = c / G; // chains per group
   const L = widths.length - 2; // hidden layers
@@ -148,8 +148,8 @@ export function mlpLangevinProgram(
         }
       }
       for (var cc = 0; cc < ${cp}; cc++) {
-        ${dst}[(cb + cc) * ${mw} + u] = ebmAct(a[cc]);
-        ebmDp[${dpOff[j]} + (cb + cc) * ${nOut} + u] = ebmActGrad(a[cc]);
+        ${dst}[(cb + cc) * ${mw} + u] = ebmAct${act[j]}(a[cc]);
+        ebmDp[${dpOff[j]} + (cb + cc) * ${nOut} + u] = ebmActGrad${act[j]}(a[cc]);
       }
     }
     workgroupBarrier();`);

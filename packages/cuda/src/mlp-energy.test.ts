@@ -60,8 +60,47 @@ describe('mlpLayout reads the one MLP hint format', () => {
     expect(code(() => mlpLayout(p as never, 4))).toBe('INVALID_PARAM');
     expect(code(() => mlpLayout({ ...p, weights: p.weights.slice(1) } as never, 3))).toBe('INVALID_PARAM');
     expect(code(() => mlpLayout({ ...p, sizes: [3, 9, 1] } as never, 3))).toBe('INVALID_PARAM');
-    expect(code(() => mlpLayout({ ...p, activation: 'relu' } as never, 3))).toBe('NOT_IMPLEMENTED');
+    expect(code(() => mlpLayout({ ...p, activation: 'gelu' } as never, 3))).toBe('NOT_IMPLEMENTED');
+    expect(code(() => mlpLayout({ ...p, activation: ['gelu'] } as never, 3))).toBe('NOT_IMPLEMENTED');
+    expect(code(() => mlpLayout({ ...p, activation: ['relu', 'silu'] } as never, 3))).toBe('INVALID_PARAM');
     e.dispose();
     expect(code(() => mlpLayout(p as never, 3))).toBe('INVALID_PARAM');
+  });
+});
+
+describe('per-layer activations', () => {
+  const sizes = [2, 4, 4, 1];
+  const weights = [[2, 4], [4], [4, 4], [4], [4, 1], [1]].map((s) => new Float32Array(s[0]! * (s[1] ?? 1)));
+  const layout = (activation: unknown, leakySlope = 0.2) =>
+    mlpLayout({ sizes, activation, leakySlope, weights } as never, 2);
+
+  it('one activation (or an array of one) keeps the single-activation functions and key', () => {
+    for (const a of ['silu', ['silu', 'silu'], ['silu', 'swish']]) {
+      const l = layout(a);
+      expect(l.act).toEqual(['', '']);
+      expect(l.key).toBe('mlp_2x4x4x1_silu');
+      expect(l.actCode).toContain('fn ebmAct(z : f32)');
+    }
+    expect(layout('swish').key).toBe('mlp_2x4x4x1_swish');
+    expect(layout(['leakyRelu', 'leakyRelu'], 0.1).key).toBe('mlp_2x4x4x1_leakyRelu_0.1');
+  });
+
+  it('different activations: one WGSL pair per activation, a function per layer, a cache key per combination', () => {
+    const l = layout(['relu', 'silu']);
+    expect(l.activations).toEqual(['relu', 'silu']);
+    expect(l.act).toEqual(['_relu', '_silu']);
+    expect(l.actCode).toContain('fn ebmAct_relu(z : f32) -> f32 { return max(z, 0.0); }');
+    expect(l.actCode).toContain('fn ebmActGrad_silu(z : f32)');
+    expect(l.actCode).not.toContain('fn ebmAct(');
+    const keys = [
+      l.key,
+      layout(['silu', 'relu']).key,
+      layout('relu').key,
+      layout('silu').key,
+      layout(['relu', 'leakyRelu']).key,
+      layout(['relu', 'leakyRelu'], 0.1).key,
+    ];
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(l.key).toBe('mlp_2x4x4x1_relu-silu');
   });
 });

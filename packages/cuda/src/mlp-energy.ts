@@ -8,9 +8,14 @@ import type { WgslEnergy } from './energy-kinds.js';
  * input gradient of one chain in one function, weights read from a storage buffer (the live variables, flattened
  * once per kernel call, so a network being trained is always current). Internal module.
  *
- * Network (as `MLPEnergy` of `@ebm/models`): h₀ = x, zₗ = hₗ₋₁·Wₗ + bₗ, hₗ = φ(zₗ) (l = 1..L),
+ * Network (as `MLPEnergy` of `@ebm/models`): h₀ = x, zₗ = hₗ₋₁·Wₗ + bₗ, hₗ = φₗ(zₗ) (l = 1..L),
  * E(x) = h_L·w_out + b_out. Input gradient by the chain rule, in place over the pre-activations:
- * δ_L = w_out ⊙ φ'(z_L), δₗ₋₁ = (Wₗ·δₗ) ⊙ φ'(zₗ₋₁), ∇ₓE = W₁·δ₁.
+ * δ_L = w_out ⊙ φ_L'(z_L), δₗ₋₁ = (Wₗ·δₗ) ⊙ φₗ₋₁'(zₗ₋₁), ∇ₓE = W₁·δ₁.
+ *
+ * Activations: one φ for every hidden layer gives the WGSL functions `ebmAct`/`ebmActGrad` (the programs of a
+ * single-activation network are what they always were); one per layer (`activation: ['relu', 'silu', …]`)
+ * gives one pair per distinct activation, `ebmAct_<name>`/`ebmActGrad_<name>`, and each layer calls its own
+ * (`MlpLayout.act`).
  * @module
  */
 
@@ -31,7 +36,7 @@ export type MlpKernelParams = MLPKernelParams;
  */
 export interface MlpLayersParams {
   readonly layers: readonly { readonly kernel: tf.Tensor; readonly bias: tf.Tensor }[];
-  readonly activation: MlpActivation;
+  readonly activation: MlpActivation | readonly MlpActivation[];
   /** Negative slope of `'leakyRelu'` (default 0.2). */
   readonly leakySlope?: number;
 }
@@ -39,22 +44,34 @@ export interface MlpLayersParams {
 /** Largest hidden width the fused program takes (per-chain private arrays). */
 export const MLP_MAX_WIDTH = 1024;
 
-function activationWgsl(activation: MlpActivation, slope: number): string {
+/** Activations with a fused WGSL form. */
+const WGSL_ACTIVATIONS: readonly string[] = ['silu', 'swish', 'tanh', 'elu', 'leakyRelu', 'relu'];
+
+/** WGSL `ebmAct<sfx>(z)` = φ(z) and `ebmActGrad<sfx>(z)` = φ'(z) (ReLU: φ'(0) = 0, as tfjs). */
+function activationWgsl(activation: MlpActivation, slope: number, sfx = ''): string {
   switch (activation) {
     case 'silu':
     case 'swish':
-      return `fn ebmAct(z : f32) -> f32 { return z / (1.0 + exp(-z)); }
-fn ebmActGrad(z : f32) -> f32 { let s = 1.0 / (1.0 + exp(-z)); return s * (1.0 + z * (1.0 - s)); }`;
+      return `fn ebmAct${sfx}(z : f32) -> f32 { return z / (1.0 + exp(-z)); }
+fn ebmActGrad${sfx}(z : f32) -> f32 { let s = 1.0 / (1.0 + exp(-z)); return s * (1.0 + z * (1.0 - s)); }`;
     case 'tanh':
-      return `fn ebmAct(z : f32) -> f32 { return tanh(z); }
-fn ebmActGrad(z : f32) -> f32 { let t = tanh(z); return 1.0 - t * t; }`;
+      return `fn ebmAct${sfx}(z : f32) -> f32 { return tanh(z); }
+fn ebmActGrad${sfx}(z : f32) -> f32 { let t = tanh(z); return 1.0 - t * t; }`;
     case 'elu':
-      return `fn ebmAct(z : f32) -> f32 { return select(exp(z) - 1.0, z, z > 0.0); }
-fn ebmActGrad(z : f32) -> f32 { return select(exp(z), 1.0, z > 0.0); }`;
+      return `fn ebmAct${sfx}(z : f32) -> f32 { return select(exp(z) - 1.0, z, z > 0.0); }
+fn ebmActGrad${sfx}(z : f32) -> f32 { return select(exp(z), 1.0, z > 0.0); }`;
     case 'leakyRelu':
-      return `fn ebmAct(z : f32) -> f32 { return select(${slope} * z, z, z > 0.0); }
-fn ebmActGrad(z : f32) -> f32 { return select(${slope}, 1.0, z > 0.0); }`;
+      return `fn ebmAct${sfx}(z : f32) -> f32 { return select(${slope} * z, z, z > 0.0); }
+fn ebmActGrad${sfx}(z : f32) -> f32 { return select(${slope}, 1.0, z > 0.0); }`;
+    case 'relu':
+      return `fn ebmAct${sfx}(z : f32) -> f32 { return max(z, 0.0); }
+fn ebmActGrad${sfx}(z : f32) -> f32 { return select(0.0, 1.0, z > 0.0); }`;
   }
+}
+
+/** The activation's WGSL function-name suffix in a per-layer network (`swish` shares SiLU's functions). */
+function activationSuffix(a: MlpActivation): string {
+  return `_${a === 'swish' ? 'silu' : a}`;
 }
 
 function badMlp(what: string, value: unknown, fix: string): never {
@@ -100,8 +117,18 @@ export interface MlpLayout {
   /** Offsets of dense layer j's kernel `[widths[j], widths[j+1]]` (row-major) and bias. */
   readonly wOff: readonly number[];
   readonly bOff: readonly number[];
+  /** The activation of every hidden layer; with per-layer activations, the first hidden layer's. */
   readonly activation: MlpActivation;
-  /** WGSL `ebmAct(z)` and `ebmActGrad(z)`. */
+  /** The activation of each hidden layer (`widths.length − 2` entries). */
+  readonly activations: readonly MlpActivation[];
+  /**
+   * The WGSL name suffix of each hidden layer's activation functions: `''` for every layer when they all have the
+   * same activation (`ebmAct`, `ebmActGrad`), else `_<name>` (`ebmAct_relu`, …; see {@link MlpLayout.actSuffixes}).
+   */
+  readonly act: readonly string[];
+  /** The distinct suffixes of {@link MlpLayout.act}, each with its activation (one entry `['', φ]` when uniform). */
+  readonly actSuffixes: readonly (readonly [string, MlpActivation])[];
+  /** WGSL `ebmAct<sfx>(z)` and `ebmActGrad<sfx>(z)` for every suffix of {@link MlpLayout.actSuffixes}. */
   readonly actCode: string;
   /** Shader-cache key part. */
   readonly key: string;
@@ -182,18 +209,44 @@ function mlpWeights(
  * unknown activation or a width over {@link MLP_MAX_WIDTH}.
  */
 export function mlpLayout(p: Readonly<Record<string, unknown>>, dim: number): MlpLayout {
-  const activation = (p as { activation?: unknown })?.activation as MlpActivation;
-  if (!['silu', 'swish', 'tanh', 'elu', 'leakyRelu'].includes(activation)) {
-    throw new EbmError('NOT_IMPLEMENTED', `No fused MLP program for activation "${String(activation)}".`, {
-      argument: 'params.activation',
-      value: activation,
-      fix: 'use silu, tanh, elu or leakyRelu (other energies use the sampler step loop).',
-    });
+  const actRaw = (p as { activation?: unknown })?.activation;
+  const names: unknown[] = Array.isArray(actRaw) ? actRaw : [actRaw];
+  for (const a of names) {
+    if (!WGSL_ACTIVATIONS.includes(a as string)) {
+      throw new EbmError('NOT_IMPLEMENTED', `No fused MLP program for activation "${String(a)}".`, {
+        argument: 'params.activation',
+        value: actRaw,
+        fix: 'use silu, tanh, elu, leakyRelu or relu, one for every hidden layer or one per hidden layer (other energies use the sampler step loop).',
+      });
+    }
   }
   const slope = (p as { leakySlope?: unknown }).leakySlope ?? 0.2;
   if (typeof slope !== 'number' || !Number.isFinite(slope))
     badMlp('leakySlope must be a finite number', slope, 'pass e.g. 0.2.');
   const { weights, widths } = mlpWeights(p, dim);
+  const nHidden = widths.length - 2;
+  if (Array.isArray(actRaw) && actRaw.length !== nHidden) {
+    throw new EbmError(
+      'INVALID_PARAM',
+      `kernelHint.params of an "mlp" energy: activation lists ${actRaw.length} activations for ${nHidden} hidden layers.`,
+      {
+        argument: 'params.activation',
+        value: actRaw,
+        fix: `pass one activation for every hidden layer or an array of ${nHidden} (one per hidden layer).`,
+      },
+    );
+  }
+  const acts = names as MlpActivation[];
+  const activations: MlpActivation[] = acts.length === 1 ? Array(nHidden).fill(acts[0]) : [...acts];
+  // One activation for every layer (as SiLU and swish are one function): the single-activation programs.
+  const canon = activations.map((a) => (a === 'swish' ? 'silu' : a));
+  const uniform = canon.every((a) => a === canon[0]);
+  const activation: MlpActivation = uniform && acts.every((a) => a === acts[0]) ? acts[0]! : canon[0]!;
+  const act = activations.map((a) => (uniform ? '' : activationSuffix(a)));
+  const actSuffixes: [string, MlpActivation][] = uniform
+    ? [['', activation]]
+    : [...new Set(canon)].map((a) => [activationSuffix(a), a]);
+  const leaky = canon.includes('leakyRelu');
   for (let l = 0; l + 1 < widths.length; l++) {
     const k = weights[2 * l]!;
     const b = weights[2 * l + 1]!;
@@ -259,8 +312,11 @@ export function mlpLayout(p: Readonly<Record<string, unknown>>, dim: number): Ml
     wOff,
     bOff,
     activation,
-    actCode: activationWgsl(activation, slope),
-    key: `mlp_${widths.join('x')}_${activation}${activation === 'leakyRelu' ? `_${slope}` : ''}`,
+    activations,
+    act,
+    actSuffixes,
+    actCode: actSuffixes.map(([sfx, a]) => activationWgsl(a, slope, sfx)).join('\n'),
+    key: `mlp_${widths.join('x')}_${uniform ? activation : canon.join('-')}${leaky ? `_${slope}` : ''}`,
     params: () => tf.tidy(() => tf.concat(weights.map(flatWeight)) as tf.Tensor1D),
   };
 }
@@ -271,7 +327,7 @@ export function mlpLayout(p: Readonly<Record<string, unknown>>, dim: number): Ml
  * activation or a width over {@link MLP_MAX_WIDTH}.
  */
 export function mlpEnergy(p: Readonly<Record<string, unknown>>, dim: number): WgslEnergy {
-  const { widths, wOff, bOff, actCode, key, params } = mlpLayout(p, dim);
+  const { widths, wOff, bOff, actCode, key, params, act } = mlpLayout(p, dim);
   const hidden = widths.slice(1, -1);
   const L = hidden.length; // hidden layers; layer index L is the output
   const decl = hidden.map((n, l) => `  var z${l} : array<f32, ${n}>;`).join('\n');
@@ -279,7 +335,7 @@ export function mlpEnergy(p: Readonly<Record<string, unknown>>, dim: number): Wg
   for (let l = 0; l < L; l++) {
     const nIn = widths[l]!;
     const nOut = widths[l + 1]!;
-    const input = l === 0 ? '(*x)[i]' : `ebmAct(z${l - 1}[i])`;
+    const input = l === 0 ? '(*x)[i]' : `ebmAct${act[l - 1]}(z${l - 1}[i])`;
     forward.push(`  for (var o = 0; o < ${nOut}; o++) {
     z${l}[o] = P[${bOff[l]} + o];
   }
@@ -296,8 +352,8 @@ export function mlpEnergy(p: Readonly<Record<string, unknown>>, dim: number): Wg
   for (var i = 0; i < ${hidden[last]}; i++) {
     let w = P[${wOff[L]} + i];
     let z = z${last}[i];
-    e += ebmAct(z) * w;
-    z${last}[i] = w * ebmActGrad(z);
+    e += ebmAct${act[last]}(z) * w;
+    z${last}[i] = w * ebmActGrad${act[last]}(z);
   }`;
   const backward: string[] = [];
   for (let l = last; l >= 1; l--) {
@@ -309,7 +365,7 @@ export function mlpEnergy(p: Readonly<Record<string, unknown>>, dim: number): Wg
     for (var o = 0; o < ${nOut}; o++) {
       s += P[row + o] * z${l}[o];
     }
-    z${l - 1}[i] = s * ebmActGrad(z${l - 1}[i]);
+    z${l - 1}[i] = s * ebmActGrad${act[l - 1]}(z${l - 1}[i]);
   }`);
   }
   const input = `  for (var k = 0; k < D; k++) {
@@ -347,7 +403,7 @@ export function mlpKernelHint(energy: {
   readonly kernelHint?: { readonly kind: string; readonly params: unknown } | undefined;
   readonly config: {
     readonly inputDim?: number;
-    readonly activation: string;
+    readonly activation: string | readonly string[];
     readonly leakySlope: number;
     readonly spectralNormIterations: number;
     readonly widths: readonly number[];
@@ -383,7 +439,7 @@ export function mlpKernelHint(energy: {
     kind: 'mlp',
     params: {
       sizes: [dim, ...energy.config.widths, 1],
-      activation: energy.config.activation as MlpActivation,
+      activation: energy.config.activation as MlpActivation | readonly MlpActivation[],
       leakySlope: energy.config.leakySlope,
       weights,
     },

@@ -8,7 +8,7 @@ import {
   uniformArray,
 } from '@ebm/core';
 import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
-import { MLPEnergy } from '@ebm/models';
+import { type Activation, MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { setupWebGpu } from './index.js';
@@ -43,9 +43,7 @@ function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, what: string): 
 const B = 10;
 const D = 3;
 
-type Act = 'silu' | 'swish' | 'tanh' | 'elu' | 'leakyRelu';
-
-function setup(activation: Act, widths: number[]) {
+function setup(activation: Activation | readonly Activation[], widths: number[]) {
   const energy = new MLPEnergy({ inputDim: D, widths, activation, seed: 7 });
   const x = tf.tensor2d(normalArray(rngKey(1), [B, D]), [B, D]);
   const u = tf.tensor2d(normalArray(rngKey(2), [B, D]), [B, D]);
@@ -70,7 +68,7 @@ async function autograd(energy: MLPEnergy, x: tf.Tensor2D, u: tf.Tensor2D, c: tf
 }
 
 describe.skipIf(!gpuOk)('train.mlpGradientRegression on webgpu', () => {
-  it('loss and every parameter gradient equal tfjs double back-propagation (silu, swish, tanh, elu, leakyRelu)', async () => {
+  it('loss and every parameter gradient equal tfjs double back-propagation (silu, swish, tanh, elu, leakyRelu, per layer)', async () => {
     await tf.setBackend('webgpu');
     for (const [act, widths] of [
       ['silu', [16, 8, 12]],
@@ -78,6 +76,15 @@ describe.skipIf(!gpuOk)('train.mlpGradientRegression on webgpu', () => {
       ['tanh', [9, 5]],
       ['elu', [7, 11]],
       ['leakyRelu', [8, 6]],
+      // Energy Matching's ReLU first layer, SiLU after; and an ELU (φ'' ≠ 0) below a ReLU.
+      [
+        ['relu', 'silu', 'silu'],
+        [12, 9, 6],
+      ],
+      [
+        ['elu', 'relu'],
+        [7, 5],
+      ],
     ] as const) {
       const { energy, x, u, c } = setup(act, [...widths]);
       const ref = await autograd(energy, x, u, c);
@@ -125,6 +132,9 @@ describe.skipIf(!gpuOk)('train.mlpGradientRegression on webgpu', () => {
         },
       ],
       ['NOT_IMPLEMENTED', 'params.activation', { params: { ...params, activation: 'gelu' as 'silu' } }],
+      ['NOT_IMPLEMENTED', 'params.activation', { params: { ...params, activation: ['gelu' as 'silu'] } }],
+      // One hidden layer, two activations.
+      ['INVALID_PARAM', 'params.activation', { params: { ...params, activation: ['relu', 'silu'] } }],
       [
         'NOT_IMPLEMENTED',
         'params.sizes',

@@ -24,7 +24,8 @@ import { hiddenOffsets, mlpRowBackward, mlpRowForward } from './mlp-row-passes.j
  *
  * so ∂L/∂Kⱼ = Σ_b (aⱼ ⊗ z̄ⱼ + ȧⱼ ⊗ δⱼ), ∂L/∂bⱼ = Σ_b z̄ⱼ (j < L), ∂L/∂K_L = Σ_b ȧ_L, ∂L/∂b_L = 0
  * (V's bias does not move ∇ₓV). φ'' is SiLU's σ(1 − σ)(2 + z(1 − 2σ)), tanh's −2t(1 − t²), ELU's eᶻ·[z ≤ 0] and
- * LeakyReLU's 0 (almost everywhere; as tfjs autograd of the models' activations).
+ * LeakyReLU's and ReLU's 0 (almost everywhere; as tfjs autograd of the models' activations). With per-layer
+ * activations each layer j uses its own φⱼ', φⱼ''.
  *
  * Programs:
  * 1. **rows** — a workgroup per row ({@link GRAD_REG_THREADS} threads splitting each layer's units, zⱼ, żⱼ and
@@ -88,24 +89,25 @@ function storageBindingLimit(): number {
   return typeof v === 'number' && v > 0 ? v : 134217728;
 }
 
-/** WGSL φ''(z) of the hidden activation (`ebmActGrad2`). */
-function secondDerivativeWgsl(activation: MlpActivation): string {
+/** WGSL φ''(z) of a hidden activation (`ebmActGrad2<sfx>`, the suffix of the layout's `actSuffixes`). */
+function secondDerivativeWgsl(activation: MlpActivation, sfx = ''): string {
   switch (activation) {
     case 'silu':
     case 'swish':
-      return 'fn ebmActGrad2(z : f32) -> f32 { let s = 1.0 / (1.0 + exp(-z)); return s * (1.0 - s) * (2.0 + z * (1.0 - 2.0 * s)); }';
+      return `fn ebmActGrad2${sfx}(z : f32) -> f32 { let s = 1.0 / (1.0 + exp(-z)); return s * (1.0 - s) * (2.0 + z * (1.0 - 2.0 * s)); }`;
     case 'tanh':
-      return 'fn ebmActGrad2(z : f32) -> f32 { let t = tanh(z); return -2.0 * t * (1.0 - t * t); }';
+      return `fn ebmActGrad2${sfx}(z : f32) -> f32 { let t = tanh(z); return -2.0 * t * (1.0 - t * t); }`;
     case 'elu':
-      return 'fn ebmActGrad2(z : f32) -> f32 { return select(exp(z), 0.0, z > 0.0); }';
+      return `fn ebmActGrad2${sfx}(z : f32) -> f32 { return select(exp(z), 0.0, z > 0.0); }`;
     case 'leakyRelu':
-      return 'fn ebmActGrad2(z : f32) -> f32 { return 0.0; }';
+    case 'relu':
+      return `fn ebmActGrad2${sfx}(z : f32) -> f32 { return 0.0; }`;
   }
 }
 
 /** Program 1: everything per row (a workgroup per row). Inputs X, U, C, P (flat weights). */
 function rowsProgram(layout: MlpLayout, b: number, sl: ScratchLayout): Program {
-  const { widths, wOff, actCode, key, activation } = layout;
+  const { widths, wOff, actCode, key, act, actSuffixes } = layout;
   const T = GRAD_REG_THREADS;
   const L = widths.length - 2;
   const d = widths[0]!;
@@ -160,7 +162,7 @@ function rowsProgram(layout: MlpLayout, b: number, sl: ScratchLayout): Program {
       zd += ${V[cur]}[i] * P[${wOff[j]} + i * ${nOut} + o];
     }
     ebmZd[${zOff[j]} + o] = zd;
-    let ad = ebmActGrad(ebmZ[${zOff[j]} + o]) * zd;
+    let ad = ebmActGrad${act[j]}(ebmZ[${zOff[j]} + o]) * zd;
     ${V[1 - cur]}[o] = ad;
     if (live) { result[${sl.ad[j + 1]} + r * ${nOut} + o] = ad; }
   }
@@ -187,7 +189,7 @@ function rowsProgram(layout: MlpLayout, b: number, sl: ScratchLayout): Program {
     size: true,
     getUserCode: () => `
 ${actCode}
-${secondDerivativeWgsl(activation)}
+${actSuffixes.map(([sfx, a]) => secondDerivativeWgsl(a, sfx)).join('\n')}
 var<workgroup> ebmZ : array<f32, ${Math.max(1, sumH)}>;
 var<workgroup> ebmZd : array<f32, ${Math.max(1, sumH)}>;
 var<workgroup> ebmS : array<f32, ${Math.max(1, sumH)}>;

@@ -14,8 +14,8 @@ import type { MlpLayout } from './mlp-energy.js';
  *
  * The code they return runs inside the program's `main` and expects in scope: `tid` (the thread in the
  * workgroup), `live` (whether the workgroup has a row), `r` (its row), `P` (the flat weights at the layout's
- * `wOff`/`bOff`), `result`, the program's `ebmAct`/`ebmActGrad` (and `ebmActGrad2` for `second`), and the
- * workgroup arrays it names. Every block ends with a `workgroupBarrier()`.
+ * `wOff`/`bOff`), `result`, the program's `ebmAct`/`ebmActGrad` (and `ebmActGrad2` for `second`; with per-layer
+ * activations the suffixed functions of the layout's `act`), and the workgroup arrays it names. Every block ends with a `workgroupBarrier()`.
  * @module
  */
 
@@ -56,7 +56,7 @@ export interface RowForwardOptions {
  * 0, 1, … in order) into `z`, aⱼ₊₁ = φ(zⱼ) into `bufs[(j + 1) % 2]` (a_L ends in `bufs[L % 2]`).
  */
 export function mlpRowForward(layout: MlpLayout, threads: number, opt: RowForwardOptions): string[] {
-  const { widths, wOff, bOff } = layout;
+  const { widths, wOff, bOff, act } = layout;
   const { zOff } = hiddenOffsets(widths);
   const L = widths.length - 2;
   const code: string[] = [];
@@ -69,7 +69,7 @@ export function mlpRowForward(layout: MlpLayout, threads: number, opt: RowForwar
       z += ${opt.bufs[j % 2]}[i] * P[${wOff[j]} + i * ${nOut} + o];
     }
     ${opt.z}[${zOff[j]} + o] = z;
-    let act = ebmAct(z);
+    let act = ebmAct${act[j]}(z);
     ${opt.bufs[(j + 1) % 2]}[o] = act;${store(opt.store(j), nOut, 'o', 'act')}
   }
   workgroupBarrier();`);
@@ -105,7 +105,7 @@ export function mlpRowBackward(
   threads: number,
   opt: RowBackwardOptions,
 ): { code: string[]; last: 0 | 1 } {
-  const { widths, wOff } = layout;
+  const { widths, wOff, act } = layout;
   const { zOff } = hiddenOffsets(widths);
   const L = widths.length - 2;
   const T = threads;
@@ -115,8 +115,8 @@ export function mlpRowBackward(
   const code: string[] = [];
   const top = opt.second
     ? `let q = ${zOff[L - 1]} + i;
-    let zb = P[${wOff[L]} + i] * ebmActGrad2(${Z}[q]) * ${opt.second.zd}[q];`
-    : `let dl = P[${wOff[L]} + i]${opt.scale ? ` * ${opt.scale}` : ''} * ebmActGrad(${Z}[${zOff[L - 1]} + i]);`;
+    let zb = P[${wOff[L]} + i] * ebmActGrad2${act[L - 1]}(${Z}[q]) * ${opt.second.zd}[q];`
+    : `let dl = P[${wOff[L]} + i]${opt.scale ? ` * ${opt.scale}` : ''} * ebmActGrad${act[L - 1]}(${Z}[${zOff[L - 1]} + i]);`;
   code.push(`  for (var i = tid; i < ${widths[L]}; i += ${T}) {
     ${top}
     ${opt.bufs[cur]}[i] = ${v};${store(opt.store(L - 1), widths[L]!, 'i', v)}
@@ -129,8 +129,8 @@ export function mlpRowBackward(
     const unit = opt.second
       ? `let q = ${zOff[j - 1]} + i;
     let z = ${Z}[q];
-    let zb = s * ebmActGrad(z) + ${opt.second.s}[q] * ebmActGrad2(z) * ${opt.second.zd}[q];`
-      : `${opt.keepS ? `${opt.keepS}[${zOff[j - 1]} + i] = s;\n    ` : ''}let dl = s * ebmActGrad(${Z}[${zOff[j - 1]} + i]);`;
+    let zb = s * ebmActGrad${act[j - 1]}(z) + ${opt.second.s}[q] * ebmActGrad2${act[j - 1]}(z) * ${opt.second.zd}[q];`
+      : `${opt.keepS ? `${opt.keepS}[${zOff[j - 1]} + i] = s;\n    ` : ''}let dl = s * ebmActGrad${act[j - 1]}(${Z}[${zOff[j - 1]} + i]);`;
     code.push(`  for (var i = tid; i < ${nIn}; i += ${T}) {
     var s = 0.0;
     for (var o = 0; o < ${nOut}; o++) {

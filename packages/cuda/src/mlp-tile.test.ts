@@ -9,8 +9,8 @@ import { defaultTileShape, tileShapeFor } from './mlp-tile.js';
 
 // The register-tiled MLP Langevin program (settings.mlpVariant 'tile…', mlp-tile.ts) against the one-thread-per-
 // chain program (mlpCooperative: 0) on the same keys: equal up to float32 summation rounding. Batches not a
-// multiple of the tile, widths not a multiple of the thread layout, one to three hidden layers, every activation,
-// per-step noise. Small problems: lavapipe compiles each shader with LLVM.
+// multiple of the tile, widths not a multiple of the thread layout, one to three hidden layers, every activation
+// (one per network, or one per hidden layer), per-step noise. Small problems: lavapipe compiles each shader with LLVM.
 const required = process.env.EBM_TEST_WEBGPU === '1';
 const gpuOk = await setupWebGpu().then(
   () => true,
@@ -95,6 +95,8 @@ describe.skipIf(!gpuOk)('WebGPU chain.mlp, register-tiled variant', () => {
       [3, [40, 5, 6], 'tanh', ['tile:8x16x8x2']],
       [4, [10], 'elu', ['tile:4x8x4x2']],
       [2, [6, 40], 'leakyRelu', ['tile:8x16x4x4c']],
+      // Per-layer activations (Energy Matching's ReLU first layer, SiLU after).
+      [2, [12, 8, 6], ['relu', 'silu', 'silu'], ['tile', 'tile:8x16x4x2']],
     ];
     const B = 22;
     for (const [D, widths, activation, variants] of cases) {

@@ -155,6 +155,16 @@ export function tileQOffsets(layout: MlpLayout): number[] {
   return out;
 }
 
+/** WGSL `ebmActV<s>` and `ebmActGradV<s>`: the activation functions of suffix `s` on a vec4 (four chains). */
+function vectorActivations(s: string): string {
+  return `fn ebmActV${s}(z : vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(ebmAct${s}(z.x), ebmAct${s}(z.y), ebmAct${s}(z.z), ebmAct${s}(z.w));
+}
+fn ebmActGradV${s}(z : vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(ebmActGrad${s}(z.x), ebmActGrad${s}(z.y), ebmActGrad${s}(z.z), ebmActGrad${s}(z.w));
+}`;
+}
+
 /** One dense product's source: a vec4 workgroup array (`[unit][chain/4]`) or the scalar state array. */
 interface Dense {
   nIn: number;
@@ -181,7 +191,7 @@ export function mlpTileLangevinProgram(
   shape: TileShape,
   perStepNoise = false,
 ): Program {
-  const { widths, wOff, bOff, actCode, key } = layout;
+  const { widths, wOff, bOff, actCode, key, act, actSuffixes } = layout;
   const { c: C, t: T, rc: RC, ru: RU } = shape;
   const { tu: TU } = split(shape);
   const CV = C / 4; // vec4 chain groups per workgroup
@@ -258,8 +268,8 @@ export function mlpTileLangevinProgram(
         bias: bOff[j]!,
         epi: (a, u, cv) =>
           lastLayer
-            ? `        ${out(j)}[${u} * ${CV} + ${cv}] = P[${wOff[L]} + ${u}] * ebmActGradV(${a});`
-            : `        ${out(j)}[${u} * ${CV} + ${cv}] = ebmActV(${a});\n        ebmD[${dOff[j]} + ${u} * ${CV} + ${cv}] = ebmActGradV(${a});`,
+            ? `        ${out(j)}[${u} * ${CV} + ${cv}] = P[${wOff[L]} + ${u}] * ebmActGradV${act[j]}(${a});`
+            : `        ${out(j)}[${u} * ${CV} + ${cv}] = ebmActV${act[j]}(${a});\n        ebmD[${dOff[j]} + ${u} * ${CV} + ${cv}] = ebmActGradV${act[j]}(${a});`,
       }),
     );
   }
@@ -309,12 +319,7 @@ export function mlpTileLangevinProgram(
 ${PHILOX_WGSL}
 ${NORMAL_WGSL}
 ${actCode}
-fn ebmActV(z : vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(ebmAct(z.x), ebmAct(z.y), ebmAct(z.z), ebmAct(z.w));
-}
-fn ebmActGradV(z : vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(ebmActGrad(z.x), ebmActGrad(z.y), ebmActGrad(z.z), ebmActGrad(z.w));
-}
+${actSuffixes.map(([s]) => vectorActivations(s)).join('\n')}
 var<workgroup> ebmX : array<f32, ${C * d}>;
 var<workgroup> ebmA : array<vec4<f32>, ${wide * CV}>;
 ${L >= 2 ? `var<workgroup> ebmB : array<vec4<f32>, ${wide * CV}>;\nvar<workgroup> ebmD : array<vec4<f32>, ${acc}>;` : ''}

@@ -7,7 +7,7 @@ import {
   runKernel,
 } from '@ebm/core';
 import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
-import { MLPEnergy } from '@ebm/models';
+import { type Activation, MLPEnergy } from '@ebm/models';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { setupWebGpu } from './index.js';
@@ -33,7 +33,7 @@ function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, what: string): 
 const B = 12;
 const D = 3;
 
-function setup(activation: 'silu' | 'tanh' | 'leakyRelu', widths: number[]) {
+function setup(activation: Activation | readonly Activation[], widths: number[]) {
   const energy = new MLPEnergy({ inputDim: D, widths, activation, seed: 4 });
   const pos = tf.tensor2d(normalArray(rngKey(1), [B, D]), [B, D]);
   const neg = tf.tensor2d(
@@ -74,12 +74,13 @@ const adam0 = {
 };
 
 describe.skipIf(!gpuOk)('train.mlpContrastiveAdam on webgpu', () => {
-  it('gradient and metrics equal tfjs autograd (silu 2 hidden layers, tanh, leakyRelu; with energy L2)', async () => {
+  it('gradient and metrics equal tfjs autograd (silu 2 hidden layers, tanh, leakyRelu, relu-silu-silu per layer; with energy L2)', async () => {
     await tf.setBackend('webgpu');
     for (const [act, widths, lambda] of [
       ['silu', [16, 8], 0.1],
       ['tanh', [5], 0.02],
       ['leakyRelu', [7, 9, 4], 0.01],
+      [['relu', 'silu', 'silu'], [12, 9, 6], 0.05],
     ] as const) {
       const { energy, pos, neg, vars } = setup(act, [...widths]);
       const P = vars.reduce((s, v) => s + v.size, 0);

@@ -43,6 +43,7 @@ const closedForms: Record<string, { f: (x: tf.Tensor) => tf.Tensor; d: ((z: numb
   // Piecewise linear: order 3 would be the gradient of tfjs's unconnected zero Step gradient (a tfjs "cannot
   // compute gradient" error when nothing else depends on x), so orders 1–2 only.
   leakyRelu: { f: (x) => act.leakyRelu(x, a), d: [(z) => (z > 0 ? 1 : a), () => 0] },
+  relu: { f: act.relu, d: [(z) => (z > 0 ? 1 : 0), () => 0] },
 };
 
 function nested(f: (x: tf.Tensor) => tf.Tensor, order: number): (x: tf.Tensor) => tf.Tensor {
@@ -76,6 +77,7 @@ describe('higher-order-exact activations', () => {
       [act.tanh, tf.tanh],
       [act.elu, tf.elu],
       [(t) => act.leakyRelu(t, a), (t) => tf.leakyRelu(t, a)],
+      [act.relu, tf.relu],
     ];
     for (const [mine, theirs] of pairs) {
       expect(Array.from(mine(x).dataSync())).toEqual(Array.from(theirs(x).dataSync()));
@@ -102,7 +104,9 @@ describe('higher-order-exact activations', () => {
                   ? tf.elu(h)
                   : activation === 'leakyRelu'
                     ? tf.leakyRelu(h, 0.2)
-                    : tf.mul(h, tf.sigmoid(h));
+                    : activation === 'relu'
+                      ? tf.relu(h)
+                      : tf.mul(h, tf.sigmoid(h));
           }
         }
         return tf.sum(h);

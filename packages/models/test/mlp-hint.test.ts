@@ -2,7 +2,7 @@ import { chainKernelName, type KernelHint, kernelSource, normalArray, rngKey, ru
 import { expectNoLeaksSync, testSeed } from '@ebm/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { ACTIVATIONS, MLPEnergy } from '../src/index.js';
+import { ACTIVATIONS, type Activation, MLPEnergy } from '../src/index.js';
 
 // MLPEnergy.kernelHint: core's one MLP hint format ({ sizes, activation, leakySlope, weights }) over the live
 // variables, read by the fused `chain.mlp` kernel (core registers it for cpu/wasm) each time it runs.
@@ -59,11 +59,25 @@ describe('MLPEnergy.kernelHint (kind "mlp")', () => {
     sn.dispose();
   });
 
-  it('chain.mlp is registered on cpu and its gradient matches autograd for every activation', () => {
+  it('per-layer activations: the hint lists them; an array of one activation is the single name', () => {
+    const mixed = new MLPEnergy({ inputDim: 2, widths: [8, 8, 8], activation: ['relu', 'silu', 'silu'] });
+    expect(mixed.kernelHint?.params.activation).toEqual(['relu', 'silu', 'silu']);
+    const same = new MLPEnergy({ inputDim: 2, widths: [8, 8], activation: ['tanh', 'tanh'] });
+    expect(same.kernelHint?.params.activation).toBe('tanh');
+    mixed.dispose();
+    same.dispose();
+  });
+
+  it('chain.mlp is registered on cpu and its gradient matches autograd for every activation, one or per layer', () => {
     expect(kernelSource(chainKernelName('mlp'))).toBe('backend');
     const seed = testSeed('mlp-hint');
     const x = tf.tensor2d(normalArray(rngKey(seed), [37, 3]), [37, 3]);
-    for (const activation of ACTIVATIONS) {
+    const perLayer: [Activation, Activation][] = [
+      ['relu', 'silu'],
+      ['tanh', 'leakyRelu'],
+      ['elu', 'relu'],
+    ];
+    for (const activation of [...ACTIVATIONS, ...perLayer]) {
       const e = new MLPEnergy({ inputDim: 3, widths: [12, 8], activation, seed });
       expectNoLeaksSync(() => {
         const got = fusedStep(e.kernelHint!, x, 0.5);

@@ -166,10 +166,75 @@ describe('MLPEnergy', () => {
     x.dispose();
   });
 
+  it("per-layer activations ['relu', 'silu', 'silu']: energy and ∇ₓE are the unfused tfjs computation, save/restore keeps them, no leaks", async () => {
+    const activation = ['relu', 'silu', 'silu'] as const;
+    const e = keep(new MLPEnergy({ inputDim: 3, widths: [16, 12, 8], activation, seed: testSeed('mixed') }));
+    expect(e.config.activation).toEqual(activation);
+    expect(e.kernelHint?.params.activation).toEqual(activation);
+    const x = batch('mixed-x', 9, 3, 1.5);
+    // h₁ = relu(x·K₀ + b₀), h₂ = silu(h₁·K₁ + b₁), h₃ = silu(h₂·K₂ + b₂), E = h₃·K₃ + b₃ with plain tfjs ops.
+    const plain = (v: tf.Tensor): tf.Tensor1D => {
+      const ws = e.trainableVariables;
+      let h = v;
+      for (let l = 0; l < ws.length; l += 2) {
+        h = tf.add(tf.matMul(h as tf.Tensor2D, ws[l] as tf.Tensor2D), ws[l + 1]!);
+        if (l === 0) h = tf.relu(h);
+        else if (l + 2 < ws.length) h = tf.mul(h, tf.sigmoid(h));
+      }
+      return tf.reshape(h, [-1]) as tf.Tensor1D;
+    };
+    const wantE = tf.tidy(() => plain(x).dataSync() as Float32Array);
+    const wantG = tf.tidy(
+      () =>
+        tf
+          .grad((v: tf.Tensor) => tf.sum(plain(v)))(x)
+          .dataSync() as Float32Array,
+    );
+    const gotE = await expectNoLeaks(() => e.energy(x), { keepOutputs: true });
+    const gotG = await expectNoLeaks(() => e.gradient(x), { keepOutputs: true });
+    expect(Array.from(gotE.dataSync())).toEqual(Array.from(wantE));
+    expect(Array.from(gotG.dataSync())).toEqual(Array.from(wantG));
+    // The ReLU layer is active on some units and off on others (the test exercises both sides).
+    const z0 = tf.tidy(() =>
+      tf.add(tf.matMul(x, e.trainableVariables[0] as tf.Tensor2D), e.trainableVariables[1]!).dataSync(),
+    );
+    expect(z0.some((v) => v < 0) && z0.some((v) => v > 0)).toBe(true);
+    const back = keep(restoreEnergy(JSON.stringify(e)) as MLPEnergy);
+    expect(back.config.activation).toEqual(activation);
+    expect(Array.from(values(back, x))).toEqual(Array.from(wantE));
+    tf.dispose([gotE, gotG, x]);
+  });
+
+  it('per-layer activations: a wrong length or an unknown name is an EbmError naming activation', () => {
+    const widths = [8, 8, 8];
+    const wrong = expectEbmError(
+      () => new MLPEnergy({ inputDim: 2, widths, activation: ['relu', 'silu'] }),
+      'INVALID_PARAM',
+      { argument: 'activation', message: /2 entries .* 3 hidden layers/ },
+    );
+    expect(wrong.value).toEqual(['relu', 'silu']);
+    expect(wrong.fix).toContain("['relu', 'silu', 'silu']");
+    const unknown = expectEbmError(
+      () => new MLPEnergy({ inputDim: 2, widths, activation: ['relu', 'gelu' as never, 'silu'] }),
+      'INVALID_PARAM',
+      { argument: 'activation', message: /activation\[1\]/ },
+    );
+    expect(unknown.fix).toContain('"gelu"');
+    expectEbmError(() => new MLPEnergy({ inputDim: 2, widths, activation: [] }), 'INVALID_PARAM', {
+      argument: 'activation',
+    });
+    // A saved config with a bad activation list is refused before anything is built.
+    const json = JSON.parse(
+      JSON.stringify(keep(new MLPEnergy({ inputDim: 2, widths, activation: ['relu', 'silu', 'silu'] }))),
+    );
+    json.config.activation = ['relu', 'silu'];
+    expectEbmError(() => restoreEnergy(json), 'INVALID_PARAM', { argument: 'config.activation' });
+  });
+
   it('validates its options and its input', () => {
     expectEbmError(() => new MLPEnergy({ inputDim: 0 }), 'INVALID_PARAM');
     expectEbmError(() => new MLPEnergy({ inputDim: 2, widths: [0] }), 'INVALID_PARAM');
-    expectEbmError(() => new MLPEnergy({ inputDim: 2, activation: 'relu' as never }), 'INVALID_PARAM');
+    expectEbmError(() => new MLPEnergy({ inputDim: 2, activation: 'gelu' as never }), 'INVALID_PARAM');
     expectEbmError(() => new MLPEnergy({ inputDim: 2, spectralNorm: { iterations: 0 } }), 'INVALID_PARAM');
     const e = keep(new MLPEnergy({ inputDim: 2, widths: [4] }));
     const bad = tf.zeros([3, 5]) as tf.Tensor2D;

@@ -162,13 +162,18 @@ describe('fused CPU chains vs the step loop (cpu backend)', () => {
  * The kernel hint the fused CPU MLP kernel reads (`kind: 'mlp'`), holding the MLPEnergy's variables (read by the
  * kernel when it runs): what `MLPEnergy.kernelHint` should return (see packages/core/src/cpu/mlp.ts).
  */
+const code = (a: string): number => ['silu', 'swish', 'elu', 'leakyRelu', 'tanh', 'relu'].indexOf(a);
+
 function mlpHint(e: MLPEnergy): KernelHint {
   const weights = e.namedVariables.filter((v) => !v.name.endsWith('sn_u')).map((v) => v.variable);
   return {
     kind: 'mlp',
     params: {
       sizes: [e.config.inputDim, ...e.config.widths, 1],
-      activation: ['silu', 'swish', 'elu', 'leakyRelu', 'tanh'].indexOf(e.config.activation),
+      // The activations' numeric codes (core's MLP_ACTIVATIONS order), one or one per hidden layer.
+      activation: Array.isArray(e.config.activation)
+        ? e.config.activation.map(code)
+        : code(e.config.activation as string),
       leakySlope: e.config.leakySlope,
       weights: weights as unknown as number[][],
     },
@@ -176,7 +181,7 @@ function mlpHint(e: MLPEnergy): KernelHint {
 }
 
 describe('fused CPU MLP energy (kind "mlp")', () => {
-  for (const activation of ['silu', 'elu', 'leakyRelu', 'tanh'] as const) {
+  for (const activation of ['silu', 'elu', 'leakyRelu', 'tanh', 'relu', ['relu', 'silu']] as const) {
     it(`${activation}: a Langevin chain agrees with the composite step loop to float32 rounding`, () => {
       const e = new MLPEnergy({ inputDim: 5, widths: [16, 8], activation, seed: 3 });
       e.training = false;

@@ -63,12 +63,26 @@ describe('sample({ workers })', () => {
       kind: 'mlp',
       params: {
         sizes: [4, 8, 1],
-        activation: ['silu', 'swish', 'elu', 'leakyRelu', 'tanh'].indexOf(e.config.activation),
+        activation: ['silu', 'swish', 'elu', 'leakyRelu', 'tanh'].indexOf(e.config.activation as string),
         leakySlope: e.config.leakySlope,
         weights: weights as unknown as number[][],
       },
     };
     if (e.kernelHint === undefined) Object.defineProperty(e, 'kernelHint', { get: () => hint });
+    const s = new LangevinDynamics(e, { stepSize: 0.01 });
+    const x = tf.tidy(() => tf.sin(tf.reshape(tf.range(0, 40 * 4), [40, 4]))) as tf.Tensor2D;
+    const a = await s.sample({ x0: x, nSteps: 6, seed: 2, workers: 0 });
+    const b = await s.sample({ x0: x, nSteps: 6, seed: 2, workers: 2 });
+    expect(b.workers).toBe(2);
+    expect(bits(await b.samples.data())).toEqual(bits(await a.samples.data()));
+    tf.dispose([a.samples, b.samples, x]);
+    e.dispose();
+  });
+
+  it("per-layer activations (['relu', 'silu']) run on workers, identical to the calling thread", async () => {
+    const e = new MLPEnergy({ inputDim: 4, widths: [8, 8], activation: ['relu', 'silu'], seed: 2 });
+    e.training = false;
+    expect(e.kernelHint?.params.activation).toEqual(['relu', 'silu']);
     const s = new LangevinDynamics(e, { stepSize: 0.01 });
     const x = tf.tidy(() => tf.sin(tf.reshape(tf.range(0, 40 * 4), [40, 4]))) as tf.Tensor2D;
     const a = await s.sample({ x0: x, nSteps: 6, seed: 2, workers: 0 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mlpHostEnergy, mlpUsesSimd } from './mlp.js';
+import { EbmError } from '../errors.js';
+import { MLP_ACTIVATIONS, mlpHostEnergy, mlpUsesSimd } from './mlp.js';
 
 // The fused MLP energy on host arrays against a float64 reference (energy) and central differences (gradient),
 // on the WebAssembly SIMD path (hidden widths multiples of 4) and the JavaScript path.
@@ -16,20 +17,38 @@ describe.each([
   it('takes the expected path', () => {
     expect(mlpUsesSimd({ sizes })).toBe(w1 % 4 === 0 && w2 % 4 === 0);
   });
-  it.each(['silu', 'elu', 'leakyRelu', 'tanh'])('%s: energy and input gradient are right', (act) => {
+  // One activation for both hidden layers, or one per layer (names or MLP_ACTIVATIONS indices: 5 = relu).
+  it.each<[string | (string | number)[]]>([
+    ['silu'],
+    ['elu'],
+    ['leakyRelu'],
+    ['tanh'],
+    ['relu'],
+    [['relu', 'silu']],
+    [['tanh', 'leakyRelu']],
+    [[5, 'elu']],
+  ])('%s: energy and input gradient are right', (act) => {
     const e = mlpHostEnergy({ sizes, activation: act, leakySlope: 0.2, weights }, D);
-    const phi = (s: number) =>
-      act === 'silu'
-        ? s / (1 + Math.exp(-s))
-        : act === 'elu'
-          ? s > 0
-            ? s
-            : Math.expm1(s)
-          : act === 'leakyRelu'
-            ? s < 0
-              ? 0.2 * s
-              : s
-            : Math.tanh(s);
+    const names = (Array.isArray(act) ? act : [act, act]).map((a) =>
+      typeof a === 'number' ? MLP_ACTIVATIONS[a]! : a,
+    );
+    const phiOf =
+      (name: string) =>
+      (s: number): number =>
+        name === 'silu'
+          ? s / (1 + Math.exp(-s))
+          : name === 'elu'
+            ? s > 0
+              ? s
+              : Math.expm1(s)
+            : name === 'leakyRelu'
+              ? s < 0
+                ? 0.2 * s
+                : s
+              : name === 'relu'
+                ? Math.max(s, 0)
+                : Math.tanh(s);
+    const phis = names.map(phiOf);
     const ref = (x: number[]) => {
       let h = x;
       for (let l = 0; l < 3; l++) {
@@ -39,7 +58,7 @@ describe.each([
           for (let k = 0; k < fin; k++) s += h[k]! * weights[2 * l]![k * fout + j]!;
           return s;
         });
-        h = l < 2 ? z.map(phi) : z;
+        h = l < 2 ? z.map(phis[l]!) : z;
       }
       return h[0]!;
     };
@@ -59,5 +78,36 @@ describe.each([
         expect(Math.abs((ref(a) - ref(b)) / 2e-5 - g[r * D + k]!)).toBeLessThan(1e-5);
       }
     }
+  });
+});
+
+describe('fused MLP activation validation', () => {
+  const sizes = [2, 4, 4, 1];
+  const weights = [
+    new Float32Array(8),
+    new Float32Array(4),
+    new Float32Array(16),
+    new Float32Array(4),
+    new Float32Array(4),
+    new Float32Array(1),
+  ];
+  it.each<[unknown]>([
+    ['gelu'],
+    [['relu']],
+    [['relu', 'silu', 'silu']],
+    [['relu', 'gelu']],
+    [[9, 'silu']],
+    [undefined],
+  ])('activation %j is refused with an EbmError naming params.activation', (activation) => {
+    let err: unknown;
+    try {
+      mlpHostEnergy({ sizes, activation, leakySlope: 0.2, weights }, 2);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EbmError);
+    expect((err as EbmError).code).toBe('INVALID_PARAM');
+    expect((err as EbmError).argument).toBe('params.activation');
+    expect((err as EbmError).fix).toMatch(/relu/);
   });
 });

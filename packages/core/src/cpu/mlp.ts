@@ -11,11 +11,12 @@ const TILE_ROWS = 64;
  *
  * Kernel hint (what `MLPEnergy.kernelHint` provides): `{ kind: 'mlp', params }` with `params` of core's one MLP hint
  * format `MLPKernelParams` (`energy-kinds.ts`) — `{ sizes, activation, leakySlope, weights }`, `sizes = [D, w₁, …, 1]`,
- * `activation` one of `silu`/`swish`/`elu`/`leakyRelu`/`tanh`, `weights = [K₀, b₀, K₁, b₁, …]`, `K_l` the
+ * `activation` one of `silu`/`swish`/`elu`/`leakyRelu`/`tanh`/`relu` for every hidden layer or an array of one per
+ * hidden layer (length `sizes.length − 2`), `weights = [K₀, b₀, K₁, b₁, …]`, `K_l` the
  * `[fanIn, fanOut]` kernel (`h = x @ K + b`) as the tensors (variables) themselves or flattened row-major arrays:
  * the kernels read tensors when they run (the cpu/wasm kernel synchronously on the host, the worker pool with
- * `await data()`), so a hint that holds the variables is always up to date during training. `activation` may
- * also be its index in {@link MLP_ACTIVATIONS}.
+ * `await data()`), so a hint that holds the variables is always up to date during training. `activation` (or an
+ * entry of its array) may also be its index in {@link MLP_ACTIVATIONS}.
  * Sums accumulate in doubles; results agree with tfjs's composite to float32 rounding (not bit for bit).
  * No tfjs imports: this module runs inside worker threads. Internal module.
  * @module
@@ -24,8 +25,41 @@ const TILE_ROWS = 64;
 /** The kernel-hint kind of MLP energies. */
 export const MLP_KIND = 'mlp';
 
-/** Activations of `@ebm/models`'s MLPEnergy, in the order of their numeric codes (0 … 4). */
-export const MLP_ACTIVATIONS = ['silu', 'swish', 'elu', 'leakyRelu', 'tanh'] as const;
+/** Activations of `@ebm/models`'s MLPEnergy, in the order of their numeric codes (0 … 5). */
+export const MLP_ACTIVATIONS = ['silu', 'swish', 'elu', 'leakyRelu', 'tanh', 'relu'] as const;
+
+/**
+ * The activation code (`silu` for `swish` too, `elu`, `leakyRelu`, `tanh`, `relu`) of each of the `hidden` hidden
+ * layers of the hint's `activation`: one name (or index in {@link MLP_ACTIVATIONS}) for every layer, or an array of
+ * one per hidden layer.
+ */
+export function mlpActivationCodes(actRaw: unknown, hidden: number): string[] {
+  const one = (a: unknown): string | undefined => {
+    const act = typeof a === 'number' ? MLP_ACTIVATIONS[a] : a;
+    if (typeof act !== 'string' || !(MLP_ACTIVATIONS as readonly string[]).includes(act)) return undefined;
+    return act === 'swish' ? 'silu' : act;
+  };
+  if (Array.isArray(actRaw)) {
+    const codes = actRaw.map(one);
+    if (actRaw.length !== hidden || codes.some((c) => c === undefined)) {
+      bad(
+        'activation',
+        actRaw,
+        `pass one of ${MLP_ACTIVATIONS.join(', ')} for every hidden layer, or an array of ${hidden} of them (one per hidden layer).`,
+      );
+    }
+    return codes as string[];
+  }
+  const code = one(actRaw);
+  if (code === undefined) {
+    bad(
+      'activation',
+      actRaw,
+      `use one of ${MLP_ACTIVATIONS.join(', ')} (or an array of one per hidden layer).`,
+    );
+  }
+  return Array.from({ length: hidden }, () => code);
+}
 
 function bad(name: string, value: unknown, fix: string): never {
   throw new EbmError('INVALID_PARAM', `kernelHint.params.${name} of an "mlp" energy is invalid.`, {
@@ -72,11 +106,7 @@ export function mlpHostEnergy(p: HostParams, D: number): HostEnergy {
   if (sizes[0] !== D || sizes[sizes.length - 1] !== 1) {
     bad('sizes', Array.from(sizes), `expected [${D}, ..., 1] (input dimension ${D}, scalar output).`);
   }
-  const actRaw = p.activation;
-  const act = typeof actRaw === 'number' ? MLP_ACTIVATIONS[actRaw] : actRaw;
-  if (typeof act !== 'string' || !(MLP_ACTIVATIONS as readonly string[]).includes(act)) {
-    bad('activation', actRaw, `use one of ${MLP_ACTIVATIONS.join(', ')}.`);
-  }
+  const codes = mlpActivationCodes(p.activation, sizes.length - 2);
   const slope = p.leakySlope ?? 0.2;
   if (typeof slope !== 'number' || !Number.isFinite(slope)) bad('leakySlope', slope, 'pass a finite number.');
   const L = sizes.length - 1;
@@ -94,13 +124,12 @@ export function mlpHostEnergy(p: HostParams, D: number): HostEnergy {
     K.push(floats(w[2 * l], `weights[${2 * l}]`, sizes[l]! * sizes[l + 1]!));
     b.push(floats(w[2 * l + 1], `weights[${2 * l + 1}]`, sizes[l + 1]!));
   }
-  const code = act === 'swish' ? 'silu' : act;
   const hiddenOk =
     L >= 2 &&
     Array.from(sizes)
       .slice(1, L)
       .every((s) => s % 4 === 0);
-  const simd = hiddenOk ? mlpSimd(Array.from(sizes), K, b, code, slope, D) : null;
+  const simd = hiddenOk ? mlpSimd(Array.from(sizes), K, b, codes, slope, D) : null;
   if (simd !== null) return simd;
   // Per layer: pre-activations z and activations h for a tile (h of the last layer is the energy).
   const z = Array.from({ length: L }, (_, l) => new Float64Array(TILE_ROWS * sizes[l + 1]!));
@@ -119,6 +148,7 @@ export function mlpHostEnergy(p: HostParams, D: number): HostEnergy {
       const zl = z[l]!;
       const hl = h[l]!;
       const prev = l === 0 ? null : h[l - 1]!;
+      const code = codes[l];
       for (let r = 0; r < n; r++) {
         const zo = r * fout;
         for (let j = 0; j < fout; j++) zl[zo + j] = bl[j]!;
@@ -138,6 +168,7 @@ export function mlpHostEnergy(p: HostParams, D: number): HostEnergy {
           if (code === 'silu') a = s / (1 + Math.exp(-s));
           else if (code === 'elu') a = s > 0 ? s : Math.expm1(s);
           else if (code === 'leakyRelu') a = s < 0 ? slope * s : s;
+          else if (code === 'relu') a = Math.max(s, 0);
           else a = Math.tanh(s);
           hl[zo + j] = a;
         }
@@ -145,14 +176,15 @@ export function mlpHostEnergy(p: HostParams, D: number): HostEnergy {
     }
   };
 
-  /** φ'(z) given z and φ(z). */
-  const dAct = (s: number, a: number): number => {
+  /** φₗ'(z) given z and φₗ(z). */
+  const dAct = (code: string | undefined, s: number, a: number): number => {
     if (code === 'silu') {
       const sg = 1 / (1 + Math.exp(-s));
       return sg * (1 + s * (1 - sg));
     }
     if (code === 'elu') return s > 0 ? 1 : a + 1;
     if (code === 'leakyRelu') return s < 0 ? slope : 1;
+    if (code === 'relu') return s > 0 ? 1 : 0;
     return 1 - a * a;
   };
 
@@ -177,9 +209,10 @@ export function mlpHostEnergy(p: HostParams, D: number): HostEnergy {
           const zl = z[l]!;
           const hl = h[l]!;
           const Kl = K[l]!;
+          const code = codes[l];
           for (let r = 0; r < n; r++) {
             const ro = r * fout;
-            for (let j = 0; j < fout; j++) up[ro + j] = up[ro + j]! * dAct(zl[ro + j]!, hl[ro + j]!);
+            for (let j = 0; j < fout; j++) up[ro + j] = up[ro + j]! * dAct(code, zl[ro + j]!, hl[ro + j]!);
             const target = l === 0 ? null : down;
             for (let k = 0; k < fin; k++) {
               const ko = k * fout;
@@ -206,11 +239,12 @@ export function mlpHostEnergy(p: HostParams, D: number): HostEnergy {
   };
 }
 
-/** φ(s) of an activation code (`silu`, `elu`, `leakyRelu`, `tanh`). */
+/** φ(s) of an activation code (`silu`, `elu`, `leakyRelu`, `tanh`, `relu`). */
 function activation(code: string, slope: number): (s: number) => number {
   if (code === 'silu') return (s) => s / (1 + Math.exp(-s));
   if (code === 'elu') return (s) => (s > 0 ? s : Math.expm1(s));
   if (code === 'leakyRelu') return (s) => (s < 0 ? slope * s : s);
+  if (code === 'relu') return (s) => Math.max(s, 0);
   return Math.tanh;
 }
 
@@ -223,6 +257,7 @@ function activationGrad(code: string, slope: number): (s: number, a: number) => 
     };
   if (code === 'elu') return (s, a) => (s > 0 ? 1 : a + 1);
   if (code === 'leakyRelu') return (s) => (s < 0 ? slope : 1);
+  if (code === 'relu') return (s) => (s > 0 ? 1 : 0);
   return (_s, a) => 1 - a * a;
 }
 
@@ -230,14 +265,15 @@ function activationGrad(code: string, slope: number): (s: number, a: number) => 
  * The MLP with its matrix products in WebAssembly SIMD (`mlp-wasm.ts`, register-blocked float32 gemm): hidden
  * widths padded to multiples of 8 with zero weights (φ(0) = 0 for every activation, so the padding stays 0),
  * the kernels packed once here (`K_l` for the forward pass, `K_lᵀ` for the backward pass), a scalar output;
- * activations and the output layer in JavaScript (SiLU keeps its sigmoid from the forward pass for φ′).
+ * activations (layer l's own φₗ) and the output layer in JavaScript (a SiLU layer keeps its sigmoid from the
+ * forward pass for φ′).
  * `null` when wasm SIMD is unavailable.
  */
 function mlpSimd(
   sizes: number[],
   K: Float32Array[],
   b: Float32Array[],
-  code: string,
+  codes: readonly string[],
   slope: number,
   D: number,
 ): HostEnergy | null {
@@ -281,9 +317,9 @@ function mlpSimd(
     }
     m.set(b[l]!, offBp[l]!);
   }
-  const silu = code === 'silu';
-  const phi = activation(code, slope);
-  const dphi = activationGrad(code, slope);
+  const silu = codes.map((c) => c === 'silu');
+  const phi = codes.map((c) => activation(c, slope));
+  const dphi = codes.map((c) => activationGrad(c, slope));
   const KL = K[L - 1]!;
   const bL = b[L - 1]![0]!;
   const last = sizes[L - 1]!;
@@ -301,8 +337,11 @@ function mlpSimd(
       const A = l === 0 ? offX : offH[l - 1]!;
       gemm.gemm(4 * A, W[l]!, 4 * offKp[l]!, W[l + 1]!, 4 * z, rows, 4 * offBp[l]!);
       const end = n * W[l + 1]!;
-      if (silu) gemm.silu(4 * z, 4 * h, 4 * offS[l]!, 4 * rows * W[l + 1]!);
-      else for (let i = 0; i < end; i++) m[h + i] = phi(m[z + i]!);
+      if (silu[l]) gemm.silu(4 * z, 4 * h, 4 * offS[l]!, 4 * rows * W[l + 1]!);
+      else {
+        const f = phi[l]!;
+        for (let i = 0; i < end; i++) m[h + i] = f(m[z + i]!);
+      }
     }
   };
   return {
@@ -320,10 +359,11 @@ function mlpSimd(
           const fout = W[l + 1]!;
           const z = offZ[l]!;
           const end = n * fout;
-          if (silu) gemm.siluBack(4 * up, 4 * z, 4 * offS[l]!, 4 * rows * fout);
+          if (silu[l]) gemm.siluBack(4 * up, 4 * z, 4 * offS[l]!, 4 * rows * fout);
           else {
             const h = offH[l]!;
-            for (let i = 0; i < end; i++) m[up + i] = m[up + i]! * dphi(m[z + i]!, m[h + i]!);
+            const df = dphi[l]!;
+            for (let i = 0; i < end; i++) m[up + i] = m[up + i]! * df(m[z + i]!, m[h + i]!);
           }
           const target = l === 0 ? offG : down;
           gemm.gemm(4 * up, fout, 4 * offKT[l]!, l === 0 ? DP : W[l]!, 4 * target, rows, -1);

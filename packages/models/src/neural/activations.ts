@@ -98,6 +98,13 @@ export function leakyRelu(x: tf.Tensor, alpha: number): tf.Tensor {
   return op(x);
 }
 
+/** ReLU max(x, 0): derivative step(x) (0 at x = 0, as tfjs's `relu`; second derivative 0 a.e.). */
+export const relu: Unary = unaryWithDerivative(
+  (x) => tf.relu(x),
+  (x) => tf.step(x),
+  (dy, x) => tf.mul(dy, tf.step(x)),
+);
+
 /**
  * The elementwise ops above, whose derivatives of every order are exact under tfjs autodiff: use them in
  * energies that score matching differentiates twice (e.g. `energyFromFunction`) instead of `tf.sigmoid`,
@@ -116,4 +123,5 @@ export const activations: {
   readonly silu: Unary;
   readonly elu: Unary;
   readonly leakyRelu: (x: tf.Tensor, alpha: number) => tf.Tensor;
-} = { exp, sigmoid, tanh, silu, elu, leakyRelu };
+  readonly relu: Unary;
+} = { exp, sigmoid, tanh, silu, elu, leakyRelu, relu };

@@ -11,10 +11,13 @@ import {
   type WeightsJSON,
 } from './serialize.js';
 
-/** Activations of the neural energies. `silu` (= swish) is x·σ(x); `leakyRelu` uses slope `leakySlope`. */
-export type Activation = 'silu' | 'swish' | 'elu' | 'leakyRelu' | 'tanh';
+/**
+ * Activations of the neural energies. `silu` (= swish) is x·σ(x); `leakyRelu` uses slope `leakySlope`; `relu` is
+ * max(x, 0).
+ */
+export type Activation = 'silu' | 'swish' | 'elu' | 'leakyRelu' | 'tanh' | 'relu';
 /** All activation names. */
-export const ACTIVATIONS: readonly Activation[] = ['silu', 'swish', 'elu', 'leakyRelu', 'tanh'];
+export const ACTIVATIONS: readonly Activation[] = ['silu', 'swish', 'elu', 'leakyRelu', 'tanh', 'relu'];
 
 /**
  * Applies an activation. The activations are `tf.customGrad` ops (see `activations.ts`) whose derivatives of
@@ -31,12 +34,57 @@ export function activate(x: tf.Tensor, activation: Activation, leakySlope: numbe
       return act.leakyRelu(x, leakySlope);
     case 'tanh':
       return act.tanh(x);
+    case 'relu':
+      return act.relu(x);
   }
 }
 
 /** Validates an activation name. */
 export function assertActivation(value: unknown): Activation {
   return assertOneOf('activation', value, ACTIVATIONS);
+}
+
+/**
+ * Validates the hidden activations of a network of `layers` hidden layers: one name for every layer, or an array
+ * of one name per hidden layer (`argument` names the option in the error, e.g. `'activation'`).
+ */
+export function assertLayerActivations(
+  value: unknown,
+  layers: number,
+  argument = 'activation',
+): Activation | readonly Activation[] {
+  if (!Array.isArray(value)) return assertOneOf(argument, value, ACTIVATIONS);
+  const example = ["'relu'", ...Array.from({ length: Math.max(0, layers - 1) }, () => "'silu'")].join(', ');
+  if (value.length !== layers) {
+    throw new EbmError(
+      'INVALID_PARAM',
+      `${argument} has ${value.length} entries but the network has ${layers} hidden layer${layers === 1 ? '' : 's'} (one per entry of widths).`,
+      {
+        argument,
+        value,
+        fix: `pass one activation for every hidden layer (e.g. 'silu') or an array of ${layers}, one per hidden layer (e.g. [${example}]).`,
+      },
+    );
+  }
+  value.forEach((a, i) => {
+    if (typeof a !== 'string' || !(ACTIVATIONS as readonly string[]).includes(a)) {
+      throw new EbmError(
+        'INVALID_PARAM',
+        `${argument}[${i}] must be one of ${ACTIVATIONS.map((n) => `"${n}"`).join(', ')}.`,
+        {
+          argument,
+          value,
+          fix: `pass one of ${ACTIVATIONS.join(', ')} for every hidden layer (entry ${i} is ${JSON.stringify(a) ?? String(a)}).`,
+        },
+      );
+    }
+  });
+  return [...value] as Activation[];
+}
+
+/** The activation of hidden layer `l` of a network whose activation option is `activation` (one or per layer). */
+export function layerActivation(activation: Activation | readonly Activation[], l: number): Activation {
+  return typeof activation === 'string' ? activation : activation[l]!;
 }
 
 /** Identity in the forward pass, zero gradient (tfjs-core has no stop-gradient op). */

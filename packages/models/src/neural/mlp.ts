@@ -14,7 +14,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   type Activation,
   activate,
-  assertActivation,
+  assertLayerActivations,
+  layerActivation,
   NeuralEnergy,
   normalInit,
   type SpectralNormOptions,
@@ -22,7 +23,14 @@ import {
 import { assertLayoutSize, mlpLayout } from './validate.js';
 
 /** Activations with a fused `chain.mlp` form on every backend. */
-const FUSED_ACTIVATIONS: readonly MLPKernelActivation[] = ['silu', 'swish', 'elu', 'leakyRelu', 'tanh'];
+const FUSED_ACTIVATIONS: readonly MLPKernelActivation[] = [
+  'silu',
+  'swish',
+  'elu',
+  'leakyRelu',
+  'tanh',
+  'relu',
+];
 
 const MLPENERGY_KEYS = optionKeys<MLPEnergyOptions>({
   inputDim: true,
@@ -39,8 +47,11 @@ export interface MLPEnergyOptions {
   readonly inputDim: number;
   /** Hidden layer widths (default [64, 64]). */
   readonly widths?: readonly number[];
-  /** Hidden activation (default 'silu'). */
-  readonly activation?: Activation;
+  /**
+   * Hidden activation (default 'silu'): one for every hidden layer, or an array of one per hidden layer (length
+   * `widths.length`), e.g. `['relu', 'silu', 'silu']` for a ReLU first layer and SiLU after.
+   */
+  readonly activation?: Activation | readonly Activation[];
   /** Negative slope of 'leakyRelu' (default 0.2). */
   readonly leakySlope?: number;
   /** Spectral normalisation of every weight matrix: `true` or options (default off). */
@@ -54,22 +65,26 @@ export type MLPEnergyConfig = {
   readonly type: 'mlp';
   readonly inputDim: number;
   readonly widths: readonly number[];
-  readonly activation: Activation;
+  /** One activation for every hidden layer, or one per hidden layer (as given in the options). */
+  readonly activation: Activation | readonly Activation[];
   readonly leakySlope: number;
   readonly spectralNormIterations: number;
 };
 
 /**
  * Multilayer-perceptron energy E_θ: ℝᴰ → ℝ,
- * h₀ = x, hₗ = φ(hₗ₋₁·Wₗ + bₗ) (l = 1..L), E(x) = h_L·w_out + b_out,
- * with φ ∈ {SiLU/swish x·σ(x), ELU, LeakyReLU, tanh} and, optionally, every W spectrally normalised
- * (W / σ̂(W), power iteration). Weights start as N(0, 2/fanIn) for SiLU/ELU/LeakyReLU (He) and N(0, 1/fanIn)
- * for tanh and the output layer, drawn from core's Philox RNG (`normalArray(foldIn(key, l), …)`), so a seed
- * gives the same network on every backend; biases start at 0. Gradients ∇ₓE come from autograd.
+ * h₀ = x, hₗ = φₗ(hₗ₋₁·Wₗ + bₗ) (l = 1..L), E(x) = h_L·w_out + b_out,
+ * with φₗ ∈ {SiLU/swish x·σ(x), ELU, LeakyReLU, ReLU, tanh} — one activation for every hidden layer or one per
+ * layer — and, optionally, every W spectrally normalised (W / σ̂(W), power iteration). Weights start as
+ * N(0, 2/fanIn) for a layer feeding SiLU/ELU/LeakyReLU/ReLU (He) and N(0, 1/fanIn) for tanh and the output layer,
+ * drawn from core's Philox RNG (`normalArray(foldIn(key, l), …)`), so a seed gives the same network on every
+ * backend; biases start at 0. Gradients ∇ₓE come from autograd.
  *
  * @example
  * ```ts
  * const energy = new MLPEnergy({ inputDim: 2, widths: [64, 64], activation: 'silu', seed: 1 });
+ * // Energy Matching's 2-D network: ReLU first, SiLU after.
+ * const em = new MLPEnergy({ inputDim: 2, widths: [256, 256, 256, 256], activation: ['relu', 'silu', 'silu', 'silu'] });
  * const opt = tf.train.adam(1e-3);
  * opt.minimize(() => tf.mean(energy.energy(x)), false, energy.trainableVariables);
  * ```
@@ -93,7 +108,7 @@ export class MLPEnergy extends NeuralEnergy {
       });
     }
     widths.forEach((w, i) => assertInteger(`widths[${i}]`, w, 1));
-    const activation = assertActivation(options.activation ?? 'silu');
+    const activation = assertLayerActivations(options.activation ?? 'silu', widths.length);
     const leakySlope = assertPositive('leakySlope', options.leakySlope ?? 0.2);
     const sn = options.spectralNorm;
     const iterations =
@@ -116,7 +131,7 @@ export class MLPEnergy extends NeuralEnergy {
       const fanIn = sizes[l]!;
       const fanOut = sizes[l + 1]!;
       const last = l + 2 === sizes.length;
-      const gain = last || activation === 'tanh' ? 1 : 2;
+      const gain = last || layerActivation(activation, l) === 'tanh' ? 1 : 2;
       const w = this.addVariable(
         `dense${l}/kernel`,
         normalInit(foldIn(key, 2 * l), [fanIn, fanOut], Math.sqrt(gain / fanIn)),
@@ -142,14 +157,22 @@ export class MLPEnergy extends NeuralEnergy {
   /** `{ kind: 'mlp', params }` over the live variables, or `undefined` when the fused kernels cannot run it. */
   private makeKernelHint(sizes: readonly number[]): KernelHint<'mlp'> | undefined {
     const { activation, leakySlope, spectralNormIterations } = this.config;
-    if (spectralNormIterations > 0 || !(FUSED_ACTIVATIONS as readonly string[]).includes(activation)) {
+    const acts = typeof activation === 'string' ? [activation] : activation;
+    if (
+      spectralNormIterations > 0 ||
+      !acts.every((a) => (FUSED_ACTIVATIONS as readonly string[]).includes(a))
+    ) {
       return undefined;
     }
+    // One name when every hidden layer has the same activation (the format every kernel has always read).
+    const uniform = acts.every((a) => a === acts[0]);
     return {
       kind: 'mlp',
       params: {
         sizes: [...sizes],
-        activation: activation as MLPKernelActivation,
+        activation: (uniform ? (acts[0] ?? 'silu') : [...acts]) as
+          | MLPKernelActivation
+          | MLPKernelActivation[],
         leakySlope,
         weights: this.layers.flatMap((l) => [l.w, l.b]),
       },
@@ -168,7 +191,7 @@ export class MLPEnergy extends NeuralEnergy {
     this.layers.forEach((layer, l) => {
       const w = layer.u === undefined ? layer.w : this.spectralNormalize(layer.w, layer.u, it);
       h = tf.add(tf.matMul(h as tf.Tensor2D, w as tf.Tensor2D), layer.b);
-      if (l + 1 < this.layers.length) h = activate(h, activation, leakySlope);
+      if (l + 1 < this.layers.length) h = activate(h, layerActivation(activation, l), leakySlope);
     });
     return tf.reshape(h, [-1]) as tf.Tensor1D;
   }

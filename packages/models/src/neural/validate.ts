@@ -1,5 +1,5 @@
 import { assertInteger, assertPositive, EbmError, MAX_ELEMENTS } from '@ebm/core';
-import { assertActivation } from './base.js';
+import { assertActivation, assertLayerActivations } from './base.js';
 import { assertManifest, type WeightsArtifact } from './serialize.js';
 
 /**
@@ -146,7 +146,7 @@ export function validateArtifact(art: WeightsArtifact): ParameterLayout[] {
     assertOnlyKeys('config', c, MLP_KEYS);
     const inputDim = assertInteger('config.inputDim', c.inputDim, 1, MAX_ELEMENTS);
     const widths = intArray('config.widths', c.widths, 1, 0);
-    assertActivation(c.activation);
+    assertLayerActivations(c.activation, widths.length, 'config.activation');
     assertPositive('config.leakySlope', c.leakySlope);
     const it = assertInteger('config.spectralNormIterations', c.spectralNormIterations, 0, 1000);
     layout = mlpLayout(inputDim, widths, it);
