@@ -154,8 +154,9 @@ describe('the curriculum (smoke mode)', () => {
     expect(Number.isFinite(d.afterJoint400Steps)).toBe(true);
     expect(r.jointLrEnd).toBe(r.jointLr);
     expect(d.afterJoint.mmd.floor).toBeLessThan(0.01 * d.afterJoint.mmd.baseline + 0.01);
-    // the authors' PotentialModel: PyTorch's default nn.Linear initialisation (256 wide outside smoke mode)
+    // the authors' PotentialModel: PyTorch's default nn.Linear initialisation (256 wide outside smoke mode), ReLU first
     expect(r.init).toBe('torch');
+    expect(r.firstActivation).toBe('relu');
   });
 
   it('energy-matching-2d --resume-dir: a second run restores both finished phases (0 steps) and gives the same samples', async () => {

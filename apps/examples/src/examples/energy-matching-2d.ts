@@ -25,13 +25,12 @@
  * target 3·moons(0.2) − 1 (`sample_moons`: torchdyn's moons, whose noise is one U[0, 0.2) shift of both coordinates —
  * thin arcs, not scikit-learn's Gaussian blur; {@link paperMoons}), exact-OT pairs, batch 128, Adam at a constant 1e-4 (ε̂ = 1e-8,
  * PyTorch's), 20 000 flow + 2000 joint steps, the authors' `PotentialModel(dim=2, w=256)` — 4 hidden layers of 256
- * (`train()` builds it with w = 256) with PyTorch's default `nn.Linear` initialisation (weights and biases
+ * (`train()` builds it with w = 256; ReLU after the first layer, SiLU after the others) with PyTorch's default `nn.Linear` initialisation (weights and biases
  * U(−1/√fan_in, 1/√fan_in), {@link torchLinearInit}; MLPEnergy's own is He-normal weights and zero biases, which
  * puts every first-layer bend through the origin) — flow weight w(t) only in the joint phase, cd = mean V(x⁺) − mean
  * V(x⁻) (no trim, no clamp), half the negative chains from p₀ (tempered), half from data (at ε_max); samples by
  * tempered Langevin from p₀. Deviations (audit of `experiments/toy2d/utils_2D.py` in `m1balcerak/EnergyMatching`,
- * `apps/examples/RECIPES.md` "Audit against the authors' code"): SiLU in every hidden layer (the paper's first is
- * ReLU); V(x⁺) and the data-started chains use the flow's data batch (the authors draw fresh moons for each);
+ * `apps/examples/RECIPES.md` "Audit against the authors' code"): V(x⁺) and the data-started chains use the flow's data batch (the authors draw fresh moons for each);
  * exact-OT pairs are the plan's permutation (torchcfm draws B pairs from the plan with replacement); the tempered
  * schedule's step k sits at virtual time k/N (the authors' `gibbs_sampler`: (k + 1)/N); the figure's sampler sweeps
  * the schedule over its 200 steps (TorchEBM's; the authors' notebook heats at real time 0.8–1 and then stays at
@@ -207,6 +206,7 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
     batchSize,
     jointBatchSize,
     width: options.width ?? (ctx.smoke ? 64 : paper ? 256 : 128),
+    firstActivation: paper ? 'relu' : 'silu',
     init,
     nScore,
     backend: tf.getBackend(),
@@ -223,7 +223,9 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
     const source = paper ? tf.tensor2d(paperSource(100_000, ctx.seed + 5), [100_000, 2]) : undefined;
     const width = options.width ?? (ctx.smoke ? 64 : paper ? 256 : 128);
     const widths = ctx.smoke ? [width, width] : Array.from({ length: paper ? 4 : 3 }, () => width);
-    const V = new MLPEnergy({ inputDim: 2, widths, seed: ctx.seed });
+    // the paper's PotentialModel: ReLU after the first layer, SiLU after the others
+    const activation = paper ? widths.map((_, i): 'relu' | 'silu' => (i === 0 ? 'relu' : 'silu')) : 'silu';
+    const V = new MLPEnergy({ inputDim: 2, widths, activation, seed: ctx.seed });
     if (init === 'torch') torchLinearInit(V, ctx.seed + 7);
     const loss = new EnergyMatchingLoss(V, {
       coupling,
