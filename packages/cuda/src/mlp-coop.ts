@@ -1,6 +1,14 @@
 import { EbmError } from '@ebm/core';
 import type { Program } from './chain-programs.js';
 import { flatDispatch } from './chain-programs.js';
+import {
+  chainQuads,
+  langevinUpdate,
+  loadStates,
+  scatterStates,
+  stepHeader,
+  storeStates,
+} from './mlp-chain-fragments.js';
 import type { MlpLayout } from './mlp-energy.js';
 import { NORMAL_WGSL, PHILOX_WGSL } from './wgsl.js';
 
@@ -12,7 +20,8 @@ import { NORMAL_WGSL, PHILOX_WGSL } from './wgsl.js';
  * δⱼ₋₁ = (Wⱼ·δⱼ) ⊙ φ'(zⱼ₋₁), ∇ₓE = W₀·δ₀, one thread per element of ∇ₓE), then x ← x − h∇E + σ√(2h)ξ with ξ from
  * Philox in core's layout (thread q owns the four consecutive elements of block q of the workgroup's rows). Two
  * buffers alternate; 2L + 3 barriers per step. Inputs `X` (states), `K` (step keys, 2 words per step), `P` (flat
- * weights). Internal module.
+ * weights). The states' load, update and store are `mlp-chain-fragments.ts`' (shared with `mlp-tile.ts`). Internal
+ * module.
  *
  * The shape `{ c, t, g }` (chains and threads per workgroup, chain groups) is a function of the batch
  * (`coopShape`): in a dense layer, work item w of `nOut · g` is unit `w mod nOut` for the `c / g` chains of group
@@ -116,7 +125,7 @@ export function mlpLangevinProgram(
   const L = widths.length - 2; // hidden layers
   const hidden = widths.slice(1, -1);
   const mw = Math.max(d, ...hidden);
-  const quads = Math.ceil((c * d) / 4 / T); // Philox blocks per thread
+  const regs = chainQuads(c, T, d); // the chains' states in registers
   const dpOff: number[] = [];
   let acc = 0;
   for (const n of hidden) {
@@ -207,30 +216,9 @@ var<workgroup> ebmDp : array<f32, ${Math.max(1, acc)}>;
 fn main(index : i32) {
   let tid = i32(localIndex);
   let c0 = (index / ${T}) * ${c};
-  var xr : array<vec4<f32>, ${quads}>;
-  for (var qi = 0; qi < ${quads}; qi++) {
-    let q = tid + qi * ${T};
-    for (var l = 0; l < 4; l++) {
-      let e = 4 * q + l;
-      let chain = c0 + e / ${d};
-      if (e < ${c * d} && chain < uniforms.nChains) {
-        xr[qi][l] = X[c0 * ${d} + e];
-      }
-    }
-  }
-  for (var t = 0; t < uniforms.nSteps; t++) {
-    let s2 = 2 * (uniforms.stepOffset + t);
-    let key = vec2<u32>(bitcast<u32>(K[s2]), bitcast<u32>(K[s2 + 1]));
-    let amp = ${perStepNoise ? 'S[uniforms.stepOffset + t]' : 'uniforms.amp'};
-    for (var qi = 0; qi < ${quads}; qi++) {
-      let q = tid + qi * ${T};
-      for (var l = 0; l < 4; l++) {
-        let e = 4 * q + l;
-        if (e < ${c * d}) {
-          ebmB[(e / ${d}) * ${mw} + e % ${d}] = xr[qi][l];
-        }
-      }
-    }
+${loadStates(regs)}
+${stepHeader(perStepNoise)}
+${scatterStates(regs, 'ebmB', mw)}
     workgroupBarrier();
 ${forward.join('\n')}
 ${output}
@@ -245,30 +233,9 @@ ${backward.join('\n')}
       ebmB[e] = gs;
     }
     workgroupBarrier();
-    for (var qi = 0; qi < ${quads}; qi++) {
-      let q = tid + qi * ${T};
-      if (4 * q < ${c * d}) {
-        let w = ebmPhilox(vec4<u32>(u32((c0 * ${d}) / 4 + q), 0u, 0u, 0u), key);
-        for (var l = 0; l < 4; l++) {
-          let e = 4 * q + l;
-          if (e < ${c * d}) {
-            xr[qi][l] = xr[qi][l] - uniforms.h * ebmB[e] + amp * ebmBitsToNormal(w[l]);
-          }
-        }
-      }
-    }
-    workgroupBarrier();
+${langevinUpdate(regs, { grad: 'ebmB[e]', guard: true })}
   }
-  for (var qi = 0; qi < ${quads}; qi++) {
-    let q = tid + qi * ${T};
-    for (var l = 0; l < 4; l++) {
-      let e = 4 * q + l;
-      let chain = c0 + e / ${d};
-      if (e < ${c * d} && chain < uniforms.nChains) {
-        result[c0 * ${d} + e] = xr[qi][l];
-      }
-    }
-  }
+${storeStates(regs)}
 }
 `,
   };

@@ -2,6 +2,14 @@ import { EbmError } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Program } from './chain-programs.js';
 import { flatDispatch } from './chain-programs.js';
+import {
+  chainQuads,
+  langevinUpdate,
+  loadStates,
+  stepHeader,
+  storeStates,
+  transposedIndex,
+} from './mlp-chain-fragments.js';
 import { COOP_TARGET_GROUPS } from './mlp-coop.js';
 import type { MlpLayout } from './mlp-energy.js';
 import { NORMAL_WGSL, PHILOX_WGSL } from './wgsl.js';
@@ -18,12 +26,13 @@ import { NORMAL_WGSL, PHILOX_WGSL } from './wgsl.js';
  * layer is folded into the last forward layer (δ_{L−1} = w_out ⊙ φ'(z_{L−1}), h_{L−1} never stored), and
  * δⱼ₋₁ is written in place over φ'(zⱼ₋₁): 2L + 1 barriers per step (the cooperative program: 2L + 3).
  *
- * Activations live in workgroup memory transposed, `[unit][chain]` as vec4 over 4 chains; states and gradients
- * in a scalar `[k][chain]` array. Every sum runs in the cooperative program's order (bias then inputs 0, 1, …;
- * backward from 0, units 0, 1, …), so states equal it up to float32 contraction (fused multiply–add) choices of
- * the compiler. Langevin update and noise as there: x ← x − h∇E + a ξ, ξ from Philox in core's layout (thread q
- * owns block q of the workgroup's rows, the four flat elements 4q..4q+3). Inputs `X`, `K` (step keys), `P` (flat
- * weights), `Q` (transposed hidden kernels), and `S` (per-step noise amplitudes) with `perStepNoise`. Internal.
+ * Activations live in workgroup memory transposed, `[unit][chain]` as vec4 over 4 chains; states and gradients in a
+ * scalar `[k][chain]` array. Every sum runs in the cooperative program's order (bias then inputs 0, 1, …; backward
+ * from 0, units 0, 1, …), so states equal it up to float32 contraction (fused multiply–add) choices of the compiler.
+ * Langevin update and noise as there (the same `mlp-chain-fragments.ts`): x ← x − h∇E + a ξ, ξ from Philox in core's
+ * layout (thread q owns block q of the workgroup's rows, the four flat elements 4q..4q+3). Inputs `X`, `K` (step
+ * keys), `P` (flat weights), `Q` (transposed hidden kernels), and `S` (per-step noise amplitudes) with
+ * `perStepNoise`. Internal.
  * @module
  */
 
@@ -206,7 +215,7 @@ export function mlpTileLangevinProgram(
     dOff.push(acc);
     acc += hidden[j]! * CV;
   }
-  const quads = Math.ceil((C * d) / 4 / T);
+  const regs = chainQuads(C, T, d); // the chains' states in registers
   const out = (j: number) => (j % 2 === 0 ? 'ebmA' : 'ebmB');
 
   const dense = (o: Dense): string => {
@@ -305,6 +314,13 @@ export function mlpTileLangevinProgram(
     }),
   );
 
+  // The update reads ∇ₓE from ebmX ([k][chain]) and writes the new state back there for the next step.
+  const update = langevinUpdate(regs, {
+    before: [`let xi = ${transposedIndex(regs)};`],
+    grad: 'ebmX[xi]',
+    after: ['ebmX[xi] = xr[qi][l];'],
+    guard: false,
+  });
   const tileKey = `C${C}_T${T}_R${RC}x${RU}${shape.contiguous ? 'c' : ''}`;
   return {
     outputShape: [b, d],
@@ -328,52 +344,13 @@ fn main(index : i32) {
   let tu = tid % ${TU};
   let cvb = (tid / ${TU}) * ${RV};
   let c0 = (index / ${T}) * ${C};
-  var xr : array<vec4<f32>, ${quads}>;
-  for (var qi = 0; qi < ${quads}; qi++) {
-    let q = tid + qi * ${T};
-    for (var l = 0; l < 4; l++) {
-      let e = 4 * q + l;
-      let chain = c0 + e / ${d};
-      var v = 0.0;
-      if (e < ${C * d} && chain < uniforms.nChains) {
-        v = X[c0 * ${d} + e];
-      }
-      xr[qi][l] = v;
-      if (e < ${C * d}) {
-        ebmX[(e % ${d}) * ${C} + e / ${d}] = v;
-      }
-    }
-  }
+${loadStates(regs, 'ebmX')}
   workgroupBarrier();
-  for (var t = 0; t < uniforms.nSteps; t++) {
-    let s2 = 2 * (uniforms.stepOffset + t);
-    let key = vec2<u32>(bitcast<u32>(K[s2]), bitcast<u32>(K[s2 + 1]));
-    let amp = ${perStepNoise ? 'S[uniforms.stepOffset + t]' : 'uniforms.amp'};
+${stepHeader(perStepNoise)}
 ${phases.join('\n')}
-    for (var qi = 0; qi < ${quads}; qi++) {
-      let q = tid + qi * ${T};
-      if (4 * q < ${C * d}) {
-        let w = ebmPhilox(vec4<u32>(u32((c0 * ${d}) / 4 + q), 0u, 0u, 0u), key);
-        for (var l = 0; l < 4; l++) {
-          let e = 4 * q + l;
-          let xi = (e % ${d}) * ${C} + e / ${d};
-          xr[qi][l] = xr[qi][l] - uniforms.h * ebmX[xi] + amp * ebmBitsToNormal(w[l]);
-          ebmX[xi] = xr[qi][l];
-        }
-      }
-    }
-    workgroupBarrier();
+${update}
   }
-  for (var qi = 0; qi < ${quads}; qi++) {
-    let q = tid + qi * ${T};
-    for (var l = 0; l < 4; l++) {
-      let e = 4 * q + l;
-      let chain = c0 + e / ${d};
-      if (e < ${C * d} && chain < uniforms.nChains) {
-        result[c0 * ${d} + e] = xr[qi][l];
-      }
-    }
-  }
+${storeStates(regs)}
 }
 `,
   };
