@@ -29,25 +29,28 @@ export interface AdamNumbers {
   readonly c2: number;
 }
 
-/** Workgroups of the moments program for `nParams` parameters (its Σg² partial sums follow m and v). */
-export function adamGroups(nParams: number): number {
-  return Math.ceil(nParams / ADAM_THREADS);
+/** Workgroups of the moments program for `nParams` parameters, `per` of them a thread (Σg² partial sums follow m, v). */
+export function adamGroups(nParams: number, per = 1): number {
+  return Math.ceil(nParams / (ADAM_THREADS * per));
 }
 
 /**
- * The moments program: a thread per parameter p < `nParams` runs `gradient` (WGSL statements that add the
- * gradient of parameter p to `var g`, reading the program's inputs), then writes m', v' and per workgroup Σg².
- * The last input must be `M` (the moments before the step).
+ * The moments program: a thread per `per` consecutive parameters p, …, p + per − 1 (p = per·index; `nParams` a
+ * multiple of `per`) runs `gradient` (WGSL statements that add the gradient of parameter p + m to `g[m]`, m < per,
+ * reading the program's inputs; `per` > 1 lets a kernel load a shared factor once), then writes m', v' and per
+ * workgroup Σg². The last input must be `M` (the moments before the step).
  */
 export function adamMomentsProgram(o: {
   readonly shaderKey: string;
   readonly nParams: number;
   readonly variableNames: readonly string[];
   readonly gradient: string;
+  readonly per?: number;
 }): Program {
   const T = ADAM_THREADS;
   const { nParams } = o;
-  const groups = adamGroups(nParams);
+  const per = o.per ?? 1;
+  const groups = adamGroups(nParams, per);
   return {
     outputShape: [2 * nParams + groups],
     shaderKey: o.shaderKey,
@@ -61,17 +64,22 @@ export function adamMomentsProgram(o: {
 var<workgroup> ebmRed : array<f32, ${T}>;
 fn main(index : i32) {
   let tid = i32(localIndex);
-  let live = index < ${nParams};
-  let p = select(0, index, live);
-  var g = 0.0;
+  let live = index * ${per} < ${nParams};
+  let p = select(0, index * ${per}, live);
+  var g : array<f32, ${per}>;
   ${o.gradient}
+  var gg = 0.0;
   if (live) {
-    let m = M[p];
-    let v = M[${nParams} + p];
-    result[p] = m * uniforms.b1 + g * uniforms.omb1;
-    result[${nParams} + p] = v * uniforms.b2 + (g * g) * uniforms.omb2;
+    for (var m = 0; m < ${per}; m++) {
+      let q = p + m;
+      let mo = M[q];
+      let v = M[${nParams} + q];
+      result[q] = mo * uniforms.b1 + g[m] * uniforms.omb1;
+      result[${nParams} + q] = v * uniforms.b2 + (g[m] * g[m]) * uniforms.omb2;
+      gg += g[m] * g[m];
+    }
   }
-  ebmRed[tid] = select(0.0, g * g, live);
+  ebmRed[tid] = gg;
   workgroupBarrier();
   if (tid == 0) {
     var s = 0.0;
@@ -98,9 +106,12 @@ export function runAdamMoments(program: Program, inputs: tf.Tensor[], a: AdamNum
   ]) as tf.Tensor1D;
 }
 
-/** WGSL: ‖g‖₂² of the moments program's partial sums, accumulated by thread `tid` into `var gg` (input `M`). */
-export function adamGradNormSquaredWgsl(nParams: number): string {
-  return `for (var k = tid; k < ${adamGroups(nParams)}; k += ${ADAM_THREADS}) {
+/**
+ * WGSL: ‖g‖₂² of the moments program's partial sums (`per` as given to it), accumulated by thread `tid` into
+ * `var gg` (input `M`).
+ */
+export function adamGradNormSquaredWgsl(nParams: number, per = 1): string {
+  return `for (var k = tid; k < ${adamGroups(nParams, per)}; k += ${ADAM_THREADS}) {
     gg += M[${2 * nParams} + k];
   }`;
 }

@@ -13,6 +13,7 @@ import type { Program } from './chain-programs.js';
 import {
   regressionCall,
   regressionGradientWgsl,
+  regressionPer,
   regressionRows,
   type ScratchLayout,
 } from './mlp-gradient-regression.js';
@@ -26,7 +27,7 @@ import {
  * Programs:
  * 1. **rows** — `train.mlpGradientRegression`'s rows program (`mlp-gradient-regression.ts`: forward, input
  *    gradient, tangent pass, second backward pass per row).
- * 2. **moments** — a thread per parameter of [K₀, b₀, …, K_L] (V's output bias b_L has no gradient and is left
+ * 2. **moments** — a thread per 4 (2, 1: the largest dividing every hidden width) parameters of [K₀, b₀, …, K_L] (V's output bias b_L has no gradient and is left
  *    alone, as tfjs's Adam leaves a variable autograd gives no gradient): the gradient (the grad program's sums
  *    over rows) and Adam's moments (`adam-programs.ts`).
  * 3. **metrics** — one workgroup: [L, ‖∇θL‖₂].
@@ -37,11 +38,11 @@ import {
 const KERNEL = 'train.mlpGradientRegressionAdam';
 
 /** Program 3: [Σ_b ℓ_b, ‖g‖₂] in one workgroup. Inputs R (rows scratch), M (new moments). */
-function metricsProgram(b: number, sl: ScratchLayout, nParams: number): Program {
+function metricsProgram(b: number, sl: ScratchLayout, nParams: number, per: number): Program {
   const T = ADAM_THREADS;
   return {
     outputShape: [2],
-    shaderKey: `ebm_gradreg_adam_metrics_B${b}_at${sl.loss}_P${nParams}`,
+    shaderKey: `ebm_gradreg_adam_metrics_B${b}_at${sl.loss}_P${nParams}_x${per}`,
     dispatchLayout: { x: [0] },
     dispatch: [1, 1, 1],
     variableNames: ['R', 'M'],
@@ -56,7 +57,7 @@ fn main(index : i32) {
   for (var r = tid; r < ${b}; r += ${T}) {
     s += R[${sl.loss} + r];
   }
-  ${adamGradNormSquaredWgsl(nParams)}
+  ${adamGradNormSquaredWgsl(nParams, per)}
   ebmS[tid] = s;
   ebmS[${T} + tid] = gg;
   workgroupBarrier();
@@ -90,20 +91,22 @@ export function mlpGradientRegressionAdamWebGpu(
   // Every parameter but b_L (the last one, at bOff[L]).
   const nParams = layout.bOff[layout.bOff.length - 1]!;
   const { adam: a, moments: m0 } = adamInputs(KERNEL, inputs.adam, inputs.moments, nParams);
+  const per = regressionPer(layout);
   const rows = regressionRows(call, inputs);
   let mv: tf.Tensor1D | undefined;
   try {
     mv = runAdamMoments(
       adamMomentsProgram({
-        shaderKey: `ebm_gradreg_adam_moments_${layout.key}_B${b}`,
+        shaderKey: `ebm_gradreg_adam_moments_${layout.key}_B${b}_x${per}`,
         nParams,
         variableNames: ['R', 'M'],
-        gradient: regressionGradientWgsl(layout, b, sl),
+        gradient: regressionGradientWgsl(layout, b, sl, per),
+        per,
       }),
       [rows, m0],
       a,
     );
-    const metrics = run(metricsProgram(b, sl, nParams), [rows, mv], 'float32', []) as tf.Tensor1D;
+    const metrics = run(metricsProgram(b, sl, nParams, per), [rows, mv], 'float32', []) as tf.Tensor1D;
     const trained = weights.slice(0, -1);
     const offsets = trained.map((_, i) => (i % 2 === 0 ? layout.wOff[i / 2]! : layout.bOff[(i - 1) / 2]!));
     let out: tf.Tensor[];

@@ -414,12 +414,23 @@ export function regressionRows(call: RegressionCall, inputs: MLPGradientRegressi
 }
 
 /**
- * WGSL statements adding ∂L/∂θ_p of flat parameter p (< the offset of b_L) to `var g`, from the rows scratch `R`
- * (the sums of the grad program: Σ_b (aⱼ ⊗ z̄ⱼ + ȧⱼ ⊗ δⱼ), Σ_b z̄ⱼ, Σ_b ȧ_L).
+ * Parameters per thread of {@link regressionGradientWgsl}: 4, 2 or 1, the largest that divides every hidden
+ * width (then every weight tensor but b_L and every offset is a multiple of it, and `per` consecutive entries of a
+ * kernel Kⱼ share their input unit i).
  */
-export function regressionGradientWgsl(layout: MlpLayout, b: number, sl: ScratchLayout): string {
+export function regressionPer(layout: MlpLayout): number {
+  const hidden = layout.widths.slice(1, -1);
+  return [4, 2].find((q) => hidden.every((w) => w % q === 0)) ?? 1;
+}
+
+/**
+ * WGSL statements adding ∂L/∂θ of flat parameters p + m (m < `per`, p < the offset of b_L) to `g[m]`, from the rows
+ * scratch `R` (the sums of the grad program, in its order: Σ_b (aⱼ ⊗ z̄ⱼ + ȧⱼ ⊗ δⱼ), Σ_b z̄ⱼ, Σ_b ȧ_L).
+ */
+export function regressionGradientWgsl(layout: MlpLayout, b: number, sl: ScratchLayout, per: number): string {
   const { widths, wOff, bOff } = layout;
   const L = widths.length - 2;
+  const q = Array.from({ length: per }, (_, m) => m);
   const branches: string[] = [];
   for (let j = 0; j < L; j++) {
     const nIn = widths[j]!;
@@ -429,19 +440,23 @@ export function regressionGradientWgsl(layout: MlpLayout, b: number, sl: Scratch
     let i = q / ${nOut};
     let o = q % ${nOut};
     for (var r = 0; r < ${b}; r++) {
-      g += R[${sl.a[j]} + r * ${nIn} + i] * R[${sl.zb[j]} + r * ${nOut} + o] + R[${sl.ad[j]} + r * ${nIn} + i] * R[${sl.d[j]} + r * ${nOut} + o];
+      let a = R[${sl.a[j]} + r * ${nIn} + i];
+      let ad = R[${sl.ad[j]} + r * ${nIn} + i];
+      let zr = ${sl.zb[j]} + r * ${nOut} + o;
+      let dr = ${sl.d[j]} + r * ${nOut} + o;
+      ${q.map((m) => `g[${m}] += a * R[zr + ${m}] + ad * R[dr + ${m}];`).join('\n      ')}
     }
   } else if (p < ${wOff[j + 1]}) {
-    let o = p - ${bOff[j]};
+    let zr = ${sl.zb[j]} + p - ${bOff[j]};
     for (var r = 0; r < ${b}; r++) {
-      g += R[${sl.zb[j]} + r * ${nOut} + o];
+      ${q.map((m) => `g[${m}] += R[zr + r * ${nOut} + ${m}];`).join('\n      ')}
     }
   }`);
   }
   branches.push(`if (p < ${bOff[L]}) {
-    let i = p - ${wOff[L]};
+    let ar = ${sl.ad[L]} + p - ${wOff[L]};
     for (var r = 0; r < ${b}; r++) {
-      g += R[${sl.ad[L]} + r * ${widths[L]} + i];
+      ${q.map((m) => `g[${m}] += R[ar + r * ${widths[L]} + ${m}];`).join('\n      ')}
     }
   }`);
   return branches.join(' else ');

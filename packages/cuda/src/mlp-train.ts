@@ -167,12 +167,12 @@ function momentsProgram(layout: MlpLayout, b: number, rl: RowsLayout, nParams: n
     let i = q / ${nOut};
     let o = q % ${nOut};
     for (var r = 0; r < ${rows}; r++) {
-      g += R[${rl.a[j]} + r * ${nIn} + i] * R[${rl.d[j]} + r * ${nOut} + o];
+      g[0] += R[${rl.a[j]} + r * ${nIn} + i] * R[${rl.d[j]} + r * ${nOut} + o];
     }
   } else if (p < ${j + 2 < widths.length ? wOff[j + 1] : nParams}) {
     let o = p - ${bOff[j]};
     for (var r = 0; r < ${rows}; r++) {
-      g += R[${rl.d[j]} + r * ${nOut} + o];
+      g[0] += R[${rl.d[j]} + r * ${nOut} + o];
     }
   }`);
   }
