@@ -545,9 +545,10 @@ function weightsFinite(c: TrainingCheckpoint): boolean {
  * of `loss.compute(batch, { key, prepared }).loss` with respect to the variables (`tf.variableGrads`), optional clipping,
  * `optimizer.applyGradients` — or, for CD / PCD with an `MLPEnergy` and `tf.train.adam` on a backend that registered
  * the `train.mlpContrastiveAdam` kernel (webgpu with `@ebm/cuda`), the same step fused on the device, and likewise
- * Energy Matching's flow-phase steps through `train.mlpGradientRegressionAdam` ({@link FitOptions.fusedStep}). Every `checkpointEvery` steps a {@link TrainingCheckpoint} is taken: it is the
- * restore point of the divergence guard and is passed to `onCheckpoint`; `resumeFrom` continues a run
- * bit-identically on the cpu backend (same seed, data source and objects of the same kinds).
+ * Energy Matching's flow-phase steps through `train.mlpGradientRegressionAdam` ({@link FitOptions.fusedStep}).
+ * Every `checkpointEvery` steps a {@link TrainingCheckpoint} is taken: it is the restore point of the divergence
+ * guard and is passed to `onCheckpoint`; `resumeFrom` continues a run bit-identically on the cpu backend (same
+ * seed, data source and objects of the same kinds).
  *
  * @example
  * ```ts
