@@ -6,7 +6,8 @@
  *
  *   EBM_TEST_WEBGPU=1 XDG_RUNTIME_DIR=/tmp nice pnpm --filter @ebm/examples exec tsx scripts/em-step-diag.ts
  *
- * Env: FLOW (flow steps, 5), JOINT (joint steps, 4), NLANGEVIN (50), LAYERS (4).
+ * Env: FLOW (flow steps, 5), JOINT (joint steps, 4), NLANGEVIN (50), LAYERS (4), WIDTH (128), FUSED (1; 0 runs
+ * fit with `fusedStep: false`: autograd + tfjs's Adam instead of the fused flow / CD steps).
  */
 import {
   chainKernelName,
@@ -31,6 +32,8 @@ const FLOW = Number(process.env.FLOW ?? 5);
 const JOINT = Number(process.env.JOINT ?? 4);
 const NL = Number(process.env.NLANGEVIN ?? 50);
 const LAYERS = Number(process.env.LAYERS ?? 4);
+const WIDTH = Number(process.env.WIDTH ?? 128);
+const FUSED = process.env.FUSED !== '0';
 
 // EXAMPLE_SETUP=1: the backend exactly as `example.mjs --backend webgpu` sets it up (lib/backend.ts'
 // selectBackend); default: setupWebGpu() (which registers @ebm/cuda's fused kernels, as the emflow harness does).
@@ -114,7 +117,7 @@ const top = (o: Record<string, number>, n = 12) =>
 
 // --- the paper's set-up at tiny lengths
 const seed = 0;
-const widths = Array.from({ length: LAYERS }, () => 128);
+const widths = Array.from({ length: LAYERS }, () => WIDTH);
 const nTrain = 100_000;
 const train = tf.tensor2d(paperMoons(nTrain, seed + 1), [nTrain, 2]);
 const source = tf.tensor2d(paperSource(100_000, seed + 5), [100_000, 2]);
@@ -172,6 +175,7 @@ async function phase(name: string, steps: number, seedFit: number) {
           batchSize: 128,
           steps,
           seed: seedFit,
+          fusedStep: FUSED,
           onStep: (m) => {
             stamps.push(performance.now());
             if (m.step === 0) {
@@ -204,6 +208,8 @@ async function phase(name: string, steps: number, seedFit: number) {
     ),
   ];
   const ms = stamps.slice(1).map((t, i) => +(t - stamps[i]!).toFixed(1));
+  const sorted = [...ms].sort((a, b) => a - b);
+  console.log(`[${name}] fused ${FUSED}: median step ${sorted[Math.floor(sorted.length / 2)]} ms`);
   console.log(
     `[${name}] steps ${steps}: mlpGradientRegression calls ${flowCalls}, chain.mlp calls ${chainCalls}; fit() start → first step ${(stamps[0]! - tFit).toFixed(0)} ms with ${firstPipes} new pipelines; later step ms (lavapipe) ${ms.join(' ')}; new shader keys: ${Object.keys(
       be.pipelineCache,

@@ -14,7 +14,12 @@ import type {
   MLPGradientRegressionInputs,
   MLPGradientRegressionOutput,
 } from './train-gradient-regression.js';
-import type { MLPContrastiveAdamInputs, MLPContrastiveAdamOutput } from './train-kernels.js';
+import type {
+  MLPContrastiveAdamInputs,
+  MLPContrastiveAdamOutput,
+  MLPGradientRegressionAdamInputs,
+  MLPGradientRegressionAdamOutput,
+} from './train-kernels.js';
 
 /**
  * # Kernel registry
@@ -185,6 +190,11 @@ export interface KernelSignatures {
   'train.mlpContrastiveAdam': { inputs: MLPContrastiveAdamInputs; output: MLPContrastiveAdamOutput };
   /** Loss and parameter gradient of Σ c‖∇ₓV + u‖² for an MLP energy (see `MLP_GRADIENT_REGRESSION_KERNEL`); no composite. */
   'train.mlpGradientRegression': { inputs: MLPGradientRegressionInputs; output: MLPGradientRegressionOutput };
+  /** One fused gradient-regression + Adam step of an MLP energy (see `MLP_GRADIENT_REGRESSION_ADAM_KERNEL`); no composite. */
+  'train.mlpGradientRegressionAdam': {
+    inputs: MLPGradientRegressionAdamInputs;
+    output: MLPGradientRegressionAdamOutput;
+  };
   /** Replay-buffer draw of PCD (see `REPLAY_DRAW_KERNEL`): the start points `[B, D]`. */
   'replay.draw': { inputs: ReplayDrawInputs; output: tf.Tensor2D };
   /** Replay-buffer FIFO write (see `REPLAY_WRITE_KERNEL`): the new buffer `[capacity, D]`. */
@@ -639,6 +649,14 @@ function declareCoreKernels(): void {
     {
       description:
         'loss Σ c‖∇ₓV + u‖² of an MLP energy and its parameter gradient (forward-over-reverse per row); no composite: the loss falls back to autograd',
+      fallback: null,
+    },
+  ]);
+  decls.push([
+    'train.mlpGradientRegressionAdam',
+    {
+      description:
+        'one Adam step on the loss Σ c‖∇ₓV + u‖² of an MLP energy (Energy Matching flow phase); no composite: fit() falls back to autograd',
       fallback: null,
     },
   ]);

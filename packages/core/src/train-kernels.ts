@@ -72,3 +72,43 @@ export interface MLPContrastiveAdamOutput {
   /** `[loss, energyPos, energyNeg, gradNorm]`: the loss, mean E(x⁺), mean E(x⁻) and ‖∇θL‖₂ (before the update). */
   readonly metrics: tf.Tensor1D;
 }
+
+/** Registry name of the fused gradient-regression + Adam step for an MLP energy (Energy Matching's flow phase). */
+export const MLP_GRADIENT_REGRESSION_ADAM_KERNEL = 'train.mlpGradientRegressionAdam';
+
+/**
+ * Inputs of the `train.mlpGradientRegressionAdam` kernel: one Adam step on the gradient regression of
+ * `train.mlpGradientRegression` (see `MLPGradientRegressionInputs`),
+ *
+ * L(θ) = Σ_b c_b ‖∇ₓV(x_b; θ) + u_b‖²,
+ *
+ * over every weight but V's output bias b_L, which does not move ∇ₓV (it has no gradient: tfjs's Adam, given the
+ * autograd gradients, skips it, and so does the kernel — it is neither updated nor has moments here).
+ */
+export interface MLPGradientRegressionAdamInputs {
+  /** The MLP (core's one hint format; `weights` must be float32 tensors, normally the live variables). */
+  readonly params: MLPKernelParams;
+  /** Rows x `[B, D]` where ∇ₓV is evaluated. */
+  readonly x: tf.Tensor2D;
+  /** Targets u `[B, D]` (the loss pulls ∇ₓV towards −u). */
+  readonly targets: tf.Tensor2D;
+  /** Row weights c `[B]`. */
+  readonly rowWeights: tf.Tensor1D;
+  /** Adam's settings for this step. */
+  readonly adam: AdamStepSettings;
+  /**
+   * Adam's moments before the step, flat `[2P]`: m then v, each the weights `[K₀, b₀, …, K_L]` (all but the last,
+   * b_L) flattened row-major one after the other (P = number of those parameters).
+   */
+  readonly moments: tf.Tensor1D;
+}
+
+/** Output of the `train.mlpGradientRegressionAdam` kernel (new tensors the caller owns). */
+export interface MLPGradientRegressionAdamOutput {
+  /** Updated weights, one per `params.weights` but the last (b_L, unchanged), same shapes. */
+  readonly weights: tf.Tensor[];
+  /** Updated moments `[2P]` or longer (layout of {@link MLPGradientRegressionAdamInputs.moments}). */
+  readonly moments: tf.Tensor1D;
+  /** `[loss, gradNorm]`: L and ‖∇θL‖₂ (before the update). */
+  readonly metrics: tf.Tensor1D;
+}

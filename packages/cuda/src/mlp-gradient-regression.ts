@@ -40,7 +40,7 @@ import { hiddenOffsets, mlpRowBackward, mlpRowForward } from './mlp-row-passes.j
 export const GRAD_REG_THREADS = 64;
 
 /** Offsets of the rows program's scratch buffer (B rows). */
-interface ScratchLayout {
+export interface ScratchLayout {
   /** aⱼ `[B, widths[j]]` (j < L). */
   readonly a: number[];
   /** ȧⱼ `[B, widths[j]]` (j ≤ L). */
@@ -312,11 +312,17 @@ fn main(index : i32) {
   };
 }
 
-function bad(argument: string, what: string, value: unknown, fix: string): never {
-  throw new EbmError('INVALID_PARAM', `train.mlpGradientRegression: ${what}.`, { argument, value, fix });
+function bad(kernel: string, argument: string, what: string, value: unknown, fix: string): never {
+  throw new EbmError('INVALID_PARAM', `${kernel}: ${what}.`, { argument, value, fix });
 }
 
-function assertFloat(name: string, x: unknown, shape: readonly number[], fix: string): tf.Tensor {
+function assertFloat(
+  kernel: string,
+  name: string,
+  x: unknown,
+  shape: readonly number[],
+  fix: string,
+): tf.Tensor {
   const ok =
     x instanceof tf.Tensor &&
     !x.isDisposed &&
@@ -326,6 +332,7 @@ function assertFloat(name: string, x: unknown, shape: readonly number[], fix: st
   if (!ok) {
     const want = `[${shape.map((s) => (s < 0 ? 'B' : s)).join(', ')}]`;
     bad(
+      kernel,
       name,
       `${name} must be a live float32 ${want} tensor`,
       x instanceof tf.Tensor ? (x.isDisposed ? 'disposed' : `${x.dtype} [${x.shape.join(', ')}]`) : typeof x,
@@ -335,28 +342,34 @@ function assertFloat(name: string, x: unknown, shape: readonly number[], fix: st
   return x as tf.Tensor;
 }
 
+/** A validated gradient-regression call: the network, the batch size and the rows program's scratch layout. */
+export interface RegressionCall {
+  readonly layout: MlpLayout;
+  readonly weights: readonly tf.Tensor[];
+  readonly b: number;
+  readonly sl: ScratchLayout;
+}
+
 /**
- * `train.mlpGradientRegression` on WebGPU (see the module docs for the formulas and programs). Validates
- * everything before any dispatch: `INVALID_PARAM` for bad tensors, `NOT_IMPLEMENTED` for an activation or widths
- * the programs do not take (the caller then uses autograd).
+ * Validates the gradient-regression inputs of `kernel` (`INVALID_PARAM` for bad tensors, `NOT_IMPLEMENTED` for an
+ * activation or widths the programs do not take), before any dispatch.
  */
-export function mlpGradientRegressionWebGpu(
-  inputs: MLPGradientRegressionInputs,
-): MLPGradientRegressionOutput {
+export function regressionCall(kernel: string, inputs: MLPGradientRegressionInputs): RegressionCall {
   if (inputs === null || typeof inputs !== 'object')
-    bad('inputs', 'inputs must be an object', inputs, 'pass { params, x, targets, rowWeights }.');
+    bad(kernel, 'inputs', 'inputs must be an object', inputs, 'pass { params, x, targets, rowWeights }.');
   const { params } = inputs;
-  const { dim, layout, weights } = liveMlpParams('train.mlpGradientRegression', params);
+  const { dim, layout, weights } = liveMlpParams(kernel, params);
   const x = assertFloat(
+    kernel,
     'x',
     inputs.x,
     [-1, dim],
     'pass the rows as a [B, D] float32 tensor, D the network input.',
   );
   const b = x.shape[0]!;
-  if (b === 0) bad('x', 'x must have at least one row', x.shape, 'pass a non-empty batch.');
-  assertFloat('targets', inputs.targets, [b, dim], 'pass targets of the shape of x.');
-  assertFloat('rowWeights', inputs.rowWeights, [b], 'pass one weight per row of x, float32 [B].');
+  if (b === 0) bad(kernel, 'x', 'x must have at least one row', x.shape, 'pass a non-empty batch.');
+  assertFloat(kernel, 'targets', inputs.targets, [b, dim], 'pass targets of the shape of x.');
+  assertFloat(kernel, 'rowWeights', inputs.rowWeights, [b], 'pass one weight per row of x, float32 [B].');
   const shared = 4 * rowsSharedFloats(layout.widths);
   if (shared > workgroupStorageLimit()) {
     throw new EbmError(
@@ -382,13 +395,84 @@ export function mlpGradientRegressionWebGpu(
       },
     );
   }
-  const flat = layout.params();
-  let rows: tf.Tensor;
+  return { layout, weights, b, sl };
+}
+
+/** Program 1 on a validated call: the rows scratch (aⱼ, ȧⱼ, z̄ⱼ, δⱼ, ℓ_b). The caller owns the result. */
+export function regressionRows(call: RegressionCall, inputs: MLPGradientRegressionInputs): tf.Tensor {
+  const flat = call.layout.params();
   try {
-    rows = run(rowsProgram(layout, b, sl), [x, inputs.targets, inputs.rowWeights, flat], 'float32', []);
+    return run(
+      rowsProgram(call.layout, call.b, call.sl),
+      [inputs.x, inputs.targets, inputs.rowWeights, flat],
+      'float32',
+      [],
+    );
   } finally {
     flat.dispose();
   }
+}
+
+/**
+ * Parameters per thread of {@link regressionGradientWgsl}: 4, 2 or 1, the largest that divides every hidden
+ * width (then every weight tensor but b_L and every offset is a multiple of it, and `per` consecutive entries of a
+ * kernel Kⱼ share their input unit i).
+ */
+export function regressionPer(layout: MlpLayout): number {
+  const hidden = layout.widths.slice(1, -1);
+  return [4, 2].find((q) => hidden.every((w) => w % q === 0)) ?? 1;
+}
+
+/**
+ * WGSL statements adding ∂L/∂θ of flat parameters p + m (m < `per`, p < the offset of b_L) to `g[m]`, from the rows
+ * scratch `R` (the sums of the grad program, in its order: Σ_b (aⱼ ⊗ z̄ⱼ + ȧⱼ ⊗ δⱼ), Σ_b z̄ⱼ, Σ_b ȧ_L).
+ */
+export function regressionGradientWgsl(layout: MlpLayout, b: number, sl: ScratchLayout, per: number): string {
+  const { widths, wOff, bOff } = layout;
+  const L = widths.length - 2;
+  const q = Array.from({ length: per }, (_, m) => m);
+  const branches: string[] = [];
+  for (let j = 0; j < L; j++) {
+    const nIn = widths[j]!;
+    const nOut = widths[j + 1]!;
+    branches.push(`if (p < ${bOff[j]}) {
+    let q = p - ${wOff[j]};
+    let i = q / ${nOut};
+    let o = q % ${nOut};
+    for (var r = 0; r < ${b}; r++) {
+      let a = R[${sl.a[j]} + r * ${nIn} + i];
+      let ad = R[${sl.ad[j]} + r * ${nIn} + i];
+      let zr = ${sl.zb[j]} + r * ${nOut} + o;
+      let dr = ${sl.d[j]} + r * ${nOut} + o;
+      ${q.map((m) => `g[${m}] += a * R[zr + ${m}] + ad * R[dr + ${m}];`).join('\n      ')}
+    }
+  } else if (p < ${wOff[j + 1]}) {
+    let zr = ${sl.zb[j]} + p - ${bOff[j]};
+    for (var r = 0; r < ${b}; r++) {
+      ${q.map((m) => `g[${m}] += R[zr + r * ${nOut} + ${m}];`).join('\n      ')}
+    }
+  }`);
+  }
+  branches.push(`if (p < ${bOff[L]}) {
+    let ar = ${sl.ad[L]} + p - ${wOff[L]};
+    for (var r = 0; r < ${b}; r++) {
+      ${q.map((m) => `g[${m}] += R[ar + r * ${widths[L]} + ${m}];`).join('\n      ')}
+    }
+  }`);
+  return branches.join(' else ');
+}
+
+/**
+ * `train.mlpGradientRegression` on WebGPU (see the module docs for the formulas and programs). Validates
+ * everything before any dispatch: `INVALID_PARAM` for bad tensors, `NOT_IMPLEMENTED` for an activation or widths
+ * the programs do not take (the caller then uses autograd).
+ */
+export function mlpGradientRegressionWebGpu(
+  inputs: MLPGradientRegressionInputs,
+): MLPGradientRegressionOutput {
+  const call = regressionCall('train.mlpGradientRegression', inputs);
+  const { layout, weights, b, sl } = call;
+  const rows = regressionRows(call, inputs);
   const done: tf.Tensor[] = [];
   try {
     for (let k = 0; k < weights.length; k++) {

@@ -1,5 +1,13 @@
 import { EbmError, type MLPContrastiveAdamInputs, type MLPContrastiveAdamOutput } from '@ebm/core';
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  adamGradNormSquaredWgsl,
+  adamInputs,
+  adamMomentsProgram,
+  adamUpdate,
+  finiteIn,
+  runAdamMoments,
+} from './adam-programs.js';
 import { run, workgroupStorageLimit } from './backend.js';
 import { flatDispatch, type Program } from './chain-programs.js';
 import { liveMlpParams, type MlpLayout } from './mlp-energy.js';
@@ -19,10 +27,11 @@ import { hiddenOffsets, mlpRowBackward, mlpRowForward } from './mlp-row-passes.j
  *    units, activations in workgroup memory): forward, energy, cᵣ, backward; writes aⱼ and δⱼ of every layer
  *    and E(xᵣ) to a scratch buffer.
  * 2. **moments** — a thread per parameter: the gradient g (a sum over the 2B rows), Adam's moments
- *    m' = β₁m + (1 − β₁)g, v' = β₂v + (1 − β₂)g², and per workgroup Σg² (for ‖g‖).
+ *    m' = β₁m + (1 − β₁)g, v' = β₂v + (1 − β₂)g², and per workgroup Σg² (for ‖g‖); the Adam part is
+ *    `adam-programs.ts`', shared with `train.mlpGradientRegressionAdam`.
  * 3. **metrics** — one workgroup: [loss, mean E⁺, mean E⁻, ‖g‖₂].
  * 4. **update** — per weight tensor, a thread per entry: w' = w − lr·(m'/c₁)/(√(v'/c₂) + ε) (tfjs's Adam formula
- *    and order of operations, c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ).
+ *    and order of operations, c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ; `adam-programs.ts`).
  * @module
  */
 
@@ -145,12 +154,10 @@ ${backward.join('\n')}
   };
 }
 
-/** Program 2: gradient and Adam moments, a thread per parameter. Inputs R (rows scratch), M (moments). */
+/** Program 2: gradient and Adam moments, a thread per parameter (see `adam-programs.ts`). Inputs R (rows scratch), M. */
 function momentsProgram(layout: MlpLayout, b: number, rl: RowsLayout, nParams: number): Program {
   const { widths, wOff, bOff, key } = layout;
-  const T = TRAIN_THREADS;
   const rows = 2 * b;
-  const groups = Math.ceil(nParams / T);
   const branches: string[] = [];
   for (let j = 0; j + 1 < widths.length; j++) {
     const nIn = widths[j]!;
@@ -160,57 +167,25 @@ function momentsProgram(layout: MlpLayout, b: number, rl: RowsLayout, nParams: n
     let i = q / ${nOut};
     let o = q % ${nOut};
     for (var r = 0; r < ${rows}; r++) {
-      g += R[${rl.a[j]} + r * ${nIn} + i] * R[${rl.d[j]} + r * ${nOut} + o];
+      g[0] += R[${rl.a[j]} + r * ${nIn} + i] * R[${rl.d[j]} + r * ${nOut} + o];
     }
   } else if (p < ${j + 2 < widths.length ? wOff[j + 1] : nParams}) {
     let o = p - ${bOff[j]};
     for (var r = 0; r < ${rows}; r++) {
-      g += R[${rl.d[j]} + r * ${nOut} + o];
+      g[0] += R[${rl.d[j]} + r * ${nOut} + o];
     }
   }`);
   }
-  return {
-    outputShape: [2 * nParams + groups],
+  return adamMomentsProgram({
     shaderKey: `ebm_train_moments_${key}_B${b}`,
-    dispatchLayout: { x: [0] },
-    dispatch: flatDispatch(groups),
+    nParams,
     variableNames: ['R', 'M'],
-    workgroupSize: [T, 1, 1],
-    size: true,
-    uniforms: 'b1 : f32, omb1 : f32, b2 : f32, omb2 : f32,',
-    getUserCode: () => `
-var<workgroup> ebmRed : array<f32, ${T}>;
-fn main(index : i32) {
-  let tid = i32(localIndex);
-  let live = index < ${nParams};
-  let p = select(0, index, live);
-  var g = 0.0;
-  ${branches.join(' else ')}
-  if (live) {
-    let m = M[p];
-    let v = M[${nParams} + p];
-    result[p] = m * uniforms.b1 + g * uniforms.omb1;
-    result[${nParams} + p] = v * uniforms.b2 + (g * g) * uniforms.omb2;
-  }
-  ebmRed[tid] = select(0.0, g * g, live);
-  workgroupBarrier();
-  if (tid == 0) {
-    var s = 0.0;
-    for (var k = 0; k < ${T}; k++) {
-      s += ebmRed[k];
-    }
-    let wg = index / ${T};
-    if (wg < ${groups}) {
-      result[${2 * nParams} + wg] = s;
-    }
-  }
-}
-`,
-  };
+    gradient: branches.join(' else '),
+  });
 }
 
 /** Program 3: the metrics [loss, E⁺, E⁻, ‖g‖] in one workgroup. Inputs R (rows scratch), M (new moments). */
-function metricsProgram(b: number, rl: RowsLayout, nParams: number, groups: number): Program {
+function metricsProgram(b: number, rl: RowsLayout, nParams: number): Program {
   const T = TRAIN_THREADS;
   return {
     outputShape: [4],
@@ -238,9 +213,7 @@ fn main(index : i32) {
     sn += en;
     sn2 += en * en;
   }
-  for (var k = tid; k < ${groups}; k += ${T}) {
-    gg += M[${2 * nParams} + k];
-  }
+  ${adamGradNormSquaredWgsl(nParams)}
   ebmS[tid] = sp;
   ebmS[${T} + tid] = sp2;
   ebmS[${2 * T} + tid] = sn;
@@ -266,33 +239,10 @@ fn main(index : i32) {
   };
 }
 
-/** Program 4: Adam's weight update of one tensor (tfjs's formula). Inputs W (weights), M (new moments). */
-function updateProgram(shape: number[]): Program {
-  const n = shape.reduce((a, c) => a * c, 1);
-  return {
-    outputShape: shape,
-    shaderKey: 'ebm_train_adam_update',
-    dispatchLayout: { x: shape.map((_, i) => i) },
-    dispatch: flatDispatch(Math.ceil(n / TRAIN_THREADS)),
-    variableNames: ['W', 'M'],
-    workgroupSize: [TRAIN_THREADS, 1, 1],
-    size: true,
-    uniforms: 'off : i32, nParams : i32, c1 : f32, c2 : f32, eps : f32, nlr : f32,',
-    getUserCode: () => `
-fn main(index : i32) {
-  if (index < uniforms.size) {
-    let p = uniforms.off + index;
-    let mh = M[p] / uniforms.c1;
-    let vh = M[uniforms.nParams + p] / uniforms.c2;
-    result[index] = (mh / (sqrt(vh) + uniforms.eps)) * uniforms.nlr + W[index];
-  }
-}
-`,
-  };
-}
+const KERNEL = 'train.mlpContrastiveAdam';
 
 function bad(argument: string, what: string, value: unknown, fix: string): never {
-  throw new EbmError('INVALID_PARAM', `train.mlpContrastiveAdam: ${what}.`, { argument, value, fix });
+  throw new EbmError('INVALID_PARAM', `${KERNEL}: ${what}.`, { argument, value, fix });
 }
 
 function assertSamples(name: string, x: unknown, dim: number, rows?: number): tf.Tensor2D {
@@ -315,24 +265,6 @@ function assertSamples(name: string, x: unknown, dim: number, rows?: number): tf
   return x as tf.Tensor2D;
 }
 
-function finite(
-  argument: string,
-  v: unknown,
-  lo: number,
-  hi = Number.POSITIVE_INFINITY,
-  open = false,
-): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi || (open && v === lo)) {
-    bad(
-      argument,
-      `${argument} must be a finite number in ${open ? '(' : '['}${lo}, ${hi}]`,
-      v,
-      'pass the optimizer settings of tf.train.adam.',
-    );
-  }
-  return v;
-}
-
 /**
  * `train.mlpContrastiveAdam` on WebGPU (see the module docs for the programs). Validates everything before any
  * dispatch: `INVALID_PARAM` for bad tensors or settings, `NOT_IMPLEMENTED` for an activation or a width the
@@ -351,35 +283,9 @@ export function mlpContrastiveAdamWebGpu(inputs: MLPContrastiveAdamInputs): MLPC
   const { dim, layout, weights } = liveMlpParams('train.mlpContrastiveAdam', params);
   const pos = assertSamples('positives', inputs.positives, dim);
   const neg = assertSamples('negatives', inputs.negatives, dim, pos.shape[0]);
-  const lambda = finite('energyL2', energyL2, 0);
-  if (adam === null || typeof adam !== 'object')
-    bad(
-      'adam',
-      'adam must be an object',
-      adam,
-      'pass { learningRate, beta1, beta2, epsilon, biasCorrection1, biasCorrection2 }.',
-    );
-  const lr = finite('adam.learningRate', adam.learningRate, Number.NEGATIVE_INFINITY);
-  const b1 = finite('adam.beta1', adam.beta1, 0, 1);
-  const b2 = finite('adam.beta2', adam.beta2, 0, 1);
-  const eps = finite('adam.epsilon', adam.epsilon, 0);
-  const c1 = finite('adam.biasCorrection1', adam.biasCorrection1, 0, 1, true);
-  const c2 = finite('adam.biasCorrection2', adam.biasCorrection2, 0, 1, true);
+  const lambda = finiteIn(KERNEL, 'energyL2', energyL2, 0);
   const nParams = layout.bOff[layout.bOff.length - 1]! + 1;
-  if (
-    !(moments instanceof tf.Tensor) ||
-    moments.isDisposed ||
-    moments.rank !== 1 ||
-    moments.dtype !== 'float32' ||
-    moments.size < 2 * nParams
-  ) {
-    bad(
-      'moments',
-      `moments must be a live float32 [2P] tensor (P = ${nParams})`,
-      moments instanceof tf.Tensor ? moments.shape : typeof moments,
-      'start from zeros [2P] and pass the previous output.',
-    );
-  }
+  const { adam: a, moments: m0 } = adamInputs(KERNEL, adam, moments, nParams);
   const shared = 4 * rowsSharedFloats(layout.widths);
   if (shared > workgroupStorageLimit()) {
     throw new EbmError(
@@ -405,27 +311,18 @@ export function mlpContrastiveAdamWebGpu(inputs: MLPContrastiveAdamInputs): MLPC
   }
   let mv: tf.Tensor | undefined;
   try {
-    const groups = Math.ceil(nParams / TRAIN_THREADS);
-    mv = run(momentsProgram(layout, b, rl, nParams), [rows, moments], 'float32', [
-      { type: 'float32', data: [b1] },
-      { type: 'float32', data: [1 - b1] },
-      { type: 'float32', data: [b2] },
-      { type: 'float32', data: [1 - b2] },
-    ]);
-    const metrics = run(metricsProgram(b, rl, nParams, groups), [rows, mv], 'float32', [
+    mv = runAdamMoments(momentsProgram(layout, b, rl, nParams), [rows, m0], a);
+    const metrics = run(metricsProgram(b, rl, nParams), [rows, mv], 'float32', [
       { type: 'float32', data: [lambda] },
     ]) as tf.Tensor1D;
-    const out = (weights as tf.Tensor[]).map((w, i) => {
-      const off = i % 2 === 0 ? layout.wOff[i / 2]! : layout.bOff[(i - 1) / 2]!;
-      return run(updateProgram([...w.shape]), [w, mv!], 'float32', [
-        { type: 'int32', data: [off] },
-        { type: 'int32', data: [nParams] },
-        { type: 'float32', data: [c1] },
-        { type: 'float32', data: [c2] },
-        { type: 'float32', data: [eps] },
-        { type: 'float32', data: [-lr] },
-      ]);
-    });
+    const offsets = weights.map((_, i) => (i % 2 === 0 ? layout.wOff[i / 2]! : layout.bOff[(i - 1) / 2]!));
+    let out: tf.Tensor[];
+    try {
+      out = adamUpdate(weights, offsets, mv, nParams, a);
+    } catch (e) {
+      metrics.dispose();
+      throw e;
+    }
     return { weights: out, moments: mv as tf.Tensor1D, metrics };
   } catch (e) {
     mv?.dispose();

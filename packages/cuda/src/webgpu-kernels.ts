@@ -5,6 +5,7 @@ import {
   type LangevinStepInputs,
   langevinStepComposite,
   MLP_CONTRASTIVE_ADAM_KERNEL,
+  MLP_GRADIENT_REGRESSION_ADAM_KERNEL,
   MLP_GRADIENT_REGRESSION_KERNEL,
   NON_FINITE_ROWS_KERNEL,
   type RandomInputs,
@@ -18,6 +19,7 @@ import { CHAIN_KINDS, chainTraceKernelName, makeChainKernel, makeChainTraceKerne
 import { flatDispatch, type Program } from './chain-programs.js';
 import { nonFiniteRowsWebGpu } from './finite-scan.js';
 import { mlpGradientRegressionWebGpu } from './mlp-gradient-regression.js';
+import { mlpGradientRegressionAdamWebGpu } from './mlp-gradient-regression-adam.js';
 import { mlpContrastiveAdamWebGpu } from './mlp-train.js';
 import { replayDrawWebGpu, replayWriteWebGpu } from './replay.js';
 import { NORMAL_WGSL, PHILOX_WGSL, UNIFORM_WGSL } from './wgsl.js';
@@ -216,6 +218,7 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
   'langevinStep',
   MLP_CONTRASTIVE_ADAM_KERNEL,
   MLP_GRADIENT_REGRESSION_KERNEL,
+  MLP_GRADIENT_REGRESSION_ADAM_KERNEL,
   REPLAY_DRAW_KERNEL,
   REPLAY_WRITE_KERNEL,
   NON_FINITE_ROWS_KERNEL,
@@ -227,7 +230,8 @@ export const WEBGPU_KERNEL_NAMES: readonly string[] = [
  * Registers the fused WGSL kernels for tfjs backend `'webgpu'` in `@ebm/core`'s kernel registry:
  * `randomNormal`, `randomUniform`, `langevinStep`, `train.mlpContrastiveAdam` (the fused CD + Adam training step of
  * an MLP energy, see `mlp-train.ts`), `train.mlpGradientRegression` (loss and parameter gradient of
- * Σ c‖∇ₓV + u‖², Energy Matching's flow term, see `mlp-gradient-regression.ts`), `replay.draw` and `replay.write`
+ * Σ c‖∇ₓV + u‖², Energy Matching's flow term, see `mlp-gradient-regression.ts`), `train.mlpGradientRegressionAdam`
+ * (that term and tfjs's Adam in one step, see `mlp-gradient-regression-adam.ts`), `replay.draw` and `replay.write`
  * (PCD's replay buffer in one program each, see `replay.ts`), `nonFiniteRows` (the count of non-finite rows of
  * `[B, D]` in one dispatch, see `finite-scan.ts`), and for every kind in `CHAIN_KINDS` the whole-chain
  * kernel
@@ -249,6 +253,12 @@ export function registerWebGpuKernels(): () => void {
     registerKernelImpl('langevinStep', WEBGPU_BACKEND, langevinStepWebGpu, opts),
     registerKernelImpl(MLP_CONTRASTIVE_ADAM_KERNEL, WEBGPU_BACKEND, mlpContrastiveAdamWebGpu, opts),
     registerKernelImpl(MLP_GRADIENT_REGRESSION_KERNEL, WEBGPU_BACKEND, mlpGradientRegressionWebGpu, opts),
+    registerKernelImpl(
+      MLP_GRADIENT_REGRESSION_ADAM_KERNEL,
+      WEBGPU_BACKEND,
+      mlpGradientRegressionAdamWebGpu,
+      opts,
+    ),
     registerKernelImpl(REPLAY_DRAW_KERNEL, WEBGPU_BACKEND, replayDrawWebGpu, opts),
     registerKernelImpl(REPLAY_WRITE_KERNEL, WEBGPU_BACKEND, replayWriteWebGpu, opts),
     registerKernelImpl(NON_FINITE_ROWS_KERNEL, WEBGPU_BACKEND, nonFiniteRowsWebGpu, opts),

@@ -390,11 +390,19 @@ export class EnergyMatchingLoss extends BaseLoss {
     return this.chains(assertBatch('x0', x0, this.energy.dim), x0.shape[0], key, schedule);
   }
 
-  protected computeParts(data: tf.Tensor2D, key: RngKey, context?: LossCallContext): LossParts {
-    const call = this.calls++;
-    const [kNoise, kTime, kCouple, kXi, kNeg] = splitKey(key, 5) as [RngKey, RngKey, RngKey, RngKey, RngKey];
+  /**
+   * The flow term's regression inputs of call number `call` under `key` (as `computeParts` draws them): x_t, the
+   * targets u_t, w(t) and the coupling's pair weights (absent = 1).
+   */
+  private flowInputs(
+    data: tf.Tensor2D,
+    key: RngKey,
+    call: number,
+    prepared: PreparedCall | undefined,
+  ): { xt: tf.Tensor2D; ut: tf.Tensor2D; fw: tf.Tensor1D; pairWeights: tf.Tensor1D | undefined } {
+    const [kNoise, kTime, kCouple, kXi] = splitKey(key, 5) as [RngKey, RngKey, RngKey, RngKey];
     const [b] = data.shape;
-    const pair = coupledPair(this.coupling, data, kNoise, kCouple, context?.prepared, this.name, (k, n, d) =>
+    const pair = coupledPair(this.coupling, data, kNoise, kCouple, prepared, this.name, (k, n, d) =>
       this.drawSource(k, n, d),
     );
     const t = randomUniform(kTime, [b]) as tf.Tensor1D;
@@ -403,13 +411,57 @@ export class EnergyMatchingLoss extends BaseLoss {
     // w(t) always (TorchEBM) or only in the joint phase (the paper's 2-D code); 1 otherwise
     const weighted = this.flowWeighting === 'always' || this.cdActive(call);
     const fw = weighted ? flowWeight(t, this.flowWeightCutoff) : (tf.onesLike(t) as tf.Tensor1D);
+    return { xt: xt as tf.Tensor2D, ut: ut as tf.Tensor2D, fw, pairWeights: pair.weights };
+  }
+
+  /**
+   * Whether the next call is the flow term alone, L = Σ_b c_b‖∇ₓV(x_b) + u_b‖² (the flow phase, `energyL2` = 0):
+   * a gradient regression that `fit` may train through the fused `train.mlpGradientRegressionAdam` step.
+   */
+  nextCallIsFlowRegression(): boolean {
+    return !this.cdActive(this.calls) && this.energyL2 === 0;
+  }
+
+  /**
+   * `fit`'s fused flow step (requires {@link EnergyMatchingLoss.nextCallIsFlowRegression}): the next call's
+   * regression on `data` under `key` — rows x_t, targets u_t and row weights c_b = w_b·w(t_b)/(B·D), exactly as
+   * `compute(data, { key, prepared })` draws them (the caller owns them) — and `consume()`, which counts the call
+   * (as `compute` would) once the step ran.
+   */
+  flowRegression(
+    data: tf.Tensor2D,
+    key: RngKey,
+    prepared?: PreparedCall,
+  ): { x: tf.Tensor2D; targets: tf.Tensor2D; rowWeights: tf.Tensor1D; consume: () => void } {
+    const x = this.validateData(data);
+    const call = this.calls;
+    const out = tf.tidy(() =>
+      withoutTape(() => {
+        const { xt, ut, fw, pairWeights } = this.flowInputs(x, key, call, prepared);
+        const [b, d] = xt.shape;
+        const c = tf.div(pairWeights === undefined ? fw : tf.mul(pairWeights, fw), b * d) as tf.Tensor1D;
+        return { x: xt, targets: ut, rowWeights: c };
+      }),
+    );
+    return {
+      ...out,
+      consume: () => {
+        if (this.calls === call) this.calls++;
+      },
+    };
+  }
+
+  protected computeParts(data: tf.Tensor2D, key: RngKey, context?: LossCallContext): LossParts {
+    const call = this.calls++;
+    const [, , , , kNeg] = splitKey(key, 5) as [RngKey, RngKey, RngKey, RngKey, RngKey];
+    const { xt, ut, fw, pairWeights } = this.flowInputs(data, key, call, context?.prepared);
     // The fused kernel (webgpu, MLP energies) when available, else double back-propagation by autograd.
     const flowLoss =
-      fusedFlowTerm(this.energy, xt as tf.Tensor2D, ut as tf.Tensor2D, fw, pair.weights) ??
+      fusedFlowTerm(this.energy, xt, ut, fw, pairWeights) ??
       (() => {
-        const g = this.energy.gradient(xt as tf.Tensor2D, { checkFinite: false });
+        const g = this.energy.gradient(xt, { checkFinite: false });
         let perRow: tf.Tensor = tf.mul(fw, tf.mean(tf.square(tf.add(g, ut)), 1));
-        if (pair.weights !== undefined) perRow = tf.mul(pair.weights, perRow);
+        if (pairWeights !== undefined) perRow = tf.mul(pairWeights, perRow);
         return tf.mean(perRow) as tf.Scalar;
       })();
     const stats: Record<string, tf.Scalar> = {};

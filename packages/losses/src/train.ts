@@ -28,6 +28,7 @@ import {
 } from './checkpoint.js';
 import { readLatestCheckpoint, removeStaleTempFiles, writeCheckpointFile } from './checkpoint-file.js';
 import { RunawayDetector, type RunawayGuardOptions } from './fit-divergence.js';
+import { FusedFlowStep, fusedFlowStepUnavailable } from './fused-flow-step.js';
 import {
   FUSED_GRAD_NORM,
   FusedContrastiveStep,
@@ -188,7 +189,10 @@ export interface FitOptions {
    * loss, gradient (the energy L2 term included), Adam update (tfjs's formula and bias correction) and metrics
    * (`loss`, `energyPos`, `energyNeg`, `gradNorm`) on the device, equal to the autograd step up to float32
    * rounding; Adam's state is written back to the optimizer at every checkpoint and at the end of the run
-   * (see `fused-step.ts`). `false` always runs autograd.
+   * (see `fused-adam-state.ts`). Likewise for `EnergyMatchingLoss` (same energy, optimizer and clipping
+   * conditions) when the active backend registered `train.mlpGradientRegressionAdam`: its flow-phase steps (λ = 0 or
+   * warm-up, `energyL2` = 0) run the flow term's gradient and Adam fused (`fused-flow-step.ts`), its joint-phase
+   * steps autograd. `false` always runs autograd.
    */
   readonly fusedStep?: boolean;
 }
@@ -540,10 +544,11 @@ function weightsFinite(c: TrainingCheckpoint): boolean {
  * as exact OT reads its cost with `await data()` before the tape, so it trains on WebGPU too), gradients
  * of `loss.compute(batch, { key, prepared }).loss` with respect to the variables (`tf.variableGrads`), optional clipping,
  * `optimizer.applyGradients` — or, for CD / PCD with an `MLPEnergy` and `tf.train.adam` on a backend that registered
- * the `train.mlpContrastiveAdam` kernel (webgpu with `@ebm/cuda`), the same step fused on the device
- * ({@link FitOptions.fusedStep}). Every `checkpointEvery` steps a {@link TrainingCheckpoint} is taken: it is the
- * restore point of the divergence guard and is passed to `onCheckpoint`; `resumeFrom` continues a run
- * bit-identically on the cpu backend (same seed, data source and objects of the same kinds).
+ * the `train.mlpContrastiveAdam` kernel (webgpu with `@ebm/cuda`), the same step fused on the device, and likewise
+ * Energy Matching's flow-phase steps through `train.mlpGradientRegressionAdam` ({@link FitOptions.fusedStep}).
+ * Every `checkpointEvery` steps a {@link TrainingCheckpoint} is taken: it is the restore point of the divergence
+ * guard and is passed to `onCheckpoint`; `resumeFrom` continues a run bit-identically on the cpu backend (same
+ * seed, data source and objects of the same kinds).
  *
  * @example
  * ```ts
@@ -655,10 +660,11 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     });
   }
   const fusedSetup = { loss, optimizer, variables, clipNorm, clipValue };
-  let fused =
-    fusedOption && fusedStepUnavailable(fusedSetup) === undefined
-      ? new FusedContrastiveStep(fusedSetup)
-      : undefined;
+  let fused: FusedContrastiveStep | FusedFlowStep | undefined;
+  if (fusedOption && fusedStepUnavailable(fusedSetup) === undefined)
+    fused = new FusedContrastiveStep(fusedSetup);
+  else if (fusedOption && fusedFlowStepUnavailable(fusedSetup) === undefined)
+    fused = new FusedFlowStep(fusedSetup);
   let fusedSteps = 0;
   const snapshot = () => {
     // The fused step's Adam state goes back to the optimizer before it is saved.
@@ -705,8 +711,11 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         fused = undefined;
       }
       let pending: FusedPending | undefined;
-      if (fused !== undefined) {
-        // Fused: negatives, gradient, Adam update and metrics on the device; one read.
+      if (fused instanceof FusedFlowStep && !fused.applies()) {
+        // Not a flow step (Energy Matching's joint phase): autograd on the optimizer's own, current, slots.
+        fused.release();
+      } else if (fused !== undefined) {
+        // Fused: negatives / flow pairs, gradient, Adam update and metrics on the device; one read.
         try {
           pending = await fused.step(batch, stepKey);
         } catch (e) {
