@@ -334,6 +334,8 @@ export async function run(options: EnergyMatchingRunOptions = {}) {
       afterFlow,
       msPerFlowStep: round(flowMs / flowRan, 1),
       flowStepsThisRun: flow.history.length,
+      // steps taken by a fused training step (on webgpu with @ebm/cuda: gradient regression + Adam in a few dispatches)
+      fusedFlowSteps: flow.fusedSteps,
     });
     checkpointMs = 0;
     const t1 = performance.now();
