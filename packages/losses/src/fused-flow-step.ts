@@ -1,6 +1,4 @@
 import {
-  EbmError,
-  kernelSource,
   MLP_GRADIENT_REGRESSION_ADAM_KERNEL,
   type MLPGradientRegressionAdamOutput,
   type RngKey,
@@ -13,11 +11,15 @@ import {
   FUSED_GRAD_NORM,
   FusedAdamState,
   type FusedPending,
-  isAdam,
   mlpParams,
   weightsMismatch,
 } from './fused-adam-state.js';
-import type { FusedStepSetup } from './fused-step.js';
+import {
+  assertFusedAvailable,
+  commonUnavailable,
+  FusedMlpStep,
+  type FusedStepSetup,
+} from './fused-mlp-step.js';
 
 /**
  * `fit`'s fused flow step: Energy Matching's flow phase (λ = 0 or warm-up, `energyL2` = 0: the loss is the
@@ -52,18 +54,16 @@ function flowLoss(loss: unknown): EnergyMatchingLoss | undefined {
  * Whether a given step is a flow step is asked per step ({@link FusedFlowStep.applies}).
  */
 export function fusedFlowStepUnavailable(setup: FusedStepSetup): string | undefined {
-  if (kernelSource(MLP_GRADIENT_REGRESSION_ADAM_KERNEL) !== 'backend')
-    return `no ${MLP_GRADIENT_REGRESSION_ADAM_KERNEL} kernel for backend ${tf.getBackend()}`;
   const loss = flowLoss(setup.loss);
-  if (loss === undefined) return 'the loss is not EnergyMatchingLoss';
-  if (loss.variables.length > 0) return 'the loss has variables of its own';
-  if (setup.clipNorm !== undefined || setup.clipValue !== undefined) return 'gradient clipping is on';
-  if (!isAdam(setup.optimizer)) return 'the optimizer is not tf.train.adam';
-  const p = mlpParams(loss.energy);
-  if (p === undefined || p.weights.length < 2) return "the energy has no 'mlp' kernel hint";
+  const common = commonUnavailable(setup, MLP_GRADIENT_REGRESSION_ADAM_KERNEL, loss, 'EnergyMatchingLoss');
+  if (common !== undefined) return common;
+  const p = mlpParams(loss!.energy)!;
+  if (p.weights.length < 2) return "the energy has no 'mlp' kernel hint";
   const vars = setup.variables;
   const graded = gradedVariables(p.weights as tf.Variable[], vars);
-  const why = weightsMismatch(p.weights, vars, setup.optimizer, (w) => graded.indexOf(w));
+  // commonUnavailable checked the optimizer is tfjs's Adam
+  const adam = setup.optimizer as unknown as AdamLike;
+  const why = weightsMismatch(p.weights, vars, adam, (w) => graded.indexOf(w));
   if (why !== undefined) return why;
   if (!vars.every((v) => v.trainable)) return 'a trained variable is not trainable';
   return undefined;
@@ -76,59 +76,27 @@ function gradedVariables(weights: readonly tf.Variable[], vars: readonly tf.Vari
 }
 
 /** The fused flow-term + Adam step of a run (see the module docs). */
-export class FusedFlowStep {
-  private readonly state: FusedAdamState;
+export class FusedFlowStep extends FusedMlpStep {
   private readonly loss: EnergyMatchingLoss;
-  private readonly weights: tf.Variable[];
 
   constructor(setup: FusedStepSetup) {
-    const why = fusedFlowStepUnavailable(setup);
-    if (why !== undefined) {
-      throw new EbmError('NOT_IMPLEMENTED', `The fused flow step cannot run: ${why}.`, {
-        argument: 'loss',
-        fix: 'use the autograd step (fit picks it automatically).',
-      });
-    }
-    this.loss = flowLoss(setup.loss)!;
-    this.weights = [...mlpParams(this.loss.energy)!.weights] as tf.Variable[];
-    const trained = this.weights.slice(0, -1);
-    const graded = gradedVariables(this.weights, setup.variables);
-    this.state = new FusedAdamState(
+    assertFusedAvailable('fused flow step', fusedFlowStepUnavailable(setup));
+    const loss = flowLoss(setup.loss)!;
+    const weights = [...mlpParams(loss.energy)!.weights] as tf.Variable[];
+    const trained = weights.slice(0, -1);
+    const graded = gradedVariables(weights, setup.variables);
+    const state = new FusedAdamState(
       setup.optimizer as unknown as AdamLike,
       trained,
       trained.map((w) => graded.indexOf(w)),
     );
-  }
-
-  /** Whether the step can still run (the hint, its variables and the backend kernel are still there). */
-  available(): boolean {
-    const p = mlpParams(this.loss.energy);
-    return (
-      p !== undefined &&
-      p.weights.length === this.weights.length &&
-      p.weights.every((w, k) => w === this.weights[k] && !(w as tf.Tensor).isDisposed) &&
-      kernelSource(MLP_GRADIENT_REGRESSION_ADAM_KERNEL) === 'backend'
-    );
+    super(MLP_GRADIENT_REGRESSION_ADAM_KERNEL, loss.energy, weights, state);
+    this.loss = loss;
   }
 
   /** Whether the next step is a flow step (else `fit` runs autograd, after {@link FusedFlowStep.release}). */
-  applies(): boolean {
+  override applies(): boolean {
     return this.loss.nextCallIsFlowRegression();
-  }
-
-  /** Writes the Adam state back to the optimizer (see `fused-adam-state.ts`). */
-  sync(): void {
-    this.state.sync();
-  }
-
-  /** Writes the state back and forgets it (the next fused step re-imports it from the optimizer). */
-  release(): void {
-    this.state.release();
-  }
-
-  /** Forgets the state without writing it back (after the optimizer was restored from a checkpoint). */
-  invalidate(): void {
-    this.state.invalidate();
   }
 
   /**
@@ -136,7 +104,7 @@ export class FusedFlowStep {
    * prepared })` draws them, the pairing solved by `loss.prepare`): the kernel's new weights are assigned at once;
    * the returned {@link FusedPending} keeps or undoes them. The loss counts the call once the kernel ran.
    */
-  async step(batch: tf.Tensor2D, key: RngKey): Promise<FusedPending> {
+  override async step(batch: tf.Tensor2D, key: RngKey): Promise<FusedPending> {
     const { moments, adam } = await this.state.current();
     const prepared = await this.loss.prepare(batch, { key });
     let out: MLPGradientRegressionAdamOutput;
@@ -165,9 +133,5 @@ export class FusedFlowStep {
       flowLoss: d[0]!,
       [FUSED_GRAD_NORM]: d[1]!,
     }));
-  }
-
-  dispose(): void {
-    this.state.dispose();
   }
 }

@@ -1,6 +1,4 @@
 import {
-  EbmError,
-  kernelSource,
   MLP_CONTRASTIVE_ADAM_KERNEL,
   type MLPContrastiveAdamOutput,
   type RngKey,
@@ -13,12 +11,18 @@ import {
   FUSED_GRAD_NORM,
   FusedAdamState,
   type FusedPending,
-  isAdam,
   mlpParams,
   weightsMismatch,
 } from './fused-adam-state.js';
+import {
+  assertFusedAvailable,
+  commonUnavailable,
+  FusedMlpStep,
+  type FusedStepSetup,
+} from './fused-mlp-step.js';
 
 export { FUSED_GRAD_NORM, type FusedPending } from './fused-adam-state.js';
+export type { FusedStepSetup } from './fused-mlp-step.js';
 
 /**
  * `fit`'s fused training step: CD / PCD / PT-CD on an MLP energy with tfjs's Adam through the
@@ -39,15 +43,6 @@ function contrastiveLoss(loss: unknown): ContrastiveDivergence | undefined {
   return known.includes(own) ? loss : undefined;
 }
 
-/** What the fused step needs besides the batch. */
-export interface FusedStepSetup {
-  readonly loss: unknown;
-  readonly optimizer: tf.Optimizer;
-  readonly variables: readonly tf.Variable[];
-  readonly clipNorm?: number | undefined;
-  readonly clipValue?: number | undefined;
-}
-
 /**
  * Why `fit` cannot take the fused step for this run (a sentence), or `undefined` when it can: a CD-family loss
  * (CD, PCD, PT-CD; not a subclass with its own `computeParts`), an energy with an `'mlp'` kernel hint whose
@@ -55,74 +50,38 @@ export interface FusedStepSetup {
  * `train.mlpContrastiveAdam` for the active backend.
  */
 export function fusedStepUnavailable(setup: FusedStepSetup): string | undefined {
-  if (kernelSource(MLP_CONTRASTIVE_ADAM_KERNEL) !== 'backend')
-    return `no ${MLP_CONTRASTIVE_ADAM_KERNEL} kernel for backend ${tf.getBackend()}`;
   const loss = contrastiveLoss(setup.loss);
-  if (loss === undefined) return 'the loss is not CD / PCD / PT-CD';
-  if (loss.variables.length > 0) return 'the loss has variables of its own';
-  if (setup.clipNorm !== undefined || setup.clipValue !== undefined) return 'gradient clipping is on';
-  if (!isAdam(setup.optimizer)) return 'the optimizer is not tf.train.adam';
-  const p = mlpParams(loss.energy);
-  if (p === undefined) return "the energy has no 'mlp' kernel hint";
+  const why = commonUnavailable(setup, MLP_CONTRASTIVE_ADAM_KERNEL, loss, 'CD / PCD / PT-CD');
+  if (why !== undefined) return why;
   const vars = setup.variables;
-  return weightsMismatch(p.weights, vars, setup.optimizer, (w) => vars.indexOf(w));
+  // commonUnavailable checked the optimizer is tfjs's Adam
+  const adam = setup.optimizer as unknown as AdamLike;
+  return weightsMismatch(mlpParams(loss!.energy)!.weights, vars, adam, (w) => vars.indexOf(w));
 }
 
 /** The fused CD + Adam step of a run (see the module docs). */
-export class FusedContrastiveStep {
-  private readonly state: FusedAdamState;
+export class FusedContrastiveStep extends FusedMlpStep {
   private readonly loss: ContrastiveDivergence;
-  private readonly weights: tf.Variable[];
 
   constructor(setup: FusedStepSetup) {
-    const why = fusedStepUnavailable(setup);
-    if (why !== undefined) {
-      throw new EbmError('NOT_IMPLEMENTED', `The fused training step cannot run: ${why}.`, {
-        argument: 'loss',
-        fix: 'use the autograd step (fit picks it automatically).',
-      });
-    }
-    this.loss = contrastiveLoss(setup.loss)!;
-    this.weights = [...mlpParams(this.loss.energy)!.weights] as tf.Variable[];
+    assertFusedAvailable('fused training step', fusedStepUnavailable(setup));
+    const loss = contrastiveLoss(setup.loss)!;
+    const weights = [...mlpParams(loss.energy)!.weights] as tf.Variable[];
     // Optimizer slot of each weight: its index in fit's variable list (= tfjs Adam's slot order).
-    this.state = new FusedAdamState(
+    const state = new FusedAdamState(
       setup.optimizer as unknown as AdamLike,
-      this.weights,
-      this.weights.map((w) => setup.variables.indexOf(w)),
+      weights,
+      weights.map((w) => setup.variables.indexOf(w)),
     );
-  }
-
-  /** Whether the step can still run (the hint, its variables and the backend kernel are still there). */
-  available(): boolean {
-    const p = mlpParams(this.loss.energy);
-    return (
-      p !== undefined &&
-      p.weights.length === this.weights.length &&
-      p.weights.every((w, k) => w === this.weights[k] && !(w as tf.Tensor).isDisposed) &&
-      kernelSource(MLP_CONTRASTIVE_ADAM_KERNEL) === 'backend'
-    );
-  }
-
-  /** Writes the Adam state back to the optimizer (see `fused-adam-state.ts`). */
-  sync(): void {
-    this.state.sync();
-  }
-
-  /** Writes the state back and forgets it (the next fused step re-imports it from the optimizer). */
-  release(): void {
-    this.state.release();
-  }
-
-  /** Forgets the state without writing it back (after the optimizer was restored from a checkpoint). */
-  invalidate(): void {
-    this.state.invalidate();
+    super(MLP_CONTRASTIVE_ADAM_KERNEL, loss.energy, weights, state);
+    this.loss = loss;
   }
 
   /**
    * One step on `batch` with key `key` (the loss's negatives exactly as `loss.compute(batch, { key })` draws
    * them): the kernel's new weights are assigned at once; the returned {@link FusedPending} keeps or undoes them.
    */
-  async step(batch: tf.Tensor2D, key: RngKey): Promise<FusedPending> {
+  override async step(batch: tf.Tensor2D, key: RngKey): Promise<FusedPending> {
     const { moments, adam } = await this.state.current();
     const { positives, negatives, stats } = this.loss.contrastiveSamples(batch, key);
     let out: MLPContrastiveAdamOutput;
@@ -145,9 +104,5 @@ export class FusedContrastiveStep {
       ...stats,
       [FUSED_GRAD_NORM]: d[3]!,
     }));
-  }
-
-  dispose(): void {
-    this.state.dispose();
   }
 }

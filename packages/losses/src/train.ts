@@ -29,6 +29,7 @@ import {
 import { readLatestCheckpoint, removeStaleTempFiles, writeCheckpointFile } from './checkpoint-file.js';
 import { RunawayDetector, type RunawayGuardOptions } from './fit-divergence.js';
 import { FusedFlowStep, fusedFlowStepUnavailable } from './fused-flow-step.js';
+import type { FusedMlpStep } from './fused-mlp-step.js';
 import {
   FUSED_GRAD_NORM,
   FusedContrastiveStep,
@@ -660,7 +661,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     });
   }
   const fusedSetup = { loss, optimizer, variables, clipNorm, clipValue };
-  let fused: FusedContrastiveStep | FusedFlowStep | undefined;
+  let fused: FusedMlpStep | undefined;
   if (fusedOption && fusedStepUnavailable(fusedSetup) === undefined)
     fused = new FusedContrastiveStep(fusedSetup);
   else if (fusedOption && fusedFlowStepUnavailable(fusedSetup) === undefined)
@@ -711,7 +712,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         fused = undefined;
       }
       let pending: FusedPending | undefined;
-      if (fused instanceof FusedFlowStep && !fused.applies()) {
+      if (fused !== undefined && !fused.applies()) {
         // Not a flow step (Energy Matching's joint phase): autograd on the optimizer's own, current, slots.
         fused.release();
       } else if (fused !== undefined) {

@@ -198,6 +198,18 @@ describe.skipIf(!available)('fit with the fused train.mlpContrastiveAdam step on
     expect(res.fusedSteps).toBe(0);
     Object.defineProperty(e, 'kernelHint', { value: hint, configurable: true });
     opt.dispose();
+    // fit told to train only some of the MLP's weights: the trained variables are not the hint's weights
+    const opt2 = tf.train.adam(0.01);
+    const some = await fit({
+      loss: new ContrastiveDivergence(e, { sampler, k: 2 }),
+      optimizer: opt2,
+      data: data!,
+      batchSize: 8,
+      steps: 1,
+      variables: e.trainableVariables.slice(0, 2) as tf.Variable[],
+    });
+    expect(some.fusedSteps).toBe(0);
+    opt2.dispose();
     e.dispose();
   });
 
