@@ -9,16 +9,7 @@
  * relative); Adam divides by √v, so each step moves a weight by ~lr = 0.01 times that relative error: weights
  * |Δ| < 2e-4 after a few steps, metrics within 1e-3 relative, Adam moments |Δ| < 1e-4.
  */
-import {
-  EbmError,
-  getKernelImpl,
-  isEbmError,
-  MLP_GRADIENT_REGRESSION_ADAM_KERNEL,
-  type MLPGradientRegressionAdamOutput,
-  normalArray,
-  registerKernelImpl,
-  rngKey,
-} from '@ebm/core';
+import { isEbmError, MLP_GRADIENT_REGRESSION_ADAM_KERNEL, normalArray, rngKey } from '@ebm/core';
 import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
 import { setupWebGpu } from '@ebm/cuda';
 import { MLPEnergy } from '@ebm/models';
@@ -26,50 +17,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EnergyMatchingLoss, type EnergyMatchingOptions, type FitOptions, fit } from '../src/index.js';
 import { flowOnlyRollback } from './flow-rollback.js';
+import { kernelCounter } from './kernel-counter.js';
 
 const { available } = await webGpuForTests(
   () => setupWebGpu({ kernels: true }),
   'losses fused flow-step webgpu tests',
 );
 
-/** Counts the fused kernel's calls (wraps the registered implementation); can make a call fail or NaN. */
-function counter() {
-  const impl = available ? getKernelImpl(MLP_GRADIENT_REGRESSION_ADAM_KERNEL, 'webgpu') : undefined;
-  let calls = 0;
-  let fail: false | 'error' | 'notImplemented' = false;
-  let nanAt = -1;
-  if (impl !== undefined) {
-    registerKernelImpl(
-      MLP_GRADIENT_REGRESSION_ADAM_KERNEL,
-      'webgpu',
-      (inputs) => {
-        const call = calls++;
-        if (fail === 'error') throw new Error('kernel failure (test)');
-        if (fail === 'notImplemented') throw new EbmError('NOT_IMPLEMENTED', 'not on this device (test)');
-        const out = impl(inputs) as MLPGradientRegressionAdamOutput;
-        if (call !== nanAt) return out;
-        // A NaN loss (the guard must reject the step and undo its update).
-        const metrics = tf.mul(out.metrics, Number.NaN) as tf.Tensor1D;
-        out.metrics.dispose();
-        return { ...out, metrics };
-      },
-      { override: true },
-    );
-  }
-  return {
-    calls: () => calls,
-    fail: (on: false | 'error' | 'notImplemented') => {
-      fail = on;
-    },
-    /** Makes kernel call number `n` (counting from the current count) return a NaN loss. */
-    nanAfter: (n: number) => {
-      nanAt = calls + n;
-    },
-    restore: () =>
-      impl && registerKernelImpl(MLP_GRADIENT_REGRESSION_ADAM_KERNEL, 'webgpu', impl, { override: true }),
-  };
-}
-const count = counter();
+const count = kernelCounter(MLP_GRADIENT_REGRESSION_ADAM_KERNEL, available);
 afterAll(() => count.restore());
 
 const data = available ? tf.tensor2d(normalArray(rngKey(1), [48, 2]), [48, 2]) : undefined;

@@ -8,14 +8,7 @@
  * |Δ| ≤ 1e-5·max|ref| + 1e-3·|ref| per entry; Adam moves each weight by ~lr = 0.01 per step times that relative
  * error, so weights |Δ| < 2e-4 after 3 steps and the loss history within 1e-3 relative.
  */
-import {
-  EbmError,
-  getKernelImpl,
-  MLP_GRADIENT_REGRESSION_KERNEL,
-  normalArray,
-  registerKernelImpl,
-  rngKey,
-} from '@ebm/core';
+import { MLP_GRADIENT_REGRESSION_KERNEL, normalArray, rngKey } from '@ebm/core';
 import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
 import { setupWebGpu } from '@ebm/cuda';
 import { MLPEnergy } from '@ebm/models';
@@ -24,6 +17,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fusedFlowTerm } from '../src/fused-flow-term.js';
 import { EnergyMatchingLoss, type EnergyMatchingOptions, fit } from '../src/index.js';
 import { flowOnlyRollback } from './flow-rollback.js';
+import { kernelCounter } from './kernel-counter.js';
 
 // Per-test limit 600 s: lavapipe compiles every WGSL program on the CPU; on a loaded 2-core machine the first
 // test (five networks, the contrastive case's Langevin programs) has taken 120 s (3.4 s when idle).
@@ -32,46 +26,7 @@ const { available } = await webGpuForTests(
   'losses fused flow-term webgpu tests',
 );
 
-/** Counts the fused kernel's calls (wraps the registered implementation); can make it fail or remove it. */
-function counter() {
-  const impl = available ? getKernelImpl(MLP_GRADIENT_REGRESSION_KERNEL, 'webgpu') : undefined;
-  let calls = 0;
-  let fail: false | 'error' | 'notImplemented' = false;
-  let remove: (() => void) | undefined;
-  const install = () => {
-    if (impl === undefined) return;
-    remove = registerKernelImpl(
-      MLP_GRADIENT_REGRESSION_KERNEL,
-      'webgpu',
-      (inputs) => {
-        calls++;
-        if (fail === 'error') throw new Error('kernel failure (test)');
-        if (fail === 'notImplemented') throw new EbmError('NOT_IMPLEMENTED', 'not on this device (test)');
-        return impl(inputs);
-      },
-      { override: true },
-    );
-  };
-  install();
-  return {
-    calls: () => calls,
-    fail: (on: false | 'error' | 'notImplemented') => {
-      fail = on;
-    },
-    /** Runs `f` with no kernel registered (the autograd path). */
-    async without<T>(f: () => T | Promise<T>): Promise<T> {
-      remove?.();
-      try {
-        return await f();
-      } finally {
-        install();
-      }
-    },
-    restore: () =>
-      impl && registerKernelImpl(MLP_GRADIENT_REGRESSION_KERNEL, 'webgpu', impl, { override: true }),
-  };
-}
-const count = counter();
+const count = kernelCounter(MLP_GRADIENT_REGRESSION_KERNEL, available);
 afterAll(() => count.restore());
 
 const data = available ? tf.tensor2d(normalArray(rngKey(1), [48, 2]), [48, 2]) : undefined;

@@ -7,15 +7,7 @@
  * divides by √v, so each step moves a weight by ~lr = 0.01 times that relative error: weights |Δ| < 2e-4 after
  * 3 steps (observed ≤ 3e-7 on lavapipe), metrics within 1e-3 relative, Adam moments |Δ| < 1e-4.
  */
-import {
-  EbmError,
-  getKernelImpl,
-  isEbmError,
-  MLP_CONTRASTIVE_ADAM_KERNEL,
-  normalArray,
-  registerKernelImpl,
-  rngKey,
-} from '@ebm/core';
+import { isEbmError, MLP_CONTRASTIVE_ADAM_KERNEL, normalArray, rngKey } from '@ebm/core';
 import { expectNoLeaks, webGpuForTests } from '@ebm/core/testing';
 import { setupWebGpu } from '@ebm/cuda';
 import { MLPEnergy } from '@ebm/models';
@@ -28,40 +20,14 @@ import {
   fit,
   PersistentContrastiveDivergence,
 } from '../src/index.js';
+import { kernelCounter } from './kernel-counter.js';
 
 const { available } = await webGpuForTests(
   () => setupWebGpu({ kernels: true }),
   'losses fused-step webgpu tests',
 );
 
-/** Counts the fused kernel's calls (wraps the registered implementation). */
-function counter() {
-  const impl = available ? getKernelImpl(MLP_CONTRASTIVE_ADAM_KERNEL, 'webgpu') : undefined;
-  let calls = 0;
-  let fail: false | 'error' | 'notImplemented' = false;
-  if (impl !== undefined) {
-    registerKernelImpl(
-      MLP_CONTRASTIVE_ADAM_KERNEL,
-      'webgpu',
-      (inputs) => {
-        calls++;
-        if (fail === 'error') throw new Error('kernel failure (test)');
-        if (fail === 'notImplemented') throw new EbmError('NOT_IMPLEMENTED', 'not on this device (test)');
-        return impl(inputs);
-      },
-      { override: true },
-    );
-  }
-  return {
-    calls: () => calls,
-    failNext: (on: false | 'error' | 'notImplemented') => {
-      fail = on;
-    },
-    restore: () =>
-      impl && registerKernelImpl(MLP_CONTRASTIVE_ADAM_KERNEL, 'webgpu', impl, { override: true }),
-  };
-}
-const count = counter();
+const count = kernelCounter(MLP_CONTRASTIVE_ADAM_KERNEL, available);
 afterAll(() => count.restore());
 
 const data = available ? tf.tensor2d(normalArray(rngKey(1), [48, 2]), [48, 2]) : undefined;
@@ -160,10 +126,10 @@ describe.skipIf(!available)('fit with the fused train.mlpContrastiveAdam step on
     }
     // A kernel that does not take the network on this device (NOT_IMPLEMENTED at the first step): autograd.
     const r = run(false);
-    count.failNext('notImplemented');
+    count.fail('notImplemented');
     const c0 = count.calls();
     const ni = await r.go(2);
-    count.failNext(false);
+    count.fail(false);
     expect(count.calls() - c0).toBe(1);
     expect(ni.fusedSteps).toBe(0);
     expect(ni.history).toHaveLength(2);
@@ -216,11 +182,11 @@ describe.skipIf(!available)('fit with the fused train.mlpContrastiveAdam step on
   it('no leaks on success and when a step throws (kernel failure, data failure); bad fusedStep is an EbmError', async () => {
     const r = run(true);
     await expectNoLeaks(() => r.go(2));
-    count.failNext('error');
+    count.fail('error');
     await expectNoLeaks(async () => {
       await expect(r.go(2)).rejects.toThrow('kernel failure');
     });
-    count.failNext(false);
+    count.fail(false);
     const before = tf.memory().numTensors;
     await expect(
       r.go(3, {
