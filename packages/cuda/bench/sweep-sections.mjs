@@ -17,6 +17,7 @@ import { separableChainVariant, separableVariantLabel, setSeparableChainVariant 
 import { DoubleWell } from '@ebm/models';
 import { LangevinDynamics } from '@ebm/samplers';
 import * as tf from '@tensorflow/tfjs-core';
+import { quartiles } from './timing.mjs';
 
 const SETTINGS = { stepSize: 0.01, noiseScale: 1 };
 const dw = () => new DoubleWell({ barrierHeight: 2, b: 1 });
@@ -51,23 +52,9 @@ function row(r) {
   else console.log(`RESULT ${line}`);
 }
 
-function quantile(s, q) {
-  const p = (s.length - 1) * q;
-  const lo = Math.floor(p);
-  return s[lo] + (s[Math.min(s.length - 1, lo + 1)] - s[lo]) * (p - lo);
-}
-
+/** The timed calls' quartiles (`timing.mjs`) and each call's ms. */
 function summary(ms) {
-  const s = [...ms].sort((a, b) => a - b);
-  return {
-    medianMs: quantile(s, 0.5),
-    p25Ms: quantile(s, 0.25),
-    p75Ms: quantile(s, 0.75),
-    minMs: s[0],
-    maxMs: s[s.length - 1],
-    n: s.length,
-    ms: ms.map((v) => Math.round(v * 1000) / 1000),
-  };
+  return { ...quartiles(ms), ms: ms.map((v) => Math.round(v * 1000) / 1000) };
 }
 
 /** Raw bits of a float32 read-back. */
