@@ -92,6 +92,53 @@ describe('EnergyMatchingLoss', () => {
     V.dispose();
   });
 
+  it("flowRegression: the next call's rows, targets and weights give its flow loss; consume counts the call", () => {
+    const V = new Quadratic();
+    const data = tf.tidy(() => tf.add(tf.mul(randomNormal(rngKey(1), [32, 2]), 0.3), 1)) as tf.Tensor2D;
+    const loss = new EnergyMatchingLoss(V, { coupling: 'independent', warmupSteps: 1, sigma: 0.1 });
+    const key = rngKey(4);
+    expect(loss.nextCallIsFlowRegression()).toBe(true);
+    // Σ_b c_b‖∇V(x_b) + u_b‖² equals compute's flow loss for the same call and key (computed first: a call
+    // that is not consumed leaves the loss where it was)
+    const reg = loss.flowRegression(data, key);
+    const fromRegression = tf.tidy(() => {
+      const g = V.gradient(reg.x);
+      return tf.sum(tf.mul(reg.rowWeights, tf.sum(tf.square(tf.add(g, reg.targets)), 1))).dataSync()[0]!;
+    });
+    tf.dispose([reg.x, reg.targets, reg.rowWeights]);
+    expect(loss.nextCallIsFlowRegression()).toBe(true);
+    const out = loss.compute(data, { key, metrics: false });
+    expect(fromRegression).toBeCloseTo(out.loss.dataSync()[0]!, 5);
+    tf.dispose(out.loss);
+    // compute counted its call: the next is the joint phase (warmupSteps 1), not a regression; consume of the
+    // earlier regression does not count it twice
+    reg.consume();
+    expect(loss.nextCallIsFlowRegression()).toBe(false);
+    // a fresh loss: consume counts the call once
+    const fresh = new EnergyMatchingLoss(V, { coupling: 'independent', warmupSteps: 1 });
+    expectNoLeaksSync(() => {
+      const r = fresh.flowRegression(data, key);
+      tf.dispose([r.x, r.targets, r.rowWeights]);
+      r.consume();
+      r.consume();
+    });
+    expect(fresh.nextCallIsFlowRegression()).toBe(false);
+    // energyL2 > 0: the flow phase is not a bare regression
+    expect(new EnergyMatchingLoss(V, { energyL2: 0.1 }).nextCallIsFlowRegression()).toBe(false);
+    // bad data is an EbmError, nothing left behind
+    const bad = tf.zeros([4, 3]) as tf.Tensor2D;
+    expectNoLeaksSync(() => {
+      try {
+        fresh.flowRegression(bad, key);
+        expect.unreachable();
+      } catch (e) {
+        expect(isEbmError(e)).toBe(true);
+      }
+    });
+    tf.dispose([data, bad]);
+    V.dispose();
+  });
+
   it('two phases: flow only during warm-up, then cd = mean V(x⁺) − trimmed mean V(x⁻) clamped below at −c', () => {
     const V = new Quadratic();
     const data = tf.tidy(() => tf.add(tf.mul(randomNormal(rngKey(2), [16, 2]), 0.3), 1)) as tf.Tensor2D;
